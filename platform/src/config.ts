@@ -1,0 +1,131 @@
+// OnAir's configuration: every knob in one typed object, read once from the environment at start-up.
+// Defaults make `npm start` work on a laptop with no servers (embedded storage, in-process bus).
+// Never read process.env anywhere else.
+import { cpus } from 'node:os';
+import { resolve } from 'node:path';
+import { z } from 'zod';
+
+const IceServer = z.object({
+  urls: z.union([z.string(), z.array(z.string())]),
+  username: z.string().optional(),
+  credential: z.string().optional(),
+});
+export type IceServer = z.infer<typeof IceServer>;
+
+const intFrom = (fallback: number) =>
+  z.string().optional().transform((v, ctx) => {
+    if (v === undefined || v === '') return fallback;
+    const n = Number(v);
+    if (!Number.isInteger(n)) {
+      ctx.addIssue({ code: 'custom', message: `expected an integer, got "${v}"` });
+      return z.NEVER;
+    }
+    return n;
+  });
+
+const Env = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  HOST: z.string().default('127.0.0.1'),
+  PORT: intFrom(8080),
+  PUBLIC_URL: z.string().url().optional(),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  DATA_DIR: z.string().default('.data'),
+  DATABASE_URL: z.string().optional(),
+  NATS_URL: z.string().optional(),
+  REDIS_URL: z.string().optional(),
+  JWT_SECRET: z.string().min(32, 'JWT_SECRET must be at least 32 characters').optional(),
+  JWT_TTL_SECONDS: intFrom(3600),
+  MEDIASOUP_WORKERS: intFrom(cpus().length),
+  MEDIASOUP_LOG_LEVEL: z.enum(['debug', 'warn', 'error', 'none']).default('error'),
+  RTC_LISTEN_IP: z.string().optional(),
+  RTC_ANNOUNCED_ADDRESS: z.string().optional(),
+  RTC_MIN_PORT: intFrom(40000),
+  RTC_MAX_PORT: intFrom(49999),
+  ICE_SERVERS: z.string().optional(),
+  PUBLISHER_TIMEOUT_MS: intFrom(10_000),
+  WEB_DIST_DIR: z.string().optional(),
+});
+
+export interface Config {
+  env: 'development' | 'production' | 'test';
+  host: string;
+  port: number;
+  /** Base URL that clients reach this node at; used in Location headers and playback URLs. */
+  publicUrl: string | undefined;
+  logLevel: string;
+  dataDir: string;
+  databaseUrl: string | undefined;
+  natsUrl: string | undefined;
+  redisUrl: string | undefined;
+  jwtSecret: string | undefined;
+  jwtTtlSeconds: number;
+  media: {
+    numWorkers: number;
+    workerLogLevel: 'debug' | 'warn' | 'error' | 'none';
+    listenIp: string;
+    announcedAddress: string | undefined;
+    rtcMinPort: number;
+    rtcMaxPort: number;
+    iceServers: IceServer[];
+    /** A publisher whose media stops for this long is taken offline. */
+    publisherTimeoutMs: number;
+  };
+  webDistDir: string;
+}
+
+export class ConfigError extends Error {}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = Env.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(`invalid configuration:\n  ${lines.join('\n  ')}`);
+  }
+  const e = parsed.data;
+  let iceServers: IceServer[] = [];
+  if (e.ICE_SERVERS) {
+    const ice = z.array(IceServer).safeParse(safeJson(e.ICE_SERVERS));
+    if (!ice.success) throw new ConfigError('ICE_SERVERS must be a JSON array of {urls, username?, credential?}');
+    iceServers = ice.data;
+  }
+  if (e.NODE_ENV === 'production' && !e.JWT_SECRET) throw new ConfigError('JWT_SECRET is required in production');
+  if (e.MEDIASOUP_WORKERS < 1) throw new ConfigError('MEDIASOUP_WORKERS must be >= 1');
+  if (e.RTC_MIN_PORT > e.RTC_MAX_PORT) throw new ConfigError('RTC_MIN_PORT must be <= RTC_MAX_PORT');
+  const listenIp = e.RTC_LISTEN_IP ?? (isLoopback(e.HOST) ? '127.0.0.1' : '0.0.0.0');
+  return {
+    env: e.NODE_ENV,
+    host: e.HOST,
+    port: e.PORT,
+    publicUrl: e.PUBLIC_URL?.replace(/\/$/, ''),
+    logLevel: e.LOG_LEVEL,
+    dataDir: resolve(e.DATA_DIR),
+    databaseUrl: e.DATABASE_URL || undefined,
+    natsUrl: e.NATS_URL || undefined,
+    redisUrl: e.REDIS_URL || undefined,
+    jwtSecret: e.JWT_SECRET,
+    jwtTtlSeconds: e.JWT_TTL_SECONDS,
+    media: {
+      numWorkers: e.MEDIASOUP_WORKERS,
+      workerLogLevel: e.MEDIASOUP_LOG_LEVEL,
+      listenIp,
+      announcedAddress: e.RTC_ANNOUNCED_ADDRESS,
+      rtcMinPort: e.RTC_MIN_PORT,
+      rtcMaxPort: e.RTC_MAX_PORT,
+      iceServers,
+      publisherTimeoutMs: e.PUBLISHER_TIMEOUT_MS,
+    },
+    webDistDir: resolve(e.WEB_DIST_DIR ?? new URL('../../web/dist', import.meta.url).pathname),
+  };
+}
+
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host.startsWith('127.') || host === '::1';
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,17 @@
+// The one SQL interface OnAir's domain modules use. Two adapters implement it with the same SQL
+// dialect and the same migrations: PostgreSQL (postgres.js, when DATABASE_URL is set) and embedded
+// PostgreSQL (PGlite, stored under DATA_DIR). Domain code never imports a driver directly.
+
+export interface Queryable {
+  /** Runs one parameterised statement ($1, $2, ...) and returns its rows. */
+  query<T = Record<string, unknown>>(text: string, params?: readonly unknown[]): Promise<T[]>;
+}
+
+export interface Database extends Queryable {
+  readonly kind: 'postgres' | 'embedded';
+  /** Runs fn in one transaction: commits when it resolves, rolls back when it throws. */
+  transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
+  /** True when the database answers a trivial query (used by /readyz). */
+  ping(): Promise<boolean>;
+  close(): Promise<void>;
+}
