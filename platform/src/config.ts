@@ -53,7 +53,8 @@ export interface Config {
   /** Base URL that clients reach this node at; used in Location headers and playback URLs. */
   publicUrl: string | undefined;
   logLevel: string;
-  dataDir: string;
+  /** Where embedded storage lives; null keeps it in memory (DATA_DIR=:memory:, for tests). */
+  dataDir: string | null;
   databaseUrl: string | undefined;
   natsUrl: string | undefined;
   redisUrl: string | undefined;
@@ -98,7 +99,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     port: e.PORT,
     publicUrl: e.PUBLIC_URL?.replace(/\/$/, ''),
     logLevel: e.LOG_LEVEL,
-    dataDir: resolve(e.DATA_DIR),
+    dataDir: e.DATA_DIR === ':memory:' ? null : resolve(e.DATA_DIR),
     databaseUrl: e.DATABASE_URL || undefined,
     natsUrl: e.NATS_URL || undefined,
     redisUrl: e.REDIS_URL || undefined,
