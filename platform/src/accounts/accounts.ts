@@ -1,0 +1,129 @@
+// Accounts: registration, sign-in and session tokens. Owns the users table's rules (name shape,
+// password length, case-insensitive uniqueness). Never returns or logs a password or its hash, and
+// never lets a caller tell "no such user" from "wrong password".
+import { randomBytes } from 'node:crypto';
+import type { Database } from '../db/database.js';
+import { badRequest, conflict, unauthorized } from '../errors.js';
+import { DEFAULT_SCRYPT, hashPassword, verifyPassword, type ScryptParams } from './passwords.js';
+import { loadSigningSecret, SessionTokens, type AuthUser, type Role } from './tokens.js';
+
+export type { AuthUser, Role } from './tokens.js';
+
+export interface User extends AuthUser {
+  createdAt: Date;
+}
+
+export interface Session {
+  user: AuthUser;
+  token: string;
+}
+
+export interface AccountsOptions {
+  /** Signing secret; when absent one is shared through the database (app_secrets). */
+  jwtSecret?: string | undefined;
+  jwtTtlSeconds: number;
+  /** Clock in epoch milliseconds (tests move it to expire tokens). */
+  nowMs?: () => number;
+  scrypt?: ScryptParams;
+}
+
+export const USERNAME_PATTERN = /^[A-Za-z0-9_]{3,32}$/;
+export const PASSWORD_MIN_CHARS = 8;
+export const PASSWORD_MAX_CHARS = 128;
+const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+interface UserRow {
+  id: string;
+  username: string;
+  role: Role;
+  password_hash: string;
+  created_at: Date;
+}
+
+const INVALID_CREDENTIALS = 'wrong username or password';
+
+export class Accounts {
+  private dummyHash: Promise<string> | undefined;
+
+  private constructor(
+    private readonly db: Database,
+    private readonly tokens: SessionTokens,
+    private readonly scrypt: ScryptParams,
+  ) {}
+
+  static async open(db: Database, options: AccountsOptions): Promise<Accounts> {
+    const secret = await loadSigningSecret(db, options.jwtSecret);
+    const tokens = new SessionTokens({ secret, ttlSeconds: options.jwtTtlSeconds, nowMs: options.nowMs });
+    return new Accounts(db, tokens, options.scrypt ?? DEFAULT_SCRYPT);
+  }
+
+  async register(username: string, password: string): Promise<Session> {
+    if (typeof username !== 'string' || !USERNAME_PATTERN.test(username)) {
+      throw badRequest('invalid_username', 'a username is 3 to 32 letters, digits or underscores');
+    }
+    const passwordChars = typeof password === 'string' ? [...password].length : 0;
+    if (passwordChars < PASSWORD_MIN_CHARS || passwordChars > PASSWORD_MAX_CHARS) {
+      throw badRequest('weak_password', `a password is ${PASSWORD_MIN_CHARS} to ${PASSWORD_MAX_CHARS} characters`);
+    }
+    const key = username.toLowerCase();
+    // Cheap early answer; the ON CONFLICT below is what actually settles a race.
+    const taken = await this.db.query('SELECT 1 FROM users WHERE username_key = $1', [key]);
+    if (taken.length > 0) throw usernameTaken();
+    const passwordHash = await hashPassword(password, this.scrypt);
+    const rows = await this.db.query<UserRow>(
+      `INSERT INTO users (username, username_key, password_hash) VALUES ($1, $2, $3)
+       ON CONFLICT (username_key) DO NOTHING
+       RETURNING id, username, role, created_at`,
+      [username, key, passwordHash],
+    );
+    const row = rows[0];
+    if (!row) throw usernameTaken();
+    return this.sessionFor(row);
+  }
+
+  async login(username: string, password: string): Promise<Session> {
+    const row =
+      typeof username === 'string' && USERNAME_PATTERN.test(username)
+        ? (await this.db.query<UserRow>('SELECT * FROM users WHERE username_key = $1', [username.toLowerCase()]))[0]
+        : undefined;
+    // Unknown users cost one scrypt too, so response time does not reveal which names exist.
+    const stored = row?.password_hash ?? (await this.dummy());
+    const ok = typeof password === 'string' && password.length <= 4 * PASSWORD_MAX_CHARS && (await verifyPassword(password, stored));
+    if (!row || !ok) throw unauthorized('invalid_credentials', INVALID_CREDENTIALS);
+    return this.sessionFor(row);
+  }
+
+  /** The user a bearer token speaks for; AppError 401 `invalid_token` / `token_expired`. */
+  verifyToken(token: string): Promise<AuthUser> {
+    return this.tokens.verify(token);
+  }
+
+  async getUser(id: string): Promise<User | null> {
+    if (!UUID_PATTERN.test(id)) return null;
+    const rows = await this.db.query<UserRow>('SELECT * FROM users WHERE id = $1', [id]);
+    return rows[0] ? toUser(rows[0]) : null;
+  }
+
+  async findByUsername(username: string): Promise<User | null> {
+    const rows = await this.db.query<UserRow>('SELECT * FROM users WHERE username_key = $1', [username.toLowerCase()]);
+    return rows[0] ? toUser(rows[0]) : null;
+  }
+
+  private async sessionFor(row: Pick<UserRow, 'id' | 'username' | 'role'>): Promise<Session> {
+    const user: AuthUser = { id: row.id, username: row.username, role: row.role };
+    return { user, token: await this.tokens.sign(user) };
+  }
+
+  private dummy(): Promise<string> {
+    this.dummyHash ??= hashPassword(randomBytes(16).toString('hex'), this.scrypt);
+    return this.dummyHash;
+  }
+}
+
+function usernameTaken() {
+  return conflict('username_taken', 'that username is already taken');
+}
+
+function toUser(row: UserRow): User {
+  return { id: row.id, username: row.username, role: row.role, createdAt: row.created_at };
+}

@@ -1,0 +1,394 @@
+// The stream catalog: what the directory lists (title, tags, category, language, live state, viewer
+// count) and who may change it (owner, admin, moderators). Owns input normalisation and keyset
+// pagination. Never stores or returns a stream key except the moment one is made (create, rotate).
+import { randomBytes } from 'node:crypto';
+import { z } from 'zod';
+import type { AuthUser } from '../accounts/tokens.js';
+import type { Database } from '../db/database.js';
+import { AppError, badRequest, forbidden, notFound } from '../errors.js';
+import { newStreamKey, streamKeyMatches } from './stream-keys.js';
+
+export interface StreamRecord {
+  id: string;
+  ownerId: string;
+  ownerName: string;
+  title: string;
+  tags: string[];
+  category: string;
+  language: string;
+  live: boolean;
+  startedAt: Date | null;
+  endedAt: Date | null;
+  viewerCount: number;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface StreamInput {
+  title: string;
+  tags?: string[];
+  category?: string;
+  language?: string;
+}
+
+export type StreamPatch = Partial<StreamInput>;
+
+export type StreamSort = 'viewers' | 'recent';
+
+export interface StreamListQuery {
+  live?: boolean;
+  q?: string;
+  tag?: string;
+  category?: string;
+  language?: string;
+  sort?: StreamSort;
+  limit?: number;
+  /** Opaque: the nextCursor of the previous page, with the same sort. */
+  cursor?: string;
+}
+
+export interface StreamPage {
+  items: StreamRecord[];
+  nextCursor: string | null;
+}
+
+export interface Moderator {
+  userId: string;
+  username: string;
+}
+
+export const DEFAULT_PAGE_SIZE = 20;
+export const MAX_PAGE_SIZE = 100;
+const MAX_QUERY_CHARS = 200;
+const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+// ---- input normalisation ----------------------------------------------------------------------
+
+/** lower-case, trimmed, inner whitespace as '-'; empty entries dropped, duplicates removed. */
+export function normaliseTag(tag: string): string {
+  return tag.trim().toLowerCase().replace(/\s+/g, '-');
+}
+
+const Title = z.string().trim().min(1, 'title must not be empty').max(140, 'title is at most 140 characters');
+const Tags = z
+  .array(z.string(), 'tags must be a list of strings')
+  .max(100, 'at most 10 tags')
+  .transform((tags) => [...new Set(tags.map(normaliseTag).filter((t) => t.length > 0))])
+  .pipe(
+    z
+      .array(z.string().regex(/^[a-z0-9-]{1,25}$/, 'a tag is 1 to 25 letters, digits or dashes'))
+      .max(10, 'at most 10 tags'),
+  );
+const Category = z.string().trim().max(50, 'category is at most 50 characters');
+const Language = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .transform((s) => s.replace(/_/g, '-'))
+  .pipe(z.string().max(8).regex(/^[a-z]{2,3}(-[a-z0-9]{2,4})?$/, 'language is a code such as "en" or "pt-br"'));
+
+const CreateInput = z.object({
+  title: Title,
+  tags: Tags.default([]),
+  category: Category.default(''),
+  language: Language.default('en'),
+});
+const PatchInput = z.object({
+  title: Title.optional(),
+  tags: Tags.optional(),
+  category: Category.optional(),
+  language: Language.optional(),
+});
+
+/** The first offending field names the code (`invalid_title`, `invalid_tags`, ...). */
+function parseInput<S extends z.ZodType>(schema: S, input: unknown): z.output<S> {
+  const parsed = schema.safeParse(input ?? {});
+  if (parsed.success) return parsed.data;
+  const issues = parsed.error.issues;
+  const field = String(issues[0]?.path[0] ?? 'stream');
+  const message = issues.map((i) => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message)).join('; ');
+  throw badRequest(`invalid_${field}`, message);
+}
+
+// ---- ids and cursors --------------------------------------------------------------------------
+
+const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
+export const STREAM_ID_CHARS = 12;
+
+/** 12 base62 characters (~71 bits), unbiased (bytes >= 248 are rejected). */
+export function newStreamId(): string {
+  let id = '';
+  while (id.length < STREAM_ID_CHARS) {
+    for (const byte of randomBytes(STREAM_ID_CHARS * 2)) {
+      if (byte < 248 && id.length < STREAM_ID_CHARS) id += BASE62[byte % 62];
+    }
+  }
+  return id;
+}
+
+const Cursor = z.discriminatedUnion('s', [
+  z.object({ s: z.literal('viewers'), v: z.number().int().min(0).max(2 ** 31 - 1), id: z.string().max(64) }),
+  // k: the sort timestamp in epoch microseconds, as text (exact, unlike a JS Date)
+  z.object({ s: z.literal('recent'), k: z.string().regex(/^-?\d{1,18}$/), id: z.string().max(64) }),
+]);
+type Cursor = z.infer<typeof Cursor>;
+
+function encodeCursor(cursor: Cursor): string {
+  return Buffer.from(JSON.stringify(cursor)).toString('base64url');
+}
+
+function decodeCursor(text: string, sort: StreamSort): Cursor {
+  let json: unknown;
+  try {
+    json = JSON.parse(Buffer.from(text, 'base64url').toString('utf8'));
+  } catch {
+    json = undefined;
+  }
+  const parsed = Cursor.safeParse(json);
+  if (!parsed.success || parsed.data.s !== sort) throw badRequest('invalid_cursor', 'cursor is not one this listing gave out');
+  return parsed.data;
+}
+
+// ---- search -----------------------------------------------------------------------------------
+
+type AddParam = (value: unknown) => string;
+
+/**
+ * The `q` filter: for now a case-insensitive substring match over title, category, tags and owner
+ * name. Kept apart so ranked, typo-tolerant search (pg_trgm) can replace it.
+ */
+export function textMatchCondition(q: string, param: AddParam): string {
+  const p = param(`%${q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
+  return `(s.title ILIKE ${p} OR s.category ILIKE ${p} OR u.username ILIKE ${p} OR array_to_string(s.tags, ' ') ILIKE ${p})`;
+}
+
+// ---- the catalog ------------------------------------------------------------------------------
+
+interface StreamRow {
+  id: string;
+  owner_id: string;
+  owner_name: string;
+  title: string;
+  tags: string[];
+  category: string;
+  language: string;
+  live: boolean;
+  started_at: Date | null;
+  ended_at: Date | null;
+  viewer_count: number;
+  created_at: Date;
+  updated_at: Date;
+  sort_us?: string;
+}
+
+const STREAM_COLUMNS = `s.id, s.owner_id, u.username AS owner_name, s.title, s.tags, s.category, s.language,
+  s.live, s.started_at, s.ended_at, s.viewer_count, s.created_at, s.updated_at`;
+const STREAM_FROM = 'FROM streams s JOIN users u ON u.id = s.owner_id';
+/** What `sort=recent` orders by: when it last went live, else when it was created. */
+const RECENT_KEY = 'coalesce(s.started_at, s.created_at)';
+
+export class StreamCatalog {
+  constructor(private readonly db: Database) {}
+
+  async create(ownerId: string, input: StreamInput): Promise<{ stream: StreamRecord; streamKey: string }> {
+    const data = parseInput(CreateInput, input);
+    const { key, hash } = newStreamKey();
+    const id = newStreamId();
+    const inserted = UUID_PATTERN.test(ownerId)
+      ? await this.db.query(
+          `INSERT INTO streams (id, owner_id, title, tags, category, language, stream_key_hash)
+           SELECT $1, u.id, $3, $4, $5, $6, $7 FROM users u WHERE u.id = $2
+           RETURNING id`,
+          [id, ownerId, data.title, data.tags, data.category, data.language, hash],
+        )
+      : [];
+    if (inserted.length === 0) throw notFound('user_not_found', 'the owner has no account');
+    return { stream: await this.mustGet(id), streamKey: key };
+  }
+
+  async get(id: string): Promise<StreamRecord | null> {
+    if (id.length > 64) return null;
+    const rows = await this.db.query<StreamRow>(`SELECT ${STREAM_COLUMNS} ${STREAM_FROM} WHERE s.id = $1`, [id]);
+    return rows[0] ? toRecord(rows[0]) : null;
+  }
+
+  async list(query: StreamListQuery = {}): Promise<StreamPage> {
+    const sort: StreamSort = query.sort ?? 'viewers';
+    const limit = clampLimit(query.limit);
+    const params: unknown[] = [];
+    const param: AddParam = (v) => `$${params.push(v)}`;
+    const where: string[] = [];
+
+    if (query.live !== undefined) where.push(`s.live = ${param(query.live)}`);
+    const q = query.q?.trim();
+    if (q) {
+      if (q.length > MAX_QUERY_CHARS) throw badRequest('invalid_query', `q is at most ${MAX_QUERY_CHARS} characters`);
+      where.push(textMatchCondition(q, param));
+    }
+    if (query.tag?.trim()) where.push(`${param(normaliseTag(query.tag))} = ANY(s.tags)`);
+    if (query.category?.trim()) where.push(`lower(s.category) = lower(${param(query.category.trim())})`);
+    if (query.language?.trim()) where.push(`s.language = ${param(query.language.trim().toLowerCase())}`);
+
+    const cursor = query.cursor ? decodeCursor(query.cursor, sort) : undefined;
+    if (cursor?.s === 'viewers') {
+      where.push(`(s.viewer_count, s.id) < (${param(cursor.v)}::int, ${param(cursor.id)})`);
+    } else if (cursor?.s === 'recent') {
+      const at = `timestamptz 'epoch' + ${param(cursor.k)}::bigint * interval '1 microsecond'`;
+      where.push(`(${RECENT_KEY}, s.id) < (${at}, ${param(cursor.id)})`);
+    }
+    const order = sort === 'viewers' ? 's.viewer_count DESC, s.id DESC' : `${RECENT_KEY} DESC, s.id DESC`;
+
+    const rows = await this.db.query<StreamRow>(
+      `SELECT ${STREAM_COLUMNS}, (extract(epoch FROM ${RECENT_KEY}) * 1000000)::bigint::text AS sort_us ${STREAM_FROM}
+       ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+       ORDER BY ${order} LIMIT ${param(limit + 1)}`,
+      params,
+    );
+    const items = rows.slice(0, limit);
+    const last = items[items.length - 1];
+    let nextCursor: string | null = null;
+    if (rows.length > limit && last) {
+      nextCursor = encodeCursor(
+        sort === 'viewers' ? { s: 'viewers', v: last.viewer_count, id: last.id } : { s: 'recent', k: last.sort_us!, id: last.id },
+      );
+    }
+    return { items: items.map(toRecord), nextCursor };
+  }
+
+  /** Title/tags/category/language; owner or admin only. */
+  async update(id: string, actor: AuthUser, patch: StreamPatch): Promise<StreamRecord> {
+    const stream = await this.mustGet(id);
+    assertCanManage(stream, actor);
+    const data = parseInput(PatchInput, patch);
+    const params: unknown[] = [id];
+    const sets: string[] = [];
+    for (const [column, value] of [
+      ['title', data.title],
+      ['tags', data.tags],
+      ['category', data.category],
+      ['language', data.language],
+    ] as const) {
+      if (value !== undefined) sets.push(`${column} = $${params.push(value)}`);
+    }
+    if (sets.length === 0) return stream;
+    await this.db.query(`UPDATE streams SET ${sets.join(', ')}, updated_at = now() WHERE id = $1`, params);
+    return this.mustGet(id);
+  }
+
+  /** Replaces the stream key (the old one stops working at once); owner or admin only. */
+  async rotateKey(id: string, actor: AuthUser): Promise<string> {
+    const stream = await this.mustGet(id);
+    assertCanManage(stream, actor);
+    const { key, hash } = newStreamKey();
+    await this.db.query('UPDATE streams SET stream_key_hash = $2, updated_at = now() WHERE id = $1', [id, hash]);
+    return key;
+  }
+
+  async verifyStreamKey(id: string, key: string): Promise<boolean> {
+    if (typeof key !== 'string' || id.length > 64) return false;
+    const rows = await this.db.query<{ stream_key_hash: string }>('SELECT stream_key_hash FROM streams WHERE id = $1', [id]);
+    return rows[0] ? streamKeyMatches(key, rows[0].stream_key_hash) : false;
+  }
+
+  async markLive(id: string): Promise<void> {
+    await this.mustUpdate(id, 'live = true, started_at = now(), ended_at = NULL');
+  }
+
+  async markOffline(id: string): Promise<void> {
+    await this.mustUpdate(id, 'live = false, ended_at = now(), viewer_count = 0');
+  }
+
+  async setViewerCount(id: string, viewers: number): Promise<void> {
+    const n = Number.isFinite(viewers) ? Math.min(Math.max(0, Math.floor(viewers)), 2 ** 31 - 1) : 0;
+    await this.db.query('UPDATE streams SET viewer_count = $2 WHERE id = $1', [id, n]);
+  }
+
+  /** Grants moderation of a stream to a user; the owner only. Idempotent. */
+  async addModerator(streamId: string, actor: AuthUser, userId: string): Promise<Moderator> {
+    const stream = await this.mustGet(streamId);
+    assertOwner(stream, actor);
+    const users = UUID_PATTERN.test(userId)
+      ? await this.db.query<{ id: string; username: string }>('SELECT id, username FROM users WHERE id = $1', [userId])
+      : [];
+    const user = users[0];
+    if (!user) throw notFound('user_not_found', 'no such user');
+    await this.db.query('INSERT INTO stream_moderators (stream_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING', [
+      streamId,
+      user.id,
+    ]);
+    return { userId: user.id, username: user.username };
+  }
+
+  /** Revokes moderation; the owner only. Idempotent. */
+  async removeModerator(streamId: string, actor: AuthUser, userId: string): Promise<void> {
+    const stream = await this.mustGet(streamId);
+    assertOwner(stream, actor);
+    if (!UUID_PATTERN.test(userId)) return;
+    await this.db.query('DELETE FROM stream_moderators WHERE stream_id = $1 AND user_id = $2', [streamId, userId]);
+  }
+
+  async isModerator(streamId: string, userId: string): Promise<boolean> {
+    if (!UUID_PATTERN.test(userId)) return false;
+    const rows = await this.db.query('SELECT 1 FROM stream_moderators WHERE stream_id = $1 AND user_id = $2', [
+      streamId,
+      userId,
+    ]);
+    return rows.length > 0;
+  }
+
+  async listModerators(streamId: string): Promise<Moderator[]> {
+    await this.mustGet(streamId);
+    const rows = await this.db.query<{ user_id: string; username: string }>(
+      `SELECT m.user_id, u.username FROM stream_moderators m JOIN users u ON u.id = m.user_id
+       WHERE m.stream_id = $1 ORDER BY u.username_key`,
+      [streamId],
+    );
+    return rows.map((r) => ({ userId: r.user_id, username: r.username }));
+  }
+
+  private async mustGet(id: string): Promise<StreamRecord> {
+    const stream = await this.get(id);
+    if (!stream) throw streamNotFound();
+    return stream;
+  }
+
+  private async mustUpdate(id: string, assignments: string): Promise<void> {
+    const rows = await this.db.query(`UPDATE streams SET ${assignments}, updated_at = now() WHERE id = $1 RETURNING id`, [id]);
+    if (rows.length === 0) throw streamNotFound();
+  }
+}
+
+function streamNotFound(): AppError {
+  return notFound('stream_not_found', 'no such stream');
+}
+
+function assertCanManage(stream: StreamRecord, actor: AuthUser): void {
+  if (stream.ownerId !== actor.id && actor.role !== 'admin') throw forbidden('forbidden', 'only the owner may change this stream');
+}
+
+function assertOwner(stream: StreamRecord, actor: AuthUser): void {
+  if (stream.ownerId !== actor.id) throw forbidden('forbidden', "only the stream's owner may do this");
+}
+
+function clampLimit(limit: number | undefined): number {
+  if (limit === undefined || !Number.isFinite(limit)) return DEFAULT_PAGE_SIZE;
+  return Math.min(MAX_PAGE_SIZE, Math.max(1, Math.floor(limit)));
+}
+
+function toRecord(row: StreamRow): StreamRecord {
+  return {
+    id: row.id,
+    ownerId: row.owner_id,
+    ownerName: row.owner_name,
+    title: row.title,
+    tags: row.tags,
+    category: row.category,
+    language: row.language,
+    live: row.live,
+    startedAt: row.started_at,
+    endedAt: row.ended_at,
+    viewerCount: row.viewer_count,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}

@@ -1,0 +1,38 @@
+// HTTP routes for accounts: register, log in, who am I. Parses and hands over to Accounts; never
+// holds account rules itself and never echoes a password.
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import { unauthorized, type Accounts, type AuthUser } from '@onair/platform';
+import { requireUser } from './auth.js';
+import { parseBody } from './validate.js';
+
+const Credentials = z.object({
+  username: z.string().max(64, 'too long'),
+  password: z.string().max(1024, 'too long'),
+});
+
+const userView = (u: AuthUser) => ({ id: u.id, username: u.username, role: u.role });
+
+export function registerAuthRoutes(app: FastifyInstance, deps: { accounts: Accounts }): void {
+  const { accounts } = deps;
+
+  app.post('/api/auth/register', async (req, reply) => {
+    const { username, password } = parseBody(Credentials, req.body);
+    const session = await accounts.register(username, password);
+    reply.code(201);
+    return { user: userView(session.user), token: session.token };
+  });
+
+  app.post('/api/auth/login', async (req) => {
+    const { username, password } = parseBody(Credentials, req.body);
+    const session = await accounts.login(username, password);
+    return { user: userView(session.user), token: session.token };
+  });
+
+  app.get('/api/me', async (req) => {
+    const who = await requireUser(req, accounts);
+    const user = await accounts.getUser(who.id);
+    if (!user) throw unauthorized('invalid_token', 'this account no longer exists');
+    return { ...userView(user), createdAt: user.createdAt.toISOString() };
+  });
+}

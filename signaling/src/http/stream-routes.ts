@@ -1,0 +1,140 @@
+// HTTP routes for the stream catalog: create, list, show, edit, rotate the key, manage moderators.
+// Parses, authenticates, and calls StreamCatalog (which decides who may do what). Never returns a
+// stream key except in the responses to create and rotate.
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import { notFound, type Accounts, type StreamCatalog, type StreamRecord } from '@onair/platform';
+import { requireUser } from './auth.js';
+import { parseBody, parseParams, parseQuery } from './validate.js';
+
+/** Absolute URLs of a stream's ingest and playback endpoints. */
+export interface PlaybackUrls {
+  whip(streamId: string): string;
+  whep(streamId: string): string;
+  hls(streamId: string): string;
+  dash(streamId: string): string;
+}
+
+/** PlaybackUrls under one base URL (PUBLIC_URL, or the node's own http://host:port). */
+export function playbackUrlsFor(baseUrl: string): PlaybackUrls {
+  const base = baseUrl.replace(/\/+$/, '');
+  const id = (streamId: string) => encodeURIComponent(streamId);
+  return {
+    whip: (s) => `${base}/whip/${id(s)}`,
+    whep: (s) => `${base}/whep/${id(s)}`,
+    hls: (s) => `${base}/hls/${id(s)}/index.m3u8`,
+    dash: (s) => `${base}/dash/${id(s)}/manifest.mpd`,
+  };
+}
+
+export interface StreamRouteDeps {
+  accounts: Accounts;
+  streams: StreamCatalog;
+  urls: PlaybackUrls;
+}
+
+const StreamParams = z.object({ id: z.string().min(1).max(64) });
+const ModeratorParams = StreamParams.extend({ userId: z.guid('userId must be a user id') });
+
+const CreateBody = z.object({
+  title: z.string('title is required'),
+  tags: z.array(z.string()).optional(),
+  category: z.string().optional(),
+  language: z.string().optional(),
+});
+const PatchBody = z.strictObject({
+  title: z.string().optional(),
+  tags: z.array(z.string()).optional(),
+  category: z.string().optional(),
+  language: z.string().optional(),
+});
+const ModeratorBody = z.object({ userId: z.guid('userId must be a user id') });
+
+const ListQuery = z.object({
+  live: z.enum(['true', 'false'], 'live is true or false').optional().transform((v) => (v === undefined ? undefined : v === 'true')),
+  q: z.string().max(200).optional(),
+  tag: z.string().max(50).optional(),
+  category: z.string().max(50).optional(),
+  language: z.string().max(16).optional(),
+  sort: z.enum(['viewers', 'recent'], 'sort is viewers or recent').optional(),
+  limit: z.string().regex(/^\d{1,4}$/, 'limit is a whole number').transform(Number).optional(),
+  cursor: z.string().max(512).optional(),
+});
+
+export function streamView(s: StreamRecord, urls: PlaybackUrls) {
+  return {
+    id: s.id,
+    title: s.title,
+    tags: s.tags,
+    category: s.category,
+    language: s.language,
+    ownerId: s.ownerId,
+    ownerName: s.ownerName,
+    viewerCount: s.viewerCount,
+    live: s.live,
+    startedAt: s.startedAt?.toISOString() ?? null,
+    playback: { whep: urls.whep(s.id), hls: urls.hls(s.id), dash: urls.dash(s.id) },
+  };
+}
+
+export function registerStreamRoutes(app: FastifyInstance, deps: StreamRouteDeps): void {
+  const { accounts, streams, urls } = deps;
+
+  app.post('/api/streams', async (req, reply) => {
+    const user = await requireUser(req, accounts);
+    const body = parseBody(CreateBody, req.body);
+    const { stream, streamKey } = await streams.create(user.id, body);
+    reply.code(201);
+    return { ...streamView(stream, urls), streamKey, ingest: { whip: urls.whip(stream.id) } };
+  });
+
+  app.get('/api/streams', async (req) => {
+    const query = parseQuery(ListQuery, req.query);
+    const page = await streams.list(query);
+    return { items: page.items.map((s) => streamView(s, urls)), nextCursor: page.nextCursor };
+  });
+
+  app.get('/api/streams/:id', async (req) => {
+    const { id } = parseParams(StreamParams, req.params);
+    const stream = await streams.get(id);
+    if (!stream) return streamNotFound();
+    return streamView(stream, urls);
+  });
+
+  app.patch('/api/streams/:id', async (req) => {
+    const user = await requireUser(req, accounts);
+    const { id } = parseParams(StreamParams, req.params);
+    const patch = parseBody(PatchBody, req.body);
+    return streamView(await streams.update(id, user, patch), urls);
+  });
+
+  app.post('/api/streams/:id/key/rotate', async (req) => {
+    const user = await requireUser(req, accounts);
+    const { id } = parseParams(StreamParams, req.params);
+    return { streamKey: await streams.rotateKey(id, user), ingest: { whip: urls.whip(id) } };
+  });
+
+  app.get('/api/streams/:id/moderators', async (req) => {
+    const { id } = parseParams(StreamParams, req.params);
+    return { items: await streams.listModerators(id) };
+  });
+
+  app.post('/api/streams/:id/moderators', async (req, reply) => {
+    const user = await requireUser(req, accounts);
+    const { id } = parseParams(StreamParams, req.params);
+    const { userId } = parseBody(ModeratorBody, req.body);
+    reply.code(201);
+    return await streams.addModerator(id, user, userId);
+  });
+
+  app.delete('/api/streams/:id/moderators/:userId', async (req, reply) => {
+    const user = await requireUser(req, accounts);
+    const { id, userId } = parseParams(ModeratorParams, req.params);
+    await streams.removeModerator(id, user, userId);
+    return reply.code(204).send();
+  });
+}
+
+function streamNotFound(): never {
+  throw notFound('stream_not_found', 'no such stream');
+}

@@ -1,0 +1,23 @@
+// Edge validation: turns a request body, query or path params into typed values with a zod schema,
+// or a 400 naming every offending field. Checks shape only; domain rules live in the domain modules.
+import type { z } from 'zod';
+import { badRequest } from '@onair/platform';
+
+function parseWith<S extends z.ZodType>(code: string, what: string, schema: S, value: unknown): z.output<S> {
+  const parsed = schema.safeParse(value);
+  if (parsed.success) return parsed.data;
+  const problems = parsed.error.issues.map((i) => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message));
+  throw badRequest(code, `invalid ${what}: ${problems.join('; ')}`);
+}
+
+export function parseBody<S extends z.ZodType>(schema: S, body: unknown): z.output<S> {
+  return parseWith('invalid_body', 'request body', schema, body ?? {});
+}
+
+export function parseQuery<S extends z.ZodType>(schema: S, query: unknown): z.output<S> {
+  return parseWith('invalid_query', 'query string', schema, query ?? {});
+}
+
+export function parseParams<S extends z.ZodType>(schema: S, params: unknown): z.output<S> {
+  return parseWith('invalid_params', 'path', schema, params ?? {});
+}
