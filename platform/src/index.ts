@@ -11,3 +11,4 @@ export * from './accounts/tokens.js';
 export * from './accounts/accounts.js';
 export * from './streams/stream-keys.js';
 export * from './streams/stream-catalog.js';
+export * from './streams/live-flags.js';

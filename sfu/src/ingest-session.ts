@@ -1,0 +1,101 @@
+// A publisher's WHIP session: its transport and one Producer per accepted m-section. Watches the
+// incoming byte count to say when media first arrives (the stream goes live) and when it stops for
+// longer than the publisher timeout (the stream ends). Owns its producers through its transport.
+import type { types } from 'mediasoup';
+import { AppError } from '@onair/platform';
+import { buildAnswer, type AnswerSection } from './sdp/answer.js';
+import type { ParsedOffer } from './sdp/offer.js';
+import { planProducer, type ProducerPlan } from './sdp/producer-plan.js';
+import { createWebRtcTransport, RtcSession, type TransportSettings } from './rtc-session.js';
+
+export interface IngestOptions extends TransportSettings {
+  publisherTimeoutMs: number;
+}
+
+export class IngestSession extends RtcSession {
+  readonly producers: types.Producer[] = [];
+  answer = '';
+  private mediaSeen = false;
+  private lastBytes = 0;
+  private lastActivityAt = Date.now();
+  private readonly monitor: NodeJS.Timeout;
+  onFirstMedia: () => void = () => {};
+
+  private constructor(transport: types.WebRtcTransport, offer: ParsedOffer, bundle: { mid: string; kind: string }[], private readonly opts: IngestOptions) {
+    super(transport, offer, bundle, opts.publisherTimeoutMs);
+    this.monitor = setInterval(() => void this.checkActivity(), 500);
+    this.once('closed', () => clearInterval(this.monitor));
+  }
+
+  /** Validates the offer against the router before allocating anything, then builds the session. */
+  static async open(router: types.Router, offer: ParsedOffer, opts: IngestOptions): Promise<IngestSession> {
+    const sections: { m: ParsedOffer['media'][number]; plan?: ProducerPlan; reason?: string }[] = offer.media.map((m) => {
+      const r = planProducer(m, router.rtpCapabilities);
+      return r.ok ? { m, plan: r.plan } : { m, reason: r.reason };
+    });
+    const accepted = sections.filter((s) => s.plan);
+    const refusedAv = sections.filter((s) => !s.plan && (s.m.type === 'audio' || s.m.type === 'video'));
+    if (refusedAv.length || !accepted.length) {
+      const why = (refusedAv.length ? refusedAv : sections).map((s) => s.reason).join('; ');
+      throw new AppError(422, 'unsupported_sdp', `the offer cannot be ingested: ${why}`);
+    }
+    const transport = await createWebRtcTransport(router, opts);
+    const session = new IngestSession(transport, offer, accepted.map((s) => ({ mid: s.m.mid, kind: s.m.type })), opts);
+    try {
+      const setup = await session.connectDtls();
+      for (const s of accepted) {
+        session.producers.push(await transport.produce({ kind: s.plan!.kind, rtpParameters: s.plan!.rtpParameters }));
+      }
+      const answerSections: AnswerSection[] = sections.map((s) =>
+        s.plan
+          ? { offered: s.m, accepted: true, direction: 'recvonly', codecs: s.plan.answerCodecs, extensions: s.plan.answerExtensions, recvRids: s.plan.rids }
+          : { offered: s.m, accepted: false },
+      );
+      session.answer = buildAnswer(transport, answerSections, setup);
+      return session;
+    } catch (err) {
+      session.close('setup_failed');
+      if (err instanceof AppError) throw err;
+      throw new AppError(422, 'unsupported_sdp', `mediasoup refused the offer: ${(err as Error).message}`);
+    }
+  }
+
+  get hasMedia(): boolean {
+    return this.mediaSeen;
+  }
+
+  protected onConnected(): void {
+    this.lastActivityAt = Date.now();
+  }
+
+  private async checkActivity(): Promise<void> {
+    if (this.closed) return;
+    let bytes = 0;
+    try {
+      const [stats] = await this.transport.getStats();
+      bytes = stats?.bytesReceived ?? 0;
+    } catch {
+      return; // transport closing
+    }
+    const now = Date.now();
+    if (bytes > this.lastBytes) {
+      this.lastBytes = bytes;
+      this.lastActivityAt = now;
+      // DTLS/ICE bytes alone do not make a stream live: wait for RTP on a producer.
+      if (!this.mediaSeen && (await this.producersHaveRtp())) {
+        this.mediaSeen = true;
+        this.onFirstMedia();
+      }
+    } else if (now - this.lastActivityAt > this.opts.publisherTimeoutMs) {
+      this.close('publisher_timeout');
+    }
+  }
+
+  private async producersHaveRtp(): Promise<boolean> {
+    for (const p of this.producers) {
+      const stats = await p.getStats().catch(() => []);
+      if (stats.some((s) => s.byteCount > 0)) return true;
+    }
+    return false;
+  }
+}

@@ -1,0 +1,76 @@
+// Owns the mediasoup C++ workers of this node: one per core by default. Hands out the least-loaded
+// worker for a new router, replaces a worker that dies (its streams end through their routers'
+// close events), and closes every worker on shutdown. Never creates routers itself.
+import * as mediasoup from 'mediasoup';
+import type { types } from 'mediasoup';
+import type { Logger } from '@onair/platform';
+
+export interface WorkerPoolOptions {
+  numWorkers: number;
+  logLevel: types.WorkerLogLevel;
+  rtcMinPort: number;
+  rtcMaxPort: number;
+}
+
+export class WorkerPool {
+  private readonly workers: types.Worker[] = [];
+  private closed = false;
+  private readonly load = new WeakMap<types.Worker, number>();
+
+  private constructor(private readonly opts: WorkerPoolOptions, private readonly log: Logger) {}
+
+  static async start(opts: WorkerPoolOptions, log: Logger): Promise<WorkerPool> {
+    const pool = new WorkerPool(opts, log);
+    for (let i = 0; i < opts.numWorkers; i++) pool.workers.push(await pool.spawn(i));
+    return pool;
+  }
+
+  get size(): number {
+    return this.workers.length;
+  }
+
+  get all(): readonly types.Worker[] {
+    return this.workers;
+  }
+
+  /** The worker with the fewest routers+consumers booked on it. */
+  leastLoaded(): types.Worker {
+    if (!this.workers.length) throw new Error('no mediasoup worker is running');
+    return this.workers.reduce((a, b) => ((this.load.get(b) ?? 0) < (this.load.get(a) ?? 0) ? b : a));
+  }
+
+  /** Books (or releases, with a negative n) load units on a worker for placement decisions. */
+  book(worker: types.Worker, n: number): void {
+    this.load.set(worker, Math.max(0, (this.load.get(worker) ?? 0) + n));
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const w of this.workers) w.close();
+    this.workers.length = 0;
+  }
+
+  private async spawn(index: number): Promise<types.Worker> {
+    const worker = await mediasoup.createWorker({
+      logLevel: this.opts.logLevel,
+      rtcMinPort: this.opts.rtcMinPort,
+      rtcMaxPort: this.opts.rtcMaxPort,
+      appData: { index },
+    });
+    this.load.set(worker, 0);
+    worker.on('died', (err) => {
+      this.log.error({ err, workerPid: worker.pid, index }, 'mediasoup worker died; replacing it');
+      const at = this.workers.indexOf(worker);
+      if (at >= 0) this.workers.splice(at, 1);
+      if (this.closed) return;
+      setTimeout(() => {
+        if (this.closed) return;
+        this.spawn(index).then(
+          (w) => (this.closed ? w.close() : this.workers.push(w)),
+          (e) => this.log.error({ err: e, index }, 'could not replace mediasoup worker'),
+        );
+      }, 1000).unref();
+    });
+    return worker;
+  }
+}

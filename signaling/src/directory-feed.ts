@@ -1,0 +1,40 @@
+// Feeds the media plane's facts into the stream directory: live when a publisher's media arrives,
+// offline when it leaves, and the WebRTC viewer count (written at most once a second per stream).
+// On start it clears live flags left by a previous run of this node (embedded mode, single node).
+import { clearStaleLiveFlags, type Database, type Logger, type StreamCatalog } from '@onair/platform';
+import type { MediaPlane } from '@onair/sfu';
+
+const VIEWER_WRITE_INTERVAL_MS = 1000;
+
+export function linkDirectoryToMedia(media: MediaPlane, streams: StreamCatalog, db: Database, log: Logger) {
+  const pending = new Map<string, NodeJS.Timeout>();
+  const run = (what: string, streamId: string, p: Promise<unknown>) =>
+    p.catch((err) => log.error({ err, streamId }, `directory update failed: ${what}`));
+
+  media.on('live', (id) => void run('live', id, streams.markLive(id)));
+  media.on('offline', (id, reason) => {
+    clearTimeout(pending.get(id));
+    pending.delete(id);
+    log.info({ streamId: id, reason }, 'stream offline');
+    void run('offline', id, streams.markOffline(id));
+  });
+  media.on('viewers', (id) => {
+    if (pending.has(id)) return;
+    pending.set(
+      id,
+      setTimeout(() => {
+        pending.delete(id);
+        if (media.isBroadcasting(id)) void run('viewers', id, streams.setViewerCount(id, media.viewerCount(id)));
+      }, VIEWER_WRITE_INTERVAL_MS),
+    );
+  });
+  return {
+    ready: db.kind === 'embedded'
+      ? clearStaleLiveFlags(db).then((n) => n && log.warn({ streams: n }, 'cleared live flags left by an earlier run'))
+      : Promise.resolve(),
+    close() {
+      for (const t of pending.values()) clearTimeout(t);
+      pending.clear();
+    },
+  };
+}

@@ -1,0 +1,1 @@
+export { startNode, type OnAirNode } from './node.js';

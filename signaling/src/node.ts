@@ -1,0 +1,110 @@
+// The composition root: `startNode(config)` wires storage, accounts, the stream catalog, the media
+// plane and the HTTP edge into one running OnAir node. The embedded mode and the distributed mode
+// differ only in which adapters are chosen here from config. Nothing else constructs these objects.
+import Fastify, { type FastifyBaseLogger } from 'fastify';
+import { collectDefaultMetrics, Registry } from 'prom-client';
+import { Accounts, createLogger, openDatabase, StreamCatalog, type Config, type Database, type Logger } from '@onair/platform';
+import { MediaPlane, registerMediaMetrics } from '@onair/sfu';
+import { registerAuthRoutes } from './http/auth-routes.js';
+import { installCors } from './http/cors.js';
+import { installErrorHandler } from './http/error-handler.js';
+import { registerMediaRoutes } from './http/media-routes.js';
+import { registerOpsRoutes } from './http/ops-routes.js';
+import { playbackUrlsFor, registerStreamRoutes } from './http/stream-routes.js';
+import { registerWebApp } from './http/web-app.js';
+import { linkDirectoryToMedia } from './directory-feed.js';
+
+export interface OnAirNode {
+  /** Base URL of this node, e.g. http://127.0.0.1:8080 (the real port when PORT=0). */
+  readonly url: string;
+  readonly config: Config;
+  readonly log: Logger;
+  readonly db: Database;
+  readonly accounts: Accounts;
+  readonly streams: StreamCatalog;
+  readonly media: MediaPlane;
+  close(): Promise<void>;
+}
+
+export async function startNode(config: Config, log: Logger = createLogger(config.logLevel)): Promise<OnAirNode> {
+  const cleanups: (() => Promise<void> | void)[] = [];
+  const closeAll = async () => {
+    for (const fn of cleanups.reverse()) await Promise.resolve(fn()).catch((err) => log.error({ err }, 'error during shutdown'));
+    cleanups.length = 0;
+  };
+  try {
+    const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+    cleanups.push(() => db.close());
+    log.info({ storage: db.kind }, 'storage ready');
+    const accounts = await Accounts.open(db, { jwtSecret: config.jwtSecret, jwtTtlSeconds: config.jwtTtlSeconds });
+    const streams = new StreamCatalog(db);
+
+    const media = await MediaPlane.start(
+      {
+        numWorkers: config.media.numWorkers,
+        workerLogLevel: config.media.workerLogLevel,
+        rtcMinPort: config.media.rtcMinPort,
+        rtcMaxPort: config.media.rtcMaxPort,
+        listenIp: config.media.listenIp,
+        announcedAddress: config.media.announcedAddress,
+        publisherTimeoutMs: config.media.publisherTimeoutMs,
+      },
+      log,
+    );
+    cleanups.push(() => media.close());
+    log.info({ workers: media.pool.size }, 'mediasoup workers ready');
+    const feed = linkDirectoryToMedia(media, streams, db, log);
+    await feed.ready;
+    cleanups.push(() => feed.close());
+
+    const registry = new Registry();
+    collectDefaultMetrics({ register: registry });
+    registerMediaMetrics(registry, media);
+
+    const app = Fastify({ loggerInstance: log as FastifyBaseLogger, disableRequestLogging: true, bodyLimit: 1024 * 1024, trustProxy: true });
+    cleanups.push(() => app.close());
+    installErrorHandler(app, log);
+    installCors(app);
+    let baseUrl = config.publicUrl ?? '';
+    const urls = playbackUrlsFor('');
+    const absolute = {
+      whip: (id: string) => baseUrl + urls.whip(id),
+      whep: (id: string) => baseUrl + urls.whep(id),
+      hls: (id: string) => baseUrl + urls.hls(id),
+      dash: (id: string) => baseUrl + urls.dash(id),
+    };
+    registerOpsRoutes(app, {
+      registry,
+      checks: [
+        { name: 'database', check: () => db.ping() },
+        { name: 'mediasoup', check: async () => media.pool.size > 0 },
+      ],
+    });
+    registerAuthRoutes(app, { accounts });
+    registerStreamRoutes(app, { accounts, streams, urls: absolute });
+    registerMediaRoutes(app, { media, streams, iceServers: config.media.iceServers });
+    await registerWebApp(app, config.webDistDir);
+
+    await app.listen({ host: config.host, port: config.port });
+    const addr = app.server.address();
+    const port = typeof addr === 'object' && addr ? addr.port : config.port;
+    const host = config.host.includes(':') ? `[${config.host}]` : config.host === '0.0.0.0' ? '127.0.0.1' : config.host;
+    baseUrl = config.publicUrl ?? `http://${host}:${port}`;
+    log.info({ url: baseUrl, storage: db.kind, workers: media.pool.size }, 'OnAir node listening');
+
+    let closing: Promise<void> | undefined;
+    return {
+      url: baseUrl,
+      config,
+      log,
+      db,
+      accounts,
+      streams,
+      media,
+      close: () => (closing ??= closeAll()),
+    };
+  } catch (err) {
+    await closeAll();
+    throw err;
+  }
+}

@@ -1,0 +1,176 @@
+// Non-browser WebRTC peers for tests and benches, built on werift (a WebRTC stack in TypeScript):
+// a publisher that sends real VP8/H.264 + Opus RTP made by ffmpeg (testsrc + sine) over WHIP, and
+// viewers that complete ICE+DTLS over WHEP and count the RTP packets they receive.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createSocket, type Socket } from 'node:dgram';
+import type { AddressInfo } from 'node:net';
+import {
+  MediaStreamTrack,
+  RTCPeerConnection,
+  RTCRtpCodecParameters,
+  useAbsSendTime,
+  useSdesMid,
+  useTransportWideCC,
+} from 'werift';
+
+export type VideoCodec = 'vp8' | 'h264';
+
+const VIDEO = {
+  vp8: new RTCRtpCodecParameters({ mimeType: 'video/VP8', clockRate: 90000, payloadType: 96, rtcpFeedback: [{ type: 'nack' }, { type: 'nack', parameter: 'pli' }, { type: 'transport-cc' }] }),
+  h264: new RTCRtpCodecParameters({
+    mimeType: 'video/H264',
+    clockRate: 90000,
+    payloadType: 102,
+    parameters: 'level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f',
+    rtcpFeedback: [{ type: 'nack' }, { type: 'nack', parameter: 'pli' }, { type: 'transport-cc' }],
+  }),
+};
+const OPUS = new RTCRtpCodecParameters({ mimeType: 'audio/opus', clockRate: 48000, channels: 2, payloadType: 111 });
+
+export function newPeer(codec: VideoCodec = 'vp8'): RTCPeerConnection {
+  return new RTCPeerConnection({
+    codecs: { audio: [OPUS], video: [VIDEO[codec]] },
+    headerExtensions: { video: [useSdesMid(), useAbsSendTime(), useTransportWideCC()], audio: [useSdesMid()] },
+  });
+}
+
+/** A complete offer from a real WebRTC stack, for protocol tests that only exercise signalling. */
+export async function makeOffer(direction: 'sendonly' | 'recvonly', codec: VideoCodec = 'vp8'): Promise<{ sdp: string; pc: RTCPeerConnection }> {
+  const pc = newPeer(codec);
+  if (direction === 'sendonly') {
+    pc.addTransceiver(new MediaStreamTrack({ kind: 'audio' }), { direction });
+    pc.addTransceiver(new MediaStreamTrack({ kind: 'video' }), { direction });
+  } else {
+    pc.addTransceiver('audio', { direction });
+    pc.addTransceiver('video', { direction });
+  }
+  await pc.setLocalDescription(await pc.createOffer());
+  await waitGathered(pc);
+  return { sdp: pc.localDescription!.sdp, pc };
+}
+
+async function waitGathered(pc: RTCPeerConnection): Promise<void> {
+  if (pc.iceGatheringState === 'complete') return;
+  await new Promise<void>((resolve) => {
+    const t = setTimeout(resolve, 3000);
+    pc.iceGatheringStateChange.subscribe((s) => {
+      if (s === 'complete') {
+        clearTimeout(t);
+        resolve();
+      }
+    });
+  });
+}
+
+export interface Publisher {
+  location: string;
+  etag: string;
+  pc: RTCPeerConnection;
+  stop(): Promise<void>;
+}
+
+/** Publishes ffmpeg-generated media to `POST {baseUrl}/whip/{streamId}` with the stream key. */
+export async function publish(baseUrl: string, streamId: string, streamKey: string, codec: VideoCodec = 'vp8', bitrateKbps = 1500): Promise<Publisher> {
+  const pc = newPeer(codec);
+  const video = new MediaStreamTrack({ kind: 'video' });
+  const audio = new MediaStreamTrack({ kind: 'audio' });
+  pc.addTransceiver(audio, { direction: 'sendonly' });
+  pc.addTransceiver(video, { direction: 'sendonly' });
+  await pc.setLocalDescription(await pc.createOffer());
+  await waitGathered(pc);
+  const res = await fetch(`${baseUrl}/whip/${streamId}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/sdp', authorization: `Bearer ${streamKey}` },
+    body: pc.localDescription!.sdp,
+  });
+  if (res.status !== 201) {
+    await pc.close();
+    throw new Error(`WHIP POST answered ${res.status}: ${await res.text()}`);
+  }
+  await pc.setRemoteDescription({ type: 'answer', sdp: await res.text() });
+  const location = new URL(res.headers.get('location')!, baseUrl).toString();
+  const sources = [await rtpSource('video', codec, bitrateKbps, (b) => video.writeRtp(b)), await rtpSource('audio', codec, 0, (b) => audio.writeRtp(b))];
+  return {
+    location,
+    etag: res.headers.get('etag') ?? '',
+    pc,
+    async stop() {
+      for (const s of sources) s.stop();
+      await fetch(location, { method: 'DELETE' }).catch(() => {});
+      await pc.close();
+    },
+  };
+}
+
+/** ffmpeg encoding a test pattern (or a tone) to RTP on a loopback UDP port we read. */
+async function rtpSource(kind: 'audio' | 'video', codec: VideoCodec, bitrateKbps: number, write: (b: Buffer) => void) {
+  const sock: Socket = createSocket('udp4');
+  await new Promise<void>((r) => sock.bind(0, '127.0.0.1', () => r()));
+  const port = (sock.address() as AddressInfo).port;
+  sock.on('message', (msg) => write(msg));
+  const out = ['-f', 'rtp', '-payload_type', kind === 'audio' ? '111' : codec === 'vp8' ? '96' : '102', `rtp://127.0.0.1:${port}?pkt_size=1200`];
+  const args =
+    kind === 'audio'
+      ? ['-re', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000', '-c:a', 'libopus', '-ac', '2', '-b:a', '64k', ...out]
+      : [
+          '-re', '-f', 'lavfi', '-i', 'testsrc2=size=640x360:rate=30',
+          ...(codec === 'vp8'
+            ? ['-c:v', 'libvpx', '-deadline', 'realtime', '-cpu-used', '8', '-g', '30', '-b:v', `${bitrateKbps}k`]
+            : ['-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-profile:v', 'baseline', '-g', '30', '-b:v', `${bitrateKbps}k`, '-bsf:v', 'h264_mp4toannexb']),
+          ...out,
+        ];
+  const ff: ChildProcess = spawn('ffmpeg', ['-hide_banner', '-loglevel', 'error', ...args], { stdio: ['ignore', 'ignore', 'inherit'] });
+  return {
+    stop() {
+      ff.kill('SIGKILL');
+      sock.close();
+    },
+  };
+}
+
+export interface Viewer {
+  location: string;
+  pc: RTCPeerConnection;
+  /** RTP packets received per kind so far. */
+  received: { audio: number; video: number };
+  connected: Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function watch(baseUrl: string, streamId: string): Promise<Viewer> {
+  const pc = newPeer('vp8');
+  const received = { audio: 0, video: 0 };
+  for (const kind of ['audio', 'video'] as const) {
+    const t = pc.addTransceiver(kind, { direction: 'recvonly' });
+    t.onTrack.subscribe((track) => track.onReceiveRtp.subscribe(() => received[kind]++));
+  }
+  await pc.setLocalDescription(await pc.createOffer());
+  await waitGathered(pc);
+  const res = await fetch(`${baseUrl}/whep/${streamId}`, { method: 'POST', headers: { 'content-type': 'application/sdp' }, body: pc.localDescription!.sdp });
+  if (res.status !== 201) {
+    await pc.close();
+    throw new Error(`WHEP POST answered ${res.status}: ${await res.text()}`);
+  }
+  await pc.setRemoteDescription({ type: 'answer', sdp: await res.text() });
+  const location = new URL(res.headers.get('location')!, baseUrl).toString();
+  const connected = new Promise<void>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error('viewer did not connect in 10 s')), 10_000);
+    pc.connectionStateChange.subscribe((s) => {
+      if (s === 'connected') {
+        clearTimeout(t);
+        resolve();
+      }
+    });
+  });
+  connected.catch(() => {});
+  return {
+    location,
+    pc,
+    received,
+    connected,
+    async stop() {
+      await fetch(location, { method: 'DELETE' }).catch(() => {});
+      await pc.close();
+    },
+  };
+}
