@@ -16,5 +16,6 @@ export default defineConfig({
     hookTimeout: 60_000,
     pool: 'forks',
     fileParallelism: false,
+    globalSetup: ['test/support/build-web.ts'],
   },
 });
