@@ -98,6 +98,13 @@ flatbuffers_lib = static_library('flatbuffers_shim', 'empty.c')
 M
 fi
 cd "$W"
+# mediasoup 3.13's BIO callback answers 1 to every post-operation BIO_ctrl() because it tests
+# `operationType == BIO_CB_RETURN` while OpenSSL passes BIO_CB_CTRL|BIO_CB_RETURN. Debian's OpenSSL is
+# built with kernel TLS, asks BIO_get_ktls_send() on the outgoing BIO, gets 1, skips allocating its
+# DTLS write buffer and dereferences NULL at the first ServerHello: the worker dies on every WebRTC
+# connection. Return the real result for every post-operation callback.
+sed -i 's/(operationType == BIO_CB_RETURN) ? static_cast<long>(ret) : 1/(operationType \& BIO_CB_RETURN) ? static_cast<long>(ret) : 1/' src/RTC/DtlsTransport.cpp
+grep -q 'operationType & BIO_CB_RETURN' src/RTC/DtlsTransport.cpp || { echo "build-mediasoup-worker: DTLS BIO patch did not apply" >&2; exit 1; }
 # Debian 12 ships meson 1.0.1; mediasoup asks for >= 1.1.0 but builds fine with 1.0.1.
 sed -i "s/meson_version: '>= 1.1.0'/meson_version: '>= 1.0.0'/" meson.build
 rm -rf out/build

@@ -14,7 +14,8 @@ MS="$ROOT/node_modules/mediasoup"
 if [ -n "${MEDIASOUP_WORKER_BIN:-}" ]; then
   echo "install-mediasoup-worker: MEDIASOUP_WORKER_BIN=$MEDIASOUP_WORKER_BIN given; skipping"; exit 0
 fi
-VERSION=$(node -p "require('$MS/package.json').version")
+# The stamp names the mediasoup version and our build recipe, so a changed recipe rebuilds the worker.
+VERSION="$(node -p "require('$MS/package.json').version")+$(cksum < "$ROOT/scripts/build-mediasoup-worker.sh" | cut -d' ' -f1)"
 OUT="$MS/worker/out/Release"
 STAMP="$OUT/.onair-built-for"
 if [ -x "$OUT/mediasoup-worker" ] && [ "$(cat "$STAMP" 2>/dev/null)" = "$VERSION" ]; then

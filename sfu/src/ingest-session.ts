@@ -73,7 +73,8 @@ export class IngestSession extends RtcSession {
     let bytes = 0;
     try {
       const [stats] = await this.transport.getStats();
-      bytes = stats?.bytesReceived ?? 0;
+      // RTP only: ICE consent checks and RTCP keep arriving from a publisher whose media stopped.
+      bytes = stats?.rtpBytesReceived ?? 0;
     } catch {
       return; // transport closing
     }
@@ -81,7 +82,6 @@ export class IngestSession extends RtcSession {
     if (bytes > this.lastBytes) {
       this.lastBytes = bytes;
       this.lastActivityAt = now;
-      // DTLS/ICE bytes alone do not make a stream live: wait for RTP on a producer.
       if (!this.mediaSeen && (await this.producersHaveRtp())) {
         this.mediaSeen = true;
         this.onFirstMedia();

@@ -53,6 +53,7 @@ export class WorkerPool {
   private async spawn(index: number): Promise<types.Worker> {
     const worker = await mediasoup.createWorker({
       logLevel: this.opts.logLevel,
+      ...(this.opts.logLevel === 'debug' ? { logTags: ['info', 'ice', 'dtls', 'rtp', 'srtp', 'rtcp'] as types.WorkerLogTag[] } : {}),
       rtcMinPort: this.opts.rtcMinPort,
       rtcMaxPort: this.opts.rtcMaxPort,
       appData: { index },
