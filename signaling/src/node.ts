@@ -81,7 +81,7 @@ export async function startNode(config: Config, log: Logger = createLogger(confi
       ],
     });
     registerAuthRoutes(app, { accounts });
-    registerStreamRoutes(app, { accounts, streams, urls: absolute });
+    registerStreamRoutes(app, { accounts, streams, urls: absolute, onKeyRotated: (id) => media.endStream(id, 'stream_key_rotated') });
     registerMediaRoutes(app, { media, streams, iceServers: config.media.iceServers });
     await registerWebApp(app, config.webDistDir);
 

@@ -66,6 +66,8 @@ export interface Publisher {
   location: string;
   etag: string;
   pc: RTCPeerConnection;
+  /** Stops sending RTP but keeps ICE and DTLS up (a publisher that hangs). */
+  stopMedia(): void;
   stop(): Promise<void>;
 }
 
@@ -94,6 +96,9 @@ export async function publish(baseUrl: string, streamId: string, streamKey: stri
     location,
     etag: res.headers.get('etag') ?? '',
     pc,
+    stopMedia() {
+      for (const s of sources) s.stop();
+    },
     async stop() {
       for (const s of sources) s.stop();
       await fetch(location, { method: 'DELETE' }).catch(() => {});
@@ -101,6 +106,13 @@ export async function publish(baseUrl: string, streamId: string, streamKey: stri
     },
   };
 }
+
+// Every ffmpeg this module starts dies with the test process, and none runs longer than 10 minutes.
+const children = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const c of children) c.kill('SIGKILL');
+});
+const MAX_SOURCE_SECONDS = '600';
 
 /** ffmpeg encoding a test pattern (or a tone) to RTP on a loopback UDP port we read. */
 async function rtpSource(kind: 'audio' | 'video', codec: VideoCodec, bitrateKbps: number, write: (b: Buffer) => void) {
@@ -119,9 +131,14 @@ async function rtpSource(kind: 'audio' | 'video', codec: VideoCodec, bitrateKbps
             : ['-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-profile:v', 'baseline', '-g', '30', '-b:v', `${bitrateKbps}k`, '-bsf:v', 'h264_mp4toannexb']),
           ...out,
         ];
-  const ff: ChildProcess = spawn('ffmpeg', ['-hide_banner', '-loglevel', 'error', ...args], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const ff: ChildProcess = spawn('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-t', MAX_SOURCE_SECONDS, ...args], { stdio: ['ignore', 'ignore', 'inherit'] });
+  children.add(ff);
+  ff.once('exit', () => children.delete(ff));
+  let stopped = false;
   return {
     stop() {
+      if (stopped) return;
+      stopped = true;
       ff.kill('SIGKILL');
       sock.close();
     },

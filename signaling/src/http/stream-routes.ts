@@ -31,6 +31,8 @@ export interface StreamRouteDeps {
   accounts: Accounts;
   streams: StreamCatalog;
   urls: PlaybackUrls;
+  /** Called after a key rotation: the node ends a broadcast that used the old (maybe leaked) key. */
+  onKeyRotated?: (streamId: string) => void;
 }
 
 const StreamParams = z.object({ id: z.string().min(1).max(64) });
@@ -111,7 +113,9 @@ export function registerStreamRoutes(app: FastifyInstance, deps: StreamRouteDeps
   app.post('/api/streams/:id/key/rotate', async (req) => {
     const user = await requireUser(req, accounts);
     const { id } = parseParams(StreamParams, req.params);
-    return { streamKey: await streams.rotateKey(id, user), ingest: { whip: urls.whip(id) } };
+    const streamKey = await streams.rotateKey(id, user);
+    deps.onKeyRotated?.(id);
+    return { streamKey, ingest: { whip: urls.whip(id) } };
   });
 
   app.get('/api/streams/:id/moderators', async (req) => {
