@@ -7,7 +7,7 @@ import { Accounts, createLogger, openDatabase, StreamCatalog, type Config, type 
 import { MediaPlane, registerMediaMetrics } from '@onair/sfu';
 import { registerAuthRoutes } from './http/auth-routes.js';
 import { installCors } from './http/cors.js';
-import { installErrorHandler } from './http/error-handler.js';
+import { acceptEmptyJsonBodies, installErrorHandler } from './http/error-handler.js';
 import { registerMediaRoutes } from './http/media-routes.js';
 import { registerOpsRoutes } from './http/ops-routes.js';
 import { playbackUrlsFor, registerStreamRoutes } from './http/stream-routes.js';
@@ -64,6 +64,7 @@ export async function startNode(config: Config, log: Logger = createLogger(confi
     const app = Fastify({ loggerInstance: log as FastifyBaseLogger, disableRequestLogging: true, bodyLimit: 1024 * 1024, trustProxy: true });
     cleanups.push(() => app.close());
     installErrorHandler(app, log);
+    acceptEmptyJsonBodies(app);
     installCors(app);
     let baseUrl = config.publicUrl ?? '';
     const urls = playbackUrlsFor('');

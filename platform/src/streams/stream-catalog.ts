@@ -227,7 +227,7 @@ export class StreamCatalog {
     }
     if (query.tag?.trim()) where.push(`${param(normaliseTag(query.tag))} = ANY(s.tags)`);
     if (query.category?.trim()) where.push(`lower(s.category) = lower(${param(query.category.trim())})`);
-    if (query.language?.trim()) where.push(`s.language = ${param(query.language.trim().toLowerCase())}`);
+    if (query.language?.trim()) where.push(`s.language = ${param(query.language.trim().toLowerCase().replace(/_/g, '-'))}`); // as stored
 
     const cursor = query.cursor ? decodeCursor(query.cursor, sort) : undefined;
     if (cursor?.s === 'viewers') {

@@ -32,3 +32,20 @@ export function installErrorHandler(app: FastifyInstance, log: Logger): void {
   });
   app.setNotFoundHandler((req, reply) => sendError(reply, 404, 'not_found', `no route for ${req.method} ${req.url.split('?')[0]}`));
 }
+
+/**
+ * Fastify refuses `Content-Type: application/json` with an empty body; clients commonly send that
+ * header on body-less POSTs (key rotation), so an empty body parses as "no body" instead.
+ */
+export function acceptEmptyJsonBodies(app: FastifyInstance): void {
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
+    const text = String(body);
+    if (text.trim() === '') return done(null, undefined);
+    try {
+      done(null, JSON.parse(text));
+    } catch {
+      done(Object.assign(new Error('the request body is not valid JSON'), { statusCode: 400 }), undefined);
+    }
+  });
+}
