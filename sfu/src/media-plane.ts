@@ -154,6 +154,31 @@ export class MediaPlane extends EventEmitter<MediaPlaneEvents> {
     return { inBps, outBps };
   }
 
+  /** A snapshot of one broadcast's media objects (codecs, simulcast layers) for stats and tests. */
+  inspect(streamId: string) {
+    const stream = this.streams.get(streamId);
+    if (!stream) return undefined;
+    return {
+      live: stream.live,
+      producers: stream.producers().map((p) => ({
+        kind: p.kind,
+        type: p.type,
+        mimeType: p.rtpParameters.codecs[0]?.mimeType,
+        layers: p.rtpParameters.encodings?.map((e) => e.rid ?? e.ssrc) ?? [],
+      })),
+      viewers: [...stream.viewers.values()].map((v) => ({
+        sessionId: v.id,
+        consumers: v.consumers.map((c) => ({
+          kind: c.kind,
+          type: c.type,
+          paused: c.paused,
+          currentLayers: c.currentLayers,
+          preferredLayers: c.preferredLayers,
+        })),
+      })),
+    };
+  }
+
   /** What the mediasoup workers hold, for leak checks and /metrics. */
   async workerDumps() {
     return Promise.all(this.pool.all.map((w) => w.dump()));
