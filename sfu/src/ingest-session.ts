@@ -54,9 +54,7 @@ export class IngestSession extends RtcSession {
       session.answer = buildAnswer(transport, answerSections, setup);
       return session;
     } catch (err) {
-      session.close('setup_failed');
-      if (err instanceof AppError) throw err;
-      throw new AppError(422, 'unsupported_sdp', `mediasoup refused the offer: ${(err as Error).message}`);
+      return session.failSetup(err);
     }
   }
 

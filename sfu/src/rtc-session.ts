@@ -111,6 +111,13 @@ export abstract class RtcSession extends EventEmitter<{ closed: [reason: string]
     return { status: 200, body: body200, etag: this.etag };
   }
 
+  /** Ends a session whose setup failed and rethrows the failure as a client error. */
+  failSetup(err: unknown): never {
+    this.close('setup_failed');
+    if (err instanceof AppError) throw err;
+    throw new AppError(422, 'unsupported_sdp', `mediasoup refused the offer: ${(err as Error).message}`);
+  }
+
   close(reason: string): void {
     if (this._closed) return;
     this._closed = true;

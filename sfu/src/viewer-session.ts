@@ -64,9 +64,7 @@ export class ViewerSession extends RtcSession {
       session.answer = buildAnswer(transport, sections, setup);
       return session;
     } catch (err) {
-      session.close('setup_failed');
-      if (err instanceof AppError) throw err;
-      throw new AppError(422, 'unsupported_sdp', `mediasoup refused the offer: ${(err as Error).message}`);
+      return session.failSetup(err);
     }
   }
 
