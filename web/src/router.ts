@@ -51,6 +51,8 @@ export class Router {
   navigate(path: string): void {
     if (path !== location.pathname + location.search) history.pushState(null, '', path);
     this.render();
+    this.root.focus({ preventScroll: true }); // screen readers start reading the new page
+    window.scrollTo(0, 0);
   }
 
   private render(): void {
