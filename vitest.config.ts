@@ -7,7 +7,11 @@ const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
 // (the web app's production build is the exception: browser tests serve web/dist).
 export default defineConfig({
   resolve: {
-    alias: [{ find: /^@onair\/([a-z-]+)$/, replacement: here('./$1/src/index.ts') }],
+    alias: [
+      // proto is generated code (npm run build -w proto, run by postinstall), not src/
+      { find: /^@onair\/proto$/, replacement: here('./proto/index.js') },
+      { find: /^@onair\/([a-z-]+)$/, replacement: here('./$1/src/index.ts') },
+    ],
   },
   test: {
     include: ['*/test/**/*.test.ts', 'test/**/*.test.ts'],
