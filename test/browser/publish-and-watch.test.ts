@@ -62,24 +62,29 @@ async function createStreamInDashboard(page: Page, title: string): Promise<strin
 interface PlaybackSample {
   currentTime: number;
   videoWidth: number;
+  packetsReceived: number;
   framesDecoded: number;
   codec: string | undefined;
+  connectionState: string | undefined;
 }
 
 function samplePlayback(page: Page): Promise<PlaybackSample> {
   return page.evaluate(async () => {
     const video = document.querySelector('video')!;
-    const stats = await window.onairPlayer!.pc.getStats();
+    const pc = window.onairPlayer?.pc;
+    const stats = await pc?.getStats();
+    let packetsReceived = 0;
     let framesDecoded = 0;
     let codecId: string | undefined;
-    stats.forEach((s: { type: string; kind?: string; framesDecoded?: number; codecId?: string }) => {
+    stats?.forEach((s: { type: string; kind?: string; packetsReceived?: number; framesDecoded?: number; codecId?: string }) => {
       if (s.type === 'inbound-rtp' && s.kind === 'video') {
+        packetsReceived = s.packetsReceived ?? 0;
         framesDecoded = s.framesDecoded ?? 0;
         codecId = s.codecId;
       }
     });
-    const codec = codecId ? (stats.get(codecId) as { mimeType?: string } | undefined)?.mimeType : undefined;
-    return { currentTime: video.currentTime, videoWidth: video.videoWidth, framesDecoded, codec };
+    const codec = codecId ? (stats?.get(codecId) as { mimeType?: string } | undefined)?.mimeType : undefined;
+    return { currentTime: video.currentTime, videoWidth: video.videoWidth, packetsReceived, framesDecoded, codec, connectionState: pc?.connectionState };
   });
 }
 
@@ -118,7 +123,13 @@ describe('publish from the dashboard and watch in another browser', () => {
       // ...and watches it.
       await viewer.getByRole('link', { name: title }).click();
       await viewer.waitForURL(`${node.url}/watch/${id}`);
-      await viewer.waitForFunction(() => (document.querySelector('video')?.videoWidth ?? 0) > 0 && !!window.onairPlayer, undefined, { timeout: 15_000 });
+      const picture = await viewer
+        .waitForFunction(() => (document.querySelector('video')?.videoWidth ?? 0) > 0 && !!window.onairPlayer, undefined, { timeout: 15_000 })
+        .then(() => true, () => false);
+      if (!picture) {
+        await screenshot(viewer, `watch-no-picture-${codec}`);
+        expect.fail(`no picture after 15 s; viewer state: ${JSON.stringify(await samplePlayback(viewer))}`);
+      }
       const first = await samplePlayback(viewer);
       await viewer.waitForTimeout(2000);
       const second = await samplePlayback(viewer);
