@@ -1,0 +1,112 @@
+// The distributed mode's bus over NATS core (at-most-once, like the channel itself). Reconnects
+// forever; while the connection is down it reports `reconnecting` and publishes are dropped, so a
+// gateway keeps serving video and tells chat users instead of buffering without bound.
+import { EventEmitter } from 'node:events';
+import { connect, type NatsConnection, type Subscription } from 'nats';
+import type { Logger } from '../log.js';
+import type { Bus, BusEvents, BusHandler, BusStatus, BusSubscription, SubscribeOptions } from './bus.js';
+
+export interface NatsBusOptions {
+  url: string;
+  /** Connection name shown by the NATS server (e.g. the node id). */
+  name?: string;
+  reconnectWaitMs?: number;
+}
+
+export class NatsBus extends EventEmitter<BusEvents> implements Bus {
+  readonly kind = 'nats' as const;
+  private state: BusStatus = 'connected';
+  private subs = new Set<Subscription>();
+  /** Publishes dropped while disconnected or refused by the client. */
+  dropped = 0;
+
+  private constructor(
+    private readonly nc: NatsConnection,
+    private readonly log: Logger,
+  ) {
+    super();
+    void this.watch();
+  }
+
+  static async connect(options: NatsBusOptions, log: Logger): Promise<NatsBus> {
+    const nc = await connect({
+      servers: options.url,
+      name: options.name ?? 'onair',
+      reconnect: true,
+      maxReconnectAttempts: -1,
+      reconnectTimeWait: options.reconnectWaitMs ?? 500,
+      reconnectJitter: 100,
+      pingInterval: 5_000,
+      maxPingOut: 2,
+    });
+    log.info({ server: nc.getServer() }, 'bus connected to NATS');
+    return new NatsBus(nc, log);
+  }
+
+  get status(): BusStatus {
+    return this.state;
+  }
+
+  private setState(s: BusStatus): void {
+    if (this.state === s || this.state === 'closed') return;
+    this.state = s;
+    this.emit('status', s);
+  }
+
+  private async watch(): Promise<void> {
+    for await (const s of this.nc.status()) {
+      if (s.type === 'disconnect' || s.type === 'reconnecting') {
+        if (this.state === 'connected') this.log.warn({ server: s.data }, 'bus lost NATS; reconnecting');
+        this.setState('reconnecting');
+      } else if (s.type === 'reconnect') {
+        this.log.info({ server: s.data }, 'bus reconnected to NATS');
+        this.setState('connected');
+      }
+    }
+  }
+
+  publish(subject: string, data: Uint8Array): void {
+    if (this.state !== 'connected') {
+      this.dropped++;
+      return;
+    }
+    try {
+      this.nc.publish(subject, data);
+    } catch {
+      this.dropped++;
+    }
+  }
+
+  subscribe(subject: string, handler: BusHandler, options: SubscribeOptions = {}): BusSubscription {
+    const sub = this.nc.subscribe(subject, {
+      queue: options.queue,
+      callback: (err, msg) => {
+        if (err) return;
+        try {
+          handler(msg.data, msg.subject);
+        } catch (e) {
+          this.log.error({ err: e, subject: msg.subject }, 'bus handler failed');
+        }
+      },
+    });
+    this.subs.add(sub);
+    return {
+      unsubscribe: () => {
+        if (!this.subs.delete(sub)) return;
+        if (!this.nc.isClosed()) sub.unsubscribe();
+      },
+    };
+  }
+
+  async flush(): Promise<void> {
+    if (this.state === 'connected') await this.nc.flush();
+  }
+
+  async close(): Promise<void> {
+    if (this.state === 'closed') return;
+    this.state = 'closed';
+    this.subs.clear();
+    await this.nc.drain().catch(() => this.nc.close());
+    this.emit('status', 'closed');
+  }
+}

@@ -1,0 +1,117 @@
+// The bus contract, run against both adapters: the in-process bus (embedded mode) and real NATS.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLogger, InProcessBus, NatsBus, subjectMatches, subjects, type Bus } from '@onair/platform';
+import { PrivateNatsServer, TEST_NATS_URL } from '../../test/support/nats-server.js';
+import { waitFor } from '../../test/support/onair-node.js';
+
+const log = createLogger('silent');
+const bytes = (s: string) => new TextEncoder().encode(s);
+const text = (b: Uint8Array) => new TextDecoder().decode(b);
+
+describe('subjects', () => {
+  it('match like NATS wildcards', () => {
+    expect(subjectMatches('onair.stream.*.chat.*', 'onair.stream.abc.chat.3')).toBe(true);
+    expect(subjectMatches('onair.stream.*.chat.*', 'onair.stream.abc.chat')).toBe(false);
+    expect(subjectMatches('onair.stream.>', 'onair.stream.abc.chat.3')).toBe(true);
+    expect(subjectMatches('onair.stream.>', 'onair.stream')).toBe(false);
+    expect(subjectMatches('onair.stream.abc.viewers', 'onair.stream.abd.viewers')).toBe(false);
+  });
+
+  it("keep one user's chat on one partition and refuse ids that would escape the stream's subjects", () => {
+    expect(subjects.chatFor('abc', 'user-1')).toBe(subjects.chatFor('abc', 'user-1'));
+    expect(subjectMatches(subjects.chatAll('abc'), subjects.chatFor('abc', 'user-1'))).toBe(true);
+    const partitions = new Set(Array.from({ length: 200 }, (_, i) => subjects.chatFor('abc', `u${i}`)));
+    expect(partitions.size).toBeGreaterThan(4);
+    for (const bad of ['a.b', '*', '>', 'a b', '']) expect(() => subjects.topic(bad, 'status')).toThrow();
+  });
+});
+
+const adapters: [string, () => Promise<Bus>][] = [
+  ['in-process', async () => new InProcessBus()],
+  ['nats', () => NatsBus.connect({ url: TEST_NATS_URL }, log)],
+];
+
+describe.each(adapters)('%s bus', (_name, open) => {
+  let a: Bus;
+  let b: Bus;
+  beforeAll(async () => {
+    a = await open();
+    b = _name === 'nats' ? await open() : a; // two NATS connections stand for two nodes
+  });
+  afterAll(async () => {
+    await a.close();
+    if (b !== a) await b.close();
+  });
+
+  it('delivers to every plain subscriber of a matching subject, in order', async () => {
+    const id = `s${Date.now()}`;
+    const got1: string[] = [];
+    const got2: string[] = [];
+    const s1 = b.subscribe(subjects.chatAll(id), (d) => got1.push(text(d)));
+    const s2 = b.subscribe(subjects.chatPartition(id, 0), (d) => got2.push(text(d)));
+    await b.flush();
+    for (let i = 0; i < 100; i++) a.publish(subjects.chatPartition(id, 0), bytes(String(i)));
+    a.publish(subjects.topic(id, 'status'), bytes('not chat'));
+    await a.flush();
+    await waitFor('all messages', () => got1.length === 100 && got2.length === 100);
+    expect(got1).toEqual(Array.from({ length: 100 }, (_, i) => String(i)));
+    s1.unsubscribe();
+    s2.unsubscribe();
+  });
+
+  it('splits messages between the members of a queue group', async () => {
+    const subject = `onair.test.${Date.now()}.q`;
+    const counts = [0, 0];
+    const s1 = a.subscribe(subject, () => counts[0]!++, { queue: 'writers' });
+    const s2 = b.subscribe(subject, () => counts[1]!++, { queue: 'writers' });
+    await a.flush();
+    await b.flush();
+    for (let i = 0; i < 200; i++) a.publish(subject, bytes('x'));
+    await a.flush();
+    await waitFor('200 deliveries', () => counts[0]! + counts[1]! === 200);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(counts[0]! + counts[1]!).toBe(200);
+    s1.unsubscribe();
+    s2.unsubscribe();
+  });
+
+  it('stops delivering after unsubscribe', async () => {
+    const subject = `onair.test.${Date.now()}.u`;
+    let n = 0;
+    const s = b.subscribe(subject, () => n++);
+    await b.flush();
+    s.unsubscribe();
+    a.publish(subject, bytes('x'));
+    await a.flush();
+    await new Promise((r) => setTimeout(r, 100));
+    expect(n).toBe(0);
+  });
+});
+
+describe('nats bus when the server goes away', () => {
+  it('reports reconnecting, drops publishes without throwing, and resumes delivery after a restart', async () => {
+    const server = await PrivateNatsServer.start();
+    const bus = await NatsBus.connect({ url: server.url, reconnectWaitMs: 100 }, log);
+    try {
+      const statuses: string[] = [];
+      bus.on('status', (s) => statuses.push(s));
+      const got: string[] = [];
+      bus.subscribe('onair.test.restart', (d) => got.push(text(d)));
+      await server.stop();
+      await waitFor('reconnecting', () => bus.status === 'reconnecting');
+      expect(() => bus.publish('onair.test.restart', bytes('lost'))).not.toThrow();
+      await server.resume();
+      await waitFor('connected again', () => bus.status === 'connected');
+      await waitFor('a message after the restart', async () => {
+        bus.publish('onair.test.restart', bytes('after'));
+        await bus.flush();
+        return got.includes('after');
+      });
+      expect(got).not.toContain('lost');
+      expect(statuses).toEqual(['reconnecting', 'connected']);
+    } finally {
+      await bus.close();
+      await server.stop();
+    }
+  });
+});
