@@ -17,3 +17,8 @@ export * from './bus/subjects.js';
 export * from './bus/in-process-bus.js';
 export * from './bus/nats-bus.js';
 export * from './bus/open-bus.js';
+export * from './ledger/wallets.js';
+export * from './ledger/tip-batch.js';
+export * from './ledger/tip-writer.js';
+export * from './ledger/tip-ledger.js';
+export * from './ledger/tip-outbox.js';
