@@ -234,7 +234,7 @@ describe.each(STORAGE_KINDS)('stream catalog on %s storage', (kind) => {
     expect(await ids({ q: 'BLITZ' })).toEqual([a.id]);
     expect(await ids({ q: 'music' })).toEqual([b.id, c.id].sort()); // tag and category
     expect(await ids({ q: '100%' })).toEqual([c.id]);
-    expect(await ids({ q: '%' })).toEqual([c.id]); // wildcards are literal
+    expect(await ids({ q: '%' })).toEqual([]); // no words: wildcards are not patterns, so nothing matches
     expect(await ids({ q: owner.username.toLowerCase() })).toEqual([a.id, b.id, c.id].sort());
   });
 

@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import type { AuthUser } from '../accounts/tokens.js';
 import type { Database } from '../db/database.js';
+import { parseSearchQuery, PostgresStreamSearch, type AddParam, type StreamSearch } from '../directory/stream-search.js';
 import { AppError, badRequest, forbidden, notFound } from '../errors.js';
 import { newStreamKey, streamKeyMatches } from './stream-keys.js';
 
@@ -33,7 +34,8 @@ export interface StreamInput {
 
 export type StreamPatch = Partial<StreamInput>;
 
-export type StreamSort = 'viewers' | 'recent';
+/** `relevance` needs `q`; it is the default sort when `q` is given, `viewers` otherwise. */
+export type StreamSort = 'viewers' | 'recent' | 'relevance';
 
 export interface StreamListQuery {
   live?: boolean;
@@ -41,6 +43,7 @@ export interface StreamListQuery {
   tag?: string;
   category?: string;
   language?: string;
+  /** Default: `relevance` when q is given, else `viewers`. */
   sort?: StreamSort;
   limit?: number;
   /** Opaque: the nextCursor of the previous page, with the same sort. */
@@ -59,14 +62,32 @@ export interface Moderator {
 
 export const DEFAULT_PAGE_SIZE = 20;
 export const MAX_PAGE_SIZE = 100;
-const MAX_QUERY_CHARS = 200;
 const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 // ---- input normalisation ----------------------------------------------------------------------
 
-/** lower-case, trimmed, inner whitespace as '-'; empty entries dropped, duplicates removed. */
+/**
+ * lower-case, trimmed, a leading '#' dropped ("#Speedrun"), inner whitespace and runs of '-' as one
+ * '-'; empty entries dropped, duplicates removed (by the Tags schema).
+ */
 export function normaliseTag(tag: string): string {
-  return tag.trim().toLowerCase().replace(/\s+/g, '-');
+  return tag
+    .normalize('NFKC')
+    .trim()
+    .toLowerCase()
+    .replace(/^#+/, '')
+    .replace(/[\s-]+/g, '-')
+    .replace(/^-+|-+$/g, '');
+}
+
+/** trimmed, runs of whitespace as one space; case is kept for display (filters ignore it). */
+export function normaliseCategory(category: string): string {
+  return category.normalize('NFKC').trim().replace(/\s+/g, ' ');
+}
+
+/** trimmed, lower-case, '_' as '-' ("PT_br" -> "pt-br"). */
+export function normaliseLanguage(language: string): string {
+  return language.trim().toLowerCase().replace(/_/g, '-');
 }
 
 const Title = z.string().trim().min(1, 'title must not be empty').max(140, 'title is at most 140 characters');
@@ -79,12 +100,10 @@ const Tags = z
       .array(z.string().regex(/^[a-z0-9-]{1,25}$/, 'a tag is 1 to 25 letters, digits or dashes'))
       .max(10, 'at most 10 tags'),
   );
-const Category = z.string().trim().max(50, 'category is at most 50 characters');
+const Category = z.string().transform(normaliseCategory).pipe(z.string().max(50, 'category is at most 50 characters'));
 const Language = z
   .string()
-  .trim()
-  .toLowerCase()
-  .transform((s) => s.replace(/_/g, '-'))
+  .transform(normaliseLanguage)
   .pipe(z.string().max(8).regex(/^[a-z]{2,3}(-[a-z0-9]{2,4})?$/, 'language is a code such as "en" or "pt-br"'));
 
 const CreateInput = z.object({
@@ -130,6 +149,8 @@ const Cursor = z.discriminatedUnion('s', [
   z.object({ s: z.literal('viewers'), v: z.number().int().min(0).max(2 ** 31 - 1), id: z.string().max(64) }),
   // k: the sort timestamp in epoch microseconds, as text (exact, unlike a JS Date)
   z.object({ s: z.literal('recent'), k: z.string().regex(/^-?\d{1,18}$/), id: z.string().max(64) }),
+  // r: the search score as exact decimal text (see PostgresStreamSearch)
+  z.object({ s: z.literal('relevance'), r: z.string().regex(/^-?\d{1,6}(\.\d{1,6})?$/), id: z.string().max(64) }),
 ]);
 type Cursor = z.infer<typeof Cursor>;
 
@@ -149,19 +170,6 @@ function decodeCursor(text: string, sort: StreamSort): Cursor {
   return parsed.data;
 }
 
-// ---- search -----------------------------------------------------------------------------------
-
-type AddParam = (value: unknown) => string;
-
-/**
- * The `q` filter: for now a case-insensitive substring match over title, category, tags and owner
- * name. Kept apart so ranked, typo-tolerant search (pg_trgm) can replace it.
- */
-export function textMatchCondition(q: string, param: AddParam): string {
-  const p = param(`%${q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
-  return `(s.title ILIKE ${p} OR s.category ILIKE ${p} OR u.username ILIKE ${p} OR array_to_string(s.tags, ' ') ILIKE ${p})`;
-}
-
 // ---- the catalog ------------------------------------------------------------------------------
 
 interface StreamRow {
@@ -179,6 +187,7 @@ interface StreamRow {
   created_at: Date;
   updated_at: Date;
   sort_us?: string;
+  score?: string;
 }
 
 const STREAM_COLUMNS = `s.id, s.owner_id, u.username AS owner_name, s.title, s.tags, s.category, s.language,
@@ -187,8 +196,32 @@ const STREAM_FROM = 'FROM streams s JOIN users u ON u.id = s.owner_id';
 /** What `sort=recent` orders by: when it last went live, else when it was created. */
 const RECENT_KEY = 'coalesce(s.started_at, s.created_at)';
 
+/** A listing of ids only (see StreamCatalog.listIds). */
+export interface StreamIdPage {
+  ids: string[];
+  nextCursor: string | null;
+}
+
 export class StreamCatalog {
-  constructor(private readonly db: Database) {}
+  private readonly listeners = new Set<(streamId: string) => void>();
+
+  constructor(
+    private readonly db: Database,
+    private readonly search: StreamSearch = new PostgresStreamSearch(),
+  ) {}
+
+  /**
+   * Calls fn after each change of what the directory shows, except viewer counts (which change
+   * every second): create, edit, live, offline. Returns the function that unsubscribes.
+   */
+  onListingChange(fn: (streamId: string) => void): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+
+  private changed(streamId: string): void {
+    for (const fn of this.listeners) fn(streamId);
+  }
 
   async create(ownerId: string, input: StreamInput): Promise<{ stream: StreamRecord; streamKey: string }> {
     const data = parseInput(CreateInput, input);
@@ -203,6 +236,7 @@ export class StreamCatalog {
         )
       : [];
     if (inserted.length === 0) throw notFound('user_not_found', 'the owner has no account');
+    this.changed(id);
     return { stream: await this.mustGet(id), streamKey: key };
   }
 
@@ -212,22 +246,54 @@ export class StreamCatalog {
     return rows[0] ? toRecord(rows[0]) : null;
   }
 
+  /** Streams by id, in the order given; unknown ids are left out. */
+  async getMany(ids: readonly string[]): Promise<StreamRecord[]> {
+    if (ids.length === 0) return [];
+    const rows = await this.db.query<StreamRow>(`SELECT ${STREAM_COLUMNS} ${STREAM_FROM} WHERE s.id = ANY($1::text[])`, [ids]);
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    return ids.flatMap((id) => {
+      const row = byId.get(id);
+      return row ? [toRecord(row)] : [];
+    });
+  }
+
+  /** One page of the directory, keyset-paginated on the sort's ordering values. */
   async list(query: StreamListQuery = {}): Promise<StreamPage> {
-    const sort: StreamSort = query.sort ?? 'viewers';
-    const limit = clampLimit(query.limit);
+    const { rows, nextCursor } = await this.select(query, clampLimit(query.limit), true);
+    return { items: rows.map(toRecord), nextCursor };
+  }
+
+  /**
+   * Like list, but only ids, and up to `max` of them (not clamped to MAX_PAGE_SIZE): what the
+   * directory freezes as the order of a listing session.
+   */
+  async listIds(query: StreamListQuery, max: number): Promise<StreamIdPage> {
+    const { rows, nextCursor } = await this.select(query, Math.max(1, Math.floor(max)), false);
+    return { ids: rows.map((r) => r.id), nextCursor };
+  }
+
+  private async select(query: StreamListQuery, limit: number, full: boolean): Promise<{ rows: StreamRow[]; nextCursor: string | null }> {
+    const search = parseSearchQuery(query.q);
+    const sort = resolveSort(query.sort, search !== null);
     const params: unknown[] = [];
     const param: AddParam = (v) => `$${params.push(v)}`;
     const where: string[] = [];
 
     if (query.live !== undefined) where.push(`s.live = ${param(query.live)}`);
-    const q = query.q?.trim();
-    if (q) {
-      if (q.length > MAX_QUERY_CHARS) throw badRequest('invalid_query', `q is at most ${MAX_QUERY_CHARS} characters`);
-      where.push(textMatchCondition(q, param));
+    let score = '0::numeric';
+    let setup: string[] = [];
+    if (search) {
+      const match = this.search.match(search, param);
+      where.push(match.where);
+      score = match.score;
+      setup = match.setup;
     }
-    if (query.tag?.trim()) where.push(`${param(normaliseTag(query.tag))} = ANY(s.tags)`);
-    if (query.category?.trim()) where.push(`lower(s.category) = lower(${param(query.category.trim())})`);
-    if (query.language?.trim()) where.push(`s.language = ${param(query.language.trim().toLowerCase().replace(/_/g, '-'))}`); // as stored
+    const tag = query.tag === undefined ? '' : normaliseTag(query.tag);
+    if (tag) where.push(`s.tags @> ARRAY[${param(tag)}]::text[]`);
+    const category = query.category === undefined ? '' : normaliseCategory(query.category);
+    if (category) where.push(`lower(s.category) = lower(${param(category)})`);
+    const language = query.language === undefined ? '' : normaliseLanguage(query.language);
+    if (language) where.push(`s.language = ${param(language)}`);
 
     const cursor = query.cursor ? decodeCursor(query.cursor, sort) : undefined;
     if (cursor?.s === 'viewers') {
@@ -235,24 +301,41 @@ export class StreamCatalog {
     } else if (cursor?.s === 'recent') {
       const at = `timestamptz 'epoch' + ${param(cursor.k)}::bigint * interval '1 microsecond'`;
       where.push(`(${RECENT_KEY}, s.id) < (${at}, ${param(cursor.id)})`);
+    } else if (cursor?.s === 'relevance') {
+      where.push(`(${score}, s.id) < (${param(cursor.r)}::numeric, ${param(cursor.id)})`);
     }
-    const order = sort === 'viewers' ? 's.viewer_count DESC, s.id DESC' : `${RECENT_KEY} DESC, s.id DESC`;
+    const order =
+      sort === 'viewers'
+        ? 's.viewer_count DESC, s.id DESC'
+        : sort === 'recent'
+          ? `${RECENT_KEY} DESC, s.id DESC`
+          : `${score} DESC, s.id DESC`;
 
-    const rows = await this.db.query<StreamRow>(
-      `SELECT ${STREAM_COLUMNS}, (extract(epoch FROM ${RECENT_KEY}) * 1000000)::bigint::text AS sort_us ${STREAM_FROM}
+    const columns = full ? STREAM_COLUMNS : 's.id, s.viewer_count';
+    const sql = `SELECT ${columns}, (extract(epoch FROM ${RECENT_KEY}) * 1000000)::bigint::text AS sort_us, (${score})::text AS score
+       ${full ? STREAM_FROM : 'FROM streams s'}
        ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
-       ORDER BY ${order} LIMIT ${param(limit + 1)}`,
-      params,
-    );
-    const items = rows.slice(0, limit);
-    const last = items[items.length - 1];
+       ORDER BY ${order} LIMIT ${param(limit + 1)}`;
+    const rows =
+      setup.length === 0
+        ? await this.db.query<StreamRow>(sql, params)
+        : await this.db.transaction(async (tx) => {
+            for (const statement of setup) await tx.query(statement);
+            return tx.query<StreamRow>(sql, params);
+          });
+    const page = rows.slice(0, limit);
+    const last = page[page.length - 1];
     let nextCursor: string | null = null;
     if (rows.length > limit && last) {
       nextCursor = encodeCursor(
-        sort === 'viewers' ? { s: 'viewers', v: last.viewer_count, id: last.id } : { s: 'recent', k: last.sort_us!, id: last.id },
+        sort === 'viewers'
+          ? { s: 'viewers', v: last.viewer_count, id: last.id }
+          : sort === 'recent'
+            ? { s: 'recent', k: last.sort_us!, id: last.id }
+            : { s: 'relevance', r: last.score!, id: last.id },
       );
     }
-    return { items: items.map(toRecord), nextCursor };
+    return { rows: page, nextCursor };
   }
 
   /** Title/tags/category/language; owner or admin only. */
@@ -272,6 +355,7 @@ export class StreamCatalog {
     }
     if (sets.length === 0) return stream;
     await this.db.query(`UPDATE streams SET ${sets.join(', ')}, updated_at = now() WHERE id = $1`, params);
+    this.changed(id);
     return this.mustGet(id);
   }
 
@@ -292,10 +376,12 @@ export class StreamCatalog {
 
   async markLive(id: string): Promise<void> {
     await this.mustUpdate(id, 'live = true, started_at = now(), ended_at = NULL');
+    this.changed(id);
   }
 
   async markOffline(id: string): Promise<void> {
     await this.mustUpdate(id, 'live = false, ended_at = now(), viewer_count = 0');
+    this.changed(id);
   }
 
   async setViewerCount(id: string, viewers: number): Promise<void> {
@@ -370,7 +456,13 @@ function assertOwner(stream: StreamRecord, actor: AuthUser): void {
   if (stream.ownerId !== actor.id) throw forbidden('forbidden', "only the stream's owner may do this");
 }
 
-function clampLimit(limit: number | undefined): number {
+/** The sort a listing uses: relevance only means something with a search. */
+export function resolveSort(sort: StreamSort | undefined, searching: boolean): StreamSort {
+  if (sort === 'relevance' && !searching) throw badRequest('invalid_query', 'sort=relevance needs q');
+  return sort ?? (searching ? 'relevance' : 'viewers');
+}
+
+export function clampLimit(limit: number | undefined): number {
   if (limit === undefined || !Number.isFinite(limit)) return DEFAULT_PAGE_SIZE;
   return Math.min(MAX_PAGE_SIZE, Math.max(1, Math.floor(limit)));
 }

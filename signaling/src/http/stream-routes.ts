@@ -3,7 +3,15 @@
 // stream key except in the responses to create and rotate.
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { notFound, type Accounts, type StreamCatalog, type StreamRecord } from '@onair/platform';
+import {
+  MAX_QUERY_CHARS,
+  MemoryDirectoryStore,
+  notFound,
+  StreamDirectory,
+  type Accounts,
+  type StreamCatalog,
+  type StreamRecord,
+} from '@onair/platform';
 import { requireUser } from './auth.js';
 import { parseBody, parseParams, parseQuery } from './validate.js';
 
@@ -31,6 +39,8 @@ export interface StreamRouteDeps {
   accounts: Accounts;
   streams: StreamCatalog;
   urls: PlaybackUrls;
+  /** The cached, session-stable directory; one in process memory over `streams` when absent. */
+  directory?: StreamDirectory;
   /** Called after a key rotation: the node ends a broadcast that used the old (maybe leaked) key. */
   onKeyRotated?: (streamId: string) => void;
 }
@@ -52,13 +62,14 @@ const PatchBody = z.strictObject({
 });
 const ModeratorBody = z.object({ userId: z.guid('userId must be a user id') });
 
-const ListQuery = z.object({
+// strict: an unknown filter is a 400, not silently ignored (a typo would otherwise list everything)
+const ListQuery = z.strictObject({
   live: z.enum(['true', 'false'], 'live is true or false').optional().transform((v) => (v === undefined ? undefined : v === 'true')),
-  q: z.string().max(200).optional(),
+  q: z.string().max(MAX_QUERY_CHARS, `q is at most ${MAX_QUERY_CHARS} characters`).optional(),
   tag: z.string().max(50).optional(),
   category: z.string().max(50).optional(),
   language: z.string().max(16).optional(),
-  sort: z.enum(['viewers', 'recent'], 'sort is viewers or recent').optional(),
+  sort: z.enum(['viewers', 'recent', 'relevance'], 'sort is viewers, recent or relevance').optional(),
   limit: z.string().regex(/^\d{1,4}$/, 'limit is a whole number').transform(Number).optional(),
   cursor: z.string().max(512).optional(),
 });
@@ -81,6 +92,7 @@ export function streamView(s: StreamRecord, urls: PlaybackUrls) {
 
 export function registerStreamRoutes(app: FastifyInstance, deps: StreamRouteDeps): void {
   const { accounts, streams, urls } = deps;
+  const directory = deps.directory ?? new StreamDirectory(streams, new MemoryDirectoryStore());
 
   app.post('/api/streams', async (req, reply) => {
     const user = await requireUser(req, accounts);
@@ -90,9 +102,15 @@ export function registerStreamRoutes(app: FastifyInstance, deps: StreamRouteDeps
     return { ...streamView(stream, urls), streamKey, ingest: { whip: urls.whip(stream.id) } };
   });
 
-  app.get('/api/streams', async (req) => {
+  // Polling is cheap: the ETag is the page's content version (the cached page's, usually), and a
+  // matching If-None-Match gets 304 with no body.
+  app.get('/api/streams', async (req, reply) => {
     const query = parseQuery(ListQuery, req.query);
-    const page = await streams.list(query);
+    const page = await directory.list(query);
+    const etag = `W/"${page.version}"`;
+    reply.header('etag', etag).header('cache-control', 'no-cache');
+    const match = req.headers['if-none-match'];
+    if (match && match.split(',').some((tag) => tag.trim() === etag || tag.trim() === '*')) return reply.code(304).send();
     return { items: page.items.map((s) => streamView(s, urls)), nextCursor: page.nextCursor };
   });
 

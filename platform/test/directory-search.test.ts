@@ -1,0 +1,425 @@
+import { describe, expect, it } from 'vitest';
+import {
+  Accounts,
+  AppError,
+  MemoryDirectoryStore,
+  PostgresStreamSearch,
+  RedisDirectoryStore,
+  StreamCatalog,
+  StreamDirectory,
+  parseSearchQuery,
+  type Database,
+  type DirectoryStore,
+  type StreamListQuery,
+} from '@onair/platform';
+import { STORAGE_KINDS, useTestDatabase } from '../../test/support/databases.js';
+
+const TEST_REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+let seq = 0;
+const unique = (prefix: string) => `${prefix}${process.pid % 1000}x${++seq}`;
+
+async function appError(promise: Promise<unknown>): Promise<AppError> {
+  try {
+    await promise;
+  } catch (err) {
+    if (err instanceof AppError) return err;
+    throw err;
+  }
+  throw new Error('expected an AppError, but the call succeeded');
+}
+
+/** The same Database, counting the statements that reach it. */
+function counting(db: Database): { db: Database; count: () => number } {
+  let n = 0;
+  const wrapped: Database = {
+    kind: db.kind,
+    query: (text, params) => {
+      n++;
+      return db.query(text, params);
+    },
+    transaction: (fn) => db.transaction(fn),
+    ping: () => db.ping(),
+    close: () => db.close(),
+  };
+  return { db: wrapped, count: () => n };
+}
+
+/** A deterministic shuffle of viewer counts (a small LCG), different for each round. */
+function pseudoRandom(seed: number): () => number {
+  let x = seed;
+  return () => (x = (x * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+}
+
+describe('search query parsing', () => {
+  it('splits on everything but letters and digits, lower-cases, dedupes and bounds the words', () => {
+    expect(parseSearchQuery('  ')).toBeNull();
+    expect(parseSearchQuery(undefined)).toBeNull();
+    expect(parseSearchQuery("Minecraft  SPEEDRUN minecraft'; DROP TABLE streams; --")?.words).toEqual([
+      'minecraft',
+      'speedrun',
+      'drop',
+      'table',
+      'streams',
+    ]);
+    expect(parseSearchQuery('.* | & ! :* \\ %_ ()')?.words).toEqual([]);
+    expect(parseSearchQuery('Ünïcödé ＦＵＬＬＷＩＤＴＨ')?.words).toEqual(['ünïcödé', 'fullwidth']);
+    expect(parseSearchQuery('a b c d e f g h i j k')?.words).toHaveLength(8);
+  });
+
+  it('an over-long query is a 400, not a slow search', () => {
+    expect(() => parseSearchQuery('x'.repeat(201))).toThrow(AppError);
+    try {
+      parseSearchQuery('x'.repeat(201));
+    } catch (err) {
+      expect([(err as AppError).status, (err as AppError).code]).toEqual([400, 'invalid_query']);
+    }
+  });
+});
+
+describe.each(STORAGE_KINDS)('directory search on %s storage', (kind) => {
+  const t = useTestDatabase(kind);
+  const setup = async () => {
+    const accounts = await Accounts.open(t.db, { jwtTtlSeconds: 60 });
+    const catalog = new StreamCatalog(t.db);
+    const newUser = async (prefix = 'u') => (await accounts.register(unique(prefix), 'password123')).user;
+    return { accounts, catalog, newUser };
+  };
+
+  it('finds a title despite typos and partial words, best match first', async () => {
+    const { catalog, newUser } = await setup();
+    const owner = await newUser();
+    const category = unique('cat');
+    const make = async (title: string, tags: string[] = []) => (await catalog.create(owner.id, { title, tags, category })).stream.id;
+    const speedrun = await make('Minecraft Speedrun any% world record attempts');
+    const building = await make('Minecraft building a castle');
+    const other = await make('Chess blitz with viewers');
+    const search = async (q: string) => (await catalog.list({ q, category })).items.map((s) => s.id);
+
+    expect((await search('minecraf speedrn'))[0]).toBe(speedrun);
+    expect(await search('minecraf speedrn')).not.toContain(other);
+    expect(await search('minecraft speedrun')).toEqual([speedrun]); // every word must match
+    expect(new Set(await search('minecr'))).toEqual(new Set([speedrun, building])); // prefix
+    expect(new Set(await search('mincraft'))).toEqual(new Set([speedrun, building])); // a missing letter
+    expect(await search('cstle')).toEqual([building]);
+    expect(await search('blitz chess')).toEqual([other]); // word order does not matter
+    expect(await search('zzyzx')).toEqual([]);
+  });
+
+  it('a tag match ranks above the same word as noise in titles', async () => {
+    const { catalog, newUser } = await setup();
+    const owner = await newUser();
+    const category = unique('cat');
+    const noise1 = (await catalog.create(owner.id, { title: 'talking about retro consoles and retro games', category })).stream.id;
+    const tagged = (await catalog.create(owner.id, { title: 'Sunday stream', tags: ['retro'], category })).stream.id;
+    const noise2 = (await catalog.create(owner.id, { title: 'retro', category })).stream.id;
+    const page = await catalog.list({ q: 'retro', category });
+    expect(page.items.map((s) => s.id)).toEqual([tagged, expect.any(String), expect.any(String)]);
+    expect(new Set(page.items.map((s) => s.id))).toEqual(new Set([tagged, noise1, noise2]));
+  });
+
+  it("matches the owner's name, the category and hyphenated tags", async () => {
+    const { catalog, newUser } = await setup();
+    const owner = await newUser('Zelda');
+    const category = unique('Speed Cubing');
+    const a = (await catalog.create(owner.id, { title: 'morning session', tags: ['Speed Run'], category })).stream.id;
+    const byOwner = await catalog.list({ q: owner.username.slice(0, 5), category });
+    expect(byOwner.items.map((s) => s.id)).toEqual([a]);
+    expect((await catalog.list({ q: 'cubing', category })).items.map((s) => s.id)).toEqual([a]);
+    expect((await catalog.list({ q: 'speed-run', category })).items.map((s) => s.id)).toEqual([a]);
+    expect((await catalog.list({ q: 'run', category })).items.map((s) => s.id)).toEqual([a]);
+  });
+
+  it('SQL, LIKE, regex and tsquery metacharacters are plain text', async () => {
+    const { catalog, newUser } = await setup();
+    const owner = await newUser();
+    const category = unique('cat');
+    const a = (await catalog.create(owner.id, { title: "O'Brien's 100% (live) [c++]", category })).stream.id;
+    for (const q of ["'; DROP TABLE streams; --", '.*', '%', '_', '\\', 'a & b | !c', ':*', '<->', '(((', "'", '$1']) {
+      const page = await catalog.list({ q, category });
+      expect(page.items.map((s) => s.id)).toEqual([]);
+    }
+    expect((await catalog.list({ q: "o'brien's", category })).items.map((s) => s.id)).toEqual([a]);
+    expect((await catalog.list({ q: '100%', category })).items.map((s) => s.id)).toEqual([a]);
+    expect((await t.db.query('SELECT count(*)::int AS n FROM streams'))[0]).toMatchObject({ n: expect.any(Number) });
+  });
+
+  it('search combines with live, tag, category and language filters', async () => {
+    const { catalog, newUser } = await setup();
+    const owner = await newUser();
+    const category = unique('Games');
+    const mk = async (title: string, tags: string[], language: string, live: boolean) => {
+      const { stream } = await catalog.create(owner.id, { title, tags, category, language });
+      if (live) await catalog.markLive(stream.id);
+      return stream.id;
+    };
+    const enLive = await mk('Zelda speedrun glitchless', ['speedrun', 'zelda'], 'en', true);
+    const frLive = await mk('Zelda speedrun en français', ['speedrun'], 'fr', true);
+    const enOff = await mk('Zelda speedrun practice', ['zelda'], 'en', false);
+    await mk('Mario kart', ['speedrun'], 'en', true);
+    const ids = async (query: StreamListQuery) => (await catalog.list({ category, ...query })).items.map((s) => s.id).sort();
+
+    expect(await ids({ q: 'zelda speedrun' })).toEqual([enLive, frLive, enOff].sort());
+    expect(await ids({ q: 'zelda speedrun', live: true })).toEqual([enLive, frLive].sort());
+    expect(await ids({ q: 'zelda', live: true, language: 'EN' })).toEqual([enLive]);
+    expect(await ids({ q: 'zeld', tag: '#Zelda' })).toEqual([enLive, enOff].sort());
+    expect(await ids({ q: 'zelda', tag: 'speedrun', language: 'fr', live: true, category: `  ${category.toUpperCase()} ` })).toEqual([frLive]);
+    expect(await ids({ q: 'zelda', live: false, language: 'fr' })).toEqual([]);
+  });
+
+  it('relevance pages never repeat or skip a match', async () => {
+    const { catalog, newUser } = await setup();
+    const owner = await newUser();
+    const category = unique('cat');
+    for (let i = 0; i < 17; i++) {
+      const tags = i % 3 === 0 ? ['puzzle'] : [];
+      await catalog.create(owner.id, { title: `${'puzzle '.repeat(1 + (i % 4))}night ${i}`, tags, category });
+    }
+    const all = (await catalog.list({ q: 'puzzle', category, limit: 100 })).items.map((s) => s.id);
+    expect(all).toHaveLength(17);
+    const paged: string[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await catalog.list({ q: 'puzzle', category, limit: 4, cursor });
+      paged.push(...page.items.map((s) => s.id));
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor);
+    expect(paged).toEqual(all);
+  });
+
+  it('sort=relevance needs q', async () => {
+    const { catalog } = await setup();
+    const err = await appError(catalog.list({ sort: 'relevance' }));
+    expect([err.status, err.code]).toEqual([400, 'invalid_query']);
+  });
+
+  it('tags and categories are normalised: case, "#", spaces, dashes and duplicates', async () => {
+    const { catalog, newUser } = await setup();
+    const owner = await newUser();
+    const { stream } = await catalog.create(owner.id, {
+      title: 't',
+      tags: ['#Speed  Run', 'speed--run', '-Retro-', 'RETRO', '##'],
+      category: '  Just   Chatting ',
+    });
+    expect(stream.tags).toEqual(['speed-run', 'retro']);
+    expect(stream.category).toBe('Just Chatting');
+    const err = await appError(catalog.create(owner.id, { title: 't', tags: ['c#'] }));
+    expect(err.code).toBe('invalid_tags');
+  });
+
+  it('every search condition can be served by an index (no sequential scan of streams)', async () => {
+    const search = new PostgresStreamSearch();
+    for (const q of ['minecraf speedrn', 'a', 'lo fi', 'zelda']) {
+      const params: unknown[] = [];
+      const { where, score, setup } = search.match(parseSearchQuery(q)!, (v) => `$${params.push(v)}`);
+      const plan = await t.db.transaction(async (tx) => {
+        for (const statement of [...setup, 'SET LOCAL enable_seqscan = off']) await tx.query(statement);
+        const rows = await tx.query<{ 'QUERY PLAN': string }>(`EXPLAIN SELECT s.id, ${score} FROM streams s WHERE ${where}`, params);
+        return rows.map((r) => r['QUERY PLAN']).join('\n');
+      });
+      expect(plan).not.toMatch(/Seq Scan on streams/);
+      expect(plan).toMatch(/streams_search_(doc|text)_idx/);
+    }
+  });
+
+  it("a renamed owner's streams are found by the new name", async () => {
+    const { catalog, newUser } = await setup();
+    const owner = await newUser();
+    const category = unique('cat');
+    const { stream } = await catalog.create(owner.id, { title: 'x', category });
+    const name = unique('Renamed');
+    await t.db.query('UPDATE users SET username = $2, username_key = lower($2) WHERE id = $1', [owner.id, name]);
+    expect((await catalog.list({ q: name, category })).items.map((s) => s.id)).toEqual([stream.id]);
+  });
+});
+
+describe.each(STORAGE_KINDS)('the directory on %s storage', (kind) => {
+  const t = useTestDatabase(kind);
+  const setup = async (store: DirectoryStore = new MemoryDirectoryStore(), options = {}) => {
+    const accounts = await Accounts.open(t.db, { jwtTtlSeconds: 60 });
+    const catalog = new StreamCatalog(t.db);
+    const directory = new StreamDirectory(catalog, store, options);
+    const owner = (await accounts.register(unique('owner'), 'password123')).user;
+    const category = unique('cat');
+    const liveStreams = async (n: number, title = 'stream') => {
+      const ids: string[] = [];
+      for (let i = 0; i < n; i++) {
+        const { stream } = await catalog.create(owner.id, { title: `${title} ${i}`, category });
+        await catalog.markLive(stream.id);
+        await catalog.setViewerCount(stream.id, (i * 7) % 11);
+        ids.push(stream.id);
+      }
+      return ids;
+    };
+    return { catalog, directory, category, liveStreams };
+  };
+
+  /** Pages through a listing, scrambling every viewer count between two pages. */
+  async function pageWhileCountsChange(
+    directory: StreamDirectory,
+    catalog: StreamCatalog,
+    ids: string[],
+    query: StreamListQuery,
+    scramble = true,
+  ): Promise<string[]> {
+    const seen: string[] = [];
+    let cursor: string | undefined;
+    let round = 0;
+    do {
+      const page = await directory.list({ ...query, cursor });
+      seen.push(...page.items.map((s) => s.id));
+      cursor = page.nextCursor ?? undefined;
+      const rand = pseudoRandom(++round);
+      if (scramble) for (const id of ids) await catalog.setViewerCount(id, Math.floor(rand() * 1000));
+      if (round > 50) throw new Error('pagination does not end');
+    } while (cursor);
+    return seen;
+  }
+
+  it('pages sorted by viewers have no duplicates or gaps while counts change between pages', async () => {
+    const { catalog, directory, category, liveStreams } = await setup();
+    const ids = await liveStreams(23);
+    const first = await directory.list({ category, live: true, limit: 5 });
+    expect(first.items.map((s) => s.viewerCount)).toEqual([...first.items.map((s) => s.viewerCount)].sort((a, b) => b - a));
+    const seen = await pageWhileCountsChange(directory, catalog, ids, { category, live: true, limit: 5 });
+    expect(seen).toHaveLength(23);
+    expect(new Set(seen)).toEqual(new Set(ids));
+
+    // The catalog's plain keyset cursor cannot promise this: the directory's frozen order is needed.
+    const keyset: string[] = [];
+    let cursor: string | undefined;
+    let round = 100;
+    do {
+      const page = await catalog.list({ category, live: true, limit: 5, sort: 'viewers', cursor });
+      keyset.push(...page.items.map((s) => s.id));
+      cursor = page.nextCursor ?? undefined;
+      const rand = pseudoRandom(++round);
+      for (const id of ids) await catalog.setViewerCount(id, Math.floor(rand() * 1000));
+    } while (cursor);
+    expect(keyset.length !== 23 || new Set(keyset).size !== 23).toBe(true);
+  });
+
+  it('search results page stably too, and past the frozen part the keyset takes over', async () => {
+    const { catalog, directory, category, liveStreams } = await setup(new MemoryDirectoryStore(), { frozenMax: 8 });
+    const ids = await liveStreams(19, 'galaxy quest');
+    await liveStreams(3, 'unrelated');
+    const bySearch = await pageWhileCountsChange(directory, catalog, ids, { category, q: 'galxy quest', limit: 3 });
+    expect(bySearch).toHaveLength(19);
+    expect(new Set(bySearch)).toEqual(new Set(ids));
+    // Past the first frozenMax (8) ids, pages follow the catalog's keyset (stable only while counts hold).
+    const byViewers = await pageWhileCountsChange(directory, catalog, ids, { category, q: 'galaxy', sort: 'viewers', limit: 3 }, false);
+    expect(byViewers).toHaveLength(19);
+    expect(new Set(byViewers)).toEqual(new Set(ids));
+  });
+
+  it('an expired listing, a forged listing cursor and one from another sort are 400s', async () => {
+    const { directory, category, liveStreams } = await setup(new MemoryDirectoryStore(), { listingTtlMs: 1 });
+    await liveStreams(4);
+    const page = await directory.list({ category, limit: 2 });
+    expect(page.nextCursor).toBeTruthy();
+    await new Promise((r) => setTimeout(r, 5));
+    const expired = await appError(directory.list({ category, limit: 2, cursor: page.nextCursor! }));
+    expect([expired.status, expired.code]).toEqual([400, 'cursor_expired']);
+    const forged = Buffer.from(JSON.stringify({ s: 'viewers', l: '../../etc', o: -1 })).toString('base64url');
+    const bad = await appError(directory.list({ category, cursor: forged }));
+    expect([bad.status, bad.code]).toEqual([400, 'invalid_cursor']);
+    const other = await appError(directory.list({ category, sort: 'recent', cursor: page.nextCursor! }));
+    expect(other.code).toBe('invalid_cursor');
+    const garbage = await appError(directory.list({ cursor: '!!!' }));
+    expect(garbage.code).toBe('invalid_cursor');
+  });
+
+  it('repeated listings are served from the cache until the listing changes', async () => {
+    const { db, count } = counting(t.db);
+    const catalog = new StreamCatalog(db);
+    const directory = new StreamDirectory(catalog, new MemoryDirectoryStore(), { pageTtlMs: 60_000 });
+    const accounts = await Accounts.open(t.db, { jwtTtlSeconds: 60 });
+    const owner = (await accounts.register(unique('owner'), 'password123')).user;
+    const category = unique('cat');
+    const { stream } = await catalog.create(owner.id, { title: 'cached', category });
+    await catalog.markLive(stream.id);
+
+    const first = await directory.list({ live: true, category });
+    const before = count();
+    for (let i = 0; i < 50; i++) expect((await directory.list({ live: true, category })).version).toBe(first.version);
+    expect(count()).toBe(before);
+
+    // Going live (or offline, or an edit) shows at once; viewer counts wait for the page TTL.
+    const second = (await catalog.create(owner.id, { title: 'another', category })).stream;
+    await catalog.markLive(second.id);
+    const after = await directory.list({ live: true, category });
+    expect(after.items.map((s) => s.id).sort()).toEqual([stream.id, second.id].sort());
+    expect(after.version).not.toBe(first.version);
+    directory.close();
+  });
+});
+
+describe('the directory store on real Redis', () => {
+  const t = useTestDatabase('embedded');
+
+  it('keeps values, frozen orders and the generation, with expiry', async () => {
+    const store = await RedisDirectoryStore.connect(TEST_REDIS_URL, `onair:test:${unique('r')}:`);
+    try {
+      await store.set('k', 'v', 60_000);
+      expect(await store.get('k')).toBe('v');
+      await store.set('short', 'v', 1);
+      await new Promise((r) => setTimeout(r, 20));
+      expect(await store.get('short')).toBeNull();
+      const ids = Array.from({ length: 2500 }, (_, i) => `id${i}`);
+      await store.saveOrder('o', ids, 60_000);
+      expect(await store.readOrder('o', 1998, 4)).toEqual({ ids: ['id1998', 'id1999', 'id2000', 'id2001'], total: 2500 });
+      expect(await store.readOrder('o', 2499, 10)).toEqual({ ids: ['id2499'], total: 2500 });
+      expect(await store.readOrder('missing', 0, 10)).toBeNull();
+      const g = await store.generation();
+      await store.bumpGeneration();
+      expect(await store.generation()).toBe(g + 1);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('two nodes sharing Redis page one listing stably and see each other’s changes', async () => {
+    const prefix = `onair:test:${unique('r')}:`;
+    const [a, b] = await Promise.all([RedisDirectoryStore.connect(TEST_REDIS_URL, prefix), RedisDirectoryStore.connect(TEST_REDIS_URL, prefix)]);
+    try {
+      const accounts = await Accounts.open(t.db, { jwtTtlSeconds: 60 });
+      const catalogA = new StreamCatalog(t.db);
+      const catalogB = new StreamCatalog(t.db);
+      const nodeA = new StreamDirectory(catalogA, a, { pageTtlMs: 60_000 });
+      const nodeB = new StreamDirectory(catalogB, b, { pageTtlMs: 60_000 });
+      const owner = (await accounts.register(unique('owner'), 'password123')).user;
+      const category = unique('cat');
+      const ids: string[] = [];
+      for (let i = 0; i < 12; i++) {
+        const { stream } = await catalogA.create(owner.id, { title: `r${i}`, category });
+        await catalogA.markLive(stream.id);
+        await catalogA.setViewerCount(stream.id, i);
+        ids.push(stream.id);
+      }
+      // Pages alternate between the nodes; counts scramble in between.
+      const seen: string[] = [];
+      let cursor: string | undefined;
+      let round = 0;
+      do {
+        const node = round % 2 === 0 ? nodeA : nodeB;
+        const page = await node.list({ category, live: true, limit: 5, cursor });
+        seen.push(...page.items.map((s) => s.id));
+        cursor = page.nextCursor ?? undefined;
+        const rand = pseudoRandom(++round);
+        for (const id of ids) await catalogA.setViewerCount(id, Math.floor(rand() * 100));
+      } while (cursor);
+      expect(seen).toHaveLength(12);
+      expect(new Set(seen)).toEqual(new Set(ids));
+
+      const cachedOnB = await nodeB.list({ category, live: true });
+      await catalogA.markOffline(ids[0]!); // a change on node A...
+      const afterOnB = await nodeB.list({ category, live: true }); // ...is seen by node B at once
+      expect(afterOnB.items.map((s) => s.id)).not.toContain(ids[0]);
+      expect(afterOnB.version).not.toBe(cachedOnB.version);
+      nodeA.close();
+      nodeB.close();
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+    }
+  });
+});
