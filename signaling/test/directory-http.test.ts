@@ -1,0 +1,105 @@
+import Fastify, { type FastifyInstance, type LightMyRequestResponse } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Accounts, createLogger, MemoryDirectoryStore, StreamCatalog, StreamDirectory } from '@onair/platform';
+import { installErrorHandler } from '../src/http/error-handler.js';
+import { playbackUrlsFor, registerStreamRoutes } from '../src/http/stream-routes.js';
+import { STORAGE_KINDS, useTestDatabase } from '../../test/support/databases.js';
+
+let seq = 0;
+const unique = (prefix: string) => `${prefix}${process.pid % 1000}x${++seq}`;
+
+function expectError(res: LightMyRequestResponse, status: number, code: string) {
+  expect(res.statusCode, res.body).toBe(status);
+  expect(res.json()).toEqual({ error: { code, message: expect.any(String) } });
+}
+
+describe.each(STORAGE_KINDS)('GET /api/streams (the directory) on %s storage', (kind) => {
+  const t = useTestDatabase(kind);
+  let app: FastifyInstance;
+  let catalog: StreamCatalog;
+  let directory: StreamDirectory;
+  let ownerId: string;
+
+  beforeAll(async () => {
+    const accounts = await Accounts.open(t.db, { jwtTtlSeconds: 600 });
+    catalog = new StreamCatalog(t.db);
+    directory = new StreamDirectory(catalog, new MemoryDirectoryStore(), { pageTtlMs: 60_000 });
+    ownerId = (await accounts.register(unique('owner'), 'password123')).user.id;
+    app = Fastify({ logger: false });
+    installErrorHandler(app, createLogger('silent'));
+    registerStreamRoutes(app, { accounts, streams: catalog, directory, urls: playbackUrlsFor('https://onair.test') });
+    await app.ready();
+  });
+  afterAll(async () => {
+    directory?.close();
+    await app?.close();
+  });
+
+  const get = (url: string, headers: Record<string, string> = {}) => app.inject({ method: 'GET', url, headers });
+
+  it('a poll with the last ETag gets 304 until the directory changes', async () => {
+    const category = unique('poll');
+    const { stream } = await catalog.create(ownerId, { title: 'polled', category });
+    await catalog.markLive(stream.id);
+    const url = `/api/streams?live=true&category=${category}`;
+    const first = await get(url);
+    expect(first.statusCode).toBe(200);
+    const etag = first.headers.etag as string;
+    expect(etag).toMatch(/^W\/"[A-Za-z0-9_-]{22}"$/);
+    expect(first.headers['cache-control']).toBe('no-cache');
+
+    const again = await get(url, { 'if-none-match': etag });
+    expect(again.statusCode).toBe(304);
+    expect(again.body).toBe('');
+    expect((await get(url, { 'if-none-match': `W/"other", ${etag}` })).statusCode).toBe(304);
+    expect((await get(url, { 'if-none-match': 'W/"stale"' })).statusCode).toBe(200);
+
+    await catalog.update(stream.id, { id: ownerId, username: 'x', role: 'user' }, { title: 'renamed' });
+    const changed = await get(url, { 'if-none-match': etag });
+    expect(changed.statusCode).toBe(200);
+    expect(changed.headers.etag).not.toBe(etag);
+    expect(changed.json().items[0].title).toBe('renamed');
+  });
+
+  it('search over HTTP is typo tolerant and ranked', async () => {
+    const category = unique('http');
+    const hit = (await catalog.create(ownerId, { title: 'Minecraft Speedrun', tags: ['minecraft'], category })).stream;
+    await catalog.create(ownerId, { title: 'Cooking pasta', category });
+    const res = await get(`/api/streams?q=${encodeURIComponent('minecraf speedrn')}&category=${category}`);
+    expect(res.statusCode).toBe(200);
+    expect(res.json().items.map((s: { id: string }) => s.id)).toEqual([hit.id]);
+    const sorted = await get(`/api/streams?q=minecraft&sort=relevance&category=${category}&live=false`);
+    expect(sorted.json().items.map((s: { id: string }) => s.id)).toEqual([hit.id]);
+  });
+
+  it.each([
+    ['an unknown filter', '/api/streams?genre=music', 'invalid_query'],
+    ['a misspelt filter', '/api/streams?catgory=music', 'invalid_query'],
+    ['a 201-character query', `/api/streams?q=${'x'.repeat(201)}`, 'invalid_query'],
+    ['a 5-digit limit', '/api/streams?limit=99999', 'invalid_query'],
+    ['a negative limit', '/api/streams?limit=-1', 'invalid_query'],
+    ['sort=relevance without q', '/api/streams?sort=relevance', 'invalid_query'],
+    ['an unknown sort', '/api/streams?sort=hot', 'invalid_query'],
+    ['a cursor that is not base64 JSON', '/api/streams?cursor=%00%01', 'invalid_cursor'],
+    ['a forged listing cursor', `/api/streams?cursor=${Buffer.from('{"s":"viewers","l":"x","o":1}').toString('base64url')}`, 'invalid_cursor'],
+    ['an expired listing cursor', `/api/streams?cursor=${Buffer.from('{"s":"viewers","l":"AAAAAAAAAAAAAAAAAAAAAA","o":20}').toString('base64url')}`, 'cursor_expired'],
+    ['a cursor with SQL in it', `/api/streams?cursor=${Buffer.from(`{"s":"viewers","v":"1) OR 1=1 --","id":"x"}`).toString('base64url')}`, 'invalid_cursor'],
+  ])('%s is a clear 400', async (_name, url, code) => {
+    expectError(await get(url), 400, code);
+  });
+
+  it.each([
+    ['an empty q', '/api/streams?q='],
+    ['a blank q', '/api/streams?q=%20%20%20'],
+    ['SQL in q', `/api/streams?q=${encodeURIComponent("'; DROP TABLE streams; --")}`],
+    ['regex in q', `/api/streams?q=${encodeURIComponent('.*(a|b)+$')}`],
+    ['tsquery syntax in q', `/api/streams?q=${encodeURIComponent('a & !b <-> c:*')}`],
+    ['a huge but well-formed limit', '/api/streams?limit=9999'],
+    ['limit=0', '/api/streams?limit=0'],
+    ['a tag of only punctuation', '/api/streams?tag=%23%23'],
+  ])('%s is answered, never a 500', async (_name, url) => {
+    const res = await get(url);
+    expect(res.statusCode, res.body).toBe(200);
+    expect(res.json().items.length).toBeLessThanOrEqual(100);
+  });
+});
