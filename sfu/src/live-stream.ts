@@ -62,7 +62,8 @@ export class LiveStream extends EventEmitter<LiveStreamEvents> {
     }
     this.viewers.set(session.id, session);
     this.pool.book(this.worker, session.consumers.length);
-    session.once('closed', () => {
+    session.once('closed', (reason) => {
+      this.log.debug({ streamId: this.id, sessionId: session.id, reason }, 'viewer left');
       this.viewers.delete(session.id);
       this.pool.book(this.worker, -session.consumers.length);
       if (!this.ended) this.emit('viewers', this.viewers.size);

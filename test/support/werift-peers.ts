@@ -29,6 +29,10 @@ const OPUS = new RTCRtpCodecParameters({ mimeType: 'audio/opus', clockRate: 4800
 
 export function newPeer(codec: VideoCodec = 'vp8'): RTCPeerConnection {
   return new RTCPeerConnection({
+    // Loopback only, like the SFU in tests: werift otherwise also pairs its other host addresses with
+    // the SFU's loopback candidate, and now and then declares the whole connection failed.
+    iceInterfaceAddresses: { udp4: '127.0.0.1' },
+    iceUseIpv6: false,
     codecs: { audio: [OPUS], video: [VIDEO[codec]] },
     headerExtensions: { video: [useSdesMid(), useAbsSendTime(), useTransportWideCC()], audio: [useSdesMid()] },
   });
