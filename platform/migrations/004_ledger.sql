@@ -90,8 +90,9 @@ CREATE TABLE topups (
   amount            bigint NOT NULL CHECK (amount > 0),
   currency          text COLLATE "C" NOT NULL,
   status            text NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'succeeded')),
-  -- reversed so far (refunds and disputes, net of reinstated disputes)
-  amount_reversed   bigint NOT NULL DEFAULT 0 CHECK (amount_reversed >= 0),
+  -- reversed so far: refunded (Stripe's cumulative amount_refunded) and disputed (net of reinstated)
+  amount_refunded   bigint NOT NULL DEFAULT 0 CHECK (amount_refunded >= 0),
+  amount_disputed   bigint NOT NULL DEFAULT 0 CHECK (amount_disputed >= 0),
   created_at        timestamptz NOT NULL DEFAULT now(),
   updated_at        timestamptz NOT NULL DEFAULT now()
 );

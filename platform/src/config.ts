@@ -44,6 +44,18 @@ const Env = z.object({
   ICE_SERVERS: z.string().optional(),
   PUBLISHER_TIMEOUT_MS: intFrom(10_000),
   WEB_DIST_DIR: z.string().optional(),
+  LEDGER_CURRENCY: z.string().regex(/^[A-Z]{3}$/, 'an ISO 4217 code such as USD').default('USD'),
+  TIP_MIN_AMOUNT: intFrom(100),
+  TIP_MAX_AMOUNT: intFrom(1_000_000),
+  TIP_FEE_BPS: intFrom(0),
+  TIP_WRITERS: intFrom(4),
+  TIP_BATCH_MAX: intFrom(256),
+  TIP_LINGER_MS: intFrom(2),
+  TOPUP_MIN_AMOUNT: intFrom(500),
+  TOPUP_MAX_AMOUNT: intFrom(100_000),
+  STRIPE_SECRET_KEY: z.string().optional(),
+  STRIPE_WEBHOOK_SECRET: z.string().optional(),
+  STRIPE_API_URL: z.string().url().optional(),
 });
 
 export interface Config {
@@ -72,6 +84,27 @@ export interface Config {
     publisherTimeoutMs: number;
   };
   webDistDir: string;
+  /** Wallet and tips: amounts in minor units of `currency`. */
+  tips: {
+    currency: string;
+    minAmount: number;
+    maxAmount: number;
+    /** Platform fee in basis points of each tip (0 = none). */
+    feeBps: number;
+    /** Group-commit writers (tips are routed to them by streamer), tips per batch, linger before a batch. */
+    writers: number;
+    maxBatch: number;
+    lingerMs: number;
+  };
+  payments: {
+    /** Stripe secret key; without it the development provider credits test funds (never in production). */
+    stripeSecretKey: string | undefined;
+    stripeWebhookSecret: string | undefined;
+    /** Where the Stripe API is reached (tests point it at a local stand-in); unset = Stripe's own host. */
+    stripeApiUrl: string | undefined;
+    topupMinAmount: number;
+    topupMaxAmount: number;
+  };
 }
 
 export class ConfigError extends Error {}
@@ -92,6 +125,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (e.NODE_ENV === 'production' && !e.JWT_SECRET) throw new ConfigError('JWT_SECRET is required in production');
   if (e.MEDIASOUP_WORKERS < 1) throw new ConfigError('MEDIASOUP_WORKERS must be >= 1');
   if (e.RTC_MIN_PORT > e.RTC_MAX_PORT) throw new ConfigError('RTC_MIN_PORT must be <= RTC_MAX_PORT');
+  if (e.TIP_FEE_BPS < 0 || e.TIP_FEE_BPS > 10_000) throw new ConfigError('TIP_FEE_BPS must be 0..10000');
+  if (e.TIP_MIN_AMOUNT < 1 || e.TIP_MAX_AMOUNT < e.TIP_MIN_AMOUNT) throw new ConfigError('TIP_MIN_AMOUNT must be >= 1 and <= TIP_MAX_AMOUNT');
+  if (e.TOPUP_MIN_AMOUNT < 1 || e.TOPUP_MAX_AMOUNT < e.TOPUP_MIN_AMOUNT) throw new ConfigError('TOPUP_MIN_AMOUNT must be >= 1 and <= TOPUP_MAX_AMOUNT');
+  if (e.TIP_WRITERS < 1 || e.TIP_BATCH_MAX < 1 || e.TIP_LINGER_MS < 0) throw new ConfigError('TIP_WRITERS and TIP_BATCH_MAX must be >= 1, TIP_LINGER_MS >= 0');
+  if (e.STRIPE_SECRET_KEY && !e.STRIPE_WEBHOOK_SECRET) throw new ConfigError('STRIPE_WEBHOOK_SECRET is required with STRIPE_SECRET_KEY');
   const listenIp = e.RTC_LISTEN_IP ?? (isLoopback(e.HOST) ? '127.0.0.1' : '0.0.0.0');
   return {
     env: e.NODE_ENV,
@@ -114,6 +152,22 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       rtcMaxPort: e.RTC_MAX_PORT,
       iceServers,
       publisherTimeoutMs: e.PUBLISHER_TIMEOUT_MS,
+    },
+    tips: {
+      currency: e.LEDGER_CURRENCY,
+      minAmount: e.TIP_MIN_AMOUNT,
+      maxAmount: e.TIP_MAX_AMOUNT,
+      feeBps: e.TIP_FEE_BPS,
+      writers: e.TIP_WRITERS,
+      maxBatch: e.TIP_BATCH_MAX,
+      lingerMs: e.TIP_LINGER_MS,
+    },
+    payments: {
+      stripeSecretKey: e.STRIPE_SECRET_KEY || undefined,
+      stripeWebhookSecret: e.STRIPE_WEBHOOK_SECRET || undefined,
+      stripeApiUrl: e.STRIPE_API_URL || undefined,
+      topupMinAmount: e.TOPUP_MIN_AMOUNT,
+      topupMaxAmount: e.TOPUP_MAX_AMOUNT,
     },
     webDistDir: resolve(e.WEB_DIST_DIR ?? new URL('../../web/dist', import.meta.url).pathname),
   };

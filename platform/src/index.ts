@@ -25,3 +25,5 @@ export * from './ledger/tip-batch.js';
 export * from './ledger/tip-writer.js';
 export * from './ledger/tip-ledger.js';
 export * from './ledger/tip-outbox.js';
+export * from './payments/topups.js';
+export * from './ledger/bus-tip-sink.js';

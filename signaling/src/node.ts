@@ -4,6 +4,7 @@
 import Fastify, { type FastifyBaseLogger } from 'fastify';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { Accounts, createLogger, openDatabase, StreamCatalog, type Config, type Database, type Logger } from '@onair/platform';
+import { BusTipSink, createStripeClient, openBus, TipLedger, TipOutboxRelay, TopUps, type Bus } from '@onair/platform';
 import { MediaPlane, registerMediaMetrics } from '@onair/sfu';
 import { registerAuthRoutes } from './http/auth-routes.js';
 import { installCors } from './http/cors.js';
@@ -12,6 +13,9 @@ import { registerMediaRoutes } from './http/media-routes.js';
 import { registerOpsRoutes } from './http/ops-routes.js';
 import { playbackUrlsFor, registerStreamRoutes } from './http/stream-routes.js';
 import { registerWebApp } from './http/web-app.js';
+import { registerStripeWebhook } from './http/stripe-webhook.js';
+import { registerTipRoutes } from './http/tip-routes.js';
+import { registerWalletRoutes } from './http/wallet-routes.js';
 import { linkDirectoryToMedia } from './directory-feed.js';
 
 export interface OnAirNode {
@@ -23,6 +27,10 @@ export interface OnAirNode {
   readonly accounts: Accounts;
   readonly streams: StreamCatalog;
   readonly media: MediaPlane;
+  readonly bus: Bus;
+  readonly tips: TipLedger;
+  readonly tipEvents: TipOutboxRelay;
+  readonly topups: TopUps;
   close(): Promise<void>;
 }
 
@@ -38,6 +46,23 @@ export async function startNode(config: Config, log: Logger = createLogger(confi
     log.info({ storage: db.kind }, 'storage ready');
     const accounts = await Accounts.open(db, { jwtSecret: config.jwtSecret, jwtTtlSeconds: config.jwtTtlSeconds });
     const streams = new StreamCatalog(db);
+    const bus = await openBus({ natsUrl: config.natsUrl, name: 'onair-node' }, log);
+    cleanups.push(() => bus.close());
+    // Tips: group-committed ledger, then published from the outbox on the stream's bus subject.
+    const tips = await TipLedger.open(db, log, config.tips);
+    cleanups.push(() => tips.close());
+    const tipEvents = new TipOutboxRelay(db, new BusTipSink(bus), log);
+    tips.onCommitted = () => tipEvents.wake();
+    tipEvents.start();
+    cleanups.push(() => tipEvents.close());
+    const stripeKey = config.payments.stripeSecretKey;
+    const topups = new TopUps(db, tips.wallets, {
+      minAmount: config.payments.topupMinAmount,
+      maxAmount: config.payments.topupMaxAmount,
+      env: config.env,
+      stripe: stripeKey ? { client: createStripeClient(stripeKey, config.payments.stripeApiUrl), webhookSecret: config.payments.stripeWebhookSecret! } : undefined,
+    }, log);
+    log.info({ currency: tips.wallets.currency, topups: topups.provider }, 'wallet ready');
 
     const media = await MediaPlane.start(
       {
@@ -84,6 +109,9 @@ export async function startNode(config: Config, log: Logger = createLogger(confi
     registerAuthRoutes(app, { accounts });
     registerStreamRoutes(app, { accounts, streams, urls: absolute, onKeyRotated: (id) => media.endStream(id, 'stream_key_rotated') });
     registerMediaRoutes(app, { media, streams, iceServers: config.media.iceServers });
+    registerTipRoutes(app, { accounts, tips });
+    registerWalletRoutes(app, { accounts, wallets: tips.wallets, topups });
+    await registerStripeWebhook(app, { topups });
     await registerWebApp(app, config.webDistDir);
 
     await app.listen({ host: config.host, port: config.port });
@@ -102,6 +130,10 @@ export async function startNode(config: Config, log: Logger = createLogger(confi
       accounts,
       streams,
       media,
+      bus,
+      tips,
+      tipEvents,
+      topups,
       close: () => (closing ??= closeAll()),
     };
   } catch (err) {

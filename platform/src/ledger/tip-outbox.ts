@@ -21,6 +21,8 @@ export interface TipEvent {
 /** Where TipEvents go: the stream's real-time channel. Must be idempotent by tipId to be exactly-once. */
 export interface TipEventSink {
   publish(streamId: string, event: TipEvent): Promise<void>;
+  /** Resolves once everything published so far is delivered (called before the rows are deleted). */
+  flush?(): Promise<void>;
 }
 
 export interface TipOutboxOptions {
@@ -120,6 +122,7 @@ export class TipOutboxRelay {
               message: r.message,
             });
           }
+          if (rows.length > 0) await this.sink.flush?.();
           if (rows.length > 0) await tx.query('DELETE FROM tip_outbox WHERE seq = ANY($1::bigint[])', [rows.map((r) => r.seq)]);
           return rows.length;
         });

@@ -41,8 +41,12 @@ export class Wallets {
     if (!CURRENCY_PATTERN.test(currency)) throw new Error(`not an ISO 4217 currency code: ${currency}`);
   }
 
-  /** The id of a user's wallet or earnings account in this ledger's currency, opening it when missing. */
-  async userAccount(kind: UserAccountKind, userId: string, q: Queryable = this.db): Promise<number> {
+  /**
+   * The id of a user's wallet or earnings account in this ledger's currency, opening it (in its own
+   * statement, never in a caller's transaction, so a cached id always exists) when missing.
+   */
+  async userAccount(kind: UserAccountKind, userId: string): Promise<number> {
+    const q = this.db;
     const key = `${kind}:${userId}`;
     const cached = this.ids.get(key);
     if (cached !== undefined) return cached;
@@ -62,7 +66,8 @@ export class Wallets {
   }
 
   /** The id of a system account (one per kind, shard and currency), opening it when missing. */
-  async systemAccount(kind: SystemAccountKind, shard = 0, q: Queryable = this.db): Promise<number> {
+  async systemAccount(kind: SystemAccountKind, shard = 0): Promise<number> {
+    const q = this.db;
     const key = `${kind}:#${shard}`;
     const cached = this.ids.get(key);
     if (cached !== undefined) return cached;

@@ -1,0 +1,25 @@
+// `POST /api/webhooks/stripe`: Stripe's event deliveries. The signature covers the exact bytes Stripe
+// sent, so this route (alone, in its own plugin scope) reads the body raw instead of parsing JSON,
+// then hands bytes and Stripe-Signature to TopUps, which verifies and applies each event once.
+// Answers 200 for applied and replayed events alike (so Stripe stops retrying), 400 for a bad
+// signature. Never trusts a field of the payload before the signature is checked.
+import type { FastifyInstance } from 'fastify';
+import type { TopUps } from '@onair/platform';
+
+export interface StripeWebhookDeps {
+  topups: TopUps;
+}
+
+export async function registerStripeWebhook(app: FastifyInstance, deps: StripeWebhookDeps): Promise<void> {
+  await app.register(async (scope) => {
+    scope.removeAllContentTypeParsers();
+    scope.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: 512 * 1024 }, (_req, body, done) => done(null, body));
+    scope.post('/api/webhooks/stripe', async (req) => {
+      const header = req.headers['stripe-signature'];
+      const signature = Array.isArray(header) ? header[0] : header;
+      const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+      const result = await deps.topups.applyWebhook(raw, signature);
+      return { received: true, eventId: result.eventId, applied: result.applied };
+    });
+  });
+}
