@@ -27,3 +27,7 @@ export * from './ledger/tip-ledger.js';
 export * from './ledger/tip-outbox.js';
 export * from './payments/topups.js';
 export * from './ledger/bus-tip-sink.js';
+export * from './chat/chat-history.js';
+export * from './chat/rate-limiter.js';
+export * from './moderation/text-filter.js';
+export * from './moderation/chat-moderation.js';

@@ -5,6 +5,7 @@ import Fastify, { type FastifyBaseLogger } from 'fastify';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { Accounts, createLogger, openDatabase, StreamCatalog, type Config, type Database, type Logger } from '@onair/platform';
 import { BusTipSink, createStripeClient, openBus, TipLedger, TipOutboxRelay, TopUps, type Bus } from '@onair/platform';
+import { ChatHistory, ChatModeration, openRateLimiter } from '@onair/platform';
 import { MediaPlane, registerMediaMetrics } from '@onair/sfu';
 import { registerAuthRoutes } from './http/auth-routes.js';
 import { installCors } from './http/cors.js';
@@ -17,6 +18,9 @@ import { registerStripeWebhook } from './http/stripe-webhook.js';
 import { registerTipRoutes } from './http/tip-routes.js';
 import { registerWalletRoutes } from './http/wallet-routes.js';
 import { linkDirectoryToMedia } from './directory-feed.js';
+import { registerChatRoutes } from './http/chat-routes.js';
+import { registerModerationRoutes } from './http/moderation-routes.js';
+import { ChannelGateway } from './realtime/gateway.js';
 
 export interface OnAirNode {
   /** Base URL of this node, e.g. http://127.0.0.1:8080 (the real port when PORT=0). */
@@ -28,6 +32,8 @@ export interface OnAirNode {
   readonly streams: StreamCatalog;
   readonly media: MediaPlane;
   readonly bus: Bus;
+  /** The real-time channel's WebSocket gateway (/ws/{streamId}). */
+  readonly gateway: ChannelGateway;
   readonly tips: TipLedger;
   readonly tipEvents: TipOutboxRelay;
   readonly topups: TopUps;
@@ -48,6 +54,13 @@ export async function startNode(config: Config, log: Logger = createLogger(confi
     const streams = new StreamCatalog(db);
     const bus = await openBus({ natsUrl: config.natsUrl, name: 'onair-node' }, log);
     cleanups.push(() => bus.close());
+    // The real-time channel's state: chat history, moderation (shared over the bus), rate limits.
+    const limiter = await openRateLimiter(config.redisUrl, log);
+    cleanups.push(() => limiter.close());
+    const chatHistory = new ChatHistory(db, log);
+    cleanups.push(() => chatHistory.close());
+    const moderation = new ChatModeration(db, bus, streams, chatHistory, log);
+    cleanups.push(() => moderation.close());
     // Tips: group-committed ledger, then published from the outbox on the stream's bus subject.
     const tips = await TipLedger.open(db, log, config.tips);
     cleanups.push(() => tips.close());
@@ -88,6 +101,22 @@ export async function startNode(config: Config, log: Logger = createLogger(confi
 
     const app = Fastify({ loggerInstance: log as FastifyBaseLogger, disableRequestLogging: true, bodyLimit: 1024 * 1024, trustProxy: true });
     cleanups.push(() => app.close());
+    const gateway = new ChannelGateway({
+      accounts,
+      streams,
+      bus,
+      history: chatHistory,
+      moderation,
+      limiter,
+      log,
+      playbackViewers: (id) => media.viewerCount(id),
+      isLive: (id) => media.isBroadcasting(id),
+      onViewerTotal: (id, total) => void streams.setViewerCount(id, total).catch((err) => log.warn({ err, streamId: id }, 'viewer count write failed')),
+    });
+    cleanups.push(() => gateway.close());
+    gateway.attach(app.server);
+    media.on('live', (id) => gateway.streamStatus(id, true));
+    media.on('offline', (id) => gateway.streamStatus(id, false));
     installErrorHandler(app, log);
     acceptEmptyJsonBodies(app);
     installCors(app);
@@ -108,6 +137,8 @@ export async function startNode(config: Config, log: Logger = createLogger(confi
     });
     registerAuthRoutes(app, { accounts });
     registerStreamRoutes(app, { accounts, streams, urls: absolute, onKeyRotated: (id) => media.endStream(id, 'stream_key_rotated') });
+    registerChatRoutes(app, { streams, history: chatHistory });
+    registerModerationRoutes(app, { accounts, moderation });
     registerMediaRoutes(app, { media, streams, iceServers: config.media.iceServers });
     registerTipRoutes(app, { accounts, tips });
     registerWalletRoutes(app, { accounts, wallets: tips.wallets, topups });
@@ -131,6 +162,7 @@ export async function startNode(config: Config, log: Logger = createLogger(confi
       streams,
       media,
       bus,
+      gateway,
       tips,
       tipEvents,
       topups,

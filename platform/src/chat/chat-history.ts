@@ -1,0 +1,109 @@
+// Recent chat history in PostgreSQL (or embedded PGlite): what GET /api/streams/{id}/chat and late
+// joiners read. The accepting node appends messages in batches (one INSERT per flush, not per
+// message) so a chat flood costs a few statements a second. Never stores a message twice.
+import type { Database } from '../db/database.js';
+import type { Logger } from '../log.js';
+
+export interface StoredChatMessage {
+  id: string;
+  streamId: string;
+  userId: string;
+  username: string;
+  text: string;
+  sentAtMs: number;
+}
+
+export const MAX_HISTORY_PAGE = 100;
+const FLUSH_INTERVAL_MS = 200;
+const MAX_PENDING = 20_000;
+
+interface Row {
+  id: string;
+  user_id: string;
+  username: string;
+  body: string;
+  sent_at_ms: string | number;
+  stream_id: string;
+}
+
+export class ChatHistory {
+  private pending: StoredChatMessage[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private flushing: Promise<void> = Promise.resolve();
+  /** Messages not stored because the write queue was full. */
+  dropped = 0;
+
+  constructor(
+    private readonly db: Database,
+    private readonly log: Logger,
+  ) {}
+
+  append(message: StoredChatMessage): void {
+    if (this.pending.length >= MAX_PENDING) {
+      this.dropped++;
+      return;
+    }
+    this.pending.push(message);
+    this.timer ??= setTimeout(() => void this.flush(), FLUSH_INTERVAL_MS);
+  }
+
+  /** Writes what is pending; resolves when it is stored. */
+  flush(): Promise<void> {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    const batch = this.pending;
+    this.pending = [];
+    this.flushing = this.flushing.then(() => (batch.length ? this.write(batch) : undefined));
+    return this.flushing;
+  }
+
+  private async write(batch: StoredChatMessage[]): Promise<void> {
+    const params: unknown[] = [];
+    const rows = batch.map((m) => {
+      const base = params.push(m.id, m.streamId, m.userId, m.username, m.text, m.sentAtMs) - 6;
+      return `($${base + 1}, $${base + 2}, $${base + 3}, $${base + 4}, $${base + 5}, $${base + 6})`;
+    });
+    try {
+      await this.db.query(
+        `INSERT INTO chat_messages (id, stream_id, user_id, username, body, sent_at_ms) VALUES ${rows.join(', ')} ON CONFLICT (id) DO NOTHING`,
+        params,
+      );
+    } catch (err) {
+      this.log.error({ err, messages: batch.length }, 'chat history write failed');
+    }
+  }
+
+  /** Newest `limit` visible messages sent before `beforeMs` (default now), returned oldest first. */
+  async recent(streamId: string, options: { beforeMs?: number; limit?: number } = {}): Promise<StoredChatMessage[]> {
+    const limit = Math.min(MAX_HISTORY_PAGE, Math.max(1, Math.floor(options.limit ?? 50)));
+    const before = options.beforeMs ?? Number.MAX_SAFE_INTEGER;
+    const rows = await this.db.query<Row>(
+      `SELECT id, stream_id, user_id, username, body, sent_at_ms FROM chat_messages
+       WHERE stream_id = $1 AND NOT deleted AND sent_at_ms < $2
+       ORDER BY sent_at_ms DESC, id DESC LIMIT $3`,
+      [streamId, before, limit],
+    );
+    return rows.reverse().map((r) => ({
+      id: r.id,
+      streamId: r.stream_id,
+      userId: r.user_id,
+      username: r.username,
+      text: r.body,
+      sentAtMs: Number(r.sent_at_ms),
+    }));
+  }
+
+  /** Hides a message; false when the stream has no such message. */
+  async markDeleted(streamId: string, messageId: string): Promise<boolean> {
+    await this.flush();
+    const rows = await this.db.query('UPDATE chat_messages SET deleted = true WHERE stream_id = $1 AND id = $2 RETURNING id', [
+      streamId,
+      messageId,
+    ]);
+    return rows.length > 0;
+  }
+
+  async close(): Promise<void> {
+    await this.flush();
+  }
+}

@@ -1,0 +1,301 @@
+// The WebSocket gateway at /ws/{streamId}: authenticates the upgrade (JWT in Sec-WebSocket-Protocol
+// or ?token=; anonymous viewers may read), keeps one StreamChannel per watched stream on this node,
+// and applies the chat rules to what signed-in users send (identity from the token, never from the
+// frame). Binary protobuf frames only. Owns its WebSocketServer, channels and timers; `close()`
+// releases them all. Never crashes on client input: bad frames get an `error` frame.
+import { randomBytes } from 'node:crypto';
+import type { IncomingMessage, Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type RawData, type WebSocket } from 'ws';
+import {
+  isAppError,
+  isSubjectToken,
+  type Accounts,
+  type AuthUser,
+  type Bus,
+  type ChatHistory,
+  type ChatModeration,
+  type Logger,
+  type ModerationNotice,
+  type RateLimiter,
+  type StreamCatalog,
+} from '@onair/platform';
+import { decodeClientFrame, encodeChatMessage, encodeServerFrame, errorFrame, MAX_CLIENT_FRAME_BYTES, type ChatMessageProps } from './frames.js';
+import { DEFAULT_CHANNEL_OPTIONS, StreamChannel, type ChannelOptions, type Viewer } from './stream-channel.js';
+import { isAllowedReaction } from './reactions.js';
+
+export const CHANNEL_SUBPROTOCOL = 'onair.channel.v1';
+export const MAX_CHAT_CHARS = 500;
+export const HISTORY_ON_JOIN = 50;
+
+export interface GatewayLimits {
+  /** Chat messages per user per stream per window. */
+  chatPerWindow: number;
+  chatWindowMs: number;
+  /** Reactions per user (or anonymous connection) per second. */
+  reactionsPerSecond: number;
+}
+
+export const DEFAULT_GATEWAY_LIMITS: GatewayLimits = { chatPerWindow: 5, chatWindowMs: 10_000, reactionsPerSecond: 20 };
+
+export interface GatewayDeps {
+  accounts: Accounts;
+  streams: StreamCatalog;
+  bus: Bus;
+  history: ChatHistory;
+  moderation: ChatModeration;
+  limiter: RateLimiter;
+  log: Logger;
+  /** This node's WHEP viewers of a stream. */
+  playbackViewers: (streamId: string) => number;
+  isLive: (streamId: string) => boolean;
+  /** Called every viewer interval with the stream's total over all nodes. */
+  onViewerTotal?: (streamId: string, total: number) => void;
+  channel?: Partial<ChannelOptions>;
+  limits?: Partial<GatewayLimits>;
+}
+
+interface Connection extends Viewer {
+  channel: StreamChannel;
+  reactionWindowEnds: number;
+  reactions: number;
+}
+
+export class ChannelGateway {
+  readonly nodeId = randomBytes(6).toString('hex');
+  private readonly wss = new WebSocketServer({ noServer: true, maxPayload: MAX_CLIENT_FRAME_BYTES, perMessageDeflate: false, clientTracking: false });
+  private readonly channels = new Map<string, StreamChannel>();
+  private readonly opening = new Map<string, Promise<StreamChannel>>();
+  private readonly options: ChannelOptions;
+  private readonly limits: GatewayLimits;
+  private readonly onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => void this.upgrade(req, socket, head);
+  private readonly onNotice = (n: ModerationNotice) => this.moderationNotice(n);
+  private readonly onBusStatus = () => this.broadcastStatus();
+  private server: Server | undefined;
+  private closed = false;
+
+  constructor(private readonly deps: GatewayDeps) {
+    this.options = { ...DEFAULT_CHANNEL_OPTIONS, ...deps.channel };
+    this.limits = { ...DEFAULT_GATEWAY_LIMITS, ...deps.limits };
+    deps.moderation.on('notice', this.onNotice);
+    deps.bus.on('status', this.onBusStatus);
+  }
+
+  attach(server: Server): void {
+    this.server = server;
+    server.on('upgrade', this.onUpgrade);
+  }
+
+  /** The stream's channel on this node, if anyone here watches it. */
+  channel(streamId: string): StreamChannel | undefined {
+    return this.channels.get(streamId);
+  }
+
+  get connectionCount(): number {
+    let n = 0;
+    for (const c of this.channels.values()) n += c.viewers.size;
+    return n;
+  }
+
+  // ---- upgrade and authentication ---------------------------------------------------------------
+
+  private async upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    socket.on('error', () => socket.destroy());
+    const url = new URL(req.url ?? '/', 'http://gateway');
+    const match = /^\/ws\/([^/]+)$/.exec(url.pathname);
+    if (!match || this.closed) return refuse(socket, 404, 'not_found');
+    const streamId = decodeURIComponent(match[1]!);
+    const offered = (req.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim()).filter(Boolean);
+    const token = offered.find((p) => p !== CHANNEL_SUBPROTOCOL && p.split('.').length === 3) ?? url.searchParams.get('token') ?? undefined;
+    let user: AuthUser | null = null;
+    try {
+      if (token) user = await this.deps.accounts.verifyToken(token);
+      if (!isSubjectToken(streamId) || !(await this.deps.streams.get(streamId))) return refuse(socket, 404, 'stream_not_found');
+    } catch (err) {
+      if (isAppError(err)) return refuse(socket, err.status, err.code);
+      this.deps.log.error({ err, streamId }, 'channel upgrade failed');
+      return refuse(socket, 503, 'unavailable');
+    }
+    const moderator = user ? await this.deps.moderation.canModerate(streamId, user).catch(() => false) : false;
+    let channel: StreamChannel;
+    try {
+      channel = await this.openChannel(streamId);
+    } catch (err) {
+      this.deps.log.error({ err, streamId }, 'could not open the channel');
+      return refuse(socket, 503, 'unavailable');
+    }
+    // Browsers need one offered protocol selected: ours when offered, else the first (the token).
+    this.wss.options.handleProtocols = (protocols) => (protocols.has(CHANNEL_SUBPROTOCOL) ? CHANNEL_SUBPROTOCOL : protocols.values().next().value ?? false);
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.connected(ws, channel, user, moderator));
+  }
+
+  private async openChannel(streamId: string): Promise<StreamChannel> {
+    const existing = this.channels.get(streamId);
+    if (existing) return existing;
+    let opening = this.opening.get(streamId);
+    if (!opening) {
+      opening = (async () => {
+        const view = await this.deps.moderation.view(streamId);
+        const channel = new StreamChannel(
+          streamId,
+          this.nodeId,
+          this.deps.bus,
+          view,
+          this.options,
+          this.deps.log,
+          () => this.deps.playbackViewers(streamId),
+          (id, total) => this.deps.onViewerTotal?.(id, total),
+        );
+        channel.live = this.deps.isLive(streamId);
+        this.channels.set(streamId, channel);
+        return channel;
+      })().finally(() => this.opening.delete(streamId));
+      this.opening.set(streamId, opening);
+    }
+    return opening;
+  }
+
+  private connected(ws: WebSocket, channel: StreamChannel, user: AuthUser | null, moderator: boolean): void {
+    const conn: Connection = { ws, user, moderator, channel, slowSince: 0, droppedFrames: 0, reactionWindowEnds: 0, reactions: 0 };
+    channel.viewers.add(conn);
+    ws.on('error', () => ws.terminate());
+    ws.on('message', (data, isBinary) => void this.onMessage(conn, data, isBinary));
+    ws.on('close', () => {
+      channel.viewers.delete(conn);
+      if (channel.viewers.size === 0 && this.channels.get(channel.streamId) === channel) {
+        this.channels.delete(channel.streamId);
+        channel.close();
+        this.deps.moderation.forget(channel.streamId);
+      }
+    });
+    channel.send(conn, this.statusFrame(channel));
+    void this.sendHistory(conn);
+  }
+
+  private async sendHistory(conn: Connection): Promise<void> {
+    try {
+      const recent = await this.deps.history.recent(conn.channel.streamId, { limit: HISTORY_ON_JOIN });
+      if (recent.length === 0) return;
+      const messages = recent.map((m) => ({ id: m.id, userId: m.userId, username: m.username, text: m.text, sentAtMs: m.sentAtMs }));
+      conn.channel.send(conn, encodeServerFrame({ chat: { messages, sampled: false, history: true } }));
+    } catch (err) {
+      this.deps.log.warn({ err, streamId: conn.channel.streamId }, 'chat history for a late joiner failed');
+    }
+  }
+
+  // ---- inbound frames ---------------------------------------------------------------------------
+
+  private async onMessage(conn: Connection, data: RawData, isBinary: boolean): Promise<void> {
+    if (!isBinary) {
+      conn.ws.close(1003, 'binary frames only');
+      return;
+    }
+    const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
+    const decoded = decodeClientFrame(bytes);
+    if (!decoded.ok) return conn.channel.send(conn, errorFrame('bad_frame', decoded.message));
+    const frame = decoded.frame;
+    const seq = frame.seq ?? 0;
+    try {
+      if (frame.body === 'ping') conn.channel.send(conn, encodeServerFrame({ pong: {} }));
+      else if (frame.body === 'reaction') await this.reaction(conn, frame.reaction?.emoji ?? '', seq);
+      else if (frame.body === 'chat') await this.chat(conn, frame.chat?.text ?? '', seq);
+    } catch (err) {
+      this.deps.log.error({ err, streamId: conn.channel.streamId, userId: conn.user?.id }, 'channel frame failed');
+      conn.channel.send(conn, errorFrame('internal', 'something went wrong; try again', seq));
+    }
+  }
+
+  private async reaction(conn: Connection, emoji: string, seq: number): Promise<void> {
+    if (!isAllowedReaction(emoji)) return conn.channel.send(conn, errorFrame('unknown_emoji', 'that reaction is not offered', seq));
+    const now = Date.now();
+    if (now >= conn.reactionWindowEnds) {
+      conn.reactionWindowEnds = now + 1000;
+      conn.reactions = 0;
+    }
+    if (++conn.reactions > this.limits.reactionsPerSecond) {
+      if (conn.reactions === this.limits.reactionsPerSecond + 1) conn.channel.send(conn, errorFrame('rate_limited', 'too many reactions', seq, conn.reactionWindowEnds - now));
+      return;
+    }
+    conn.channel.addReaction(emoji);
+  }
+
+  private async chat(conn: Connection, rawText: string, seq: number): Promise<void> {
+    const { channel, user } = conn;
+    const refuse = (code: string, message: string, retryAfterMs = 0) => channel.send(conn, errorFrame(code, message, seq, retryAfterMs));
+    if (!user) return refuse('not_signed_in', 'sign in to chat');
+    const text = rawText.trim();
+    if (text.length === 0) return refuse('empty_message', 'say something');
+    if ([...text].length > MAX_CHAT_CHARS) return refuse('too_long', `a message is at most ${MAX_CHAT_CHARS} characters`);
+    if (/[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/.test(text)) return refuse('bad_frame', 'control characters are not allowed');
+    const streamId = channel.streamId;
+    const bannedUntil = await this.deps.moderation.bannedUntil(streamId, user.id);
+    if (bannedUntil !== null) {
+      return refuse('banned', bannedUntil === Infinity ? 'you are banned from this chat' : 'you are timed out', bannedUntil === Infinity ? 0 : bannedUntil - Date.now());
+    }
+    if (this.deps.bus.status !== 'connected') return refuse('chat_reconnecting', 'chat is reconnecting; try again in a moment', 1000);
+    const settings = await this.deps.moderation.settings(streamId);
+    if (settings.slowModeSeconds > 0 && !conn.moderator) {
+      const slow = await this.deps.limiter.hit(`slow:${streamId}:${user.id}`, 1, settings.slowModeSeconds * 1000);
+      if (!slow.allowed) return refuse('slow_mode', `slow mode: one message every ${settings.slowModeSeconds} s`, slow.retryAfterMs);
+    }
+    const rate = await this.deps.limiter.hit(`chat:${streamId}:${user.id}`, this.limits.chatPerWindow, this.limits.chatWindowMs);
+    if (!rate.allowed) return refuse('rate_limited', 'you are sending messages too fast', rate.retryAfterMs);
+    if (await this.deps.moderation.isBlockedText(streamId, text)) return refuse('blocked_term', 'that message contains a blocked word');
+    const message: ChatMessageProps = { id: newMessageId(), userId: user.id, username: user.username, text, sentAtMs: Date.now() };
+    channel.publishChat(message, encodeChatMessage(message));
+    this.deps.history.append({ id: message.id!, streamId, userId: user.id, username: user.username, text, sentAtMs: message.sentAtMs! });
+  }
+
+  // ---- notices to every viewer ------------------------------------------------------------------
+
+  private moderationNotice(n: ModerationNotice): void {
+    const channel = this.channels.get(n.streamId);
+    if (!channel) return;
+    if (n.kind === 'delete') channel.broadcast(encodeServerFrame({ moderation: { deletedMessageId: n.messageId } }));
+    else if (n.kind === 'ban') channel.broadcast(encodeServerFrame({ moderation: { bannedUserId: n.userId, bannedUntilMs: n.untilMs ?? 0 } }));
+    else if (n.kind === 'unban') channel.broadcast(encodeServerFrame({ moderation: { unbannedUserId: n.userId } }));
+    else if (n.kind === 'settings') void this.sendStatus(channel);
+  }
+
+  private statusFrame(channel: StreamChannel, slowModeSeconds = 0): Uint8Array {
+    return encodeServerFrame({ status: { live: channel.live, chatReconnecting: this.deps.bus.status !== 'connected', slowModeSeconds } });
+  }
+
+  private async sendStatus(channel: StreamChannel): Promise<void> {
+    const settings = await this.deps.moderation.settings(channel.streamId).catch(() => ({ slowModeSeconds: 0 }));
+    channel.broadcast(this.statusFrame(channel, settings.slowModeSeconds));
+  }
+
+  private broadcastStatus(): void {
+    for (const c of this.channels.values()) void this.sendStatus(c);
+  }
+
+  /** The media plane says a stream went live or offline on this node. */
+  streamStatus(streamId: string, live: boolean): void {
+    const channel = this.channels.get(streamId);
+    if (!channel) return;
+    channel.live = live;
+    void this.sendStatus(channel);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.server?.off('upgrade', this.onUpgrade);
+    this.deps.moderation.off('notice', this.onNotice);
+    this.deps.bus.off('status', this.onBusStatus);
+    for (const c of this.channels.values()) c.close();
+    this.channels.clear();
+    await new Promise<void>((r) => this.wss.close(() => r()));
+  }
+}
+
+/** Time-ordered, unguessable: 9 base36 chars of milliseconds, then 8 random base64url chars. */
+function newMessageId(): string {
+  return Date.now().toString(36).padStart(9, '0') + randomBytes(6).toString('base64url');
+}
+
+function refuse(socket: Duplex, status: number, code: string): void {
+  const body = JSON.stringify({ error: { code, message: code.replace(/_/g, ' ') } });
+  socket.end(`HTTP/1.1 ${status} ${status === 404 ? 'Not Found' : status === 401 ? 'Unauthorized' : status === 403 ? 'Forbidden' : 'Service Unavailable'}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+}

@@ -1,0 +1,232 @@
+// One stream's real-time channel on this node: its WebSocket viewers, its bus subscriptions, and the
+// delivery loop that turns a flood of chat into at most `framesPerSecond` chat frames per viewer,
+// each encoded once and written as the same bytes to every socket. Owned by the ChannelGateway;
+// closing it unsubscribes, stops its timers and closes its sockets, exactly once.
+// Never lets a slow socket grow memory: frames are dropped for it, then it is disconnected.
+import type { WebSocket } from 'ws';
+import { subjects, type AuthUser, type Bus, type BusSubscription, type Logger, type StreamChatStateView } from '@onair/platform';
+import { decodeChatMessage, encodeServerFrame, type ChatMessageProps } from './frames.js';
+
+export interface ChannelOptions {
+  /** Chat frames per second per viewer at most. */
+  framesPerSecond: number;
+  /** More messages than this in one window: regular viewers get a fair sample (`sampled`). */
+  maxMessagesPerFrame: number;
+  /** Reactions are summed over this window (ms) before being sent. */
+  reactionWindowMs: number;
+  /** How often viewer counts are shared between nodes and sent to viewers. */
+  viewerIntervalMs: number;
+  /** Above this many bytes queued on a socket, frames for it are dropped. */
+  slowSocketBytes: number;
+  /** A socket dropping frames for this long (or queuing 4x slowSocketBytes) is disconnected. */
+  slowSocketGraceMs: number;
+}
+
+export const DEFAULT_CHANNEL_OPTIONS: ChannelOptions = {
+  framesPerSecond: 10,
+  maxMessagesPerFrame: 25,
+  reactionWindowMs: 250,
+  viewerIntervalMs: 2000,
+  slowSocketBytes: 256 * 1024,
+  slowSocketGraceMs: 5000,
+};
+
+/** Chat messages kept for the next frame at most (older ones are dropped first). */
+const MAX_PENDING_MESSAGES = 10_000;
+
+export interface Viewer {
+  readonly ws: WebSocket;
+  readonly user: AuthUser | null;
+  /** Owner, moderator or admin: receives every message, not a sample. */
+  readonly moderator: boolean;
+  /** Since when frames have been dropped for this socket (0: it keeps up). */
+  slowSince: number;
+  droppedFrames: number;
+}
+
+export interface ChannelStats {
+  framesSent: number;
+  framesDropped: number;
+  slowDisconnects: number;
+  batches: number;
+}
+
+export class StreamChannel {
+  readonly viewers = new Set<Viewer>();
+  readonly stats: ChannelStats = { framesSent: 0, framesDropped: 0, slowDisconnects: 0, batches: 0 };
+  private pending: ChatMessageProps[] = [];
+  private reactionsIn = new Map<string, number>();
+  private reactionsLocal = new Map<string, number>();
+  private viewerCounts = new Map<string, { count: number; atMs: number }>();
+  private subs: BusSubscription[] = [];
+  private timers: NodeJS.Timeout[] = [];
+  private closed = false;
+  live = false;
+
+  constructor(
+    readonly streamId: string,
+    private readonly nodeId: string,
+    private readonly bus: Bus,
+    private readonly moderation: StreamChatStateView,
+    private readonly options: ChannelOptions,
+    private readonly log: Logger,
+    /** This node's other viewers of the stream (WHEP sessions). */
+    private readonly localPlaybackViewers: () => number,
+    private readonly onViewerTotal: (streamId: string, total: number) => void,
+  ) {
+    this.subs.push(
+      bus.subscribe(subjects.chatAll(streamId), (data) => {
+        const m = decodeChatMessage(data);
+        if (!m) return;
+        if (this.pending.length >= MAX_PENDING_MESSAGES) this.pending.shift();
+        this.pending.push(m);
+      }),
+      bus.subscribe(subjects.topic(streamId, 'reactions'), (data) => {
+        const partial = parseJson<{ counts: Record<string, number> }>(data);
+        for (const [emoji, n] of Object.entries(partial?.counts ?? {})) {
+          if (Number.isInteger(n) && n > 0) this.reactionsIn.set(emoji, (this.reactionsIn.get(emoji) ?? 0) + n);
+        }
+      }),
+      bus.subscribe(subjects.topic(streamId, 'viewers'), (data) => {
+        const v = parseJson<{ node: string; count: number }>(data);
+        if (v && typeof v.node === 'string' && Number.isInteger(v.count)) this.viewerCounts.set(v.node, { count: v.count, atMs: Date.now() });
+      }),
+    );
+    this.timers.push(
+      setInterval(() => this.deliverChat(), Math.max(10, Math.floor(1000 / options.framesPerSecond))),
+      setInterval(() => this.shareReactions(), options.reactionWindowMs),
+      setInterval(() => this.shareViewers(), options.viewerIntervalMs),
+    );
+  }
+
+  // ---- inbound from this node's viewers ---------------------------------------------------------
+
+  /** Publishes an accepted chat message to every node (this one included). */
+  publishChat(message: ChatMessageProps, bytes: Uint8Array): void {
+    this.bus.publish(subjects.chatFor(this.streamId, message.userId ?? ''), bytes);
+  }
+
+  addReaction(emoji: string): void {
+    this.reactionsLocal.set(emoji, (this.reactionsLocal.get(emoji) ?? 0) + 1);
+  }
+
+  // ---- delivery ---------------------------------------------------------------------------------
+
+  private visible(m: ChatMessageProps): boolean {
+    const until = this.moderation.bans.get(m.userId ?? '');
+    return until === undefined || (until !== null && until <= Date.now());
+  }
+
+  deliverChat(): void {
+    if (this.pending.length === 0) return;
+    const all = this.pending.filter((m) => this.visible(m));
+    this.pending = [];
+    if (all.length === 0 || this.viewers.size === 0) return;
+    this.stats.batches++;
+    const full = encodeServerFrame({ chat: { messages: all, sampled: false } });
+    if (all.length <= this.options.maxMessagesPerFrame) {
+      this.broadcast(full);
+      return;
+    }
+    // A fair sample: every k-th message of the window, in order.
+    const step = all.length / this.options.maxMessagesPerFrame;
+    const sample: ChatMessageProps[] = [];
+    const sampledIds = new Set<string>();
+    for (let i = 0; i < this.options.maxMessagesPerFrame; i++) {
+      const m = all[Math.floor(i * step)]!;
+      sample.push(m);
+      sampledIds.add(m.id ?? '');
+    }
+    const sampled = encodeServerFrame({ chat: { messages: sample, sampled: true } });
+    // Senders whose message fell outside the sample still see their own message come back.
+    const ownById = new Map<string, ChatMessageProps[]>();
+    for (const m of all) {
+      if (sampledIds.has(m.id ?? '')) continue;
+      const list = ownById.get(m.userId ?? '');
+      if (list) list.push(m);
+      else ownById.set(m.userId ?? '', [m]);
+    }
+    for (const v of this.viewers) {
+      this.send(v, v.moderator ? full : sampled);
+      const own = v.user && !v.moderator ? ownById.get(v.user.id) : undefined;
+      if (own) this.send(v, encodeServerFrame({ chat: { messages: own, sampled: true } }));
+    }
+  }
+
+  private shareReactions(): void {
+    if (this.reactionsLocal.size > 0) {
+      this.bus.publish(subjects.topic(this.streamId, 'reactions'), Buffer.from(JSON.stringify({ counts: Object.fromEntries(this.reactionsLocal) })));
+      this.reactionsLocal.clear();
+    }
+    if (this.reactionsIn.size > 0) {
+      const frame = encodeServerFrame({ reactions: { counts: Object.fromEntries(this.reactionsIn), windowMs: this.options.reactionWindowMs } });
+      this.reactionsIn.clear();
+      this.broadcast(frame);
+    }
+  }
+
+  /** Total viewers of the stream over all nodes (WebSocket + this node's WHEP, as last reported). */
+  viewerTotal(): number {
+    const now = Date.now();
+    let total = 0;
+    for (const [node, v] of this.viewerCounts) {
+      if (now - v.atMs > this.options.viewerIntervalMs * 3) this.viewerCounts.delete(node);
+      else total += v.count;
+    }
+    return total;
+  }
+
+  private shareViewers(): void {
+    const mine = this.viewers.size + this.localPlaybackViewers();
+    this.bus.publish(subjects.topic(this.streamId, 'viewers'), Buffer.from(JSON.stringify({ node: this.nodeId, count: mine })));
+    if (this.bus.status !== 'connected') this.viewerCounts.set(this.nodeId, { count: mine, atMs: Date.now() });
+    const total = this.viewerTotal();
+    this.broadcast(encodeServerFrame({ viewers: { count: total } }));
+    this.onViewerTotal(this.streamId, total);
+  }
+
+  /** Sends the same bytes to every viewer. */
+  broadcast(frame: Uint8Array): void {
+    for (const v of this.viewers) this.send(v, frame);
+  }
+
+  /** One frame to one viewer, unless its socket is too far behind (then dropped; then disconnected). */
+  send(v: Viewer, frame: Uint8Array): void {
+    const ws = v.ws;
+    if (ws.readyState !== ws.OPEN) return;
+    const queued = ws.bufferedAmount;
+    if (queued > this.options.slowSocketBytes) {
+      const now = Date.now();
+      v.slowSince ||= now;
+      v.droppedFrames++;
+      this.stats.framesDropped++;
+      if (queued > this.options.slowSocketBytes * 4 || now - v.slowSince > this.options.slowSocketGraceMs) {
+        this.stats.slowDisconnects++;
+        this.log.info({ streamId: this.streamId, userId: v.user?.id, queued }, 'disconnecting a slow channel client');
+        ws.terminate();
+      }
+      return;
+    }
+    v.slowSince = 0;
+    this.stats.framesSent++;
+    ws.send(frame, { binary: true, compress: false });
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const t of this.timers) clearInterval(t);
+    for (const s of this.subs) s.unsubscribe();
+    for (const v of this.viewers) v.ws.close(1001, 'channel closed');
+    this.viewers.clear();
+    this.pending = [];
+  }
+}
+
+function parseJson<T>(data: Uint8Array): T | null {
+  try {
+    return JSON.parse(Buffer.from(data).toString('utf8')) as T;
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,246 @@
+// The real-time channel on one node in embedded mode (in-process bus, in-process rate limits), with
+// real `ws` clients: chat, errors, moderation, history, reactions, batching and a frame-decoder fuzz.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { onair } from '@onair/proto';
+import { subjects } from '@onair/platform';
+import type { OnAirNode } from '@onair/signaling';
+import { api, ChannelClient, registerUser } from '../../test/support/channel-client.js';
+import { createUserAndStream, startTestNode, waitFor, type TestStream } from '../../test/support/onair-node.js';
+
+const { ChatMessage, ClientFrame } = onair.channel.v1;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('real-time channel (embedded mode)', () => {
+  let node: OnAirNode;
+  let stream: TestStream;
+  const clients: ChannelClient[] = [];
+  const connect = async (token?: string, streamId = stream.id) => {
+    const c = await ChannelClient.connect(node.url, streamId, token);
+    clients.push(c);
+    return c;
+  };
+
+  beforeAll(async () => {
+    node = await startTestNode();
+    stream = await createUserAndStream(node.url, 'chat test');
+  });
+  afterAll(async () => {
+    for (const c of clients) await c.close();
+    await node?.close();
+  });
+
+  it("delivers a signed-in user's message to anonymous viewers and back to its sender", async () => {
+    const viewer = await connect();
+    const user = await registerUser(node.url);
+    const sender = await connect(user.token);
+    sender.chat('hello everyone');
+    await viewer.waitForText('hello everyone');
+    await sender.waitForText('hello everyone');
+    const m = viewer.chatMessages.find((x) => x.text === 'hello everyone')!;
+    expect(m).toMatchObject({ userId: user.id, username: user.username });
+    expect(Math.abs(Number(m.sentAtMs) - Date.now())).toBeLessThan(5000);
+  });
+
+  it('refuses to let an anonymous viewer write', async () => {
+    const anon = await connect();
+    const seq = anon.chat('let me in');
+    const err = await anon.waitForError('not_signed_in');
+    expect(err.seq).toBe(seq);
+  });
+
+  it('refuses a bad token at the upgrade and an unknown stream', async () => {
+    await expect(ChannelClient.connect(node.url, stream.id, 'a.b.c')).rejects.toThrow(/401/);
+    await expect(ChannelClient.connect(node.url, 'nosuchstream1')).rejects.toThrow(/404/);
+  });
+
+  it('takes the token from ?token= as well', async () => {
+    const user = await registerUser(node.url);
+    const ws = new WebSocket(`${node.url.replace('http', 'ws')}/ws/${stream.id}?token=${user.token}`);
+    const got: onair.channel.v1.ServerFrame[] = [];
+    ws.on('message', (d: Buffer) => got.push(onair.channel.v1.ServerFrame.decode(d)));
+    await new Promise((r) => ws.once('open', r));
+    ws.send(ClientFrame.encode({ seq: 1, chat: { text: 'via query' } }).finish());
+    await waitFor('own message', () => got.some((f) => f.chat?.messages?.some((m) => m.text === 'via query')));
+    ws.close();
+  });
+
+  it('answers too_long, empty and control-character messages with error frames', async () => {
+    const user = await registerUser(node.url);
+    const c = await connect(user.token);
+    c.chat('x'.repeat(501));
+    await c.waitForError('too_long');
+    c.chat('   ');
+    await c.waitForError('empty_message');
+    c.chat('bell \u0007');
+    await c.waitForError('bad_frame');
+  });
+
+  it('blocks profanity (also obfuscated) and the stream\'s own blocked terms', async () => {
+    const s = await createUserAndStream(node.url, 'filter');
+    const user = await registerUser(node.url);
+    const c = await connect(user.token, s.id);
+    c.chat('you are a fuuucking sh1t');
+    await c.waitForError('blocked_term');
+    const r = await api(node.url, 'PATCH', `/api/streams/${s.id}/chat-settings`, s.token, { blockedTerms: ['Spoiler'] });
+    expect(r.status).toBe(200);
+    expect(r.body).toEqual({ slowModeSeconds: 0, blockedTerms: ['Spoiler'] });
+    c.chat('big SPOILER ahead');
+    await waitFor('two blocked_term errors', () => c.errors.filter((e) => e.code === 'blocked_term').length === 2);
+    c.chat('a clean message');
+    await c.waitForText('a clean message');
+    expect(c.chatMessages.map((m) => m.text)).toEqual(['a clean message']);
+  });
+
+  it('enforces slow mode for viewers but not for the owner', async () => {
+    const s = await createUserAndStream(node.url, 'slow');
+    expect((await api(node.url, 'PATCH', `/api/streams/${s.id}/chat-settings`, s.token, { slowModeSeconds: 30 })).status).toBe(200);
+    const user = await registerUser(node.url);
+    const c = await connect(user.token, s.id);
+    c.chat('first');
+    await c.waitForText('first');
+    c.chat('second');
+    const err = await c.waitForError('slow_mode');
+    expect(err.retryAfterMs).toBeGreaterThan(20_000);
+    const owner = await connect(s.token, s.id);
+    owner.chat('owner 1');
+    owner.chat('owner 2');
+    await owner.waitForText('owner 2');
+  });
+
+  it('rate-limits a user who sends too fast', async () => {
+    const user = await registerUser(node.url);
+    const c = await connect(user.token);
+    for (let i = 0; i < 7; i++) c.chat(`burst ${i}`);
+    await c.waitForError('rate_limited');
+    await c.waitForText('burst 4');
+    await sleep(200);
+    expect(c.chatMessages.filter((m) => m.text?.startsWith('burst')).length).toBe(5);
+  });
+
+  it("a banned user's message reaches nobody, and an unban lets them talk again", async () => {
+    const s = await createUserAndStream(node.url, 'bans');
+    const user = await registerUser(node.url);
+    const viewer = await connect(undefined, s.id);
+    const c = await connect(user.token, s.id);
+    const stranger = await registerUser(node.url);
+    expect((await api(node.url, 'POST', `/api/streams/${s.id}/bans`, stranger.token, { userId: user.id })).status).toBe(403);
+    const ban = await api(node.url, 'POST', `/api/streams/${s.id}/bans`, s.token, { userId: user.id, durationSeconds: 600, reason: 'spam' });
+    expect(ban.status).toBe(201);
+    await waitFor('ban event', () => viewer.of('moderation').some((m) => m.bannedUserId === user.id));
+    c.chat('can you hear me');
+    const err = await c.waitForError('banned');
+    expect(err.retryAfterMs).toBeGreaterThan(500_000);
+    await sleep(300);
+    expect(viewer.chatMessages.some((m) => m.text === 'can you hear me')).toBe(false);
+    expect((await api(node.url, 'DELETE', `/api/streams/${s.id}/bans/${user.id}`, s.token)).status).toBe(204);
+    c.chat('back again');
+    await viewer.waitForText('back again');
+  });
+
+  it('a deleted message is removed for every viewer and from the history', async () => {
+    const s = await createUserAndStream(node.url, 'deletions');
+    const user = await registerUser(node.url);
+    const viewer = await connect(undefined, s.id);
+    const c = await connect(user.token, s.id);
+    c.chat('delete me');
+    await viewer.waitForText('delete me');
+    const id = viewer.chatMessages.find((m) => m.text === 'delete me')!.id!;
+    await waitFor('stored', async () => (await api(node.url, 'GET', `/api/streams/${s.id}/chat`)).body.items.length === 1);
+    expect((await api(node.url, 'DELETE', `/api/streams/${s.id}/messages/${id}`, user.token)).status).toBe(403);
+    expect((await api(node.url, 'DELETE', `/api/streams/${s.id}/messages/${id}`, s.token)).status).toBe(204);
+    await waitFor('deletion event', () => viewer.of('moderation').some((m) => m.deletedMessageId === id));
+    expect((await api(node.url, 'GET', `/api/streams/${s.id}/chat`)).body.items).toEqual([]);
+    expect((await api(node.url, 'DELETE', `/api/streams/${s.id}/messages/nope`, s.token)).status).toBe(404);
+  });
+
+  it('serves chat history over HTTP (paged by before) and to late joiners', async () => {
+    const s = await createUserAndStream(node.url, 'history');
+    const user = await registerUser(node.url);
+    const c = await connect(user.token, s.id);
+    for (const t of ['one', 'two', 'three']) {
+      c.chat(t);
+      await c.waitForText(t);
+      await sleep(5);
+    }
+    await waitFor('stored', async () => (await api(node.url, 'GET', `/api/streams/${s.id}/chat`)).body.items.length === 3);
+    const page = await api(node.url, 'GET', `/api/streams/${s.id}/chat?limit=2`);
+    expect(page.body.items.map((m: { text: string }) => m.text)).toEqual(['two', 'three']);
+    const older = await api(node.url, 'GET', `/api/streams/${s.id}/chat?limit=2&before=${page.body.nextBefore}`);
+    expect(older.body.items.map((m: { text: string }) => m.text)).toEqual(['one']);
+    expect((await api(node.url, 'GET', `/api/streams/${s.id}/chat?limit=1000`)).status).toBe(400);
+    expect((await api(node.url, 'GET', '/api/streams/nosuchstream1/chat')).status).toBe(404);
+    const late = await connect(undefined, s.id);
+    await waitFor('history batch', () => late.of('chat').some((b) => b.history));
+    expect(late.of('chat').find((b) => b.history)!.messages!.map((m) => m.text)).toEqual(['one', 'two', 'three']);
+  });
+
+  it('aggregated reactions sum exactly to what was sent, and unknown emojis are refused', async () => {
+    const s = await createUserAndStream(node.url, 'reactions');
+    const viewer = await connect(undefined, s.id);
+    const senders = await Promise.all([connect(undefined, s.id), connect(undefined, s.id), connect(undefined, s.id)]);
+    for (const c of senders) for (let i = 0; i < 15; i++) c.send({ reaction: { emoji: i % 3 === 0 ? '🔥' : '❤️' } });
+    const sum = (emoji: string) => viewer.of('reactions').reduce((n, r) => n + (r.counts?.[emoji] ?? 0), 0);
+    await waitFor('all reactions', () => sum('🔥') + sum('❤️') === 45);
+    await sleep(600);
+    expect(sum('🔥')).toBe(15);
+    expect(sum('❤️')).toBe(30);
+    expect(viewer.of('reactions').every((r) => r.windowMs === 250)).toBe(true);
+    senders[0]!.send({ reaction: { emoji: 'free text' } });
+    await senders[0]!.waitForError('unknown_emoji');
+  });
+
+  it('caps chat frames per viewer per second under a flood and samples when it is too fast to read', async () => {
+    const s = await createUserAndStream(node.url, 'flood');
+    const viewer = await connect(undefined, s.id);
+    const moderatorClient = await connect(s.token, s.id);
+    const started = Date.now();
+    let sent = 0;
+    while (Date.now() - started < 2000) {
+      for (let i = 0; i < 100; i++) {
+        const m = { id: `f${sent}`, userId: `00000000-0000-4000-8000-${String(sent % 1000).padStart(12, '0')}`, username: 'flood', text: `m${sent}`, sentAtMs: Date.now() };
+        node.bus.publish(subjects.chatFor(s.id, m.userId), ChatMessage.encode(m).finish());
+        sent++;
+      }
+      await sleep(10);
+    }
+    await sleep(400);
+    const times = viewer.frames.map((f, i) => (f.body === 'chat' ? viewer.frameTimes[i]! : 0)).filter(Boolean);
+    const seconds = (times[times.length - 1]! - times[0]!) / 1000;
+    expect(times.length).toBeGreaterThan(5);
+    expect(times.length / Math.max(seconds, 1)).toBeLessThanOrEqual(12);
+    expect(viewer.of('chat').some((b) => b.sampled)).toBe(true);
+    const modTotal = moderatorClient.of('chat').reduce((n, b) => n + (b.messages?.length ?? 0), 0);
+    expect(modTotal).toBe(sent);
+  });
+
+  it('survives random and mutated frames with bad_frame errors, then still answers a ping', async () => {
+    const user = await registerUser(node.url);
+    const c = await connect(user.token);
+    const valid = ClientFrame.encode({ seq: 1, chat: { text: 'fuzz base' } }).finish();
+    let seed = 42;
+    const rnd = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff), seed / 0x7fffffff);
+    for (let i = 0; i < 300; i++) {
+      let frame: Uint8Array;
+      if (i % 2 === 0) frame = Uint8Array.from({ length: 1 + Math.floor(rnd() * 64) }, () => Math.floor(rnd() * 256));
+      else {
+        frame = Uint8Array.from(valid);
+        for (let k = 0; k < 3; k++) frame[Math.floor(rnd() * frame.length)] = Math.floor(rnd() * 256);
+      }
+      c.ws.send(frame);
+    }
+    // invalid UTF-8 inside an otherwise valid chat frame
+    c.ws.send(Uint8Array.from([0x08, 0x05, 0x12, 0x04, 0x0a, 0x02, 0xc3, 0x28]));
+    c.ws.send(new Uint8Array(8192)); // over the frame size limit: closed by the server
+    await waitFor('closed for an oversized frame', () => c.closeCode !== undefined);
+    expect(c.closeCode).toBe(1009);
+    expect(c.errors.some((e) => e.code === 'bad_frame')).toBe(true);
+    const again = await connect(user.token);
+    again.send({ ping: {} });
+    await waitFor('pong', () => again.of('pong').length === 1);
+    const text = await connect(user.token);
+    text.ws.send('a text frame');
+    await waitFor('closed for a text frame', () => text.closeCode !== undefined);
+    expect(text.closeCode).toBe(1003);
+  });
+});
