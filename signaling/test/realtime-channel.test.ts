@@ -214,6 +214,18 @@ describe('real-time channel (embedded mode)', () => {
     expect(modTotal).toBe(sent);
   });
 
+  it('sends the viewer count every ~2 s, a status frame when the stream goes live and offline, and writes the count to the directory', async () => {
+    const s = await createUserAndStream(node.url, 'viewers');
+    const viewers = [await connect(undefined, s.id), await connect(undefined, s.id), await connect(undefined, s.id)];
+    expect(viewers[0]!.of('status')[0]).toMatchObject({ live: false });
+    await waitFor('a count of 3', () => viewers[0]!.of('viewers').some((v) => v.count === 3), 5000);
+    node.media.emit('live', s.id); // what the media plane emits when a publisher's media arrives
+    await waitFor('live status', () => viewers.every((v) => v.of('status').some((st) => st.live)));
+    await waitFor('directory count', async () => (await api(node.url, 'GET', `/api/streams/${s.id}`)).body.viewerCount === 3, 6000);
+    node.media.emit('offline', s.id, 'test');
+    await waitFor('offline status', () => viewers[1]!.of('status').at(-1)?.live === false);
+  });
+
   it('survives random and mutated frames with bad_frame errors, then still answers a ping', async () => {
     const user = await registerUser(node.url);
     const c = await connect(user.token);

@@ -91,6 +91,16 @@ describe('real-time channel across two nodes (NATS, PostgreSQL, Redis)', () => {
     expect(onB.chatMessages.filter((m) => m.text?.startsWith('b')).length).toBe(2);
   });
 
+  it('counts viewers over both nodes and tells node B when the stream goes live on node A', async () => {
+    const s = await createUserAndStream(a.url, 'count across');
+    const onA = [await connect(a, s.id), await connect(a, s.id)];
+    const onB = await connect(b, s.id);
+    await waitFor('a total of 3 on B', () => onB.of('viewers').some((v) => v.count === 3), 7000);
+    await waitFor('a total of 3 on A', () => onA[0]!.of('viewers').some((v) => v.count === 3), 7000);
+    a.media.emit('live', s.id);
+    await waitFor('live on B', () => onB.of('status').some((st) => st.live));
+  });
+
   it('with NATS down, HTTP keeps working and chat says it is reconnecting; chat resumes when NATS is back', async () => {
     const s = await createUserAndStream(a.url, 'nats outage');
     const user = await registerUser(a.url);

@@ -10,9 +10,11 @@ import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import {
   isAppError,
   isSubjectToken,
+  subjects,
   type Accounts,
   type AuthUser,
   type Bus,
+  type BusSubscription,
   type ChatHistory,
   type ChatModeration,
   type Logger,
@@ -73,12 +75,18 @@ export class ChannelGateway {
   private readonly onBusStatus = () => this.broadcastStatus();
   private server: Server | undefined;
   private closed = false;
+  private readonly statusSub: BusSubscription;
 
   constructor(private readonly deps: GatewayDeps) {
     this.options = { ...DEFAULT_CHANNEL_OPTIONS, ...deps.channel };
     this.limits = { ...DEFAULT_GATEWAY_LIMITS, ...deps.limits };
     deps.moderation.on('notice', this.onNotice);
     deps.bus.on('status', this.onBusStatus);
+    // Live/offline comes from whichever node has the publisher.
+    this.statusSub = deps.bus.subscribe('onair.stream.*.status', (data, subject) => {
+      const live = parseLive(data);
+      if (live !== null) this.applyStreamStatus(subject.split('.')[2] ?? '', live);
+    });
   }
 
   attach(server: Server): void {
@@ -146,7 +154,7 @@ export class ChannelGateway {
           () => this.deps.playbackViewers(streamId),
           (id, total) => this.deps.onViewerTotal?.(id, total),
         );
-        channel.live = this.deps.isLive(streamId);
+        channel.live = this.deps.isLive(streamId) || ((await this.deps.streams.get(streamId))?.live ?? false);
         this.channels.set(streamId, channel);
         return channel;
       })().finally(() => this.opening.delete(streamId));
@@ -270,8 +278,14 @@ export class ChannelGateway {
     for (const c of this.channels.values()) void this.sendStatus(c);
   }
 
-  /** The media plane says a stream went live or offline on this node. */
+  /** The media plane says a stream went live or offline on this node: tell every node. */
   streamStatus(streamId: string, live: boolean): void {
+    if (!isSubjectToken(streamId)) return;
+    this.deps.bus.publish(subjects.topic(streamId, 'status'), Buffer.from(JSON.stringify({ live })));
+    if (this.deps.bus.status !== 'connected') this.applyStreamStatus(streamId, live);
+  }
+
+  private applyStreamStatus(streamId: string, live: boolean): void {
     const channel = this.channels.get(streamId);
     if (!channel) return;
     channel.live = live;
@@ -284,6 +298,7 @@ export class ChannelGateway {
     this.server?.off('upgrade', this.onUpgrade);
     this.deps.moderation.off('notice', this.onNotice);
     this.deps.bus.off('status', this.onBusStatus);
+    this.statusSub.unsubscribe();
     for (const c of this.channels.values()) c.close();
     this.channels.clear();
     await new Promise<void>((r) => this.wss.close(() => r()));
@@ -293,6 +308,15 @@ export class ChannelGateway {
 /** Time-ordered, unguessable: 9 base36 chars of milliseconds, then 8 random base64url chars. */
 function newMessageId(): string {
   return Date.now().toString(36).padStart(9, '0') + randomBytes(6).toString('base64url');
+}
+
+function parseLive(data: Uint8Array): boolean | null {
+  try {
+    const v = JSON.parse(Buffer.from(data).toString('utf8')) as { live?: unknown };
+    return typeof v.live === 'boolean' ? v.live : null;
+  } catch {
+    return null;
+  }
 }
 
 function refuse(socket: Duplex, status: number, code: string): void {

@@ -182,7 +182,7 @@ export class StreamChannel {
     if (this.bus.status !== 'connected') this.viewerCounts.set(this.nodeId, { count: mine, atMs: Date.now() });
     const total = this.viewerTotal();
     this.broadcast(encodeServerFrame({ viewers: { count: total } }));
-    this.onViewerTotal(this.streamId, total);
+    if (this.live) this.onViewerTotal(this.streamId, total); // the directory counts live streams only
   }
 
   /** Sends the same bytes to every viewer. */
