@@ -226,6 +226,15 @@ describe('real-time channel (embedded mode)', () => {
     await waitFor('offline status', () => viewers[1]!.of('status').at(-1)?.live === false);
   });
 
+  it('forwards tip events from the bus to every viewer, amounts in minor units', async () => {
+    const s = await createUserAndStream(node.url, 'tips');
+    const viewer = await connect(undefined, s.id);
+    const tip = { tipId: 't-1', fromUsername: 'fan', amount: 1250, currency: 'EUR', message: 'great show' };
+    node.bus.publish(subjects.topic(s.id, 'tip'), onair.channel.v1.TipEvent.encode(tip).finish());
+    await waitFor('tip frame', () => viewer.of('tip').length === 1);
+    expect(viewer.of('tip')[0]).toMatchObject(tip);
+  });
+
   it('survives random and mutated frames with bad_frame errors, then still answers a ping', async () => {
     const user = await registerUser(node.url);
     const c = await connect(user.token);

@@ -4,6 +4,7 @@
 //   onair.stream.<id>.moderation        bans, deletions, chat settings
 //   onair.stream.<id>.viewers           per-node viewer counts
 //   onair.stream.<id>.status            live / offline
+//   onair.stream.<id>.tip               tips (protobuf TipEvent, from the tip ledger's outbox)
 // A hot stream's chat is spread over CHAT_PARTITIONS subjects so that partition-level consumers (and
 // NATS cluster routes) share the load; gateways read all partitions with one wildcard subscription.
 import { createHash } from 'node:crypto';
@@ -11,7 +12,7 @@ import { isSubjectToken } from './bus.js';
 
 export const CHAT_PARTITIONS = 8;
 
-export type StreamTopic = 'reactions' | 'moderation' | 'viewers' | 'status';
+export type StreamTopic = 'reactions' | 'moderation' | 'viewers' | 'status' | 'tip';
 
 function streamToken(streamId: string): string {
   if (!isSubjectToken(streamId)) throw new Error(`stream id not usable in a subject: ${JSON.stringify(streamId)}`);

@@ -52,6 +52,14 @@ export function decodeChatMessage(data: Uint8Array): onair.channel.v1.ChatMessag
   }
 }
 
+export function decodeTipEvent(data: Uint8Array): onair.channel.v1.TipEvent | null {
+  try {
+    return v1.TipEvent.decode(data);
+  } catch {
+    return null;
+  }
+}
+
 export function errorFrame(code: string, message: string, seq = 0, retryAfterMs = 0): Uint8Array {
   return encodeServerFrame({ error: { code, message, seq, retryAfterMs: Math.max(0, Math.ceil(retryAfterMs)) } });
 }

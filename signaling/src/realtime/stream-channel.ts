@@ -5,7 +5,7 @@
 // Never lets a slow socket grow memory: frames are dropped for it, then it is disconnected.
 import type { WebSocket } from 'ws';
 import { subjects, type AuthUser, type Bus, type BusSubscription, type Logger, type StreamChatStateView } from '@onair/platform';
-import { decodeChatMessage, encodeServerFrame, type ChatMessageProps } from './frames.js';
+import { decodeChatMessage, decodeTipEvent, encodeServerFrame, type ChatMessageProps } from './frames.js';
 
 export interface ChannelOptions {
   /** Chat frames per second per viewer at most. */
@@ -86,6 +86,10 @@ export class StreamChannel {
         for (const [emoji, n] of Object.entries(partial?.counts ?? {})) {
           if (Number.isInteger(n) && n > 0) this.reactionsIn.set(emoji, (this.reactionsIn.get(emoji) ?? 0) + n);
         }
+      }),
+      bus.subscribe(subjects.topic(streamId, 'tip'), (data) => {
+        const tip = decodeTipEvent(data);
+        if (tip) this.broadcast(encodeServerFrame({ tip }));
       }),
       bus.subscribe(subjects.topic(streamId, 'viewers'), (data) => {
         const v = parseJson<{ node: string; count: number }>(data);
