@@ -6,6 +6,7 @@ import { collectDefaultMetrics, Registry } from 'prom-client';
 import { Accounts, createLogger, openDatabase, StreamCatalog, type Config, type Database, type Logger } from '@onair/platform';
 import { BusTipSink, createStripeClient, openBus, TipLedger, TipOutboxRelay, TopUps, type Bus } from '@onair/platform';
 import { ChatHistory, ChatModeration, openRateLimiter } from '@onair/platform';
+import { MemoryDirectoryStore, RedisDirectoryStore, StreamDirectory } from '@onair/platform';
 import { MediaPlane, registerMediaMetrics } from '@onair/sfu';
 import { registerAuthRoutes } from './http/auth-routes.js';
 import { installCors } from './http/cors.js';
@@ -52,6 +53,11 @@ export async function startNode(config: Config, log: Logger = createLogger(confi
     log.info({ storage: db.kind }, 'storage ready');
     const accounts = await Accounts.open(db, { jwtSecret: config.jwtSecret, jwtTtlSeconds: config.jwtTtlSeconds });
     const streams = new StreamCatalog(db);
+    // The directory's page cache and frozen listings: shared by all nodes through Redis when configured.
+    const directoryStore = config.redisUrl ? await RedisDirectoryStore.connect(config.redisUrl) : new MemoryDirectoryStore();
+    cleanups.push(() => directoryStore.close());
+    const directory = new StreamDirectory(streams, directoryStore);
+    cleanups.push(() => directory.close());
     const bus = await openBus({ natsUrl: config.natsUrl, name: 'onair-node' }, log);
     cleanups.push(() => bus.close());
     // The real-time channel's state: chat history, moderation (shared over the bus), rate limits.
@@ -136,7 +142,7 @@ export async function startNode(config: Config, log: Logger = createLogger(confi
       ],
     });
     registerAuthRoutes(app, { accounts });
-    registerStreamRoutes(app, { accounts, streams, urls: absolute, onKeyRotated: (id) => media.endStream(id, 'stream_key_rotated') });
+    registerStreamRoutes(app, { accounts, streams, directory, urls: absolute, onKeyRotated: (id) => media.endStream(id, 'stream_key_rotated') });
     registerChatRoutes(app, { streams, history: chatHistory });
     registerModerationRoutes(app, { accounts, moderation });
     registerMediaRoutes(app, { media, streams, iceServers: config.media.iceServers });

@@ -45,6 +45,13 @@ export interface SearchSql {
 export const WORD_SIMILARITY_THRESHOLD = 0.5;
 
 /**
+ * A search that runs longer than this is cancelled by PostgreSQL and answered `400
+ * search_too_broad` (a common word over the whole history of ended streams can match hundreds of
+ * thousands of rows). Not enforced by embedded PGlite, which has no statement timer.
+ */
+export const SEARCH_TIMEOUT_MS = 2000;
+
+/**
  * Validates and splits `q`. Blank -> null (no search). Over MAX_QUERY_CHARS -> 400 invalid_query.
  * Everything that is not a letter or a digit separates words, so SQL, LIKE, regex and tsquery
  * metacharacters never reach the database as syntax. A query with no words at all (`%`, `!!`)
@@ -81,7 +88,10 @@ export class PostgresStreamSearch implements StreamSearch {
       `round((ts_rank('{0.1,0.2,0.4,1.0}', s.search_doc, to_tsquery('simple', ${anyPrefix}))` +
       ` + word_similarity(${whole}, s.search_text))::numeric, 6)`;
     // A constant, not a parameter: SET takes no bind parameters.
-    const setup = [`SET LOCAL pg_trgm.word_similarity_threshold = ${WORD_SIMILARITY_THRESHOLD}`];
+    const setup = [
+      `SET LOCAL pg_trgm.word_similarity_threshold = ${WORD_SIMILARITY_THRESHOLD}`,
+      `SET LOCAL statement_timeout = ${SEARCH_TIMEOUT_MS}`,
+    ];
     return { where: conditions.join(' AND '), score, setup };
   }
 }

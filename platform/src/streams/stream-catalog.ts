@@ -195,6 +195,9 @@ const STREAM_COLUMNS = `s.id, s.owner_id, u.username AS owner_name, s.title, s.t
 const STREAM_FROM = 'FROM streams s JOIN users u ON u.id = s.owner_id';
 /** What `sort=recent` orders by: when it last went live, else when it was created. */
 const RECENT_KEY = 'coalesce(s.started_at, s.created_at)';
+/** PostgreSQL's SQLSTATE for a statement cancelled by statement_timeout. */
+const QUERY_CANCELED = '57014';
+const RECENT_US = `(extract(epoch FROM ${RECENT_KEY}) * 1000000)::bigint::text`;
 
 /** A listing of ids only (see StreamCatalog.listIds). */
 export interface StreamIdPage {
@@ -279,7 +282,8 @@ export class StreamCatalog {
     const param: AddParam = (v) => `$${params.push(v)}`;
     const where: string[] = [];
 
-    if (query.live !== undefined) where.push(`s.live = ${param(query.live)}`);
+    // inline, not a parameter: a generic plan could not use the partial indexes on live streams
+    if (query.live !== undefined) where.push(query.live ? 's.live' : 'NOT s.live');
     let score = '0::numeric';
     let setup: string[] = [];
     if (search) {
@@ -311,18 +315,26 @@ export class StreamCatalog {
           ? `${RECENT_KEY} DESC, s.id DESC`
           : `${score} DESC, s.id DESC`;
 
-    const columns = full ? STREAM_COLUMNS : 's.id, s.viewer_count';
-    const sql = `SELECT ${columns}, (extract(epoch FROM ${RECENT_KEY}) * 1000000)::bigint::text AS sort_us, (${score})::text AS score
+    // ids only: what the sort needs, so that listing 10,000 live ids is an index-only scan
+    const columns = full
+      ? `${STREAM_COLUMNS}, ${RECENT_US} AS sort_us, (${score})::text AS score`
+      : `s.id, s.viewer_count${sort === 'recent' ? `, ${RECENT_US} AS sort_us` : ''}${search ? `, (${score})::text AS score` : ''}`;
+    const sql = `SELECT ${columns}
        ${full ? STREAM_FROM : 'FROM streams s'}
        ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
        ORDER BY ${order} LIMIT ${param(limit + 1)}`;
     const rows =
       setup.length === 0
         ? await this.db.query<StreamRow>(sql, params)
-        : await this.db.transaction(async (tx) => {
-            for (const statement of setup) await tx.query(statement);
-            return tx.query<StreamRow>(sql, params);
-          });
+        : await this.db
+            .transaction(async (tx) => {
+              for (const statement of setup) await tx.query(statement);
+              return tx.query<StreamRow>(sql, params);
+            })
+            .catch((err: unknown) => {
+              if ((err as { code?: unknown }).code !== QUERY_CANCELED) throw err;
+              throw badRequest('search_too_broad', 'this search matches too many streams to rank in time; add words or filters such as live=true');
+            });
     const page = rows.slice(0, limit);
     const last = page[page.length - 1];
     let nextCursor: string | null = null;
