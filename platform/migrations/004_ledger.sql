@@ -75,12 +75,14 @@ CREATE TRIGGER ledger_transfers_immutable BEFORE UPDATE OR DELETE OR TRUNCATE ON
 CREATE TRIGGER tips_immutable BEFORE UPDATE OR DELETE OR TRUNCATE ON tips
   FOR EACH STATEMENT EXECUTE FUNCTION ledger_immutable();
 
--- Tips committed but not yet published as TipEvents: written in the tip's transaction, deleted by
--- the relay once the event is published.
+-- Tips committed but not yet published as TipEvents: written in the tip's transaction, claimed by a
+-- relay for a lease (claimed_until), deleted once the event is published. A relay that dies leaves
+-- its claim to expire, and the next relay publishes those tips.
 CREATE TABLE tip_outbox (
-  seq        bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-  tip_id     uuid NOT NULL UNIQUE,
-  stream_id  text COLLATE "C" NOT NULL
+  seq           bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  tip_id        uuid NOT NULL UNIQUE,
+  stream_id     text COLLATE "C" NOT NULL,
+  claimed_until timestamptz
 );
 
 -- Stripe: one row per PaymentIntent we created, and every webhook event id we applied (each once).

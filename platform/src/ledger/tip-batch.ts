@@ -1,4 +1,4 @@
-// One group commit: many tips posted by a single set-based statement in one transaction. The
+// One group commit: many tips posted by a single set-based statement (its own transaction). The
 // statement locks every account it touches in id order (so concurrent batches never deadlock),
 // answers replays of known Idempotency-Keys from the tips table, accepts each wallet's new tips in
 // arrival order while their running sum fits the locked balance (a wallet that runs dry fails only
@@ -135,8 +135,9 @@ FROM ranked r WHERE r.running > r.balance
  */
 export async function commitTipBatch(db: Database, drafts: readonly TipDraft[], feeAccountId: number, currency: string): Promise<DraftOutcome[]> {
   const col = <T>(f: (d: TipDraft) => T) => drafts.map(f);
-  const rows = await db.transaction((tx) =>
-    tx.query<OutcomeRow>(BATCH_SQL, [
+  // One statement is one transaction (atomic on its own): no BEGIN/COMMIT round trips, and no
+  // reserved connection left to roll back if the server goes away mid-batch.
+  const rows = await db.query<OutcomeRow>(BATCH_SQL, [
       col((d) => d.id),
       col((d) => d.streamId),
       col((d) => d.fromUserId),
@@ -151,8 +152,7 @@ export async function commitTipBatch(db: Database, drafts: readonly TipDraft[], 
       col((d) => d.earningsAccountId),
       feeAccountId,
       currency,
-    ]),
-  );
+    ]);
   const outcomes: (DraftOutcome | undefined)[] = new Array(drafts.length);
   for (const r of rows) {
     const i = Number(r.ord) - 1;

@@ -136,6 +136,11 @@ export class TipLedger {
     return (await tipsReceivedBy(this.db, userId, Math.min(Math.max(limit, 1), 200), before)).map(toTip);
   }
 
+  /** Batches and tips committed by this process's writers so far. */
+  stats(): { batches: number; tips: number } {
+    return this.writers.reduce((a, w) => ({ batches: a.batches + w.stats.batches, tips: a.tips + w.stats.tips }), { batches: 0, tips: 0 });
+  }
+
   async close(): Promise<void> {
     await Promise.all(this.writers.map((w) => w.close()));
   }
@@ -172,7 +177,6 @@ export class TipLedger {
       throw new AppError(402, 'insufficient_funds', 'your wallet balance does not cover this tip; top up first');
     }
     if (outcome.kind === 'replayed') return this.replay(outcome.tip, t.requestHash);
-    this.log.debug({ tipId: outcome.tip.id, streamId, userId: user.id, amount: t.amount }, 'tip committed');
     return { tip: toTip(outcome.tip), replayed: false };
   }
 

@@ -1,10 +1,10 @@
 // The tip outbox relay: publishes every committed tip as a TipEvent on its stream's channel. Tips
 // reach tip_outbox in the same transaction that moves the money, so a tip whose process dies right
-// after commit is still published, by whichever relay runs next. The relay claims rows with FOR UPDATE
-// SKIP LOCKED (several nodes may relay), publishes them in commit order, and deletes them in the same
-// transaction. Delivery to the sink is at-least-once (a crash between publish and delete repeats a
-// tip); the event carries the tip id so a deduplicating sink (JetStream's Nats-Msg-Id) makes it
-// exactly once. Never publishes a tip that has not committed.
+// after commit is still published, by whichever relay runs next. The relay claims rows for a lease
+// (FOR UPDATE SKIP LOCKED, so several nodes may relay), publishes them in commit order, then deletes
+// them; a claim whose relay died expires and the rows are published again. Delivery to the sink is
+// at-least-once (a crash between publish and delete repeats a tip); the event carries the tip id so
+// a deduplicating sink (JetStream's Nats-Msg-Id) makes it exactly once. Never publishes a tip that has not committed.
 import type { Database } from '../db/database.js';
 import type { Logger } from '../log.js';
 import { minorUnits } from './wallets.js';
@@ -32,6 +32,9 @@ export interface TipOutboxOptions {
   pollMs: number;
 }
 
+/** How long a claimed outbox row stays with its relay before another may publish it. */
+const LEASE_SECONDS = 10;
+
 interface OutboxRow {
   seq: string;
   stream_id: string;
@@ -48,6 +51,8 @@ export class TipOutboxRelay {
   private again = false;
   private closed = false;
   private failures = 0;
+  /** Published rows whose DELETE failed (the database went away): deleted first on the next drain. */
+  private published: string[] = [];
 
   constructor(
     private readonly db: Database,
@@ -104,15 +109,26 @@ export class TipOutboxRelay {
 
   private async drain(): Promise<void> {
     try {
+      if (this.published.length > 0) {
+        await this.db.query('DELETE FROM tip_outbox WHERE seq = ANY($1::bigint[])', [this.published]);
+        this.published = [];
+      }
       while (!this.closed) {
-        const sent = await this.db.transaction(async (tx) => {
-          const rows = await tx.query<OutboxRow>(
-            `SELECT o.seq::text AS seq, o.stream_id, t.id::text AS tip_id, t.from_username, t.amount::text AS amount, t.currency, t.message
-             FROM (SELECT seq, tip_id, stream_id FROM tip_outbox ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED) o
-             JOIN tips t ON t.id = o.tip_id
-             ORDER BY o.seq`,
-            [this.options.batch],
-          );
+        // Claim (a lease, so a relay that dies mid-way only delays its rows), publish, then delete.
+        // Each step is one statement: no transaction is held open while publishing.
+        const rows = await this.db.query<OutboxRow>(
+          `WITH claimed AS (
+             UPDATE tip_outbox SET claimed_until = now() + make_interval(secs => $2)
+             WHERE seq IN (SELECT seq FROM tip_outbox WHERE claimed_until IS NULL OR claimed_until < now()
+                           ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED)
+             RETURNING seq, tip_id, stream_id)
+           SELECT c.seq::text AS seq, c.stream_id, t.id::text AS tip_id, t.from_username, t.amount::text AS amount, t.currency, t.message
+           FROM claimed c JOIN tips t ON t.id = c.tip_id
+           ORDER BY c.seq`,
+          [this.options.batch, LEASE_SECONDS],
+        );
+        const seqs = rows.map((r) => r.seq);
+        try {
           for (const r of rows) {
             await this.sink.publish(r.stream_id, {
               tipId: r.tip_id,
@@ -123,11 +139,18 @@ export class TipOutboxRelay {
             });
           }
           if (rows.length > 0) await this.sink.flush?.();
-          if (rows.length > 0) await tx.query('DELETE FROM tip_outbox WHERE seq = ANY($1::bigint[])', [rows.map((r) => r.seq)]);
-          return rows.length;
-        });
+        } catch (err) {
+          // Give the claim back so the next attempt (here or on another node) need not wait out the lease.
+          await this.db.query('UPDATE tip_outbox SET claimed_until = NULL WHERE seq = ANY($1::bigint[])', [seqs]).catch(() => {});
+          throw err;
+        }
+        if (rows.length > 0) {
+          this.published = seqs;
+          await this.db.query('DELETE FROM tip_outbox WHERE seq = ANY($1::bigint[])', [seqs]);
+          this.published = [];
+        }
         this.failures = 0;
-        if (sent < this.options.batch) return;
+        if (rows.length < this.options.batch) return;
       }
     } catch (err) {
       this.failures = Math.min(this.failures + 1, 10);

@@ -30,6 +30,8 @@ export class TipWriter {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private closed = false;
+  /** Batches and tips committed so far (metrics, bench). */
+  readonly stats = { batches: 0, tips: 0 };
   /** Called after each batch that committed new tips (the outbox relay's wake-up). */
   onCommitted: (() => void) | undefined;
 
@@ -90,7 +92,11 @@ export class TipWriter {
 
   private async commit(batch: Pending[]): Promise<void> {
     try {
+      const startedMs = performance.now();
       const outcomes = await this.commitWithRetry(batch.map((p) => p.draft));
+      this.stats.batches++;
+      this.stats.tips += batch.length;
+      this.log.debug({ tips: batch.length, ms: Math.round(performance.now() - startedMs) }, 'tip batch committed');
       batch.forEach((p, i) => p.resolve(outcomes[i]!));
       if (outcomes.some((o) => o.kind === 'committed')) this.onCommitted?.();
     } catch (err) {

@@ -50,15 +50,21 @@ export class Wallets {
     const key = `${kind}:${userId}`;
     const cached = this.ids.get(key);
     if (cached !== undefined) return cached;
-    await q.query(
-      `INSERT INTO ledger_accounts (kind, owner_id, currency) VALUES ($1, $2, $3)
-       ON CONFLICT (kind, owner_id, currency) WHERE owner_id IS NOT NULL DO NOTHING`,
-      [kind, userId, this.currency],
-    );
-    const rows = await q.query<{ id: string }>(
-      'SELECT id::text AS id FROM ledger_accounts WHERE kind = $1 AND owner_id = $2 AND currency = $3',
-      [kind, userId, this.currency],
-    );
+    const find = () =>
+      q.query<{ id: string }>('SELECT id::text AS id FROM ledger_accounts WHERE kind = $1 AND owner_id = $2 AND currency = $3', [
+        kind,
+        userId,
+        this.currency,
+      ]);
+    let rows = await find();
+    if (!rows[0]) {
+      await q.query(
+        `INSERT INTO ledger_accounts (kind, owner_id, currency) VALUES ($1, $2, $3)
+         ON CONFLICT (kind, owner_id, currency) WHERE owner_id IS NOT NULL DO NOTHING`,
+        [kind, userId, this.currency],
+      );
+      rows = await find();
+    }
     if (!rows[0]) throw new Error(`could not open the ${kind} account of user ${userId}`);
     const id = minorUnits(rows[0].id);
     this.ids.set(key, id);
