@@ -211,10 +211,10 @@ describe.each(STORAGE_KINDS)('directory search on %s storage', (kind) => {
     const search = new PostgresStreamSearch();
     for (const q of ['minecraf speedrn', 'a', 'lo fi', 'zelda']) {
       const params: unknown[] = [];
-      const { where, score, setup } = search.match(parseSearchQuery(q)!, (v) => `$${params.push(v)}`);
+      const { from, where, score, setup } = search.match(parseSearchQuery(q)!, (v) => `$${params.push(v)}`);
       const plan = await t.db.transaction(async (tx) => {
         for (const statement of [...setup, 'SET LOCAL enable_seqscan = off']) await tx.query(statement);
-        const rows = await tx.query<{ 'QUERY PLAN': string }>(`EXPLAIN SELECT s.id, ${score} FROM streams s WHERE ${where}`, params);
+        const rows = await tx.query<{ 'QUERY PLAN': string }>(`EXPLAIN SELECT s.id, ${score} FROM streams s ${from} WHERE ${where}`, params);
         return rows.map((r) => r['QUERY PLAN']).join('\n');
       });
       expect(plan).not.toMatch(/Seq Scan on streams/);

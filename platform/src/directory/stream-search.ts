@@ -1,7 +1,8 @@
 // Directory search: turns the text a viewer typed into a bounded list of words, and those words into
 // the SQL that keeps matching streams and scores them. The PostgreSQL implementation uses the search
-// document that migration 002 maintains on each stream (tsvector for whole and prefix words, pg_trgm
-// word similarity for typos), so it runs unchanged on PostgreSQL and on embedded PGlite. It must never
+// document that migration 002 maintains on each stream (tsvector for whole and prefix words) and its
+// lexicon of words (pg_trgm similarity for typos), so it runs unchanged on PostgreSQL and on embedded
+// PGlite. It must never
 // put the viewer's text into SQL (parameters only) nor emit a condition that no index can serve.
 import { badRequest } from '../errors.js';
 
@@ -31,6 +32,8 @@ export interface StreamSearch {
 }
 
 export interface SearchSql {
+  /** Joined after `FROM streams s ...` (for example a one-row subquery the other parts read). */
+  from: string;
   where: string;
   score: string;
   /** Statements (SET LOCAL ...) to run first, in the same transaction as the query. */
@@ -38,11 +41,12 @@ export interface SearchSql {
 }
 
 /**
- * pg_trgm's word similarity above which a word counts as a typo of a document word. The default
- * (0.6) misses one-letter slips in short words ("cstle" vs "castle" is 0.5); lower than 0.5 lets
- * three-letter words match unrelated longer ones.
+ * pg_trgm similarity (0..1) at which a lexicon word counts as a spelling of a query word:
+ * "speedrn"/"speedrun" 0.55, "cstle"/"castle" 0.44, "chss"/"chess" 0.38.
  */
-export const WORD_SIMILARITY_THRESHOLD = 0.5;
+export const WORD_SIMILARITY_THRESHOLD = 0.35;
+/** A query word is expanded to at most this many lexicon words (the most similar first). */
+export const MAX_EXPANSIONS = 8;
 
 /**
  * A search that runs longer than this is cancelled by PostgreSQL and answered `400
@@ -68,30 +72,47 @@ export function parseSearchQuery(q: string | undefined): SearchQuery | null {
 }
 
 /**
- * Full-text plus trigram search in PostgreSQL. Every word must match (AND), each either as a word
- * prefix in the weighted tsvector or, for words of 3+ characters, by pg_trgm word similarity
- * (WORD_SIMILARITY_THRESHOLD, set per query with SET LOCAL: "speedrn" finds "speedrun").
- * Score: ts_rank with weights tags 1.0 > title 0.4 > category 0.2 > owner 0.1, plus the word
- * similarity of the whole query, rounded so that cursors can carry it exactly.
+ * Full-text search in PostgreSQL with typo tolerance from a lexicon (migration 002, search_words).
+ * Every query word must match (AND). A word of 3+ characters matches as a word prefix ("minec:*")
+ * or as one of its MAX_EXPANSIONS most similar lexicon words by pg_trgm similarity (typos); a
+ * shorter word matches whole words only. The expansions are uncorrelated subqueries (computed once
+ * per query), so streams are filtered by the tsvector GIN index alone.
+ * Score: ts_rank with weights tags 1.0 > title 0.4 > category 0.2 > owner 0.1, over every accepted
+ * spelling, plus the rank over the words as typed (an exact or prefix match beats a typo match),
+ * rounded so that cursors can carry it exactly.
  */
 export class PostgresStreamSearch implements StreamSearch {
   match(query: SearchQuery, param: AddParam): SearchSql {
-    if (query.words.length === 0) return { where: 'false', score: '0::numeric', setup: [] };
-    const conditions = query.words.map((word) => {
-      if (word.length < MIN_FUZZY_WORD_CHARS) return `s.search_doc @@ to_tsquery('simple', ${param(word)})`;
+    if (query.words.length === 0) return { from: '', where: 'false', score: '0::numeric', setup: [] };
+    const typed: string[] = [];
+    const accepted: string[] = [];
+    query.words.forEach((word, i) => {
       const p = param(word);
-      return `(s.search_doc @@ to_tsquery('simple', ${p} || ':*') OR ${p} <% s.search_text)`;
+      if (word.length < MIN_FUZZY_WORD_CHARS) {
+        typed.push(`to_tsquery('simple', ${p})`);
+        accepted.push(`to_tsquery('simple', ${p}) AS w${i}`);
+        return;
+      }
+      const prefix = `to_tsquery('simple', ${p} || ':*')`;
+      const similar =
+        `(SELECT to_tsquery('simple', string_agg(quote_literal(n.word), ' | ')) FROM ` +
+        `(SELECT word FROM search_words WHERE word % ${p} ORDER BY word <-> ${p} LIMIT ${MAX_EXPANSIONS}) n)`;
+      typed.push(prefix);
+      accepted.push(`${prefix} || coalesce(${similar}, ${prefix}) AS w${i}`);
     });
-    const anyPrefix = param(query.words.map((w) => (w.length < MIN_FUZZY_WORD_CHARS ? w : `${w}:*`)).join(' | '));
-    const whole = param(query.words.join(' '));
-    const score =
-      `round((ts_rank('{0.1,0.2,0.4,1.0}', s.search_doc, to_tsquery('simple', ${anyPrefix}))` +
-      ` + word_similarity(${whole}, s.search_text))::numeric, 6)`;
-    // A constant, not a parameter: SET takes no bind parameters.
+    const names = query.words.map((_, i) => `w${i}`);
+    // OFFSET 0 keeps each subquery from being inlined, so each expansion is computed once per query.
+    const from =
+      `CROSS JOIN (SELECT ${names.join(' && ')} AS match, ${names.join(' || ')} AS accepted, ${typed.join(' || ')} AS typed` +
+      ` FROM (SELECT ${accepted.join(', ')} OFFSET 0) words OFFSET 0) sq`;
+    const where = 's.search_doc @@ sq.match';
+    const weights = `'{0.1,0.2,0.4,1.0}'`;
+    const score = `round((ts_rank(${weights}, s.search_doc, sq.accepted) + ts_rank(${weights}, s.search_doc, sq.typed))::numeric, 6)`;
+    // Constants, not parameters: SET takes no bind parameters.
     const setup = [
-      `SET LOCAL pg_trgm.word_similarity_threshold = ${WORD_SIMILARITY_THRESHOLD}`,
+      `SET LOCAL pg_trgm.similarity_threshold = ${WORD_SIMILARITY_THRESHOLD}`,
       `SET LOCAL statement_timeout = ${SEARCH_TIMEOUT_MS}`,
     ];
-    return { where: conditions.join(' AND '), score, setup };
+    return { from, where, score, setup };
   }
 }

@@ -286,11 +286,13 @@ export class StreamCatalog {
     if (query.live !== undefined) where.push(query.live ? 's.live' : 'NOT s.live');
     let score = '0::numeric';
     let setup: string[] = [];
+    let from = '';
     if (search) {
       const match = this.search.match(search, param);
       where.push(match.where);
       score = match.score;
       setup = match.setup;
+      from = match.from;
     }
     const tag = query.tag === undefined ? '' : normaliseTag(query.tag);
     if (tag) where.push(`s.tags @> ARRAY[${param(tag)}]::text[]`);
@@ -320,7 +322,7 @@ export class StreamCatalog {
       ? `${STREAM_COLUMNS}, ${RECENT_US} AS sort_us, (${score})::text AS score`
       : `s.id, s.viewer_count${sort === 'recent' ? `, ${RECENT_US} AS sort_us` : ''}${search ? `, (${score})::text AS score` : ''}`;
     const sql = `SELECT ${columns}
-       ${full ? STREAM_FROM : 'FROM streams s'}
+       ${full ? STREAM_FROM : 'FROM streams s'} ${from}
        ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
        ORDER BY ${order} LIMIT ${param(limit + 1)}`;
     const rows =
