@@ -264,4 +264,15 @@ describe('real-time channel (embedded mode)', () => {
     await waitFor('closed for a text frame', () => text.closeCode !== undefined);
     expect(text.closeCode).toBe(1003);
   });
+
+  it('closes a client that floods the server with frames (1008), and keeps serving the others', async () => {
+    const flooder = await connect();
+    const bystander = await connect();
+    for (let i = 0; i < 2000; i++) flooder.send({ ping: {} });
+    await waitFor('flooder closed', () => flooder.closeCode !== undefined);
+    expect(flooder.closeCode).toBe(1008);
+    expect(flooder.of('pong').length).toBeLessThanOrEqual(520);
+    bystander.send({ ping: {} });
+    await waitFor('bystander pong', () => bystander.of('pong').length === 1);
+  });
 });

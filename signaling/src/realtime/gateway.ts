@@ -57,8 +57,14 @@ export interface GatewayDeps {
   limits?: Partial<GatewayLimits>;
 }
 
+/** Inbound frames per connection: a bucket of FLOOD_BURST frames refilled at FLOOD_PER_SECOND. */
+const FLOOD_BURST = 500;
+const FLOOD_PER_SECOND = 50;
+
 interface Connection extends Viewer {
   channel: StreamChannel;
+  inboundTokens: number;
+  inboundAtMs: number;
   reactionWindowEnds: number;
   reactions: number;
 }
@@ -164,7 +170,10 @@ export class ChannelGateway {
   }
 
   private connected(ws: WebSocket, channel: StreamChannel, user: AuthUser | null, moderator: boolean): void {
-    const conn: Connection = { ws, user, moderator, channel, slowSince: 0, droppedFrames: 0, reactionWindowEnds: 0, reactions: 0 };
+    const conn: Connection = {
+      ws, user, moderator, channel, slowSince: 0, droppedFrames: 0, reactionWindowEnds: 0, reactions: 0,
+      inboundTokens: FLOOD_BURST, inboundAtMs: Date.now(),
+    };
     channel.viewers.add(conn);
     ws.on('error', () => ws.terminate());
     ws.on('message', (data, isBinary) => void this.onMessage(conn, data, isBinary));
@@ -196,6 +205,16 @@ export class ChannelGateway {
   private async onMessage(conn: Connection, data: RawData, isBinary: boolean): Promise<void> {
     if (!isBinary) {
       conn.ws.close(1003, 'binary frames only');
+      return;
+    }
+    const now = Date.now();
+    conn.inboundTokens = Math.min(FLOOD_BURST, conn.inboundTokens + ((now - conn.inboundAtMs) * FLOOD_PER_SECOND) / 1000);
+    conn.inboundAtMs = now;
+    if (--conn.inboundTokens < 0) {
+      if (conn.ws.readyState === conn.ws.OPEN) {
+        this.deps.log.info({ streamId: conn.channel.streamId, userId: conn.user?.id }, 'closing a flooding channel client');
+        conn.ws.close(1008, 'too many frames');
+      }
       return;
     }
     const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
