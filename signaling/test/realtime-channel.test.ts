@@ -138,6 +138,22 @@ describe('real-time channel (embedded mode)', () => {
     await viewer.waitForText('back again');
   });
 
+  it('a timeout ends by itself', async () => {
+    const s = await createUserAndStream(node.url, 'timeouts');
+    const user = await registerUser(node.url);
+    const c = await connect(user.token, s.id);
+    expect((await api(node.url, 'POST', `/api/streams/${s.id}/bans`, s.token, { userId: user.id, durationSeconds: 1 })).status).toBe(201);
+    c.chat('too early');
+    const err = await c.waitForError('banned');
+    expect(err.retryAfterMs).toBeLessThanOrEqual(1000);
+    await sleep(1100);
+    c.chat('on time');
+    await c.waitForText('on time');
+    expect(c.chatMessages.some((m) => m.text === 'too early')).toBe(false);
+    expect((await api(node.url, 'POST', `/api/streams/${s.id}/bans`, s.token, { userId: s.id })).status).toBe(400);
+    expect((await api(node.url, 'POST', `/api/streams/${s.id}/bans`, s.token, { userId: user.id, durationSeconds: -5 })).status).toBe(400);
+  });
+
   it('a deleted message is removed for every viewer and from the history', async () => {
     const s = await createUserAndStream(node.url, 'deletions');
     const user = await registerUser(node.url);
