@@ -4,7 +4,7 @@
 // running, and prints tips/s with p50/p99 latency per design.
 //
 //   npm run tips -w bench            (BENCH_DATABASE_URL, default postgres://postgres@127.0.0.1:5432/test)
-//   TIPS_SECONDS=5 TIPS_CONCURRENCY=2000 TIPS_STREAMERS=200 npm run tips -w bench
+//   TIPS_SECONDS=5 TIPS_CONCURRENCY=400 TIPS_WRITERS=4 TIPS_STREAMERS=200 npm run tips -w bench
 import { randomBytes } from 'node:crypto';
 import postgres from 'postgres';
 import { createLogger, openDatabase, TipLedger, TipOutboxRelay, type AuthUser, type Database, type TipLedgerOptions, type TipEventSink } from '@onair/platform';
@@ -126,7 +126,7 @@ async function main() {
     console.log(`tips bench: ${SECONDS}s per design, ${VIEWERS} viewers, ${STREAMERS} streamers, PostgreSQL ${ADMIN_URL.replace(/\/\/[^@]*@/, '//')}`);
     const results: Result[] = [];
     results.push(await run(db, fixture, 'naive: 1 tip per transaction, 32 concurrent', { writers: 32, maxBatch: 1, lingerMs: 0 }, 32));
-    const concurrency = Number(process.env.TIPS_CONCURRENCY ?? 2000);
+    const concurrency = Number(process.env.TIPS_CONCURRENCY ?? 400);
     const writers = Number(process.env.TIPS_WRITERS ?? 4);
     results.push(await run(db, fixture, `group commit: ${writers} writers, <=256 per batch, ${concurrency} in flight`, { writers, maxBatch: 256, lingerMs: 2 }, concurrency));
     console.table(results);
