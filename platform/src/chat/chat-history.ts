@@ -1,6 +1,7 @@
 // Recent chat history in PostgreSQL (or embedded PGlite): what GET /api/streams/{id}/chat and late
 // joiners read. The accepting node appends messages in batches (one INSERT per flush, not per
-// message) so a chat flood costs a few statements a second. Never stores a message twice.
+// message) so a chat flood costs a few statements a second. Never stores a message twice. Keeps
+// `retentionMs` of history (default 7 days): older rows are pruned every 10 minutes.
 import type { Database } from '../db/database.js';
 import type { Logger } from '../log.js';
 
@@ -16,6 +17,8 @@ export interface StoredChatMessage {
 export const MAX_HISTORY_PAGE = 100;
 const FLUSH_INTERVAL_MS = 200;
 const MAX_PENDING = 20_000;
+export const DEFAULT_CHAT_RETENTION_MS = 7 * 24 * 3600 * 1000;
+const PRUNE_INTERVAL_MS = 10 * 60 * 1000;
 
 interface Row {
   id: string;
@@ -30,13 +33,24 @@ export class ChatHistory {
   private pending: StoredChatMessage[] = [];
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> = Promise.resolve();
+  private pruner: NodeJS.Timeout;
   /** Messages not stored because the write queue was full. */
   dropped = 0;
 
   constructor(
     private readonly db: Database,
     private readonly log: Logger,
-  ) {}
+    private readonly retentionMs = DEFAULT_CHAT_RETENTION_MS,
+  ) {
+    this.pruner = setInterval(() => void this.prune().catch((err) => this.log.warn({ err }, 'chat history prune failed')), PRUNE_INTERVAL_MS);
+    this.pruner.unref();
+  }
+
+  /** Deletes messages older than the retention; returns how many. */
+  async prune(nowMs = Date.now()): Promise<number> {
+    const rows = await this.db.query('DELETE FROM chat_messages WHERE sent_at_ms < $1 RETURNING id', [nowMs - this.retentionMs]);
+    return rows.length;
+  }
 
   append(message: StoredChatMessage): void {
     if (this.pending.length >= MAX_PENDING) {
@@ -104,6 +118,7 @@ export class ChatHistory {
   }
 
   async close(): Promise<void> {
+    clearInterval(this.pruner);
     await this.flush();
   }
 }
