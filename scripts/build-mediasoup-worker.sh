@@ -8,6 +8,7 @@
 # ships (fetched from the npm registry), which cut worker CPU per forwarded packet from 23 us to 13 us.
 # Usage: build-mediasoup-worker.sh node_modules/mediasoup
 set -eu
+HERE="$(cd "$(dirname "$0")" && pwd)"
 MS="$(cd "$1" && pwd)"
 W="$MS/worker"
 WORK="${TMPDIR:-/tmp}/onair-mediasoup-build"
@@ -105,6 +106,26 @@ cd "$W"
 # connection. Return the real result for every post-operation callback.
 sed -i 's/(operationType == BIO_CB_RETURN) ? static_cast<long>(ret) : 1/(operationType \& BIO_CB_RETURN) ? static_cast<long>(ret) : 1/' src/RTC/DtlsTransport.cpp
 grep -q 'operationType & BIO_CB_RETURN' src/RTC/DtlsTransport.cpp || { echo "build-mediasoup-worker: DTLS BIO patch did not apply" >&2; exit 1; }
+# WHEP viewers keep their own payload types and header extension ids: WebRtcTransport rewrites each
+# outgoing RTP packet with the numbering OnAir stores on the consumer (sfu/src/viewer-numbering.ts).
+if ! grep -q OnAirRemapRtp src/RTC/WebRtcTransport.cpp; then
+  python3 - "$HERE/mediasoup-patches/viewer-numbering.cpp" src/RTC/WebRtcTransport.cpp <<'PY'
+import sys
+helper, target = open(sys.argv[1]).read(), sys.argv[2]
+src = open(target).read()
+fn = "\tvoid WebRtcTransport::SendRtpPacket(\n\t  RTC::Consumer* /*consumer*/, RTC::RtpPacket* packet, RTC::Transport::onSendCallback* cb)"
+old = "\t\tconst uint8_t* data = packet->GetData();\n\t\tauto intLen         = static_cast<int>(packet->GetSize());\n\n\t\tif (!this->srtpSendSession->EncryptRtp(&data, &intLen))"
+new = "\t\tconst uint8_t* data = OnAirRemapRtp(consumer, packet->GetData(), packet->GetSize());\n\t\tauto intLen         = static_cast<int>(packet->GetSize());\n\n\t\tif (!this->srtpSendSession->EncryptRtp(&data, &intLen))"
+at = src.index(fn)
+body = src.index(old, at)
+src = src[:body] + new + src[body + len(old):]
+src = src[:at] + helper + fn.replace("/*consumer*/", "consumer") + src[at + len(fn):]
+if "#include <cstring>" not in src:
+    src = src.replace('#include "RTC/WebRtcTransport.hpp"', '#include "RTC/WebRtcTransport.hpp"\n#include <algorithm>\n#include <cstring>', 1)
+open(target, "w").write(src)
+PY
+fi
+grep -q 'OnAirRemapRtp(consumer, packet->GetData()' src/RTC/WebRtcTransport.cpp || { echo "build-mediasoup-worker: viewer numbering patch did not apply" >&2; exit 1; }
 # Debian 12 ships meson 1.0.1; mediasoup asks for >= 1.1.0 but builds fine with 1.0.1.
 sed -i "s/meson_version: '>= 1.1.0'/meson_version: '>= 1.0.0'/" meson.build
 rm -rf out/build
@@ -113,6 +134,8 @@ meson setup --wrap-mode=nodownload --buildtype release -Db_ndebug=true out/build
 if [ -d fbs ]; then meson compile -C out/build flatbuffers-generator >/dev/null; fi
 ninja -C out/build mediasoup-worker | tail -1
 mkdir -p out/Release
-cp out/build/mediasoup-worker out/Release/mediasoup-worker
+# Rename into place: running workers keep the old file (cp onto a running binary fails).
+cp out/build/mediasoup-worker out/Release/mediasoup-worker.new
+mv -f out/Release/mediasoup-worker.new out/Release/mediasoup-worker
 rm -rf out/build
 echo "build-mediasoup-worker: built $W/out/Release/mediasoup-worker (libsrtp: ${SRTP_PREFIX:-debian})"

@@ -10,6 +10,7 @@ import { routerMediaCodecs } from './media-codecs.js';
 import { parseOffer } from './sdp/offer.js';
 import type { PatchResult, RtcSession } from './rtc-session.js';
 import { ViewerSession } from './viewer-session.js';
+import { installViewerNumbering } from './viewer-numbering.js';
 import { WorkerPool } from './worker-pool.js';
 
 export interface MediaPlaneOptions {
@@ -49,6 +50,7 @@ export class MediaPlane extends EventEmitter<MediaPlaneEvents> {
   }
 
   static async start(opts: MediaPlaneOptions, log: Logger): Promise<MediaPlane> {
+    installViewerNumbering();
     const pool = await WorkerPool.start(
       { numWorkers: opts.numWorkers, logLevel: opts.workerLogLevel, rtcMinPort: opts.rtcMinPort, rtcMaxPort: opts.rtcMaxPort },
       log,

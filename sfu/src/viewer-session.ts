@@ -9,6 +9,7 @@ import { buildAnswer, type AnswerSection } from './sdp/answer.js';
 import { viewerCapabilities } from './sdp/consumer-caps.js';
 import type { ParsedOffer } from './sdp/offer.js';
 import { createWebRtcTransport, RtcSession, type TransportSettings } from './rtc-session.js';
+import { inViewerNumbering } from './viewer-numbering.js';
 
 export class ViewerSession extends RtcSession {
   readonly consumers: types.Consumer[] = [];
@@ -46,12 +47,13 @@ export class ViewerSession extends RtcSession {
         const consumer = await transport.consume({ producerId: p.producer.id, rtpCapabilities: p.caps, paused: true, mid: p.m.mid });
         session.consumers.push(consumer);
         const enc = consumer.rtpParameters.encodings?.[0];
+        const numbering = inViewerNumbering(consumer.rtpParameters);
         sections.push({
           offered: p.m,
           accepted: true,
           direction: 'sendonly',
-          codecs: consumer.rtpParameters.codecs,
-          extensions: (consumer.rtpParameters.headerExtensions ?? []).map((h) => ({ id: h.id, uri: h.uri })),
+          codecs: numbering.codecs,
+          extensions: numbering.extensions,
           send: {
             ssrc: enc!.ssrc!,
             ...(enc?.rtx?.ssrc ? { rtxSsrc: enc.rtx.ssrc } : {}),

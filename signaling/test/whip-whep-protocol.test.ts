@@ -226,6 +226,12 @@ describe('WHEP playback and the directory', () => {
       const answer = await res.text();
       expect(answer).toContain('a=sendonly');
       expect(answer).toMatch(/a=ssrc:\d+ cname:/);
+      // The answer keeps the viewer's own numbering (browsers decode nothing sent under other numbers).
+      const offered = (re: RegExp) => re.exec(viewerOffer)?.[1];
+      expect(answer).toContain(`a=rtpmap:${offered(/a=rtpmap:(\d+) VP8\/90000/)} VP8/90000`);
+      expect(answer).toContain(`a=rtpmap:${offered(/a=rtpmap:(\d+) opus\/48000/)} opus/48000/2`);
+      const tcc = 'http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01';
+      expect(answer).toContain(`a=extmap:${offered(/a=extmap:(\d+) http:\/\/www\.ietf\.org\/id\/draft-holmer-rmcat-transport-wide-cc-extensions-01/)} ${tcc}`);
       const url = node.url + res.headers.get('location');
       expect(res.headers.get('location')).toMatch(new RegExp(`^/whep/${s.id}/[\\w-]+$`));
       expect((await fetch(url, { method: 'DELETE' })).status).toBe(200);
