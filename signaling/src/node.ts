@@ -22,6 +22,7 @@ import { linkDirectoryToMedia } from './directory-feed.js';
 import { registerChatRoutes } from './http/chat-routes.js';
 import { registerModerationRoutes } from './http/moderation-routes.js';
 import { ChannelGateway } from './realtime/gateway.js';
+import { registerChannelMetrics } from './realtime/channel-metrics.js';
 
 export interface OnAirNode {
   /** Base URL of this node, e.g. http://127.0.0.1:8080 (the real port when PORT=0). */
@@ -121,6 +122,7 @@ export async function startNode(config: Config, log: Logger = createLogger(confi
     });
     cleanups.push(() => gateway.close());
     gateway.attach(app.server);
+    registerChannelMetrics(registry, gateway, bus);
     media.on('live', (id) => gateway.streamStatus(id, true));
     media.on('offline', (id) => gateway.streamStatus(id, false));
     installErrorHandler(app, log);

@@ -291,4 +291,12 @@ describe('real-time channel (embedded mode)', () => {
     bystander.send({ ping: {} });
     await waitFor('bystander pong', () => bystander.of('pong').length === 1);
   });
+
+  it('exports channel metrics for Prometheus', async () => {
+    const text = await (await fetch(`${node.url}/metrics`)).text();
+    expect(text).toMatch(/^onair_channel_connections \d+$/m);
+    expect(text).toMatch(/^onair_bus_connected 1$/m);
+    expect(Number(/^onair_channel_frames_sent_total (\d+)$/m.exec(text)?.[1])).toBeGreaterThan(0);
+    expect(Number(/^onair_channel_flood_closes_total (\d+)$/m.exec(text)?.[1])).toBeGreaterThanOrEqual(1);
+  });
 });

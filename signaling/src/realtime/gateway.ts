@@ -23,7 +23,7 @@ import {
   type StreamCatalog,
 } from '@onair/platform';
 import { decodeClientFrame, encodeChatMessage, encodeServerFrame, errorFrame, MAX_CLIENT_FRAME_BYTES, type ChatMessageProps } from './frames.js';
-import { DEFAULT_CHANNEL_OPTIONS, StreamChannel, type ChannelOptions, type Viewer } from './stream-channel.js';
+import { DEFAULT_CHANNEL_OPTIONS, newChannelStats, StreamChannel, type ChannelOptions, type Viewer } from './stream-channel.js';
 import { isAllowedReaction } from './reactions.js';
 
 export const CHANNEL_SUBPROTOCOL = 'onair.channel.v1';
@@ -71,6 +71,10 @@ interface Connection extends Viewer {
 
 export class ChannelGateway {
   readonly nodeId = randomBytes(6).toString('hex');
+  /** Frames sent and dropped, slow clients disconnected, chat batches: over all channels. */
+  readonly stats = newChannelStats();
+  /** Clients closed for flooding inbound frames. */
+  floodCloses = 0;
   private readonly wss = new WebSocketServer({ noServer: true, maxPayload: MAX_CLIENT_FRAME_BYTES, perMessageDeflate: false, clientTracking: false });
   private readonly channels = new Map<string, StreamChannel>();
   private readonly opening = new Map<string, Promise<StreamChannel>>();
@@ -103,6 +107,10 @@ export class ChannelGateway {
   /** The stream's channel on this node, if anyone here watches it. */
   channel(streamId: string): StreamChannel | undefined {
     return this.channels.get(streamId);
+  }
+
+  get channelCount(): number {
+    return this.channels.size;
   }
 
   get connectionCount(): number {
@@ -159,6 +167,7 @@ export class ChannelGateway {
           this.deps.log,
           () => this.deps.playbackViewers(streamId),
           (id, total) => this.deps.onViewerTotal?.(id, total),
+          this.stats,
         );
         channel.live = this.deps.isLive(streamId) || ((await this.deps.streams.get(streamId))?.live ?? false);
         this.channels.set(streamId, channel);
@@ -212,6 +221,7 @@ export class ChannelGateway {
     conn.inboundAtMs = now;
     if (--conn.inboundTokens < 0) {
       if (conn.ws.readyState === conn.ws.OPEN) {
+        this.floodCloses++;
         this.deps.log.info({ streamId: conn.channel.streamId, userId: conn.user?.id }, 'closing a flooding channel client');
         conn.ws.close(1008, 'too many frames');
       }

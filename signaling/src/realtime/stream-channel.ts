@@ -51,9 +51,12 @@ export interface ChannelStats {
   batches: number;
 }
 
+export function newChannelStats(): ChannelStats {
+  return { framesSent: 0, framesDropped: 0, slowDisconnects: 0, batches: 0 };
+}
+
 export class StreamChannel {
   readonly viewers = new Set<Viewer>();
-  readonly stats: ChannelStats = { framesSent: 0, framesDropped: 0, slowDisconnects: 0, batches: 0 };
   private pending: ChatMessageProps[] = [];
   private reactionsIn = new Map<string, number>();
   private reactionsLocal = new Map<string, number>();
@@ -73,6 +76,8 @@ export class StreamChannel {
     /** This node's other viewers of the stream (WHEP sessions). */
     private readonly localPlaybackViewers: () => number,
     private readonly onViewerTotal: (streamId: string, total: number) => void,
+    /** Counters shared by all channels of the node (for /metrics). */
+    readonly stats: ChannelStats = newChannelStats(),
   ) {
     this.subs.push(
       bus.subscribe(subjects.chatAll(streamId), (data) => {
