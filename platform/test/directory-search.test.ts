@@ -77,6 +77,29 @@ describe('search query parsing', () => {
   });
 });
 
+describe('the in-process directory store', () => {
+  it('expires entries and stays within its bounds on entries and frozen ids', async () => {
+    let now = 0;
+    const store = new MemoryDirectoryStore(3, 100, () => now);
+    await store.set('a', '1', 10);
+    expect(await store.get('a')).toBe('1');
+    now = 10;
+    expect(await store.get('a')).toBeNull();
+
+    await store.saveOrder('o1', Array.from({ length: 60 }, (_, i) => `x${i}`), 1000);
+    await store.saveOrder('o2', Array.from({ length: 30 }, (_, i) => `y${i}`), 1000);
+    expect((await store.readOrder('o1', 58, 5))?.ids).toEqual(['x58', 'x59']);
+    await store.saveOrder('o3', Array.from({ length: 30 }, (_, i) => `z${i}`), 1000); // 60 + 30 + 30 > 100 ids
+    expect(await store.readOrder('o1', 0, 1)).toBeNull(); // the oldest went
+    expect((await store.readOrder('o2', 0, 1))?.total).toBe(30);
+    await store.set('b', '2', 1000);
+    await store.set('c', '3', 1000); // a 4th entry: over 3 entries
+    expect(await store.readOrder('o2', 0, 1)).toBeNull();
+    expect([await store.get('b'), await store.get('c')]).toEqual(['2', '3']);
+    await store.close();
+  });
+});
+
 describe.each(STORAGE_KINDS)('directory search on %s storage', (kind) => {
   const t = useTestDatabase(kind);
   const setup = async () => {

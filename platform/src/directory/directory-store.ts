@@ -23,13 +23,20 @@ interface Entry {
   expiresAt: number;
 }
 
-/** One process's store: a bounded map with expiry (oldest entries go first when it is full). */
+/**
+ * One process's store: a map with expiry, bounded by entries and by the ids of frozen lists it
+ * holds (oldest entries go first when either bound is reached).
+ */
 export class MemoryDirectoryStore implements DirectoryStore {
   private readonly entries = new Map<string, Entry>();
   private gen = 0;
+  /** Entries plus the ids of every frozen list held. */
+  private weight = 0;
 
   constructor(
     private readonly maxEntries = 5000,
+    /** ~1,000,000 ids is ~60 MB of strings. */
+    private readonly maxIds = 1_000_000,
     private readonly now: () => number = Date.now,
   ) {}
 
@@ -62,27 +69,39 @@ export class MemoryDirectoryStore implements DirectoryStore {
 
   async close(): Promise<void> {
     this.entries.clear();
+    this.weight = 0;
   }
 
   private live(key: string): Entry | undefined {
     const entry = this.entries.get(key);
     if (entry && entry.expiresAt <= this.now()) {
-      this.entries.delete(key);
+      this.remove(key);
       return undefined;
     }
     return entry;
   }
 
-  private put(key: string, value: string | string[], ttlMs: number): void {
+  private remove(key: string): void {
+    const entry = this.entries.get(key);
+    if (!entry) return;
     this.entries.delete(key);
-    while (this.entries.size >= this.maxEntries) {
+    this.weight -= weightOf(entry.value);
+  }
+
+  private put(key: string, value: string | string[], ttlMs: number): void {
+    this.remove(key);
+    const weight = weightOf(value);
+    while (this.entries.size > 0 && (this.entries.size >= this.maxEntries || this.weight + weight > this.maxIds)) {
       const oldest = this.entries.keys().next().value;
       if (oldest === undefined) break;
-      this.entries.delete(oldest);
+      this.remove(oldest);
     }
     this.entries.set(key, { value, expiresAt: this.now() + ttlMs });
+    this.weight += weight;
   }
 }
+
+const weightOf = (value: string | string[]) => (Array.isArray(value) ? value.length + 1 : 1);
 
 const ORDER_CHUNK = 1000;
 

@@ -29,9 +29,13 @@ import { parseSearchQuery } from './stream-search.js';
 export interface StreamDirectoryOptions {
   /** How long a rendered page is reused (default 1000 ms). */
   pageTtlMs?: number;
-  /** How long a listing session's frozen order lives after its first page (default 15 min). */
+  /** How long a listing session's frozen order lives after its first page (default 10 min). */
   listingTtlMs?: number;
-  /** At most this many ids are frozen per listing (default 10,000). */
+  /**
+   * At most this many ids are frozen per listing (default 2,000: 100 pages of 20). A popular
+   * listing is frozen again about once a second (each time its first page leaves the cache), so
+   * this times listingTtlMs bounds the store's memory: ~1.2 M ids (~25 MB in Redis) for the home page.
+   */
   frozenMax?: number;
 }
 
@@ -60,8 +64,8 @@ export class StreamDirectory {
     options: StreamDirectoryOptions = {},
   ) {
     this.pageTtlMs = options.pageTtlMs ?? 1000;
-    this.listingTtlMs = options.listingTtlMs ?? 15 * 60_000;
-    this.frozenMax = options.frozenMax ?? 10_000;
+    this.listingTtlMs = options.listingTtlMs ?? 10 * 60_000;
+    this.frozenMax = options.frozenMax ?? 2_000;
     this.unsubscribe = catalog.onListingChange(() => void this.store.bumpGeneration().catch(() => {}));
   }
 
