@@ -5,6 +5,7 @@ import WebSocket from 'ws';
 import { onair } from '@onair/proto';
 import { subjects } from '@onair/platform';
 import type { OnAirNode } from '@onair/signaling';
+import { frameOnce } from '../src/realtime/stream-channel.js';
 import { api, ChannelClient, registerUser } from '../../test/support/channel-client.js';
 import { createUserAndStream, startTestNode, waitFor, type TestStream } from '../../test/support/onair-node.js';
 
@@ -204,6 +205,11 @@ describe('real-time channel (embedded mode)', () => {
     expect(viewer.of('reactions').every((r) => r.windowMs === 250)).toBe(true);
     senders[0]!.send({ reaction: { emoji: 'free text' } });
     await senders[0]!.waitForError('unknown_emoji');
+  });
+
+  it('frames a broadcast once with ws internals (the same bytes for every socket)', () => {
+    const framed = frameOnce(new Uint8Array([8, 1]))!;
+    expect(Buffer.concat(framed)).toEqual(Buffer.from([0x82, 0x02, 8, 1]));
   });
 
   it('caps chat frames per viewer per second under a flood and samples when it is too fast to read', async () => {

@@ -3,6 +3,7 @@
 // each encoded once and written as the same bytes to every socket. Owned by the ChannelGateway;
 // closing it unsubscribes, stops its timers and closes its sockets, exactly once.
 // Never lets a slow socket grow memory: frames are dropped for it, then it is disconnected.
+import * as wsModule from 'ws';
 import type { WebSocket } from 'ws';
 import { subjects, type AuthUser, type Bus, type BusSubscription, type Logger, type StreamChatStateView } from '@onair/platform';
 import { decodeChatMessage, decodeTipEvent, encodeServerFrame, type ChatMessageProps } from './frames.js';
@@ -30,6 +31,32 @@ export const DEFAULT_CHANNEL_OPTIONS: ChannelOptions = {
   slowSocketBytes: 256 * 1024,
   slowSocketGraceMs: 5000,
 };
+
+// ---- frame once, write the same bytes to every socket ----------------------------------------
+// `ws` (8.x) frames each send separately; for a broadcast we build the WebSocket frame (header +
+// payload, unmasked, binary) once with Sender.frame and hand the same buffers to each socket's
+// sender. These are stable but untyped parts of ws: when they are missing, or a sender is busy
+// (compressing, queueing), we fall back to ws.send.
+type Framed = readonly Buffer[];
+interface SenderInternals {
+  _state?: number;
+  _queue?: unknown[];
+  sendFrame?: (list: Framed, cb?: (err?: Error) => void) => void;
+}
+const SenderClass = (wsModule as unknown as { Sender?: { frame?: (data: Buffer, o: object) => Buffer[] } }).Sender;
+
+export function frameOnce(bytes: Uint8Array): Framed | undefined {
+  if (typeof SenderClass?.frame !== 'function') return undefined;
+  const data = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return SenderClass.frame(data, { fin: true, rsv1: false, opcode: 0x02, mask: false, readOnly: true });
+}
+
+function writeFramed(ws: WebSocket, framed: Framed): boolean {
+  const sender = (ws as unknown as { _sender?: SenderInternals })._sender;
+  if (!sender || typeof sender.sendFrame !== 'function' || sender._state !== 0 || (sender._queue?.length ?? 0) > 0) return false;
+  sender.sendFrame(framed);
+  return true;
+}
 
 /** Chat messages kept for the next frame at most (older ones are dropped first). */
 const MAX_PENDING_MESSAGES = 10_000;
@@ -155,8 +182,11 @@ export class StreamChannel {
       if (list) list.push(m);
       else ownById.set(m.userId ?? '', [m]);
     }
+    const fullFramed = frameOnce(full);
+    const sampledFramed = frameOnce(sampled);
     for (const v of this.viewers) {
-      this.send(v, v.moderator ? full : sampled);
+      if (v.moderator) this.send(v, full, fullFramed);
+      else this.send(v, sampled, sampledFramed);
       const own = v.user && !v.moderator ? ownById.get(v.user.id) : undefined;
       if (own) this.send(v, encodeServerFrame({ chat: { messages: own, sampled: true } }));
     }
@@ -194,13 +224,15 @@ export class StreamChannel {
     if (this.live) this.onViewerTotal(this.streamId, total); // the directory counts live streams only
   }
 
-  /** Sends the same bytes to every viewer. */
+  /** Sends the same bytes to every viewer (framed once). */
   broadcast(frame: Uint8Array): void {
-    for (const v of this.viewers) this.send(v, frame);
+    if (this.viewers.size === 0) return;
+    const framed = this.viewers.size > 1 ? frameOnce(frame) : undefined;
+    for (const v of this.viewers) this.send(v, frame, framed);
   }
 
   /** One frame to one viewer, unless its socket is too far behind (then dropped; then disconnected). */
-  send(v: Viewer, frame: Uint8Array): void {
+  send(v: Viewer, frame: Uint8Array, framed?: Framed): void {
     const ws = v.ws;
     if (ws.readyState !== ws.OPEN) return;
     const queued = ws.bufferedAmount;
@@ -218,6 +250,7 @@ export class StreamChannel {
     }
     v.slowSince = 0;
     this.stats.framesSent++;
+    if (framed && writeFramed(ws, framed)) return;
     ws.send(frame, { binary: true, compress: false });
   }
 
