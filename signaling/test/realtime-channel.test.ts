@@ -43,6 +43,21 @@ describe('real-time channel (embedded mode)', () => {
     expect(Math.abs(Number(m.sentAtMs) - Date.now())).toBeLessThan(5000);
   });
 
+  it('a viewer joining as the last one leaves still gets the chat', async () => {
+    const s = await createUserAndStream(node.url, 'rejoin');
+    const user = await registerUser(node.url);
+    for (let round = 0; round < 4; round++) {
+      const leaving = await connect(undefined, s.id);
+      const [joining] = await Promise.all([connect(undefined, s.id), leaving.close()]);
+      const sender = await connect(user.token, s.id);
+      await sleep(50);
+      sender.chat(`round ${round}`);
+      await joining!.waitForText(`round ${round}`);
+      await Promise.all([joining!.close(), sender.close()]);
+      await sleep(100 * (round % 3));
+    }
+  });
+
   it('refuses to let an anonymous viewer write', async () => {
     const anon = await connect();
     const seq = anon.chat('let me in');

@@ -179,6 +179,15 @@ export class ChannelGateway {
   }
 
   private connected(ws: WebSocket, channel: StreamChannel, user: AuthUser | null, moderator: boolean): void {
+    if (channel.isClosed) {
+      // The last viewer left while this one was upgrading: open the channel again.
+      if (this.closed) return void ws.close(1001, 'shutting down');
+      this.openChannel(channel.streamId).then(
+        (c) => this.connected(ws, c, user, moderator),
+        () => ws.close(1011, 'channel unavailable'),
+      );
+      return;
+    }
     const conn: Connection = {
       ws, user, moderator, channel, slowSince: 0, droppedFrames: 0, reactionWindowEnds: 0, reactions: 0,
       inboundTokens: FLOOD_BURST, inboundAtMs: Date.now(),

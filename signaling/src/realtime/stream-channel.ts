@@ -93,6 +93,10 @@ export class StreamChannel {
   private closed = false;
   live = false;
 
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
   constructor(
     readonly streamId: string,
     private readonly nodeId: string,
