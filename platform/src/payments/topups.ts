@@ -104,6 +104,13 @@ export class TopUps {
     } catch {
       throw badRequest('invalid_signature', 'the Stripe-Signature does not match this payload');
     }
+    // Open (or find) every account the event can touch before the transaction: inside it, the
+    // lookups below are answered from Wallets' cache (the embedded store has one connection, so a
+    // statement outside the transaction would wait for it forever).
+    await this.wallets.systemAccount('stripe_clearing');
+    await this.wallets.systemAccount('write_off');
+    const userId = await this.userOf(event);
+    if (userId) await this.wallets.userAccount('wallet', userId);
     const applied = await this.db.transaction(async (tx) => {
       const fresh = await tx.query('INSERT INTO stripe_events (id, type) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING RETURNING id', [event.id, event.type]);
       if (fresh.length === 0) return false;
@@ -112,6 +119,20 @@ export class TopUps {
     });
     this.log.info({ eventId: event.id, type: event.type, applied }, applied ? 'Stripe event applied' : 'Stripe event replayed; ignored');
     return { eventId: event.id, type: event.type, applied };
+  }
+
+  /** The OnAir user an event's money belongs to, when it is one of ours. */
+  private async userOf(event: Stripe.Event): Promise<string | null> {
+    if (event.type === 'payment_intent.succeeded') {
+      const id = event.data.object.metadata?.onair_user_id;
+      return id && /^[0-9a-f-]{36}$/i.test(id) ? id : null;
+    }
+    let piId: string | null = null;
+    if (event.type === 'charge.refunded') piId = idOf(event.data.object.payment_intent);
+    else if (event.type === 'charge.dispute.funds_withdrawn' || event.type === 'charge.dispute.funds_reinstated') piId = idOf(event.data.object.payment_intent);
+    if (!piId) return null;
+    const rows = await this.db.query<{ user_id: string }>('SELECT user_id::text AS user_id FROM topups WHERE payment_intent_id = $1', [piId]);
+    return rows[0]?.user_id ?? null;
   }
 
   private async apply(tx: Queryable, event: Stripe.Event): Promise<void> {
@@ -123,7 +144,7 @@ export class TopUps {
           return;
         }
         const userId = pi.metadata?.onair_user_id;
-        if (!userId) {
+        if (!userId || !/^[0-9a-f-]{36}$/i.test(userId)) {
           this.log.warn({ paymentIntentId: pi.id }, 'PaymentIntent without onair_user_id; not an OnAir top-up');
           return;
         }
@@ -208,6 +229,8 @@ export class TopUps {
 
   private async creditTestFunds(user: AuthUser, amount: number): Promise<TopUpResult> {
     const currency = this.wallets.currency;
+    await this.wallets.systemAccount('dev_faucet');
+    await this.wallets.userAccount('wallet', user.id); // opened before the transaction (see applyWebhook)
     const balance = await this.db.transaction(async (tx) => {
       const [faucet, wallet] = [await this.wallets.systemAccount('dev_faucet', 0), await this.wallets.userAccount('wallet', user.id)];
       await this.wallets.post(tx, { kind: 'dev_credit', debitAccountId: faucet, creditAccountId: wallet, amount, currency });
