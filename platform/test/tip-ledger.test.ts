@@ -1,6 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { AppError, auditLedger, createLogger, RecordingTipSink, TipLedger, TipOutboxRelay, type AuthUser, type Database, type TipLedgerOptions } from '@onair/platform';
+import { AppError, auditLedger, commitTipBatch, createLogger, RecordingTipSink, TipLedger, TipOutboxRelay, type AuthUser, type Database, type TipLedgerOptions } from '@onair/platform';
 import { STORAGE_KINDS, useTestDatabase } from '../../test/support/databases.js';
 
 const log = createLogger('silent');
@@ -156,6 +156,29 @@ describe.each(STORAGE_KINDS)('tip ledger on %s storage', (kind) => {
       tips.map((tip) => ({ tipId: tip.id, fromUsername: viewer.username, amount: tip.amount, currency: 'USD', message: tip.message })),
     );
     await relay.close();
+    await ledger.close();
+  });
+
+  it('in one group commit, a wallet that runs dry fails only its own later tips', async () => {
+    const ledger = await open();
+    const [poor, rich, streamer] = [await newUser(t.db), await newUser(t.db), await newUser(t.db)];
+    const streamId = await newStream(t.db, streamer);
+    await fund(ledger, t.db, poor, 100);
+    await fund(ledger, t.db, rich, 1000);
+    const earnings = await ledger.wallets.userAccount('earnings', streamer.id);
+    const fee = await ledger.wallets.systemAccount('platform_fee', 0);
+    const draft = async (from: AuthUser, amount: number) => ({
+      id: randomUUID(), streamId, fromUserId: from.id, fromUsername: from.username, toUserId: streamer.id, amount, fee: 0, message: '',
+      idempotencyKey: randomUUID(), requestHash: 'h', walletAccountId: await ledger.wallets.userAccount('wallet', from.id), earningsAccountId: earnings,
+    });
+    const drafts = [await draft(poor, 60), await draft(rich, 500), await draft(poor, 50), await draft(rich, 400), await draft(poor, 30)];
+    const outcomes = await commitTipBatch(t.db, drafts, fee, 'USD');
+    // per wallet, in arrival order while the running total fits: poor 60 (then 110 > 100: the rest fail), rich 500 + 400
+    expect(outcomes.map((o) => o.kind)).toEqual(['committed', 'committed', 'insufficient_funds', 'committed', 'insufficient_funds']);
+    expect(await ledger.wallets.balance(poor.id)).toBe(40);
+    expect(await ledger.wallets.balance(rich.id)).toBe(100);
+    expect(await ledger.wallets.balance(streamer.id, 'earnings')).toBe(960);
+    expect(await auditLedger(t.db)).toEqual([]);
     await ledger.close();
   });
 
