@@ -7,6 +7,9 @@
 // Reports delivery latency (p50/p99, from sentAtMs to receipt, on every 10th viewer), chat frames/s
 // out, the gateway's CPU and RSS per idle connection. Needs a NATS server (TEST_NATS_URL).
 // Usage: npm run chat-fanout -w bench -- [--viewers 500] [--rate 2000] [--seconds 5] [--mode both|batched|plain]
+// Reactions: --mode reactions [--senders 500] [--viewers 100]: each sender connection sends ~18
+// reactions/s (under the per-connection limit); checks that the aggregates sum exactly to what was
+// accepted and reports the reaction frames per viewer and the gateway's CPU.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -165,6 +168,60 @@ async function run(mode: 'batched' | 'plain', viewers: number, rate: number, sec
   };
 }
 
+async function runReactions(viewers: number, senders: number, seconds: number) {
+  const gw = await startBatched();
+  const pid = gw.child.pid!;
+  const url = `${gw.url.replace('http', 'ws')}${gw.wsPath}`;
+  const open = (onFrame?: (f: onair.channel.v1.ServerFrame) => void) =>
+    new Promise<WebSocket>((resolve, reject) => {
+      const ws = new WebSocket(url, { perMessageDeflate: false });
+      if (onFrame) ws.on('message', (d: Buffer) => onFrame(ServerFrame.decode(d)));
+      ws.once('open', () => resolve(ws));
+      ws.once('error', reject);
+    });
+  let summed = 0;
+  let reactionFrames = 0;
+  const watchers: WebSocket[] = [];
+  for (let i = 0; i < viewers; i++) {
+    const first = i === 0;
+    watchers.push(await open((f) => {
+      if (f.body !== 'reactions') return;
+      reactionFrames++;
+      if (first) for (const n of Object.values(f.reactions?.counts ?? {})) summed += n;
+    }));
+  }
+  const senderSockets: WebSocket[] = [];
+  for (let i = 0; i < senders; i += 100) senderSockets.push(...(await Promise.all(Array.from({ length: Math.min(100, senders - i) }, () => open()))));
+  const emojis = ['❤️', '🔥', '😂', '👏'];
+  const frames = emojis.map((emoji) => onair.channel.v1.ClientFrame.encode({ reaction: { emoji } }).finish());
+  let sent = 0;
+  const cpu0 = cpuSeconds(pid);
+  const started = Date.now();
+  const timers = senderSockets.map((ws, i) => setInterval(() => {
+    ws.send(frames[(sent + i) % frames.length]!);
+    sent++;
+  }, 56));
+  await sleep(seconds * 1000);
+  for (const t of timers) clearInterval(t);
+  const elapsed = (Date.now() - started) / 1000;
+  await sleep(1500);
+  const cpu = cpuSeconds(pid) - cpu0;
+  for (const ws of [...watchers, ...senderSockets]) ws.terminate();
+  gw.child.kill('SIGTERM');
+  await new Promise((r) => gw.child.once('exit', r));
+  return {
+    mode: 'reactions',
+    senders,
+    viewers,
+    'reactions in/s': Math.round(sent / elapsed),
+    'sum seen by a viewer': summed,
+    'sent': sent,
+    'exact': summed === sent,
+    'reaction frames/s per viewer': +(reactionFrames / viewers / (elapsed + 1.5)).toFixed(1),
+    'gateway CPU s/s': +(cpu / (elapsed + 1.5)).toFixed(2),
+  };
+}
+
 if (process.argv[2] === '--serve-plain') {
   await servePlain(process.argv[3]!);
 } else {
@@ -172,6 +229,10 @@ if (process.argv[2] === '--serve-plain') {
   const rate = Number(arg('rate', '2000'));
   const seconds = Number(arg('seconds', '5'));
   const mode = arg('mode', 'both');
+  if (mode === 'reactions') {
+    console.table([await runReactions(Number(arg('viewers', '100')), Number(arg('senders', '500')), seconds)]);
+    process.exit(0);
+  }
   const rows = [];
   if (mode !== 'plain') rows.push(await run('batched', viewers, rate, seconds));
   if (mode !== 'batched') rows.push(await run('plain', viewers, rate, seconds));
