@@ -1,6 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { AppError, auditLedger, commitTipBatch, createLogger, RecordingTipSink, TipLedger, TipOutboxRelay, type AuthUser, type Database, type TipLedgerOptions } from '@onair/platform';
+import { AppError, auditLedger, commitTipBatch, createLogger, whileAvailable, RecordingTipSink, TipLedger, TipOutboxRelay, type AuthUser, type Database, type TipLedgerOptions } from '@onair/platform';
 import { STORAGE_KINDS, useTestDatabase } from '../../test/support/databases.js';
 
 const log = createLogger('silent');
@@ -35,6 +35,17 @@ async function appError(p: Promise<unknown>): Promise<AppError> {
   }
   throw new Error('expected an AppError');
 }
+
+describe('ledger availability', () => {
+  it('a lost database connection is a retryable 503, other failures pass through', async () => {
+    const lost = Object.assign(new Error('write CONNECTION_CLOSED'), { code: 'CONNECTION_CLOSED' });
+    await expect(whileAvailable(() => Promise.reject(lost))).rejects.toMatchObject({ status: 503, code: 'ledger_unavailable' });
+    const shutdown = Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' });
+    await expect(whileAvailable(() => Promise.reject(shutdown))).rejects.toMatchObject({ status: 503 });
+    const bug = new TypeError('oops');
+    await expect(whileAvailable(() => Promise.reject(bug))).rejects.toBe(bug);
+  });
+});
 
 describe.each(STORAGE_KINDS)('tip ledger on %s storage', (kind) => {
   const t = useTestDatabase(kind);

@@ -9,7 +9,7 @@ import type { Database } from '../db/database.js';
 import { AppError, badRequest, conflict, notFound } from '../errors.js';
 import type { Logger } from '../log.js';
 import { tipsReceivedBy, type DraftOutcome, type StoredTip, type TipDraft } from './tip-batch.js';
-import { TipWriter, type TipWriterOptions } from './tip-writer.js';
+import { isTransient, TipWriter, type TipWriterOptions } from './tip-writer.js';
 import { Wallets } from './wallets.js';
 
 export interface TipRules {
@@ -151,13 +151,12 @@ export class TipLedger {
     t: { amount: number; message: string; key: string; requestHash: string },
   ): Promise<TipResult> {
     // Replays of a known key are answered by the batch itself (from the tips table, under its locks).
-    const ownerId = await this.streamOwner(streamId);
+    const ownerId = await whileAvailable(() => this.streamOwner(streamId));
     if (!ownerId) throw notFound('stream_not_found', 'no such stream');
     if (ownerId === user.id) throw badRequest('cannot_tip_yourself', 'you cannot tip your own stream');
-    const [walletAccountId, earningsAccountId] = await Promise.all([
-      this.wallets.userAccount('wallet', user.id),
-      this.wallets.userAccount('earnings', ownerId),
-    ]);
+    const [walletAccountId, earningsAccountId] = await whileAvailable(() =>
+      Promise.all([this.wallets.userAccount('wallet', user.id), this.wallets.userAccount('earnings', ownerId)]),
+    );
     const draft: TipDraft = {
       id: randomUUID(),
       streamId,
@@ -232,6 +231,16 @@ export class TipLedger {
     // eslint-disable-next-line no-control-regex
     if (/[\u0000-\u0008\u000b-\u001f\u007f]/.test(text)) throw badRequest('invalid_message', 'message must not contain control characters');
     return text;
+  }
+}
+
+/** Runs a ledger read; a lost database connection becomes 503 `ledger_unavailable` (safe to retry). */
+export async function whileAvailable<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (isTransient(err)) throw new AppError(503, 'ledger_unavailable', 'the ledger is unavailable; retry (with the same Idempotency-Key for a tip)');
+    throw err;
   }
 }
 

@@ -4,7 +4,7 @@
 // Answers 200 for applied and replayed events alike (so Stripe stops retrying), 400 for a bad
 // signature. Never trusts a field of the payload before the signature is checked.
 import type { FastifyInstance } from 'fastify';
-import type { TopUps } from '@onair/platform';
+import { whileAvailable, type TopUps } from '@onair/platform';
 
 export interface StripeWebhookDeps {
   topups: TopUps;
@@ -18,7 +18,8 @@ export async function registerStripeWebhook(app: FastifyInstance, deps: StripeWe
       const header = req.headers['stripe-signature'];
       const signature = Array.isArray(header) ? header[0] : header;
       const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-      const result = await deps.topups.applyWebhook(raw, signature);
+      // A lost database answers 503: Stripe retries the delivery later, and the event applies once.
+      const result = await whileAvailable(() => deps.topups.applyWebhook(raw, signature));
       return { received: true, eventId: result.eventId, applied: result.applied };
     });
   });

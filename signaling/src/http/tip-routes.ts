@@ -3,7 +3,7 @@
 // (amounts, currency, self-tips, idempotency, funds). Never touches balances itself.
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { badRequest, type Accounts, type TipLedger } from '@onair/platform';
+import { badRequest, whileAvailable, type Accounts, type TipLedger } from '@onair/platform';
 import { requireUser } from './auth.js';
 import { parseBody, parseParams, parseQuery } from './validate.js';
 
@@ -41,7 +41,7 @@ export function registerTipRoutes(app: FastifyInstance, deps: TipRouteDeps): voi
     const query = parseQuery(HistoryQuery, req.query);
     const limit = Math.min(Math.max(query.limit ?? 50, 1), 200);
     const before = query.cursor ? decodeCursor(query.cursor) : undefined;
-    const items = await tips.received(user.id, limit + 1, before);
+    const items = await whileAvailable(() => tips.received(user.id, limit + 1, before));
     const page = items.slice(0, limit);
     const last = page[page.length - 1];
     const nextCursor = items.length > limit && last ? Buffer.from(JSON.stringify([last.createdAt, last.id])).toString('base64url') : null;

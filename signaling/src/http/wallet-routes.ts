@@ -4,7 +4,7 @@
 // wallet itself (only the verified Stripe webhook or the development provider do).
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import type { Accounts, TopUps, Wallets } from '@onair/platform';
+import { whileAvailable, type Accounts, type TopUps, type Wallets } from '@onair/platform';
 import { requireUser } from './auth.js';
 import { parseBody } from './validate.js';
 
@@ -21,14 +21,14 @@ export function registerWalletRoutes(app: FastifyInstance, deps: WalletRouteDeps
 
   app.get('/api/wallet', async (req) => {
     const user = await requireUser(req, accounts);
-    const [balance, earnings] = await Promise.all([wallets.balance(user.id), wallets.balance(user.id, 'earnings')]);
+    const [balance, earnings] = await whileAvailable(() => Promise.all([wallets.balance(user.id), wallets.balance(user.id, 'earnings')]));
     return { balance, currency: wallets.currency, earnings, topups: { provider: topups.provider } };
   });
 
   app.post('/api/wallet/topups', async (req, reply) => {
     const user = await requireUser(req, accounts);
     const body = parseBody(TopUpBody, req.body);
-    const result = await topups.create(user, body.amount, body.currency);
+    const result = await whileAvailable(() => topups.create(user, body.amount, body.currency));
     reply.code(201);
     return result;
   });
