@@ -121,6 +121,16 @@ describe('Stripe top-ups', () => {
       'automatic_payment_methods[enabled]': 'true',
     });
     expect(await balance(user.token)).toBe(0);
+
+    // With an Idempotency-Key, the key goes to Stripe (scoped to the user): a double click is one PaymentIntent there.
+    const keyed = seen.length;
+    const res = await fetch(`${node.url}/api/wallet/topups`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${user.token}`, 'idempotency-key': 'click-1' },
+      body: JSON.stringify({ amount: 1500 }),
+    });
+    expect(res.status).toBe(201);
+    expect(seen.slice(keyed).find((r) => r.path === '/v1/payment_intents')!.headers['idempotency-key']).toBe(`onair-topup:${user.id}:click-1`);
   });
 
   it('a verified payment_intent.succeeded credits the wallet once; a replay changes nothing; a bad signature is 400', async () => {

@@ -59,7 +59,14 @@ export class TopUps {
     this.provider = options.stripe ? 'stripe' : options.env === 'production' ? 'unavailable' : 'development';
   }
 
-  async create(user: AuthUser, amountInput: unknown, currencyInput?: unknown): Promise<TopUpResult> {
+  /**
+   * Starts a top-up. With an idempotencyKey, Stripe answers a repeated request (a double click, a
+   * retry) with the same PaymentIntent, so one top-up can never become two charges.
+   */
+  async create(user: AuthUser, amountInput: unknown, currencyInput?: unknown, idempotencyKey?: string): Promise<TopUpResult> {
+    if (idempotencyKey !== undefined && !/^[\x21-\x7e]{1,200}$/.test(idempotencyKey)) {
+      throw badRequest('invalid_idempotency_key', 'the Idempotency-Key is 1 to 200 printable ASCII characters');
+    }
     const amount = this.parseAmount(amountInput);
     const currency = this.wallets.currency;
     if (currencyInput !== undefined && currencyInput !== null && (typeof currencyInput !== 'string' || currencyInput.toUpperCase() !== currency)) {
@@ -77,7 +84,7 @@ export class TopUps {
         automatic_payment_methods: { enabled: true },
         metadata: { onair_user_id: user.id },
         description: 'OnAir wallet top-up',
-      });
+      }, idempotencyKey ? { idempotencyKey: `onair-topup:${user.id}:${idempotencyKey}` } : undefined);
     } catch (err) {
       this.log.warn({ err: String(err), userId: user.id }, 'Stripe refused to create a PaymentIntent');
       throw new AppError(502, 'payment_provider_error', 'the payment provider could not be reached; try again');

@@ -28,7 +28,9 @@ export function registerWalletRoutes(app: FastifyInstance, deps: WalletRouteDeps
   app.post('/api/wallet/topups', async (req, reply) => {
     const user = await requireUser(req, accounts);
     const body = parseBody(TopUpBody, req.body);
-    const result = await whileAvailable(() => topups.create(user, body.amount, body.currency));
+    const header = req.headers['idempotency-key'];
+    const key = Array.isArray(header) ? header[0] : header;
+    const result = await whileAvailable(() => topups.create(user, body.amount, body.currency, key || undefined));
     reply.code(201);
     return result;
   });
