@@ -31,3 +31,4 @@ export * from './chat/chat-history.js';
 export * from './chat/rate-limiter.js';
 export * from './moderation/text-filter.js';
 export * from './moderation/chat-moderation.js';
+export * from './ledger/ledger-metrics.js';

@@ -4,7 +4,7 @@
 import Fastify, { type FastifyBaseLogger } from 'fastify';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { Accounts, createLogger, openDatabase, StreamCatalog, type Config, type Database, type Logger } from '@onair/platform';
-import { BusTipSink, createStripeClient, openBus, TipLedger, TipOutboxRelay, TopUps, type Bus } from '@onair/platform';
+import { BusTipSink, createStripeClient, openBus, registerLedgerMetrics, TipLedger, TipOutboxRelay, TopUps, type Bus } from '@onair/platform';
 import { ChatHistory, ChatModeration, openRateLimiter } from '@onair/platform';
 import { MemoryDirectoryStore, RedisDirectoryStore, StreamDirectory } from '@onair/platform';
 import { MediaPlane, registerMediaMetrics } from '@onair/sfu';
@@ -105,6 +105,7 @@ export async function startNode(config: Config, log: Logger = createLogger(confi
     const registry = new Registry();
     collectDefaultMetrics({ register: registry });
     registerMediaMetrics(registry, media);
+    registerLedgerMetrics(registry, tips, tipEvents);
 
     const app = Fastify({ loggerInstance: log as FastifyBaseLogger, disableRequestLogging: true, bodyLimit: 1024 * 1024, trustProxy: true });
     cleanups.push(() => app.close());

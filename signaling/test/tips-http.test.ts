@@ -141,5 +141,9 @@ describe('tips over HTTP', () => {
     expect(await (await call('GET', '/api/wallet', viewer.token)).json()).toMatchObject({ balance: 0 });
     expect(await auditLedger(node.db)).toEqual([]);
     await node.tipEvents.flush();
+    const metrics = await (await fetch(`${node.url}/metrics`)).text();
+    expect(Number(/^onair_tips_committed_total (\d+)/m.exec(metrics)?.[1])).toBeGreaterThanOrEqual(100);
+    expect(Number(/^onair_tip_events_published_total (\d+)/m.exec(metrics)?.[1])).toBeGreaterThanOrEqual(100);
+    expect(/^onair_tip_outbox_pending 0$/m.test(metrics)).toBe(true);
   });
 });

@@ -51,6 +51,8 @@ export class TipOutboxRelay {
   private again = false;
   private closed = false;
   private failures = 0;
+  /** TipEvents handed to the sink so far (metrics). */
+  readonly stats = { published: 0 };
   /** Published rows whose DELETE failed (the database went away): deleted first on the next drain. */
   private published: string[] = [];
 
@@ -92,12 +94,17 @@ export class TipOutboxRelay {
     const until = Date.now() + timeoutMs;
     for (;;) {
       await this.draining;
-      const rows = await this.db.query<{ n: string }>('SELECT count(*)::text AS n FROM tip_outbox');
-      if (rows[0]?.n === '0') return;
+      if ((await this.pending()) === 0) return;
       if (Date.now() > until) throw new Error('tip outbox did not drain in time');
       this.wake();
       await new Promise((r) => setTimeout(r, 20));
     }
+  }
+
+  /** Tips committed but not yet published, across all nodes. */
+  async pending(): Promise<number> {
+    const rows = await this.db.query<{ n: string }>('SELECT count(*)::text AS n FROM tip_outbox');
+    return Number(rows[0]?.n ?? 0);
   }
 
   async close(): Promise<void> {
@@ -137,6 +144,7 @@ export class TipOutboxRelay {
               currency: r.currency,
               message: r.message,
             });
+            this.stats.published++;
           }
           if (rows.length > 0) await this.sink.flush?.();
         } catch (err) {

@@ -30,7 +30,7 @@ export class TipWriter {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private closed = false;
-  /** Batches and tips committed so far (metrics, bench). */
+  /** Batches committed so far, and the new tips they committed (metrics, bench). */
   readonly stats = { batches: 0, tips: 0 };
   /** Called after each batch that committed new tips (the outbox relay's wake-up). */
   onCommitted: (() => void) | undefined;
@@ -95,7 +95,7 @@ export class TipWriter {
       const startedMs = performance.now();
       const outcomes = await this.commitWithRetry(batch.map((p) => p.draft));
       this.stats.batches++;
-      this.stats.tips += batch.length;
+      this.stats.tips += outcomes.filter((o) => o.kind === 'committed').length;
       this.log.debug({ tips: batch.length, ms: Math.round(performance.now() - startedMs) }, 'tip batch committed');
       batch.forEach((p, i) => p.resolve(outcomes[i]!));
       if (outcomes.some((o) => o.kind === 'committed')) this.onCommitted?.();
