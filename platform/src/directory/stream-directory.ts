@@ -1,10 +1,10 @@
 // The directory as viewers read it: `GET /api/streams` pages, cached and stable. Two jobs on top of
 // StreamCatalog (which owns the data, the filters and the SQL):
 //  - Stable paging under moving viewer counts. A listing sorted by viewers or relevance is a session:
-//    its first page freezes the order of up to FROZEN_MAX matching ids in the DirectoryStore, and the
+//    its first page freezes the order of up to frozenMax (2,000) matching ids in the DirectoryStore; the
 //    cursor names that frozen list and an offset. Later pages slice it and show current data, so no
-//    stream appears twice and none is skipped however the counts change. Past the frozen part (only
-//    listings of more than FROZEN_MAX streams) paging falls back to the catalog's keyset cursor.
+//    stream appears twice and none is skipped however the counts change. Past the frozen part,
+//    paging falls back to the catalog's keyset cursor.
 //  - Not asking PostgreSQL per request. Each page is cached for pageTtlMs under its normalised query
 //    and the listing generation, which any create/edit/live/offline bumps; viewer counts are at most
 //    pageTtlMs stale (they are written once a second anyway).
