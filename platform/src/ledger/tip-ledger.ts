@@ -137,8 +137,11 @@ export class TipLedger {
   }
 
   /** Batches and tips committed by this process's writers so far. */
-  stats(): { batches: number; tips: number } {
-    return this.writers.reduce((a, w) => ({ batches: a.batches + w.stats.batches, tips: a.tips + w.stats.tips }), { batches: 0, tips: 0 });
+  stats(): { batches: number; tips: number; retries: number } {
+    return this.writers.reduce(
+      (a, w) => ({ batches: a.batches + w.stats.batches, tips: a.tips + w.stats.tips, retries: a.retries + w.stats.retries }),
+      { batches: 0, tips: 0, retries: 0 },
+    );
   }
 
   async close(): Promise<void> {

@@ -31,7 +31,7 @@ export class TipWriter {
   private running: Promise<void> | undefined;
   private closed = false;
   /** Batches committed so far, and the new tips they committed (metrics, bench). */
-  readonly stats = { batches: 0, tips: 0 };
+  readonly stats = { batches: 0, tips: 0, retries: 0 };
   /** Called after each batch that committed new tips (the outbox relay's wake-up). */
   onCommitted: (() => void) | undefined;
 
@@ -121,6 +121,7 @@ export class TipWriter {
         return await commitTipBatch(this.db, drafts, this.feeAccountId, this.currency);
       } catch (err) {
         if (!isTransient(err) || Date.now() + delayMs > deadline) throw err;
+        this.stats.retries++;
         this.log.warn({ err: String(err), tips: drafts.length, retryInMs: delayMs }, 'tip batch hit a database failure; retrying');
         await new Promise((r) => setTimeout(r, delayMs));
         delayMs = Math.min(delayMs * 2, 1000);
