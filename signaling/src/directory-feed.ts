@@ -1,12 +1,20 @@
 // Feeds the media plane's facts into the stream directory: live when a publisher's media arrives,
-// offline when it leaves, and the WebRTC viewer count (written at most once a second per stream).
+// offline when it leaves, and the WebRTC viewer count (written at most once a second per stream)
+// for streams the real-time channel does not count: while a stream has a channel on this node, the
+// channel writes the total over all nodes and all kinds of viewers, and this feed stays quiet.
 // On start it clears live flags left by a previous run of this node (embedded mode, single node).
 import { clearStaleLiveFlags, type Database, type Logger, type StreamCatalog } from '@onair/platform';
 import type { MediaPlane } from '@onair/sfu';
 
 const VIEWER_WRITE_INTERVAL_MS = 1000;
 
-export function linkDirectoryToMedia(media: MediaPlane, streams: StreamCatalog, db: Database, log: Logger) {
+export function linkDirectoryToMedia(
+  media: MediaPlane,
+  streams: StreamCatalog,
+  db: Database,
+  log: Logger,
+  channelCounts: (streamId: string) => boolean = () => false,
+) {
   const pending = new Map<string, NodeJS.Timeout>();
   const run = (what: string, streamId: string, p: Promise<unknown>) =>
     p.catch((err) => log.error({ err, streamId }, `directory update failed: ${what}`));
@@ -24,7 +32,7 @@ export function linkDirectoryToMedia(media: MediaPlane, streams: StreamCatalog, 
       id,
       setTimeout(() => {
         pending.delete(id);
-        if (media.isBroadcasting(id)) void run('viewers', id, streams.setViewerCount(id, media.viewerCount(id)));
+        if (media.isBroadcasting(id) && !channelCounts(id)) void run('viewers', id, streams.setViewerCount(id, media.viewerCount(id)));
       }, VIEWER_WRITE_INTERVAL_MS),
     );
   });

@@ -98,7 +98,8 @@ export async function startNode(config: Config, log: Logger = createLogger(confi
     );
     cleanups.push(() => media.close());
     log.info({ workers: media.pool.size }, 'mediasoup workers ready');
-    const feed = linkDirectoryToMedia(media, streams, db, log);
+    let gateway: ChannelGateway | undefined; // created below, once the HTTP server exists
+    const feed = linkDirectoryToMedia(media, streams, db, log, (id) => gateway?.channel(id) !== undefined);
     await feed.ready;
     cleanups.push(() => feed.close());
 
@@ -109,7 +110,7 @@ export async function startNode(config: Config, log: Logger = createLogger(confi
 
     const app = Fastify({ loggerInstance: log as FastifyBaseLogger, disableRequestLogging: true, bodyLimit: 1024 * 1024, trustProxy: true });
     cleanups.push(() => app.close());
-    const gateway = new ChannelGateway({
+    gateway = new ChannelGateway({
       accounts,
       streams,
       bus,
