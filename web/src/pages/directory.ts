@@ -4,6 +4,8 @@ import { fill, h, messageOf } from '../dom.js';
 import type { Page } from '../router.js';
 import { client } from '../session.js';
 
+// Polling is cheap: GET /api/streams answers with an ETag and `Cache-Control: no-cache`, so the
+// browser's HTTP cache revalidates each poll with If-None-Match and the server answers 304.
 const REFRESH_MS = 5000;
 
 export const directoryPage: Page = (root) => {
