@@ -3,7 +3,7 @@
 // once, and replaying the tip's Idempotency-Key neither charges again nor alerts again.
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { auditLedger } from '@onair/platform';
+import { auditLedger, BusTipSink } from '@onair/platform';
 import type { OnAirNode } from '@onair/signaling';
 import { ChannelClient } from '../../test/support/channel-client.js';
 import { createUserAndStream, startTestNode, waitFor } from '../../test/support/onair-node.js';
@@ -54,6 +54,24 @@ describe('tip alerts on the embedded store', () => {
       expect(await auditLedger(node.db)).toEqual([]);
     } finally {
       for (const c of [...viewers, elsewhere]) c.ws.close();
+    }
+  });
+
+  it('a tip event the outbox relay delivers twice (a crash between publish and delete) alerts once', async () => {
+    const stream = await createUserAndStream(node.url, 'redelivered');
+    const viewer = await ChannelClient.connect(node.url, stream.id);
+    try {
+      const sink = new BusTipSink(node.bus);
+      const event = { tipId: randomUUID(), fromUsername: 'someone', amount: 500, currency: 'USD', message: 'twice?' };
+      await sink.publish(stream.id, event);
+      await sink.publish(stream.id, event);
+      await sink.publish(stream.id, { ...event, tipId: randomUUID() });
+      await waitFor('two distinct alerts', () => viewer.of('tip').length >= 2);
+      await new Promise((r) => setTimeout(r, 300));
+      expect(viewer.of('tip').map((t) => t.message)).toEqual(['twice?', 'twice?']);
+      expect(new Set(viewer.of('tip').map((t) => t.tipId)).size).toBe(2);
+    } finally {
+      viewer.ws.close();
     }
   });
 });

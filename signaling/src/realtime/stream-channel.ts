@@ -82,12 +82,20 @@ export function newChannelStats(): ChannelStats {
   return { framesSent: 0, framesDropped: 0, slowDisconnects: 0, batches: 0 };
 }
 
+/** How many tip ids a channel remembers to drop redelivered tip events (the relay retries within seconds). */
+const RECENT_TIP_IDS = 1000;
+
 export class StreamChannel {
   readonly viewers = new Set<Viewer>();
   private pending: ChatMessageProps[] = [];
   private reactionsIn = new Map<string, number>();
   private reactionsLocal = new Map<string, number>();
   private viewerCounts = new Map<string, { count: number; atMs: number }>();
+  /**
+   * Tip ids already shown. The ledger's outbox relay publishes at least once (a crash between
+   * publishing and marking sent repeats a tip); dropping repeats here makes each alert appear once.
+   */
+  private readonly recentTipIds = new Set<string>();
   private subs: BusSubscription[] = [];
   private timers: NodeJS.Timeout[] = [];
   private closed = false;
@@ -125,7 +133,10 @@ export class StreamChannel {
       }),
       bus.subscribe(subjects.topic(streamId, 'tip'), (data) => {
         const tip = decodeTipEvent(data);
-        if (tip) this.broadcast(encodeServerFrame({ tip }));
+        if (!tip || this.recentTipIds.has(tip.tipId)) return;
+        this.recentTipIds.add(tip.tipId);
+        if (this.recentTipIds.size > RECENT_TIP_IDS) this.recentTipIds.delete(this.recentTipIds.values().next().value!);
+        this.broadcast(encodeServerFrame({ tip }));
       }),
       bus.subscribe(subjects.topic(streamId, 'viewers'), (data) => {
         const v = parseJson<{ node: string; count: number }>(data);
