@@ -21,6 +21,8 @@ export interface MediaPlaneOptions {
   listenIp: string;
   announcedAddress: string | undefined;
   publisherTimeoutMs: number;
+  /** Kernel buffer of each WebRTC socket (0 keeps the kernel default). */
+  socketBufferBytes?: number;
   /** A viewer that does not complete ICE+DTLS within this time is dropped. */
   viewerConnectTimeoutMs?: number;
 }

@@ -11,6 +11,8 @@ import { candidateLine, parseSdpFrag, writeRestartFrag } from './sdp/trickle.js'
 export interface TransportSettings {
   listenIp: string;
   announcedAddress: string | undefined;
+  /** Kernel buffer of each socket (0 keeps the kernel default). */
+  socketBufferBytes?: number;
 }
 
 export type PatchResult = { status: 204 } | { status: 200; body: string; etag: string };
@@ -20,10 +22,11 @@ const newEtag = () => `"${randomBytes(8).toString('hex')}"`;
 
 export async function createWebRtcTransport(router: types.Router, s: TransportSettings): Promise<types.WebRtcTransport> {
   const announced = s.announcedAddress ? { announcedAddress: s.announcedAddress } : {};
+  const buffers = s.socketBufferBytes ? { recvBufferSize: s.socketBufferBytes, sendBufferSize: s.socketBufferBytes } : {};
   return router.createWebRtcTransport({
     listenInfos: [
-      { protocol: 'udp', ip: s.listenIp, ...announced },
-      { protocol: 'tcp', ip: s.listenIp, ...announced },
+      { protocol: 'udp', ip: s.listenIp, ...announced, ...buffers },
+      { protocol: 'tcp', ip: s.listenIp, ...announced, ...buffers },
     ],
     preferUdp: true,
     initialAvailableOutgoingBitrate: 1_500_000,

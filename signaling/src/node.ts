@@ -93,6 +93,7 @@ export async function startNode(config: Config, log: Logger = createLogger(confi
         listenIp: config.media.listenIp,
         announcedAddress: config.media.announcedAddress,
         publisherTimeoutMs: config.media.publisherTimeoutMs,
+        socketBufferBytes: config.media.socketBufferBytes,
       },
       log,
     );
