@@ -1,7 +1,7 @@
 // The composition root: `startNode(config)` wires storage, accounts, the stream catalog, the media
 // plane and the HTTP edge into one running OnAir node. The embedded mode and the distributed mode
 // differ only in which adapters are chosen here from config. Nothing else constructs these objects.
-import Fastify, { type FastifyBaseLogger } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger } from 'fastify';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { Accounts, createLogger, openDatabase, StreamCatalog, type Config, type Database, type Logger } from '@onair/platform';
 import { BusTipSink, createStripeClient, openBus, registerLedgerMetrics, TipLedger, TipOutboxRelay, TopUps, type Bus } from '@onair/platform';
@@ -109,7 +109,13 @@ export async function startNode(config: Config, log: Logger = createLogger(confi
     registerMediaMetrics(registry, media);
     registerLedgerMetrics(registry, tips, tipEvents);
 
-    const app = Fastify({ loggerInstance: log as FastifyBaseLogger, disableRequestLogging: true, bodyLimit: 1024 * 1024, trustProxy: true });
+    const app = Fastify({
+      loggerInstance: log as FastifyBaseLogger,
+      // One line per event: our routes log what matters; Fastify's per-request lines would double it.
+      logController: new LogController({ disableRequestLogging: true }),
+      bodyLimit: 1024 * 1024,
+      trustProxy: true,
+    });
     cleanups.push(() => app.close());
     gateway = new ChannelGateway({
       accounts,
