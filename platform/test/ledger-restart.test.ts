@@ -4,6 +4,7 @@
 // id, as a JetStream-style deduplicating sink sees it). Restarts the machine's own PostgreSQL
 // (`pg_ctlcluster 15 main restart -m fast`, about a second) and waits until it answers again.
 import { execFile } from 'node:child_process';
+import { readdirSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
 import postgres from 'postgres';
@@ -102,7 +103,7 @@ describe('a PostgreSQL restart during a tip load', () => {
     await new Promise((r) => setTimeout(r, 400));
     const ackedBeforeRestart = acknowledged.size;
     try {
-      await run('pg_ctlcluster', ['--skip-systemctl-redirect', '15', 'main', 'restart', '-m', 'fast'], { timeout: 60_000 });
+      await run('pg_ctlcluster', ['--skip-systemctl-redirect', clusterVersion(), 'main', 'restart', '-m', 'fast'], { timeout: 60_000 });
       restarted = true;
     } finally {
       await waitForPostgres();
@@ -134,3 +135,8 @@ describe('a PostgreSQL restart during a tip load', () => {
     console.log(`restart test: ${acknowledged.size} tips (${ackedBeforeRestart} before the restart, ${ackedAfterRestart} when it was back), ${ledger.stats().retries} batch retries, ${retries} client retries, ${sink.raw - sink.byTip.size} duplicate publications absorbed by dedup`);
   }, 120_000);
 });
+
+/** The machine's PostgreSQL cluster version (Debian layout: /etc/postgresql/<version>/main). */
+function clusterVersion(): string {
+  return readdirSync('/etc/postgresql').sort((a, b) => Number(a) - Number(b)).at(-1) ?? '15';
+}
