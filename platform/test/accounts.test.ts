@@ -1,21 +1,12 @@
 import { SignJWT, decodeJwt } from 'jose';
 import { describe, expect, it } from 'vitest';
-import { Accounts, AppError, hashPassword, verifyPassword } from '@onair/platform';
+import { Accounts, hashPassword, verifyPassword } from '@onair/platform';
 import { STORAGE_KINDS, useTestDatabase } from '../../test/support/databases.js';
+import { appError } from '../../test/support/app-error.js';
 
 const TTL_SECONDS = 60;
 let seq = 0;
 const uniqueName = (prefix = 'user') => `${prefix}_${process.pid % 1000}_${++seq}`;
-
-async function appError(promise: Promise<unknown>): Promise<AppError> {
-  try {
-    await promise;
-  } catch (err) {
-    if (err instanceof AppError) return err;
-    throw err;
-  }
-  throw new Error('expected an AppError, but the call succeeded');
-}
 
 describe('passwords', () => {
   it('a password verifies against its own hash and no other', async () => {

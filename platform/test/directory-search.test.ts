@@ -13,21 +13,13 @@ import {
   type StreamListQuery,
 } from '@onair/platform';
 import { STORAGE_KINDS, useTestDatabase } from '../../test/support/databases.js';
+import { appError } from '../../test/support/app-error.js';
 
 const TEST_REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
 let seq = 0;
 const unique = (prefix: string) => `${prefix}${process.pid % 1000}x${++seq}`;
 
-async function appError(promise: Promise<unknown>): Promise<AppError> {
-  try {
-    await promise;
-  } catch (err) {
-    if (err instanceof AppError) return err;
-    throw err;
-  }
-  throw new Error('expected an AppError, but the call succeeded');
-}
 
 /** The same Database, counting the statements that reach it. */
 function counting(db: Database): { db: Database; count: () => number } {

@@ -1,20 +1,11 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { Accounts, AppError, StreamCatalog, type AuthUser, type StreamListQuery, type StreamRecord } from '@onair/platform';
+import { Accounts, StreamCatalog, type AuthUser, type StreamListQuery, type StreamRecord } from '@onair/platform';
 import { STORAGE_KINDS, useTestDatabase } from '../../test/support/databases.js';
+import { appError } from '../../test/support/app-error.js';
 
 let seq = 0;
 const unique = (prefix: string) => `${prefix}${process.pid % 1000}x${++seq}`;
-
-async function appError(promise: Promise<unknown>): Promise<AppError> {
-  try {
-    await promise;
-  } catch (err) {
-    if (err instanceof AppError) return err;
-    throw err;
-  }
-  throw new Error('expected an AppError, but the call succeeded');
-}
 
 /** Every page of a listing, following nextCursor to the end. */
 async function allPages(catalog: StreamCatalog, query: StreamListQuery): Promise<{ ids: string[]; pages: number }> {

@@ -2,6 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { AppError, auditLedger, commitTipBatch, createLogger, whileAvailable, RecordingTipSink, TipLedger, TipOutboxRelay, type AuthUser, type Database, type TipLedgerOptions } from '@onair/platform';
 import { STORAGE_KINDS, useTestDatabase } from '../../test/support/databases.js';
+import { appError } from '../../test/support/app-error.js';
 
 const log = createLogger('silent');
 
@@ -24,16 +25,6 @@ async function fund(ledger: TipLedger, db: Database, user: AuthUser, amount: num
   const wallet = await ledger.wallets.userAccount('wallet', user.id);
   const faucet = await ledger.wallets.systemAccount('dev_faucet');
   await db.transaction((tx) => ledger.wallets.post(tx, { kind: 'dev_credit', debitAccountId: faucet, creditAccountId: wallet, amount, currency: 'USD' }));
-}
-
-async function appError(p: Promise<unknown>): Promise<AppError> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof AppError) return err;
-    throw err;
-  }
-  throw new Error('expected an AppError');
 }
 
 describe('ledger availability', () => {
