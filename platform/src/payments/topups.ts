@@ -171,33 +171,29 @@ export class TopUps {
       }
       case 'charge.refunded': {
         const charge = event.data.object;
-        const piId = idOf(charge.payment_intent);
-        if (!piId) return;
-        const topup = await this.lockTopUp(tx, piId);
+        const topup = await this.lockTopUp(tx, charge.payment_intent);
         if (!topup) return;
         const delta = charge.amount_refunded - topup.refunded;
         if (delta <= 0) return;
-        await tx.query('UPDATE topups SET amount_refunded = $2, updated_at = now() WHERE payment_intent_id = $1', [piId, charge.amount_refunded]);
+        await tx.query('UPDATE topups SET amount_refunded = $2, updated_at = now() WHERE payment_intent_id = $1', [topup.paymentIntentId, charge.amount_refunded]);
         await this.reverse(tx, topup.userId, delta, event.id);
         return;
       }
       case 'charge.dispute.funds_withdrawn': {
         const dispute = event.data.object;
-        const piId = idOf(dispute.payment_intent);
-        const topup = piId ? await this.lockTopUp(tx, piId) : null;
+        const topup = await this.lockTopUp(tx, dispute.payment_intent);
         if (!topup) return;
-        await tx.query('UPDATE topups SET amount_disputed = amount_disputed + $2, updated_at = now() WHERE payment_intent_id = $1', [piId, dispute.amount]);
+        await tx.query('UPDATE topups SET amount_disputed = amount_disputed + $2, updated_at = now() WHERE payment_intent_id = $1', [topup.paymentIntentId, dispute.amount]);
         await this.reverse(tx, topup.userId, dispute.amount, event.id);
         return;
       }
       case 'charge.dispute.funds_reinstated': {
         const dispute = event.data.object;
-        const piId = idOf(dispute.payment_intent);
-        const topup = piId ? await this.lockTopUp(tx, piId) : null;
+        const topup = await this.lockTopUp(tx, dispute.payment_intent);
         if (!topup) return;
         const amount = Math.min(dispute.amount, topup.disputed);
         if (amount <= 0) return;
-        await tx.query('UPDATE topups SET amount_disputed = amount_disputed - $2, updated_at = now() WHERE payment_intent_id = $1', [piId, amount]);
+        await tx.query('UPDATE topups SET amount_disputed = amount_disputed - $2, updated_at = now() WHERE payment_intent_id = $1', [topup.paymentIntentId, amount]);
         const [clearing, wallet] = [await this.wallets.systemAccount('stripe_clearing', 0), await this.wallets.userAccount('wallet', topup.userId)];
         await this.wallets.post(tx, { kind: 'dispute_reinstated', debitAccountId: clearing, creditAccountId: wallet, amount, currency: this.wallets.currency, externalRef: event.id });
         return;
@@ -224,14 +220,20 @@ export class TopUps {
     }
   }
 
-  private async lockTopUp(tx: Queryable, piId: string): Promise<{ userId: string; refunded: number; disputed: number } | null> {
+  /** The succeeded top-up a Stripe object refers to (by its payment_intent), locked for update. */
+  private async lockTopUp(
+    tx: Queryable,
+    paymentIntent: string | { id: string } | null | undefined,
+  ): Promise<{ paymentIntentId: string; userId: string; refunded: number; disputed: number } | null> {
+    const piId = idOf(paymentIntent);
+    if (!piId) return null;
     const rows = await tx.query<{ user_id: string; amount_refunded: string; amount_disputed: string }>(
       `SELECT user_id::text AS user_id, amount_refunded::text AS amount_refunded, amount_disputed::text AS amount_disputed
        FROM topups WHERE payment_intent_id = $1 AND status = 'succeeded' FOR UPDATE`,
       [piId],
     );
     const r = rows[0];
-    return r ? { userId: r.user_id, refunded: minorUnits(r.amount_refunded), disputed: minorUnits(r.amount_disputed) } : null;
+    return r ? { paymentIntentId: piId, userId: r.user_id, refunded: minorUnits(r.amount_refunded), disputed: minorUnits(r.amount_disputed) } : null;
   }
 
   private async creditTestFunds(user: AuthUser, amount: number): Promise<TopUpResult> {
