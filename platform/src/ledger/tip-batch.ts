@@ -8,8 +8,8 @@
 import type { Database } from '../db/database.js';
 import { minorUnits } from './wallets.js';
 
-/** A tip ready to post: validated, priced (fee) and with its accounts resolved. */
-export interface TipDraft {
+/** Who tipped whom, on which stream, how much (minor units) and the platform's fee out of it. */
+export interface TipParties {
   id: string;
   streamId: string;
   fromUserId: string;
@@ -17,6 +17,10 @@ export interface TipDraft {
   toUserId: string;
   amount: number;
   fee: number;
+}
+
+/** A tip ready to post: validated, priced (fee) and with its accounts resolved. */
+export interface TipDraft extends TipParties {
   message: string;
   idempotencyKey: string;
   requestHash: string;
@@ -25,14 +29,7 @@ export interface TipDraft {
 }
 
 /** A committed tip as stored (what a replay of its Idempotency-Key answers). */
-export interface StoredTip {
-  id: string;
-  streamId: string;
-  fromUserId: string;
-  fromUsername: string;
-  toUserId: string;
-  amount: number;
-  fee: number;
+export interface StoredTip extends TipParties {
   currency: string;
   message: string;
   requestHash: string;

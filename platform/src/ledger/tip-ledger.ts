@@ -8,7 +8,7 @@ import type { AuthUser } from '../accounts/tokens.js';
 import type { Database } from '../db/database.js';
 import { AppError, badRequest, conflict, notFound } from '../errors.js';
 import type { Logger } from '../log.js';
-import { tipsReceivedBy, type DraftOutcome, type StoredTip, type TipDraft } from './tip-batch.js';
+import { tipsReceivedBy, type DraftOutcome, type StoredTip, type TipDraft, type TipParties } from './tip-batch.js';
 import { isTransient, TipWriter, type TipWriterOptions } from './tip-writer.js';
 import { Wallets } from './wallets.js';
 
@@ -46,14 +46,7 @@ export interface TipRequest {
   idempotencyKey: string | undefined;
 }
 
-export interface Tip {
-  id: string;
-  streamId: string;
-  fromUserId: string;
-  fromUsername: string;
-  toUserId: string;
-  amount: number;
-  fee: number;
+export interface Tip extends TipParties {
   currency: string;
   message: string | null;
   createdAt: string;
