@@ -58,10 +58,6 @@ export class IngestSession extends RtcSession {
     }
   }
 
-  get hasMedia(): boolean {
-    return this.mediaSeen;
-  }
-
   protected onConnected(): void {
     this.lastActivityAt = Date.now();
   }

@@ -38,10 +38,6 @@ export class LiveStream extends EventEmitter<LiveStreamEvents> {
     return this.isLive;
   }
 
-  get hasEnded(): boolean {
-    return this.ended;
-  }
-
   attachIngest(session: IngestSession): void {
     this.ingest = session;
     session.onFirstMedia = () => {

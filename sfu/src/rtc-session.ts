@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { types } from 'mediasoup';
 import { AppError } from '@onair/platform';
-import { parseOffer, type ParsedOffer } from './sdp/offer.js';
+import type { ParsedOffer } from './sdp/offer.js';
 import { candidateLine, parseSdpFrag, writeRestartFrag } from './sdp/trickle.js';
 
 export interface TransportSettings {
@@ -67,10 +67,6 @@ export abstract class RtcSession extends EventEmitter<{ closed: [reason: string]
 
   get closed(): boolean {
     return this._closed;
-  }
-
-  static parse(sdp: string): ParsedOffer {
-    return parseOffer(sdp);
   }
 
   protected abstract onConnected(): void;
