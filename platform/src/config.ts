@@ -57,6 +57,19 @@ const Env = z.object({
   STRIPE_SECRET_KEY: z.string().optional(),
   STRIPE_WEBHOOK_SECRET: z.string().optional(),
   STRIPE_API_URL: z.string().url().optional(),
+  HLS_MODE: z.enum(['always', 'off']).default('always'),
+  HLS_LADDER: z.string().default('1080:5000,720:2800,480:1400,360:800,160:250'),
+  HLS_MAX_RENDITIONS: intFrom(3),
+  HLS_PRESET: z.enum(['ultrafast', 'superfast', 'veryfast', 'faster', 'fast', 'medium']).default('veryfast'),
+  HLS_FRAME_RATE: intFrom(30),
+  HLS_PART_MS: intFrom(200),
+  HLS_SEGMENT_MS: intFrom(1000),
+  HLS_WINDOW_SEGMENTS: intFrom(10),
+  HLS_AUDIO_BITRATE: intFrom(96_000),
+  HLS_POSTER_INTERVAL_MS: intFrom(4000),
+  HLS_PROBE_TIMEOUT_MS: intFrom(10_000),
+  FFMPEG_PATH: z.string().default('ffmpeg'),
+  FFPROBE_PATH: z.string().default('ffprobe'),
 });
 
 export interface Config {
@@ -89,6 +102,28 @@ export interface Config {
      * request at net.core.rmem_max / wmem_max, so raise those on hosts where they are lower.
      */
     socketBufferBytes: number;
+  };
+  /** HLS/DASH fallback: one ffmpeg ladder per live stream, packaged as LL-HLS, HLS and DASH. */
+  hls: {
+    /** `always`: every live stream gets a ladder; `off`: WebRTC only (HLS/DASH URLs answer 404). */
+    mode: 'always' | 'off';
+    /** Rungs as height:kbps, highest first; the ladder takes those at or below the source height. */
+    ladder: { height: number; videoBitrate: number }[];
+    maxRenditions: number;
+    preset: string;
+    frameRate: number;
+    /** LL-HLS part (fMP4 fragment) and segment (GOP) durations. */
+    partMs: number;
+    segmentMs: number;
+    /** Segments kept in playlists and memory. */
+    windowSegments: number;
+    audioBitrate: number;
+    /** A poster JPEG for the directory every this many ms (0 = none). */
+    posterIntervalMs: number;
+    /** How long to wait for a decodable key frame before declaring the stream unpackageable. */
+    probeTimeoutMs: number;
+    ffmpegPath: string;
+    ffprobePath: string;
   };
   webDistDir: string;
   /** Wallet and tips: amounts in minor units of `currency`. */
@@ -137,6 +172,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (e.TOPUP_MIN_AMOUNT < 1 || e.TOPUP_MAX_AMOUNT < e.TOPUP_MIN_AMOUNT) throw new ConfigError('TOPUP_MIN_AMOUNT must be >= 1 and <= TOPUP_MAX_AMOUNT');
   if (e.TIP_WRITERS < 1 || e.TIP_BATCH_MAX < 1 || e.TIP_LINGER_MS < 0) throw new ConfigError('TIP_WRITERS and TIP_BATCH_MAX must be >= 1, TIP_LINGER_MS >= 0');
   if (e.STRIPE_SECRET_KEY && !e.STRIPE_WEBHOOK_SECRET) throw new ConfigError('STRIPE_WEBHOOK_SECRET is required with STRIPE_SECRET_KEY');
+  let ladder: { height: number; videoBitrate: number }[];
+  try {
+    ladder = parseLadder(e.HLS_LADDER);
+  } catch (err) {
+    throw new ConfigError(`HLS_LADDER: ${(err as Error).message}`);
+  }
+  if (e.HLS_MAX_RENDITIONS < 1) throw new ConfigError('HLS_MAX_RENDITIONS must be >= 1');
+  if (e.HLS_PART_MS < 100 || e.HLS_SEGMENT_MS < e.HLS_PART_MS * 2) throw new ConfigError('HLS_PART_MS must be >= 100 and HLS_SEGMENT_MS at least twice HLS_PART_MS');
+  if (e.HLS_FRAME_RATE < 1 || e.HLS_FRAME_RATE > 60) throw new ConfigError('HLS_FRAME_RATE must be 1..60');
+  if (e.HLS_WINDOW_SEGMENTS < 3) throw new ConfigError('HLS_WINDOW_SEGMENTS must be >= 3');
   const listenIp = e.RTC_LISTEN_IP ?? (isLoopback(e.HOST) ? '127.0.0.1' : '0.0.0.0');
   return {
     env: e.NODE_ENV,
@@ -177,8 +222,33 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       topupMinAmount: e.TOPUP_MIN_AMOUNT,
       topupMaxAmount: e.TOPUP_MAX_AMOUNT,
     },
+    hls: {
+      mode: e.HLS_MODE,
+      ladder,
+      maxRenditions: e.HLS_MAX_RENDITIONS,
+      preset: e.HLS_PRESET,
+      frameRate: e.HLS_FRAME_RATE,
+      partMs: e.HLS_PART_MS,
+      segmentMs: e.HLS_SEGMENT_MS,
+      windowSegments: e.HLS_WINDOW_SEGMENTS,
+      audioBitrate: e.HLS_AUDIO_BITRATE,
+      posterIntervalMs: e.HLS_POSTER_INTERVAL_MS,
+      probeTimeoutMs: e.HLS_PROBE_TIMEOUT_MS,
+      ffmpegPath: e.FFMPEG_PATH,
+      ffprobePath: e.FFPROBE_PATH,
+    },
     webDistDir: resolve(e.WEB_DIST_DIR ?? new URL('../../web/dist', import.meta.url).pathname),
   };
+}
+
+/** "1080:5000,720:2800" (height:kbps) -> rungs. Kept here so config validation needs no media package. */
+function parseLadder(text: string): { height: number; videoBitrate: number }[] {
+  const rungs = text.split(',').map((part) => {
+    const m = /^\s*(\d{2,4})\s*:\s*(\d{2,6})\s*$/.exec(part);
+    if (!m) throw new Error(`rung "${part}" is not height:kbps (e.g. 720:2800)`);
+    return { height: Number(m[1]), videoBitrate: Number(m[2]) * 1000 };
+  });
+  return rungs.sort((a, b) => b.height - a.height);
 }
 
 function isLoopback(host: string): boolean {

@@ -98,6 +98,16 @@ export class MediaPlane extends EventEmitter<MediaPlaneEvents> {
     }
   }
 
+  /**
+   * The router and producers of a live broadcast, for taps that consume it on this node (the HLS
+   * ladder's PlainTransports). Undefined unless media is arriving. Callers must not close them.
+   */
+  source(streamId: string): { router: types.Router; producers: types.Producer[] } | undefined {
+    const stream = this.streams.get(streamId);
+    if (!stream?.live) return undefined;
+    return { router: stream.router, producers: stream.producers() };
+  }
+
   /** WHEP: adds a viewer. 404 when nobody publishes; 409 while the publisher's media has not arrived. */
   async play(streamId: string, offerSdp: string): Promise<SessionAnswer> {
     this.assertOpen();

@@ -1,0 +1,73 @@
+// Keeps one StreamPackaging per live stream of this node's media plane: starts it when the stream's
+// media arrives, ends it (ENDLIST) when the stream goes offline and releases it after a grace period
+// in which players can still read the final playlists. Answers the playback routes' lookups.
+import type { Logger } from '@onair/platform';
+import type { MediaPlane } from '@onair/sfu';
+import { StreamPackaging, type CmafSink, type LadderSettings, type PackagedTrack } from './stream-packaging.js';
+
+export interface LivePackagersOptions<Sink extends CmafSink> {
+  settings: LadderSettings;
+  createSink: (streamId: string, tracks: PackagedTrack[]) => Sink;
+  /** How long an ended stream's playlists stay readable. */
+  endedGraceMs: number;
+}
+
+export class LivePackagers<Sink extends CmafSink = CmafSink> {
+  private readonly byStream = new Map<string, StreamPackaging<Sink>>();
+  private readonly graceTimers = new Set<NodeJS.Timeout>();
+  private closed = false;
+  private readonly onLive = (id: string) => this.start(id);
+  private readonly onOffline = (id: string) => void this.stop(id);
+
+  constructor(private readonly media: MediaPlane, private readonly opts: LivePackagersOptions<Sink>, private readonly log: Logger) {
+    media.on('live', this.onLive);
+    media.on('offline', this.onOffline);
+  }
+
+  get(streamId: string): StreamPackaging<Sink> | undefined {
+    return this.byStream.get(streamId);
+  }
+
+  get size(): number {
+    return this.byStream.size;
+  }
+
+  /** ffmpeg processes currently running, for /metrics and leak checks. */
+  encoderPids(): number[] {
+    return [...this.byStream.values()].map((p) => p.encoderPid).filter((p): p is number => p !== undefined);
+  }
+
+  private start(streamId: string): void {
+    if (this.closed) return;
+    const source = this.media.source(streamId);
+    if (!source) return;
+    const previous = this.byStream.get(streamId);
+    if (previous) void previous.close();
+    const packaging = new StreamPackaging(streamId, source, this.opts.settings, (tracks) => this.opts.createSink(streamId, tracks), this.log);
+    this.byStream.set(streamId, packaging);
+  }
+
+  private async stop(streamId: string): Promise<void> {
+    const packaging = this.byStream.get(streamId);
+    if (!packaging) return;
+    await packaging.end();
+    const timer = setTimeout(() => {
+      this.graceTimers.delete(timer);
+      if (this.byStream.get(streamId) === packaging) this.byStream.delete(streamId);
+      void packaging.close();
+    }, this.opts.endedGraceMs);
+    timer.unref();
+    this.graceTimers.add(timer);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.media.off('live', this.onLive);
+    this.media.off('offline', this.onOffline);
+    for (const t of this.graceTimers) clearTimeout(t);
+    this.graceTimers.clear();
+    const all = [...this.byStream.values()];
+    this.byStream.clear();
+    await Promise.all(all.map((p) => p.close()));
+  }
+}

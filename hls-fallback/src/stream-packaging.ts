@@ -1,0 +1,197 @@
+// One live stream's HLS/DASH pipeline on this node: PlainTransport consumers tap the stream's router
+// and send RTP to loopback ports, ffprobe learns the source size, the ladder is chosen, and a
+// supervised ffmpeg encodes it into CMAF tracks that feed the packager; a poster JPEG is kept for the
+// directory. Owns its transports, temp files, ffmpeg and packager, and releases them exactly once.
+// Never serves HTTP: the packager it creates is read by the playback routes.
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { types } from 'mediasoup';
+import type { Logger } from '@onair/platform';
+import { ladderCommand, type EncodeSettings } from './encode/ffmpeg-args.js';
+import { JpegSplitter } from './encode/jpeg-splitter.js';
+import { chooseLadder, type LadderRung, type Rendition } from './encode/ladder.js';
+import { LadderEncoder } from './encode/ladder-encoder.js';
+import { ffmpegSdp, type SdpStream } from './encode/rtp-sdp.js';
+import { probeRtpSource } from './encode/source-probe.js';
+import { freeRtpPortPair } from './encode/udp-ports.js';
+
+export interface LadderSettings extends EncodeSettings {
+  rungs: LadderRung[];
+  maxRenditions: number;
+  ffmpegPath: string;
+  ffprobePath: string;
+  probeTimeoutMs: number;
+  maxFailures: number;
+}
+
+export interface PackagedTrack {
+  kind: 'video' | 'audio';
+  name: string;
+  bandwidth: number;
+}
+
+/** What StreamPackaging feeds: the CMAF packager (LadderPackager) in production. */
+export interface CmafSink {
+  write(track: number, chunk: Buffer): void;
+  restart(): void;
+  end(): void;
+  close(): void;
+}
+
+export type PackagingState = 'starting' | 'running' | 'failed' | 'ended';
+
+export interface MediaSource {
+  router: types.Router;
+  producers: types.Producer[];
+}
+
+export class StreamPackaging<Sink extends CmafSink = CmafSink> {
+  state: PackagingState = 'starting';
+  /** Why packaging failed (no key frame, codec ffmpeg cannot decode, ffmpeg keeps crashing). */
+  failure: string | undefined;
+  sink: Sink | undefined;
+  ladder: Rendition[] = [];
+  source: { width: number; height: number; codec: string } | undefined;
+  poster: { jpeg: Buffer; at: number } | undefined;
+  private readonly transports: types.PlainTransport[] = [];
+  private readonly consumers: types.Consumer[] = [];
+  private encoder: LadderEncoder | undefined;
+  private dir: string | undefined;
+  private closed = false;
+  private keyFrameTimer: NodeJS.Timeout | undefined;
+  readonly ready: Promise<void>;
+
+  constructor(
+    readonly streamId: string,
+    source: MediaSource,
+    private readonly settings: LadderSettings,
+    private readonly createSink: (tracks: PackagedTrack[]) => Sink,
+    private readonly log: Logger,
+  ) {
+    this.log = log.child({ streamId });
+    this.ready = this.setUp(source).catch((err: unknown) => this.fail(`setup failed: ${(err as Error).message}`));
+  }
+
+  private async setUp(source: MediaSource): Promise<void> {
+    const video = source.producers.find((p) => p.kind === 'video');
+    const audio = source.producers.find((p) => p.kind === 'audio');
+    if (!video) return this.fail('the stream has no video track');
+    this.dir = await mkdtemp(join(tmpdir(), 'onair-ladder-'));
+    const streams: SdpStream[] = [];
+    for (const producer of [video, audio]) {
+      if (!producer || this.closed) continue;
+      streams.push(await this.tap(source.router, producer));
+    }
+    if (this.closed) return;
+    const sdpPath = join(this.dir, 'input.sdp');
+    await writeFile(sdpPath, ffmpegSdp(streams));
+    for (const c of this.consumers) await c.resume();
+    this.requestKeyFrames();
+    const probed = await probeRtpSource(sdpPath, this.settings.probeTimeoutMs, this.settings.ffprobePath);
+    this.stopKeyFrames();
+    if (this.closed) return;
+    if (!probed?.video) {
+      const codec = video.rtpParameters.codecs[0]?.mimeType ?? 'unknown';
+      return this.fail(`no decodable video within ${this.settings.probeTimeoutMs} ms (codec ${codec}; no key frame, or a codec ffmpeg cannot decode)`);
+    }
+    this.source = probed.video;
+    this.ladder = chooseLadder(probed.video.height, this.settings.rungs, this.settings.maxRenditions);
+    const hasAudio = Boolean(audio && probed.audio);
+    const tracks: PackagedTrack[] = this.ladder.map((r) => ({ kind: 'video', name: r.name, bandwidth: r.videoBitrate }));
+    if (hasAudio) tracks.push({ kind: 'audio', name: 'audio', bandwidth: this.settings.audioBitrate });
+    this.sink = this.createSink(tracks);
+    const command = ladderCommand(sdpPath, this.ladder, hasAudio, this.settings);
+    const posters = new JpegSplitter((jpeg) => (this.poster = { jpeg, at: Date.now() }));
+    this.encoder = new LadderEncoder(
+      command,
+      {
+        media: (track, chunk) => {
+          if (this.state === 'starting') {
+            this.state = 'running';
+            this.stopKeyFrames();
+            this.log.info({ ladder: this.ladder.map((r) => r.name), source: this.source }, 'HLS/DASH ladder running');
+          }
+          this.sink?.write(track, chunk);
+        },
+        poster: (chunk) => posters.push(chunk),
+        spawned: (restart) => {
+          if (restart) {
+            this.sink?.restart();
+            this.state = 'starting';
+          }
+          // ffmpeg decodes nothing until a key frame; ask for some while it binds and starts.
+          this.requestKeyFrames();
+        },
+        failed: (reason) => this.fail(`ffmpeg keeps failing: ${reason}`),
+      },
+      { ffmpegPath: this.settings.ffmpegPath, maxFailures: this.settings.maxFailures, backoffMs: 500, maxBackoffMs: 10_000 },
+      this.log,
+    );
+    this.encoder.start();
+  }
+
+  /** ffmpeg's pid, for supervision tests and diagnostics. */
+  get encoderPid(): number | undefined {
+    return this.encoder?.pid;
+  }
+
+  private async tap(router: types.Router, producer: types.Producer): Promise<SdpStream> {
+    const transport = await router.createPlainTransport({ listenIp: { ip: '127.0.0.1' }, rtcpMux: false, comedia: false });
+    this.transports.push(transport);
+    const port = await freeRtpPortPair();
+    await transport.connect({ ip: '127.0.0.1', port, rtcpPort: port + 1 });
+    const caps: types.RtpCapabilities = {
+      codecs: (router.rtpCapabilities.codecs ?? []).filter((c) => c.kind === producer.kind && !/\/rtx$/i.test(c.mimeType)).map((c) => ({ ...c, rtcpFeedback: [] })),
+      headerExtensions: [],
+    };
+    const consumer = await transport.consume({ producerId: producer.id, rtpCapabilities: caps, paused: true });
+    this.consumers.push(consumer);
+    return { kind: producer.kind, port, rtpParameters: consumer.rtpParameters };
+  }
+
+  private requestKeyFrames(): void {
+    this.stopKeyFrames();
+    let n = 0;
+    const ask = () => {
+      for (const c of this.consumers) if (c.kind === 'video' && !c.closed) void c.requestKeyFrame().catch(() => {});
+      if (++n < 15 && !this.closed) this.keyFrameTimer = setTimeout(ask, n < 3 ? 300 : 1000);
+    };
+    this.keyFrameTimer = setTimeout(ask, 200);
+  }
+
+  private stopKeyFrames(): void {
+    if (this.keyFrameTimer) clearTimeout(this.keyFrameTimer);
+    this.keyFrameTimer = undefined;
+  }
+
+  private fail(reason: string): void {
+    if (this.closed || this.state === 'failed') return;
+    this.state = 'failed';
+    this.failure = reason;
+    this.log.error({ reason }, 'HLS/DASH packaging failed for this stream');
+    this.stopKeyFrames();
+    void this.encoder?.stop();
+    this.sink?.end();
+  }
+
+  /** The stream ended: stop ffmpeg, end the playlists (ENDLIST) but keep them readable until close(). */
+  async end(): Promise<void> {
+    if (this.state !== 'failed') this.state = 'ended';
+    this.stopKeyFrames();
+    await this.encoder?.stop();
+    this.sink?.end();
+    for (const t of this.transports) t.close();
+  }
+
+  /** Releases everything: ffmpeg, transports, temp files and the packager's memory. Idempotent. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.end();
+    this.sink?.close();
+    this.sink = undefined;
+    this.poster = undefined;
+    if (this.dir) await rm(this.dir, { recursive: true, force: true });
+  }
+}
