@@ -111,6 +111,11 @@ async function startWatching(opts: { whepUrl: string; timeoutMs: number }): Prom
       await new Promise((r) => setTimeout(r, 250));
     }
   }
+  sampleFrames(video);
+}
+
+/** Reads the painted clock back from every frame the video element presents. */
+function sampleFrames(video: HTMLVideoElement): void {
   const canvas = document.createElement('canvas');
   canvas.width = FRAME_WIDTH;
   canvas.height = FRAME_HEIGHT;
@@ -130,6 +135,44 @@ async function startWatching(opts: { whepUrl: string; timeoutMs: number }): Prom
   video.requestVideoFrameCallback(onFrame);
 }
 
+declare global {
+  interface Window {
+    // hls.js and dash.js, loaded by the HTTP bench's page as plain scripts.
+    Hls?: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+    dashjs?: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+  }
+}
+
+const httpPlayerState: { fatal?: string } = {};
+
+/**
+ * Plays LL-HLS (hls.js low-latency mode), plain HLS (hls.js with parts ignored) or low-latency DASH
+ * (dash.js) at the top rendition, and samples every presented frame like startWatching.
+ */
+async function startWatchingHttp(opts: { url: string; kind: 'll-hls' | 'hls' | 'dash' }): Promise<void> {
+  const video = document.createElement('video');
+  video.muted = true;
+  video.autoplay = true;
+  document.body.append(video);
+  if (opts.kind === 'dash') {
+    const player = window.dashjs.MediaPlayer().create();
+    player.updateSettings({ streaming: { delay: { liveDelay: 1.5 }, liveCatchup: { enabled: true }, abr: { autoSwitchBitrate: { video: false } } } });
+    player.on(window.dashjs.MediaPlayer.events.ERROR, (e: { error?: { message?: string } }) => (httpPlayerState.fatal = e.error?.message ?? 'error'));
+    player.initialize(video, opts.url, true);
+  } else {
+    const hls = new window.Hls({ lowLatencyMode: opts.kind === 'll-hls', startLevel: -1 });
+    hls.on(window.Hls.Events.MANIFEST_PARSED, () => {
+      hls.currentLevel = hls.levels.length - 1; // hls.js orders levels by bitrate: the last is the top
+    });
+    hls.on(window.Hls.Events.ERROR, (_e: unknown, d: { fatal: boolean; details: string }) => {
+      if (d.fatal) httpPlayerState.fatal = d.details;
+    });
+    hls.loadSource(opts.url);
+    hls.attachMedia(video);
+  }
+  sampleFrames(video);
+}
+
 async function viewerReport(): Promise<ViewerReport> {
   const { stat, codec } = player ? await statsOf(player.pc, 'inbound-rtp') : { stat: undefined, codec: undefined };
   const emitted = stat?.jitterBufferEmittedCount as number | undefined;
@@ -144,7 +187,7 @@ async function viewerReport(): Promise<ViewerReport> {
     framesDecoded: (stat?.framesDecoded as number | undefined) ?? 0,
     framesDropped: (stat?.framesDropped as number | undefined) ?? 0,
     jitterBufferMs: emitted && delay !== undefined ? (delay / emitted) * 1000 : undefined,
-    connectionState: player?.pc.connectionState,
+    connectionState: player?.pc.connectionState ?? httpPlayerState.fatal,
   };
 }
 
@@ -160,7 +203,7 @@ async function stop(): Promise<void> {
   await publisher?.stop();
 }
 
-export const g2g = { startPublishing, publisherReport, startWatching, viewerReport, viewerDiagnostics, stop };
+export const g2g = { startPublishing, publisherReport, startWatching, startWatchingHttp, viewerReport, viewerDiagnostics, stop };
 export type G2gPage = typeof g2g;
 
 declare global {

@@ -3,12 +3,10 @@
 // browser context playing it over WHEP and reading the clock back from every presented frame, both
 // through the client SDK. Prints count/p50/p95/p99/max per codec as a table and as JSON.
 // Knobs (environment): G2G_SECONDS (30), G2G_WARMUP_SECONDS (3), G2G_CODECS (h264,vp8), G2G_AUDIO (1).
-import { readFile } from 'node:fs/promises';
-import { fileURLToPath } from 'node:url';
-import type { BrowserContext, Page } from 'playwright-core';
 import type { VideoCodec } from '@onair/client-sdk';
 import { createUserAndStream, startTestNode } from '../../test/support/onair-node.js';
 import { launchBrowser } from '../../test/support/browser.js';
+import { openBenchPage } from './bench-page.js';
 import type { PublisherReport, ViewerReport } from './g2g-page.js';
 import { distribution, machine, round, table } from './report.js';
 
@@ -20,39 +18,6 @@ const TARGET_P95_MS = 300;
 
 // Ctrl-C or a timeout still runs the 'exit' hooks that kill what the bench started (Chromium, the worker).
 for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130));
-
-const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
-/** Compiled page modules (this folder of dist) and the client SDK's build. */
-const APP_DIR = here('./');
-const SDK_DIR = here('../../../../client-sdk/dist/');
-
-const PAGE_HTML = `<!doctype html><html><head><meta charset="utf-8"><title>OnAir g2g bench</title>
-<script type="importmap">{"imports":{"@onair/client-sdk":"/bench/sdk/index.js"}}</script>
-<script type="module" src="/bench/app/g2g-page.js"></script></head><body style="margin:0;background:#000"></body></html>`;
-
-/** Serves the bench page and its modules from the node's own origin, so WHIP/WHEP are same-origin. */
-async function serveBenchPage(context: BrowserContext, origin: string): Promise<void> {
-  await context.route(`${origin}/bench/**`, async (route) => {
-    const path = new URL(route.request().url()).pathname;
-    if (path === '/bench/g2g.html') return route.fulfill({ contentType: 'text/html', body: PAGE_HTML });
-    const m = /^\/bench\/(app|sdk)\/([\w.-]+\.js)$/.exec(path);
-    if (!m) return route.fulfill({ status: 404, body: '' });
-    const body = await readFile((m[1] === 'app' ? APP_DIR : SDK_DIR) + m[2]).catch(() => undefined);
-    return body ? route.fulfill({ contentType: 'text/javascript', body }) : route.fulfill({ status: 404, body: '' });
-  });
-}
-
-async function openBenchPage(context: BrowserContext, origin: string, label: string): Promise<Page> {
-  await serveBenchPage(context, origin);
-  const page = await context.newPage();
-  page.on('pageerror', (err) => console.error(`[${label} page error] ${err.message}`));
-  page.on('console', (msg) => {
-    if (msg.type() === 'error' && !msg.text().startsWith('Failed to load resource')) console.error(`[${label} console] ${msg.text()}`);
-  });
-  await page.goto(`${origin}/bench/g2g.html`);
-  await page.waitForFunction(() => !!window.g2g);
-  return page;
-}
 
 interface CodecResult {
   codec: VideoCodec;

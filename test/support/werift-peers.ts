@@ -76,7 +76,7 @@ export interface Publisher {
 }
 
 /** Publishes ffmpeg-generated media to `POST {baseUrl}/whip/{streamId}` with the stream key. */
-export async function publish(baseUrl: string, streamId: string, streamKey: string, codec: VideoCodec = 'vp8', bitrateKbps = 1500): Promise<Publisher> {
+export async function publish(baseUrl: string, streamId: string, streamKey: string, codec: VideoCodec = 'vp8', bitrateKbps = 1500, size = '640x360'): Promise<Publisher> {
   const pc = newPeer(codec);
   const video = new MediaStreamTrack({ kind: 'video' });
   const audio = new MediaStreamTrack({ kind: 'audio' });
@@ -95,7 +95,7 @@ export async function publish(baseUrl: string, streamId: string, streamKey: stri
   }
   await pc.setRemoteDescription({ type: 'answer', sdp: await res.text() });
   const location = new URL(res.headers.get('location')!, baseUrl).toString();
-  const sources = [await rtpSource('video', codec, bitrateKbps, (b) => video.writeRtp(b)), await rtpSource('audio', codec, 0, (b) => audio.writeRtp(b))];
+  const sources = [await rtpSource('video', codec, bitrateKbps, size, (b) => video.writeRtp(b)), await rtpSource('audio', codec, 0, size, (b) => audio.writeRtp(b))];
   return {
     location,
     etag: res.headers.get('etag') ?? '',
@@ -119,7 +119,7 @@ process.once('exit', () => {
 const MAX_SOURCE_SECONDS = '600';
 
 /** ffmpeg encoding a test pattern (or a tone) to RTP on a loopback UDP port we read. */
-async function rtpSource(kind: 'audio' | 'video', codec: VideoCodec, bitrateKbps: number, write: (b: Buffer) => void) {
+async function rtpSource(kind: 'audio' | 'video', codec: VideoCodec, bitrateKbps: number, size: string, write: (b: Buffer) => void) {
   const sock: Socket = createSocket('udp4');
   await new Promise<void>((r) => sock.bind(0, '127.0.0.1', () => r()));
   const port = (sock.address() as AddressInfo).port;
@@ -129,7 +129,7 @@ async function rtpSource(kind: 'audio' | 'video', codec: VideoCodec, bitrateKbps
     kind === 'audio'
       ? ['-re', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000', '-c:a', 'libopus', '-ac', '2', '-b:a', '64k', ...out]
       : [
-          '-re', '-f', 'lavfi', '-i', 'testsrc2=size=640x360:rate=30',
+          '-re', '-f', 'lavfi', '-i', `testsrc2=size=${size}:rate=30`,
           ...(codec === 'vp8'
             ? ['-c:v', 'libvpx', '-deadline', 'realtime', '-cpu-used', '8', '-g', '30', '-b:v', `${bitrateKbps}k`]
             : ['-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-profile:v', 'baseline', '-g', '30', '-b:v', `${bitrateKbps}k`, '-bsf:v', 'h264_mp4toannexb']),
