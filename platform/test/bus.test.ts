@@ -1,6 +1,6 @@
 // The bus contract, run against both adapters: the in-process bus (embedded mode) and real NATS.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLogger, InProcessBus, NatsBus, subjectMatches, subjects, type Bus } from '@onair/platform';
+import { BusRequestError, createLogger, InProcessBus, NatsBus, subjectMatches, subjects, type Bus } from '@onair/platform';
 import { PrivateNatsServer, TEST_NATS_URL } from '../../test/support/nats-server.js';
 import { waitFor } from '../../test/support/onair-node.js';
 
@@ -73,6 +73,31 @@ describe.each(adapters)('%s bus', (_name, open) => {
     expect(counts[0]! + counts[1]!).toBe(200);
     s1.unsubscribe();
     s2.unsubscribe();
+  });
+
+  it('answers a request from a responder on another node, carries its failure back, and says when nobody answers', async () => {
+    const subject = `onair.test.${Date.now()}.rr`;
+    const sub = b.serve(subject, async (d) => {
+      if (text(d) === 'fail') throw new Error('refused on purpose');
+      return bytes(`echo ${text(d)}`);
+    });
+    await b.flush();
+    expect(text(await a.request(subject, bytes('hello'), { timeoutMs: 2000 }))).toBe('echo hello');
+    await expect(a.request(subject, bytes('fail'), { timeoutMs: 2000 })).rejects.toMatchObject({ reason: 'remote_error', message: expect.stringContaining('refused on purpose') });
+    sub.unsubscribe();
+    await b.flush();
+    await expect(a.request(subject, bytes('again'), { timeoutMs: 2000 })).rejects.toBeInstanceOf(BusRequestError);
+    await expect(a.request(subject, bytes('again'), { timeoutMs: 2000 })).rejects.toMatchObject({ reason: 'no_responders' });
+  });
+
+  it('times a request out when the responder never answers', async () => {
+    const subject = `onair.test.${Date.now()}.slow`;
+    const sub = b.serve(subject, () => new Promise(() => {}));
+    await b.flush();
+    const started = Date.now();
+    await expect(a.request(subject, bytes('x'), { timeoutMs: 300 })).rejects.toMatchObject({ reason: 'timeout' });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(250);
+    sub.unsubscribe();
   });
 
   it('stops delivering after unsubscribe', async () => {

@@ -2,9 +2,21 @@
 // forever; while the connection is down it reports `reconnecting` and publishes are dropped, so a
 // gateway keeps serving video and tells chat users instead of buffering without bound.
 import { EventEmitter } from 'node:events';
-import { connect, type NatsConnection, type Subscription } from 'nats';
+import { connect, ErrorCode, NatsError, type Msg, type NatsConnection, type Subscription } from 'nats';
 import type { Logger } from '../log.js';
-import type { Bus, BusEvents, BusHandler, BusStatus, BusSubscription, SubscribeOptions } from './bus.js';
+import {
+  BusRequestError,
+  checkReply,
+  encodeRemoteError,
+  type Bus,
+  type BusEvents,
+  type BusHandler,
+  type BusResponder,
+  type BusStatus,
+  type BusSubscription,
+  type RequestOptions,
+  type SubscribeOptions,
+} from './bus.js';
 
 export interface NatsBusOptions {
   url: string;
@@ -78,12 +90,40 @@ export class NatsBus extends EventEmitter<BusEvents> implements Bus {
   }
 
   subscribe(subject: string, handler: BusHandler, options: SubscribeOptions = {}): BusSubscription {
+    return this.subscribeRaw(subject, options, (msg) => handler(msg.data, msg.subject));
+  }
+
+  async request(subject: string, data: Uint8Array, options: RequestOptions): Promise<Uint8Array> {
+    if (this.state !== 'connected') throw new BusRequestError('disconnected', `NATS is ${this.state}`);
+    try {
+      const msg = await this.nc.request(subject, data, { timeout: options.timeoutMs, noMux: false });
+      return checkReply(msg.data, subject);
+    } catch (err) {
+      if (err instanceof BusRequestError) throw err;
+      if (err instanceof NatsError && err.code === ErrorCode.NoResponders) throw new BusRequestError('no_responders', `nobody answers ${subject}`);
+      if (err instanceof NatsError && err.code === ErrorCode.Timeout) {
+        throw new BusRequestError('timeout', `${subject}: no answer within ${options.timeoutMs} ms`);
+      }
+      throw new BusRequestError('disconnected', `${subject}: ${(err as Error).message}`);
+    }
+  }
+
+  serve(subject: string, responder: BusResponder, options: SubscribeOptions = {}): BusSubscription {
+    return this.subscribeRaw(subject, options, (msg) => {
+      responder(msg.data, msg.subject).then(
+        (reply) => msg.respond(reply),
+        (err: Error) => msg.respond(encodeRemoteError(err.message)),
+      ).catch(() => {}); // the connection closed meanwhile: the requester times out
+    });
+  }
+
+  private subscribeRaw(subject: string, options: SubscribeOptions, onMsg: (msg: Msg) => void): BusSubscription {
     const sub = this.nc.subscribe(subject, {
       queue: options.queue,
       callback: (err, msg) => {
         if (err) return;
         try {
-          handler(msg.data, msg.subject);
+          onMsg(msg);
         } catch (e) {
           this.log.error({ err: e, subject: msg.subject }, 'bus handler failed');
         }
