@@ -1,7 +1,8 @@
 // OnAir's configuration: every knob in one typed object, read once from the environment at start-up.
 // Defaults make `npm start` work on a laptop with no servers (embedded storage, in-process bus).
 // Never read process.env anywhere else.
-import { cpus } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import { cpus, hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 
@@ -44,6 +45,22 @@ const Env = z.object({
   ICE_SERVERS: z.string().optional(),
   PUBLISHER_TIMEOUT_MS: intFrom(10_000),
   RTC_SOCKET_BUFFER_BYTES: intFrom(4 * 1024 * 1024),
+  MEDIA_ROUTER_MAX_VIEWERS: intFrom(250),
+  MEDIA_MAX_VIEWERS: intFrom(0),
+  NODE_ID: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, _ and - only (it is a NATS subject token)').optional(),
+  NODE_REGION: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, _ and - only').default('local'),
+  NODE_PEER_REGIONS: z.string().default(''),
+  CASCADE: z.enum(['auto', 'on', 'off']).default('auto'),
+  CASCADE_LISTEN_IP: z.string().optional(),
+  CASCADE_ANNOUNCED_ADDRESS: z.string().optional(),
+  CASCADE_SRTP: z.enum(['auto', 'on', 'off']).default('auto'),
+  CASCADE_MAX_DOWNSTREAM: intFrom(8),
+  CASCADE_HEARTBEAT_MS: intFrom(1000),
+  CASCADE_NODE_TTL_MS: intFrom(3500),
+  CASCADE_UPSTREAM_SILENCE_MS: intFrom(4000),
+  CASCADE_RELAY_IDLE_MS: intFrom(30_000),
+  NODE_SERVES_VIEWERS: z.enum(['true', 'false']).default('true'),
+  CASCADE_REGISTRY_PREFIX: z.string().regex(/^[A-Za-z0-9:_-]{1,64}$/).default('onair:cascade:'),
   WEB_DIST_DIR: z.string().optional(),
   LEDGER_CURRENCY: z.string().regex(/^[A-Z]{3}$/, 'an ISO 4217 code such as USD').default('USD'),
   TIP_MIN_AMOUNT: intFrom(100),
@@ -102,6 +119,42 @@ export interface Config {
      * request at net.core.rmem_max / wmem_max, so raise those on hosts where they are lower.
      */
     socketBufferBytes: number;
+    /**
+     * Viewers one mediasoup router serves before the stream is piped (pipeToRouter) to a router on
+     * another worker and new viewers go there. About 250: one core forwards 720p to ~270 viewers.
+     */
+    routerMaxViewers: number;
+    /** Viewers this node accepts in all; beyond it WHEP answers 307 to another node or 503. */
+    maxViewers: number;
+  };
+  /** This node in the scale-out cascade (origin -> relay edges), placed through NATS and Redis. */
+  cascade: {
+    /** Relays run only with NATS (relay negotiation) and Redis (the registry); `auto` = when both are set. */
+    enabled: boolean;
+    /** Unique per process; a NATS subject token. */
+    nodeId: string;
+    /** Where this node is (e.g. eu-west); viewers are sent to, and relays pulled from, the same region first. */
+    region: string;
+    /** Other regions in order of nearness: the fallbacks when the own region has no room or no copy. */
+    peerRegions: string[];
+    /** The address other nodes send relayed RTP to (PipeTransport), and the IP it listens on. */
+    listenIp: string;
+    announcedAddress: string | undefined;
+    /** SRTP on relay links: `auto` encrypts when the two ends are on different hosts. */
+    srtp: 'auto' | 'on' | 'off';
+    /** Relay links one node serves per stream; beyond it further edges pull from relays (a tree). */
+    maxDownstream: number;
+    heartbeatMs: number;
+    /** A node whose heartbeat is older than this is dead: its viewers and relays go elsewhere. */
+    nodeTtlMs: number;
+    /** Key prefix of the registry in Redis (tests isolate themselves with their own). */
+    registryPrefix: string;
+    /** A relay whose upstream sends no RTP for this long re-attaches elsewhere (pipes have no ICE consent). */
+    upstreamSilenceMs: number;
+    /** A relay with no viewers and no downstream links for this long is ended. */
+    relayIdleMs: number;
+    /** False on an origin-only node: WHEP viewers are redirected to edges while one has room. */
+    servesViewers: boolean;
   };
   /** HLS/DASH fallback: one ffmpeg ladder per live stream, packaged as LL-HLS, HLS and DASH. */
   hls: {
@@ -182,6 +235,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (e.HLS_PART_MS < 100 || e.HLS_SEGMENT_MS < e.HLS_PART_MS * 2) throw new ConfigError('HLS_PART_MS must be >= 100 and HLS_SEGMENT_MS at least twice HLS_PART_MS');
   if (e.HLS_FRAME_RATE < 1 || e.HLS_FRAME_RATE > 60) throw new ConfigError('HLS_FRAME_RATE must be 1..60');
   if (e.HLS_WINDOW_SEGMENTS < 3) throw new ConfigError('HLS_WINDOW_SEGMENTS must be >= 3');
+  if (e.MEDIA_ROUTER_MAX_VIEWERS < 1 || e.MEDIA_MAX_VIEWERS < 0) throw new ConfigError('MEDIA_ROUTER_MAX_VIEWERS must be >= 1 and MEDIA_MAX_VIEWERS >= 0 (0 = workers x 250)');
+  if (e.CASCADE_HEARTBEAT_MS < 100 || e.CASCADE_NODE_TTL_MS < 2 * e.CASCADE_HEARTBEAT_MS) {
+    throw new ConfigError('CASCADE_HEARTBEAT_MS must be >= 100 and CASCADE_NODE_TTL_MS at least twice it');
+  }
+  if (e.CASCADE_MAX_DOWNSTREAM < 1) throw new ConfigError('CASCADE_MAX_DOWNSTREAM must be >= 1');
+  const cascadeEnabled = e.CASCADE === 'on' || (e.CASCADE === 'auto' && !!e.NATS_URL && !!e.REDIS_URL);
+  if (cascadeEnabled && (!e.NATS_URL || !e.REDIS_URL)) throw new ConfigError('CASCADE=on needs NATS_URL (relay negotiation) and REDIS_URL (the node registry)');
+  const peerRegions = e.NODE_PEER_REGIONS.split(',').map((r) => r.trim()).filter(Boolean);
   const listenIp = e.RTC_LISTEN_IP ?? (isLoopback(e.HOST) ? '127.0.0.1' : '0.0.0.0');
   return {
     env: e.NODE_ENV,
@@ -205,6 +266,24 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       iceServers,
       publisherTimeoutMs: e.PUBLISHER_TIMEOUT_MS,
       socketBufferBytes: e.RTC_SOCKET_BUFFER_BYTES,
+      routerMaxViewers: e.MEDIA_ROUTER_MAX_VIEWERS,
+      maxViewers: e.MEDIA_MAX_VIEWERS || e.MEDIASOUP_WORKERS * 250,
+    },
+    cascade: {
+      enabled: cascadeEnabled,
+      nodeId: e.NODE_ID ?? `${hostname().replace(/[^A-Za-z0-9_-]/g, '-').slice(0, 40)}-${process.pid}-${randomBytes(3).toString('hex')}`,
+      region: e.NODE_REGION,
+      peerRegions,
+      listenIp: e.CASCADE_LISTEN_IP ?? listenIp,
+      announcedAddress: e.CASCADE_ANNOUNCED_ADDRESS ?? e.RTC_ANNOUNCED_ADDRESS,
+      srtp: e.CASCADE_SRTP,
+      maxDownstream: e.CASCADE_MAX_DOWNSTREAM,
+      heartbeatMs: e.CASCADE_HEARTBEAT_MS,
+      nodeTtlMs: e.CASCADE_NODE_TTL_MS,
+      registryPrefix: e.CASCADE_REGISTRY_PREFIX,
+      upstreamSilenceMs: e.CASCADE_UPSTREAM_SILENCE_MS,
+      relayIdleMs: e.CASCADE_RELAY_IDLE_MS,
+      servesViewers: e.NODE_SERVES_VIEWERS === 'true',
     },
     tips: {
       currency: e.LEDGER_CURRENCY,

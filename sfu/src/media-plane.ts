@@ -1,11 +1,14 @@
-// The node's media API used by the WHIP/WHEP edge: start a broadcast, add a viewer, patch or end a
-// session. Keeps one LiveStream per broadcasting stream id and reports live/offline/viewer changes
-// as events for the directory. Authorisation (stream keys) is the caller's job, never done here.
+// The node's media API used by the WHIP/WHEP edge and the relay cascade: start a broadcast, add a
+// viewer, patch or end a session, relay a stream to another node or from one. Keeps one LiveStream
+// per stream id (origin: fed by a publisher here; relay: fed by an upstream node) and reports
+// live/offline/viewer changes as events. Authorisation (stream keys) and choosing which node relays
+// from which are the callers' jobs, never done here.
 import { EventEmitter } from 'node:events';
 import type { types } from 'mediasoup';
 import { AppError, type Logger } from '@onair/platform';
 import { IngestSession } from './ingest-session.js';
-import { LiveStream } from './live-stream.js';
+import { LiveStream, type StreamRole } from './live-stream.js';
+import { DownstreamLink, UpstreamLink, type LinkSettings, type PipeEndpoint, type RelayedProducer } from './relay-link.js';
 import { routerMediaCodecs } from './media-codecs.js';
 import { parseOffer } from './sdp/offer.js';
 import type { PatchResult, RtcSession } from './rtc-session.js';
@@ -25,6 +28,12 @@ export interface MediaPlaneOptions {
   socketBufferBytes?: number;
   /** A viewer that does not complete ICE+DTLS within this time is dropped. */
   viewerConnectTimeoutMs?: number;
+  /** Viewers per router before the stream is piped to a router on another worker. */
+  routerMaxViewers?: number;
+  /** Viewers this node takes in all; play() answers 503 node_full beyond it. */
+  maxViewers?: number;
+  /** A relay whose upstream sends no RTP for this long ends (the upstream is gone). */
+  upstreamSilenceMs?: number;
 }
 
 export interface SessionAnswer {
@@ -36,10 +45,13 @@ export interface SessionAnswer {
 export type SessionRole = 'ingest' | 'viewer';
 
 export interface MediaPlaneEvents {
-  live: [streamId: string];
-  offline: [streamId: string, reason: string];
+  live: [streamId: string, role: StreamRole];
+  offline: [streamId: string, reason: string, role: StreamRole];
   viewers: [streamId: string, count: number];
 }
+
+/** How a relay's upstream is reached: given our end of the pipe, returns the far end and its producers. */
+export type UpstreamNegotiation = (local: PipeEndpoint) => Promise<{ remote: PipeEndpoint; producers: RelayedProducer[] }>;
 
 export class MediaPlane extends EventEmitter<MediaPlaneEvents> {
   private readonly streams = new Map<string, LiveStream>();
@@ -72,6 +84,37 @@ export class MediaPlane extends EventEmitter<MediaPlaneEvents> {
     return this.streams.get(streamId)?.viewers.size ?? 0;
   }
 
+  /** Whether this node holds the stream as its origin or as a relay (undefined: not here). */
+  roleOf(streamId: string): StreamRole | undefined {
+    return this.streams.get(streamId)?.role;
+  }
+
+  /** Ids of the streams this node holds live (as origin or relay). */
+  liveStreamIds(): string[] {
+    return [...this.streams.values()].filter((s) => s.live).map((s) => s.id);
+  }
+
+  /** Relay links this node serves for a stream (its downstream fan-out). */
+  downstreamCount(streamId: string): number {
+    return this.streams.get(streamId)?.downstream.size ?? 0;
+  }
+
+  /** Viewers on this node against its capacity, for placement. */
+  load(): { viewers: number; maxViewers: number } {
+    let viewers = 0;
+    for (const s of this.streams.values()) viewers += s.viewers.size;
+    return { viewers, maxViewers: this.maxViewers };
+  }
+
+  isFull(): boolean {
+    const { viewers, maxViewers } = this.load();
+    return viewers >= maxViewers;
+  }
+
+  private get maxViewers(): number {
+    return this.opts.maxViewers ?? Number.POSITIVE_INFINITY;
+  }
+
   /** WHIP: starts a broadcast. 409 when the stream already has a publisher session. */
   async publish(streamId: string, offerSdp: string): Promise<SessionAnswer> {
     this.assertOpen();
@@ -84,7 +127,7 @@ export class MediaPlane extends EventEmitter<MediaPlaneEvents> {
     try {
       const worker = this.pool.leastLoaded();
       const router = await worker.createRouter({ mediaCodecs: routerMediaCodecs });
-      stream = new LiveStream(streamId, router, worker, this.pool, this.log);
+      stream = new LiveStream(streamId, 'origin', router, worker, this.pool, this.routerMaxViewers, this.log);
       const session = await IngestSession.open(router, offer, this.opts);
       stream.attachIngest(session);
       this.adopt(stream);
@@ -115,12 +158,81 @@ export class MediaPlane extends EventEmitter<MediaPlaneEvents> {
     const stream = this.streams.get(streamId);
     if (!stream) throw new AppError(404, 'stream_offline', 'this stream is not live');
     if (!stream.live) throw new AppError(409, 'stream_starting', 'the publisher is connecting; retry shortly', { 'Retry-After': '1' });
-    const session = await ViewerSession.open(stream.router, stream.producers(), offer, {
-      ...this.opts,
-      connectTimeoutMs: this.opts.viewerConnectTimeoutMs ?? 30_000,
-    });
-    stream.attachViewer(session);
+    if (this.isFull()) throw new AppError(503, 'node_full', 'this node serves as many viewers as it can; retry later or elsewhere', { 'Retry-After': '5' });
+    const placement = await stream.placeViewer();
+    let session: ViewerSession;
+    try {
+      session = await ViewerSession.open(placement.router, stream.producers(), offer, {
+        ...this.opts,
+        connectTimeoutMs: this.opts.viewerConnectTimeoutMs ?? 30_000,
+      });
+    } catch (err) {
+      placement.release();
+      throw err;
+    }
+    stream.attachViewer(session, placement);
     return { sessionId: session.id, sdp: session.answer, etag: session.etag };
+  }
+
+  /**
+   * Starts relaying a stream from another node: allocates our end of the pipe on a new router, lets
+   * `negotiate` reach the upstream node, then re-creates its producers here. The stream must not be
+   * on this node already (409).
+   */
+  async relay(streamId: string, negotiate: UpstreamNegotiation, settings: LinkSettings): Promise<void> {
+    this.assertOpen();
+    if (this.isBroadcasting(streamId)) throw new AppError(409, 'stream_already_here', 'this node already holds this stream');
+    this.starting.add(streamId);
+    let stream: LiveStream | undefined;
+    try {
+      const worker = this.pool.leastLoaded();
+      const router = await worker.createRouter({ mediaCodecs: routerMediaCodecs });
+      stream = new LiveStream(streamId, 'relay', router, worker, this.pool, this.routerMaxViewers, this.log);
+      const link = await UpstreamLink.create(router, settings, this.opts.upstreamSilenceMs ?? 3000);
+      // Owned by the stream from here on: ending the stream (e.g. on a failed negotiation) closes it.
+      stream.upstream = link;
+      const { remote, producers } = await negotiate(link.local);
+      await link.attach(remote, producers);
+      this.adopt(stream);
+      stream.attachUpstream(link);
+      this.log.info({ streamId, linkId: link.id, upstream: `${remote.ip}:${remote.port}`, srtp: settings.enableSrtp }, 'relaying stream from upstream');
+    } catch (err) {
+      stream?.end('setup_failed');
+      throw err;
+    } finally {
+      this.starting.delete(streamId);
+    }
+  }
+
+  /** Serves a relay link to a downstream node: its pipe end is `remote`; returns ours and the producers. */
+  async openDownstream(
+    streamId: string,
+    remote: PipeEndpoint,
+    settings: LinkSettings,
+    onClosed: (reason: string) => void = () => {},
+  ): Promise<{ linkId: string; local: PipeEndpoint; producers: RelayedProducer[] }> {
+    this.assertOpen();
+    const stream = this.streams.get(streamId);
+    if (!stream?.live) throw new AppError(404, 'stream_offline', 'this node does not hold this stream live');
+    const { link, producers } = await DownstreamLink.open(stream.router, stream.producers(), remote, settings);
+    stream.attachDownstream(link);
+    link.once('closed', (reason) => {
+      this.log.info({ streamId, linkId: link.id, reason }, 'relay link to downstream closed');
+      onClosed(reason);
+    });
+    this.log.info({ streamId, linkId: link.id, downstream: `${remote.ip}:${remote.port}`, srtp: settings.enableSrtp }, 'relaying stream downstream');
+    return { linkId: link.id, local: link.local, producers };
+  }
+
+  /** Closes a downstream relay link (the downstream node released it or died). */
+  closeDownstream(streamId: string, linkId: string, reason: string): boolean {
+    const link = this.streams.get(streamId)?.downstream.get(linkId);
+    link?.close(reason);
+    return !!link;
+  }
+
+  private get routerMaxViewers(): number {
+    return this.opts.routerMaxViewers ?? 250;
   }
 
   async patch(role: SessionRole, streamId: string, sessionId: string, ifMatch: string | undefined, body: string): Promise<PatchResult> {
@@ -141,12 +253,18 @@ export class MediaPlane extends EventEmitter<MediaPlaneEvents> {
     let viewers = 0;
     let producers = 0;
     let consumers = 0;
+    let relays = 0;
+    let downstreamLinks = 0;
+    let routers = 0;
     for (const s of this.streams.values()) {
       viewers += s.viewers.size;
+      if (s.role === 'relay') relays++;
+      downstreamLinks += s.downstream.size;
+      routers += s.routers().length;
       producers += s.producers().length;
       for (const v of s.viewers.values()) consumers += v.consumers.filter((c) => !c.closed).length;
     }
-    return { workers: this.pool.size, streams: this.streams.size, viewers, producers, consumers };
+    return { workers: this.pool.size, streams: this.streams.size, relays, downstreamLinks, routers, viewers, producers, consumers };
   }
 
   /** Bits per second received from publishers and sent to viewers, summed over live transports. */
@@ -174,6 +292,9 @@ export class MediaPlane extends EventEmitter<MediaPlaneEvents> {
     if (!stream) return undefined;
     return {
       live: stream.live,
+      role: stream.role,
+      routers: stream.routers(),
+      downstreamLinks: stream.downstream.size,
       producers: stream.producers().map((p) => ({
         kind: p.kind,
         type: p.type,
@@ -207,11 +328,11 @@ export class MediaPlane extends EventEmitter<MediaPlaneEvents> {
 
   private adopt(stream: LiveStream): void {
     this.streams.set(stream.id, stream);
-    stream.on('live', () => this.emit('live', stream.id));
+    stream.on('live', () => this.emit('live', stream.id, stream.role));
     stream.on('viewers', (n) => this.emit('viewers', stream.id, n));
     stream.once('ended', (reason) => {
       if (this.streams.get(stream.id) === stream) this.streams.delete(stream.id);
-      this.emit('offline', stream.id, reason);
+      this.emit('offline', stream.id, reason, stream.role);
     });
   }
 

@@ -39,6 +39,12 @@ export class WorkerPool {
     return this.workers.reduce((a, b) => ((this.load.get(b) ?? 0) < (this.load.get(a) ?? 0) ? b : a));
   }
 
+  /** The least-loaded worker that passes `accept` (e.g. one a stream has no router on yet), if any. */
+  leastLoadedWhere(accept: (w: types.Worker) => boolean): types.Worker | undefined {
+    const candidates = this.workers.filter(accept);
+    return candidates.reduce<types.Worker | undefined>((a, b) => (a && (this.load.get(a) ?? 0) <= (this.load.get(b) ?? 0) ? a : b), undefined);
+  }
+
   /** Books (or releases, with a negative n) load units on a worker for placement decisions. */
   book(worker: types.Worker, n: number): void {
     this.load.set(worker, Math.max(0, (this.load.get(worker) ?? 0) + n));

@@ -1,5 +1,6 @@
 // Feeds the media plane's facts into the stream directory: live when a publisher's media arrives,
-// offline when it leaves, and the WebRTC viewer count (written at most once a second per stream)
+// offline when it leaves (on the origin node only: a relay of the stream coming and going on an edge
+// changes nothing), and the WebRTC viewer count (written at most once a second per stream)
 // for streams the real-time channel does not count: while a stream has a channel on this node, the
 // channel writes the total over all nodes and all kinds of viewers, and this feed stays quiet.
 // On start it clears live flags left by a previous run of this node (embedded mode, single node).
@@ -19,10 +20,11 @@ export function linkDirectoryToMedia(
   const run = (what: string, streamId: string, p: Promise<unknown>) =>
     p.catch((err) => log.error({ err, streamId }, `directory update failed: ${what}`));
 
-  media.on('live', (id) => void run('live', id, streams.markLive(id)));
-  media.on('offline', (id, reason) => {
+  media.on('live', (id, role) => role === 'origin' && void run('live', id, streams.markLive(id)));
+  media.on('offline', (id, reason, role) => {
     clearTimeout(pending.get(id));
     pending.delete(id);
+    if (role !== 'origin') return;
     log.info({ streamId: id, reason }, 'stream offline');
     void run('offline', id, streams.markOffline(id));
   });
@@ -32,7 +34,7 @@ export function linkDirectoryToMedia(
       id,
       setTimeout(() => {
         pending.delete(id);
-        if (media.isBroadcasting(id) && !channelCounts(id)) void run('viewers', id, streams.setViewerCount(id, media.viewerCount(id)));
+        if (media.roleOf(id) === 'origin' && !channelCounts(id)) void run('viewers', id, streams.setViewerCount(id, media.viewerCount(id)));
       }, VIEWER_WRITE_INTERVAL_MS),
     );
   });

@@ -8,6 +8,7 @@ import { BusTipSink, createStripeClient, openBus, registerLedgerMetrics, TipLedg
 import { ChatHistory, ChatModeration, openRateLimiter } from '@onair/platform';
 import { MemoryDirectoryStore, RedisDirectoryStore, StreamDirectory } from '@onair/platform';
 import { MediaPlane, registerMediaMetrics } from '@onair/sfu';
+import { Cascade, NodeRegistry } from '@onair/origin-cascade';
 import { registerAuthRoutes } from './http/auth-routes.js';
 import { installCors } from './http/cors.js';
 import { acceptEmptyJsonBodies, installErrorHandler } from './http/error-handler.js';
@@ -39,6 +40,8 @@ export interface OnAirNode {
   readonly tips: TipLedger;
   readonly tipEvents: TipOutboxRelay;
   readonly topups: TopUps;
+  /** This node's part in the origin -> edge relay cascade (undefined when the cascade is off). */
+  readonly cascade: Cascade | undefined;
   close(): Promise<void>;
 }
 
@@ -94,10 +97,47 @@ export async function startNode(config: Config, log: Logger = createLogger(confi
         announcedAddress: config.media.announcedAddress,
         publisherTimeoutMs: config.media.publisherTimeoutMs,
         socketBufferBytes: config.media.socketBufferBytes,
+        routerMaxViewers: config.media.routerMaxViewers,
+        maxViewers: config.media.maxViewers,
+        upstreamSilenceMs: config.cascade.upstreamSilenceMs,
       },
       log,
     );
     cleanups.push(() => media.close());
+    // Scale-out: relays between nodes need NATS (negotiation) and Redis (the node registry).
+    let cascade: Cascade | undefined;
+    if (config.cascade.enabled) {
+      const c = config.cascade;
+      const registry = await NodeRegistry.connect(config.redisUrl!, c.registryPrefix, c.nodeTtlMs);
+      cleanups.push(() => registry.close());
+      cascade = new Cascade(
+        {
+          nodeId: c.nodeId,
+          region: c.region,
+          peerRegions: c.peerRegions,
+          listenIp: c.listenIp,
+          announcedAddress: c.announcedAddress,
+          srtp: c.srtp,
+          maxDownstream: c.maxDownstream,
+          heartbeatMs: c.heartbeatMs,
+          servesViewers: c.servesViewers,
+          relayIdleMs: c.relayIdleMs,
+          relayRequestTimeoutMs: 5000,
+        },
+        {
+          media,
+          bus,
+          registry,
+          log,
+          onOriginLost: (id) => {
+            log.warn({ streamId: id }, 'origin node died: marking the stream offline');
+            void streams.markOffline(id).catch((err) => log.error({ err, streamId: id }, 'directory update failed: offline'));
+          },
+        },
+      );
+      // Leaves the registry before the media plane closes, so no node sends viewers here meanwhile.
+      cleanups.push(() => cascade!.close());
+    }
     log.info({ workers: media.pool.size }, 'mediasoup workers ready');
     let gateway: ChannelGateway | undefined; // created below, once the HTTP server exists
     const feed = linkDirectoryToMedia(media, streams, db, log, (id) => gateway?.channel(id) !== undefined);
@@ -132,8 +172,9 @@ export async function startNode(config: Config, log: Logger = createLogger(confi
     cleanups.push(() => gateway.close());
     gateway.attach(app.server);
     registerChannelMetrics(registry, gateway, bus);
-    media.on('live', (id) => gateway.streamStatus(id, true));
-    media.on('offline', (id) => gateway.streamStatus(id, false));
+    // Only the origin's start and end change a stream's status; a relay coming and going does not.
+    media.on('live', (id, role) => role === 'origin' && gateway.streamStatus(id, true));
+    media.on('offline', (id, _reason, role) => role === 'origin' && gateway.streamStatus(id, false));
     installErrorHandler(app, log);
     acceptEmptyJsonBodies(app);
     installCors(app);
@@ -156,7 +197,7 @@ export async function startNode(config: Config, log: Logger = createLogger(confi
     registerStreamRoutes(app, { accounts, streams, directory, urls: absolute, onKeyRotated: (id) => media.endStream(id, 'stream_key_rotated') });
     registerChatRoutes(app, { streams, history: chatHistory });
     registerModerationRoutes(app, { accounts, moderation });
-    registerMediaRoutes(app, { media, streams, iceServers: config.media.iceServers });
+    registerMediaRoutes(app, { media, streams, iceServers: config.media.iceServers, placement: cascade });
     registerTipRoutes(app, { accounts, tips });
     registerWalletRoutes(app, { accounts, wallets: tips.wallets, topups });
     await registerStripeWebhook(app, { topups });
@@ -168,6 +209,7 @@ export async function startNode(config: Config, log: Logger = createLogger(confi
     const host = config.host.includes(':') ? `[${config.host}]` : config.host === '0.0.0.0' ? '127.0.0.1' : config.host;
     baseUrl = config.publicUrl ?? `http://${host}:${port}`;
     log.info({ url: baseUrl, storage: db.kind, workers: media.pool.size }, 'OnAir node listening');
+    await cascade?.start(baseUrl);
 
     let closing: Promise<void> | undefined;
     return {
@@ -183,6 +225,7 @@ export async function startNode(config: Config, log: Logger = createLogger(confi
       tips,
       tipEvents,
       topups,
+      cascade,
       close: () => (closing ??= closeAll()),
     };
   } catch (err) {

@@ -1,15 +1,23 @@
 // WHIP (RFC 9725) and WHEP (draft-ietf-wish-whep) HTTP endpoints. This layer checks content types,
 // the stream key and the stream's existence, then calls the MediaPlane; SDP and media rules live there.
+// With the cascade on, a WHEP POST first asks where the viewer belongs: served here (the stream is
+// relayed here if needed) or 307 to another node (the client re-POSTs the same offer there).
 // Session URLs (/whip/:id/:session) are unguessable capabilities, as in the RFC's examples.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { AppError, type IceServer, type StreamCatalog } from '@onair/platform';
 import type { MediaPlane, SessionRole } from '@onair/sfu';
 
+/** Where a WHEP viewer goes (the cascade); without it every viewer is served by this node. */
+export interface ViewerPlacer {
+  placeViewer(streamId: string): Promise<{ serve: true } | { redirect: string; nodeId: string }>;
+}
+
 export interface MediaRouteDeps {
   media: MediaPlane;
   streams: StreamCatalog;
   iceServers: IceServer[];
+  placement?: ViewerPlacer | undefined;
 }
 
 const SDP = 'application/sdp';
@@ -38,6 +46,14 @@ export function registerMediaRoutes(app: FastifyInstance, deps: MediaRouteDeps):
       const stream = await deps.streams.get(streamId);
       if (!stream) throw new AppError(404, 'stream_not_found', `no stream with id ${streamId}`);
       if (role === 'ingest') await requireStreamKey(req, reply, deps.streams, streamId);
+      if (role === 'viewer' && deps.placement) {
+        const placed = await deps.placement.placeViewer(streamId);
+        if ('redirect' in placed) {
+          req.log.info({ streamId, to: placed.nodeId }, 'whep viewer redirected to another node');
+          // 307 keeps the method and body: the client re-POSTs the same offer there (WHEP section 4.5).
+          return reply.code(307).header('Location', placed.redirect).header('Cache-Control', 'no-store').send();
+        }
+      }
       const sdp = String(req.body ?? '');
       const answer = role === 'ingest' ? await deps.media.publish(streamId, sdp) : await deps.media.play(streamId, sdp);
       req.log.info({ streamId, sessionId: answer.sessionId, role }, `${prefix} session created`);

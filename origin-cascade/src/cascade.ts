@@ -1,0 +1,318 @@
+// This node's part in the origin -> edge cascade. It keeps the node's record in the registry alive
+// (heartbeats with load and region) and the streams it holds listed; answers other nodes' relay
+// requests over NATS by opening pipe links; pulls a stream from the best holder when a viewer asks
+// for one this node does not have; tells a WHEP request whether to be served here or redirected; and
+// handles failures: a relay whose upstream is lost re-attaches through another holder while the
+// origin lives, links to dead downstream nodes are closed, and a stream whose origin died ends.
+// It owns its bus subscriptions, its timer and its registry entries; the MediaPlane owns the media.
+// Never touches HTTP: the WHEP route asks `placeViewer` and acts on the answer.
+import { AppError, BusRequestError, type Bus, type BusSubscription, type Logger } from '@onair/platform';
+import type { LinkSettings, MediaPlane, PipeEndpoint, RelayedProducer, StreamRole } from '@onair/sfu';
+import { NodeRegistry, type NodeRecord, type StreamHolding } from './node-registry.js';
+import { chooseUpstream, chooseViewerNode, type Locality } from './placement.js';
+import { decode, encode, LinkNotice, nodeSubject, RelayReply, RelayRequest } from './relay-protocol.js';
+
+export interface CascadeSettings extends Locality {
+  nodeId: string;
+  listenIp: string;
+  announcedAddress: string | undefined;
+  srtp: 'auto' | 'on' | 'off';
+  maxDownstream: number;
+  heartbeatMs: number;
+  /** False on an origin-only node: viewers go to edges while one has room. */
+  servesViewers: boolean;
+  /** A relay with no viewers and no downstream links for this long is ended. */
+  relayIdleMs: number;
+  relayRequestTimeoutMs: number;
+}
+
+export interface CascadeDeps {
+  media: MediaPlane;
+  bus: Bus;
+  registry: NodeRegistry;
+  log: Logger;
+  /** A stream's origin node died without ending it: the directory should show it offline. */
+  onOriginLost: (streamId: string) => void;
+}
+
+export type ViewerPlacement = { serve: true } | { redirect: string; nodeId: string };
+
+/** What this node relays from whom: kept to release the link and to re-attach when it breaks. */
+interface UpstreamState {
+  nodeId: string;
+  linkId: string;
+  path: string[];
+}
+
+export class Cascade {
+  private url = '';
+  private timer: NodeJS.Timeout | undefined;
+  private readonly subs: BusSubscription[] = [];
+  private readonly upstreams = new Map<string, UpstreamState>();
+  /** Links this node serves: link id -> the stream and the downstream node. */
+  private readonly served = new Map<string, { streamId: string; nodeId: string }>();
+  private readonly pulls = new Map<string, Promise<void>>();
+  private readonly idleSince = new Map<string, number>();
+  private closed = false;
+
+  constructor(private readonly s: CascadeSettings, private readonly deps: CascadeDeps) {}
+
+  get nodeId(): string {
+    return this.s.nodeId;
+  }
+
+  /** Joins the cascade once the node's URL is known: subscriptions, first heartbeat, timer. */
+  async start(url: string): Promise<void> {
+    this.url = url;
+    const { bus, media, log } = this.deps;
+    this.subs.push(bus.serve(nodeSubject(this.s.nodeId, 'relay'), (data) => this.answerRelay(data)));
+    this.subs.push(bus.subscribe(nodeSubject(this.s.nodeId, 'release'), (data) => this.onRelease(data)));
+    this.subs.push(bus.subscribe(nodeSubject(this.s.nodeId, 'unlinked'), (data) => this.onUnlinked(data)));
+    media.on('live', this.onLive);
+    media.on('offline', this.onOffline);
+    await bus.flush();
+    await this.tick();
+    this.timer = setInterval(() => void this.tick(), this.s.heartbeatMs);
+    log.info({ nodeId: this.s.nodeId, region: this.s.region, peerRegions: this.s.peerRegions }, 'joined the cascade');
+  }
+
+  /**
+   * Where a WHEP viewer of `streamId` should go: served here (after relaying the stream here if
+   * needed) or redirected to a nearer or less loaded node. 503 when no node has room, 404 when the
+   * stream is live nowhere.
+   */
+  async placeViewer(streamId: string): Promise<ViewerPlacement> {
+    const { media } = this.deps;
+    const full = media.isFull();
+    if (full || !this.s.servesViewers) {
+      const nodes = await this.deps.registry.liveNodes();
+      const holders = await this.deps.registry.holders(streamId, nodes);
+      const other = chooseViewerNode(nodes.values(), holders, this.s.nodeId, this.s);
+      if (other) return { redirect: `${other.url}/whep/${encodeURIComponent(streamId)}`, nodeId: other.nodeId };
+      if (full) throw new AppError(503, 'node_full', 'every node that could serve this stream is full; retry shortly', { 'Retry-After': '5' });
+    }
+    if (media.isBroadcasting(streamId)) return { serve: true }; // the MediaPlane answers 409 while it starts
+    await this.pull(streamId);
+    return { serve: true };
+  }
+
+  /** The base URL of the node holding a stream's origin (the hook for HLS/DASH from any node). */
+  async originUrl(streamId: string): Promise<string | undefined> {
+    const nodes = await this.deps.registry.liveNodes();
+    const origin = (await this.deps.registry.holders(streamId, nodes)).find((h) => h.role === 'origin');
+    return origin ? nodes.get(origin.nodeId)?.url : undefined;
+  }
+
+  /** Relays `streamId` to this node from the best holder (one pull at a time per stream). */
+  pull(streamId: string, avoid: ReadonlySet<string> = new Set()): Promise<void> {
+    let p = this.pulls.get(streamId);
+    if (!p) {
+      p = this.pullOnce(streamId, avoid).finally(() => this.pulls.delete(streamId));
+      this.pulls.set(streamId, p);
+    }
+    return p;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    clearInterval(this.timer);
+    this.deps.media.off('live', this.onLive);
+    this.deps.media.off('offline', this.onOffline);
+    for (const sub of this.subs.splice(0)) sub.unsubscribe();
+    for (const [streamId, up] of this.upstreams) this.notify(up.nodeId, 'release', { streamId, linkId: up.linkId, reason: 'node_shutdown' });
+    await this.deps.bus.flush().catch(() => {});
+    await this.deps.registry.leave(this.s.nodeId, [...this.upstreams.keys(), ...this.localStreams()]).catch(() => {});
+  }
+
+  // ---- pulling (downstream side) ------------------------------------------------------------------
+
+  private async pullOnce(streamId: string, avoid: ReadonlySet<string>): Promise<void> {
+    const { registry, media, log } = this.deps;
+    const tried = new Set(avoid);
+    for (let attempt = 0; attempt < 3; attempt++) {
+      if (media.isBroadcasting(streamId)) return;
+      const nodes = await registry.liveNodes();
+      const holders = await registry.holders(streamId, nodes);
+      const upstream = chooseUpstream(holders, nodes, this.s.nodeId, this.s, this.s.maxDownstream, tried);
+      if (!upstream) {
+        if (attempt === 0 && !holders.length) throw new AppError(404, 'stream_offline', 'this stream is not live');
+        break;
+      }
+      try {
+        await this.relayFrom(streamId, upstream, nodes.get(upstream.nodeId)!);
+        return;
+      } catch (err) {
+        if (err instanceof AppError && err.status === 409) return; // pulled by a racing request
+        log.warn({ err, streamId, upstream: upstream.nodeId }, 'relay from upstream failed; trying another');
+        tried.add(upstream.nodeId);
+      }
+    }
+    throw new AppError(503, 'relay_unavailable', 'no node could relay this stream here; retry shortly', { 'Retry-After': '2' });
+  }
+
+  private async relayFrom(streamId: string, upstream: StreamHolding, node: NodeRecord): Promise<void> {
+    const settings: LinkSettings = {
+      listenIp: this.s.listenIp,
+      announcedAddress: this.s.announcedAddress,
+      enableSrtp: this.s.srtp === 'on' || (this.s.srtp === 'auto' && node.relayHost !== this.relayHost),
+    };
+    let state: UpstreamState | undefined;
+    await this.deps.media.relay(
+      streamId,
+      async (local: PipeEndpoint) => {
+        const request: RelayRequest = { streamId, fromNodeId: this.s.nodeId, enableSrtp: settings.enableSrtp, endpoint: local };
+        const data = await this.deps.bus.request(nodeSubject(upstream.nodeId, 'relay'), encode(request), { timeoutMs: this.s.relayRequestTimeoutMs });
+        const reply = decode(RelayReply, data);
+        state = { nodeId: upstream.nodeId, linkId: reply.linkId, path: [...reply.path, this.s.nodeId] };
+        // Recorded before media.relay returns: the live event below reads it to list this holding.
+        this.upstreams.set(streamId, state);
+        return { remote: reply.endpoint, producers: reply.producers as unknown as RelayedProducer[] };
+      },
+      settings,
+    ).catch((err) => {
+      if (state) {
+        if (this.upstreams.get(streamId) === state) this.upstreams.delete(streamId);
+        this.notify(state.nodeId, 'release', { streamId, linkId: state.linkId, reason: 'setup_failed' });
+      }
+      throw err instanceof BusRequestError ? new AppError(503, 'relay_unavailable', err.message, { 'Retry-After': '2' }) : err;
+    });
+  }
+
+  /** The upstream closed our link: the origin ended the stream, or the upstream lost its own upstream. */
+  private onUnlinked(data: Uint8Array): void {
+    const notice = this.parse(LinkNotice, data);
+    const up = notice && this.upstreams.get(notice.streamId);
+    if (!notice || !up || up.linkId !== notice.linkId) return;
+    this.deps.log.info({ streamId: notice.streamId, upstream: up.nodeId, reason: notice.reason }, 'upstream closed our relay link');
+    this.deps.media.endStream(notice.streamId, notice.reason === 'stream_ended' ? 'origin_ended' : 'upstream_lost');
+  }
+
+  private async reattach(streamId: string, lost: UpstreamState): Promise<void> {
+    const { registry, log } = this.deps;
+    const nodes = await registry.liveNodes();
+    const originId = lost.path[0]!;
+    const originAlive = (await registry.holders(streamId, nodes)).some((h) => h.role === 'origin' && h.nodeId === originId);
+    if (!originAlive) {
+      log.info({ streamId, origin: originId }, 'the stream\'s origin is gone: the stream ended');
+      this.deps.onOriginLost(streamId);
+      return;
+    }
+    const avoid = new Set(nodes.has(lost.nodeId) ? [] : [lost.nodeId]);
+    await this.pull(streamId, avoid).then(
+      () => log.info({ streamId, from: this.upstreams.get(streamId)?.nodeId, lost: lost.nodeId }, 'relay re-attached through another path'),
+      (err) => log.warn({ err, streamId }, 'relay could not re-attach'),
+    );
+  }
+
+  // ---- serving relays (upstream side) -------------------------------------------------------------
+
+  private async answerRelay(data: Uint8Array): Promise<Uint8Array> {
+    const req = decode(RelayRequest, data);
+    const { media, log } = this.deps;
+    const path = this.pathOf(req.streamId);
+    if (!path) throw new Error(`node ${this.s.nodeId} does not hold stream ${req.streamId}`);
+    if (path.includes(req.fromNodeId)) throw new Error('refused: the requester is upstream of this node (a cycle)');
+    const settings: LinkSettings = { listenIp: this.s.listenIp, announcedAddress: this.s.announcedAddress, enableSrtp: req.enableSrtp };
+    const opened = await media.openDownstream(req.streamId, req.endpoint, settings, (reason) => {
+      const served = this.served.get(opened.linkId);
+      this.served.delete(opened.linkId);
+      if (served && reason !== 'released') this.notify(served.nodeId, 'unlinked', { streamId: req.streamId, linkId: opened.linkId, reason });
+    });
+    this.served.set(opened.linkId, { streamId: req.streamId, nodeId: req.fromNodeId });
+    log.debug({ streamId: req.streamId, to: req.fromNodeId, linkId: opened.linkId }, 'relay link opened');
+    const reply: RelayReply = { linkId: opened.linkId, endpoint: opened.local, producers: opened.producers as unknown as RelayReply['producers'], path };
+    return encode(reply);
+  }
+
+  private onRelease(data: Uint8Array): void {
+    const notice = this.parse(LinkNotice, data);
+    if (notice) this.deps.media.closeDownstream(notice.streamId, notice.linkId, 'released');
+  }
+
+  // ---- bookkeeping --------------------------------------------------------------------------------
+
+  private readonly onLive = (streamId: string, role: StreamRole): void => {
+    void this.holdStream(streamId, role).catch((err) => this.deps.log.warn({ err, streamId }, 'registry write failed'));
+  };
+
+  private readonly onOffline = (streamId: string, reason: string, role: StreamRole): void => {
+    this.idleSince.delete(streamId);
+    void this.deps.registry.release(streamId, this.s.nodeId).catch(() => {});
+    if (role !== 'relay') return;
+    const up = this.upstreams.get(streamId);
+    this.upstreams.delete(streamId);
+    if (!up) return;
+    this.notify(up.nodeId, 'release', { streamId, linkId: up.linkId, reason });
+    if (!this.closed && (reason === 'upstream_silent' || reason === 'upstream_lost' || reason === 'upstream_closed')) void this.reattach(streamId, up);
+  };
+
+  private pathOf(streamId: string): string[] | undefined {
+    const role = this.deps.media.roleOf(streamId);
+    if (role === 'origin') return this.deps.media.isLive(streamId) ? [this.s.nodeId] : undefined;
+    if (role === 'relay') return this.upstreams.get(streamId)?.path;
+    return undefined;
+  }
+
+  private async holdStream(streamId: string, role: StreamRole): Promise<void> {
+    const path = this.pathOf(streamId);
+    if (!path) return;
+    await this.deps.registry.hold(streamId, { nodeId: this.s.nodeId, role, path, downstream: this.deps.media.downstreamCount(streamId) });
+  }
+
+  private localStreams(): string[] {
+    return this.deps.media.liveStreamIds();
+  }
+
+  private get relayHost(): string {
+    return this.s.announcedAddress ?? this.s.listenIp;
+  }
+
+  /** Heartbeat: renew the node record and holdings, close links to dead nodes, end idle relays. */
+  private async tick(): Promise<void> {
+    if (this.closed) return;
+    const { media, registry, log } = this.deps;
+    const load = media.load();
+    try {
+      await registry.heartbeat({
+        nodeId: this.s.nodeId,
+        url: this.url,
+        region: this.s.region,
+        viewers: load.viewers,
+        maxViewers: Number.isFinite(load.maxViewers) ? load.maxViewers : 1_000_000,
+        servesViewers: this.s.servesViewers,
+        relayHost: this.relayHost,
+        heartbeatAtMs: Date.now(),
+      });
+      for (const id of this.localStreams()) await this.holdStream(id, media.roleOf(id)!);
+      if (this.served.size) {
+        const nodes = await registry.liveNodes();
+        for (const [linkId, link] of this.served) {
+          if (!nodes.has(link.nodeId)) media.closeDownstream(link.streamId, linkId, 'downstream_node_dead');
+        }
+      }
+    } catch (err) {
+      log.warn({ err }, 'cascade heartbeat failed');
+    }
+    const now = Date.now();
+    for (const id of this.upstreams.keys()) {
+      const busy = media.viewerCount(id) > 0 || media.downstreamCount(id) > 0 || this.pulls.has(id);
+      if (busy) this.idleSince.delete(id);
+      else if (!this.idleSince.has(id)) this.idleSince.set(id, now);
+      else if (now - this.idleSince.get(id)! > this.s.relayIdleMs) media.endStream(id, 'relay_idle');
+    }
+  }
+
+  private notify(nodeId: string, what: 'release' | 'unlinked', notice: LinkNotice): void {
+    this.deps.bus.publish(nodeSubject(nodeId, what), encode(notice));
+  }
+
+  private parse<T>(schema: Parameters<typeof decode<T>>[0], data: Uint8Array): T | undefined {
+    try {
+      return decode(schema, data);
+    } catch (err) {
+      this.deps.log.warn({ err }, 'ignored a malformed cascade message');
+      return undefined;
+    }
+  }
+}
