@@ -4,3 +4,4 @@ export { play, type PlayOptions, type Player, type EndReason } from './whep.js';
 export { api, type OnAirApi, type AuthSession, type User, type Stream, type OwnedStream, type StreamInput, type StreamQuery, type StreamPage, type Playback } from './api.js';
 export { OnAirError, isOnAirError } from './errors.js';
 export { orderCodecs, type VideoCodec } from './codecs.js';
+export { playWithReconnect, type ReconnectOptions, type ReconnectingPlayer, type ReconnectState } from './reconnect.js';
