@@ -285,11 +285,13 @@ export class Cascade {
         heartbeatAtMs: Date.now(),
       });
       for (const id of this.localStreams()) await this.holdStream(id, media.roleOf(id)!);
-      if (this.served.size) {
-        const nodes = await registry.liveNodes();
-        for (const [linkId, link] of this.served) {
-          if (!nodes.has(link.nodeId)) media.closeDownstream(link.streamId, linkId, 'downstream_node_dead');
-        }
+      const nodes = await registry.liveNodes();
+      for (const [linkId, link] of this.served) {
+        if (!nodes.has(link.nodeId)) media.closeDownstream(link.streamId, linkId, 'downstream_node_dead');
+      }
+      // An upstream whose heartbeat expired is dead: re-attach now rather than after its RTP silence.
+      for (const [streamId, up] of this.upstreams) {
+        if (!nodes.has(up.nodeId) && !this.pulls.has(streamId)) media.endStream(streamId, 'upstream_lost');
       }
     } catch (err) {
       log.warn({ err }, 'cascade heartbeat failed');
