@@ -154,11 +154,11 @@ export class MediaPlane extends EventEmitter<MediaPlaneEvents> {
   /** WHEP: adds a viewer. 404 when nobody publishes; 409 while the publisher's media has not arrived. */
   async play(streamId: string, offerSdp: string): Promise<SessionAnswer> {
     this.assertOpen();
+    if (this.isFull()) throw new AppError(503, 'node_full', 'this node serves as many viewers as it can; retry later or elsewhere', { 'Retry-After': '5' });
     const offer = parseOffer(offerSdp);
     const stream = this.streams.get(streamId);
     if (!stream) throw new AppError(404, 'stream_offline', 'this stream is not live');
     if (!stream.live) throw new AppError(409, 'stream_starting', 'the publisher is connecting; retry shortly', { 'Retry-After': '1' });
-    if (this.isFull()) throw new AppError(503, 'node_full', 'this node serves as many viewers as it can; retry later or elsewhere', { 'Retry-After': '5' });
     const placement = await stream.placeViewer();
     let session: ViewerSession;
     try {

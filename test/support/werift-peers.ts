@@ -173,7 +173,8 @@ export async function watch(baseUrl: string, streamId: string): Promise<Viewer> 
     throw new Error(`WHEP POST answered ${res.status}: ${await res.text()}`);
   }
   await pc.setRemoteDescription({ type: 'answer', sdp: await res.text() });
-  const location = new URL(res.headers.get('location')!, baseUrl).toString();
+  // After a 307 to another node the session lives there: Location is relative to the final URL.
+  const location = new URL(res.headers.get('location')!, res.url || baseUrl).toString();
   const connected = new Promise<void>((resolve, reject) => {
     const t = setTimeout(() => reject(new Error('viewer did not connect in 10 s')), 10_000);
     pc.connectionStateChange.subscribe((s) => {
