@@ -60,6 +60,7 @@ describe('origin -> relay -> edge across three node processes', () => {
       CASCADE_HEARTBEAT_MS: '300',
       CASCADE_NODE_TTL_MS: '1200',
       CASCADE_UPSTREAM_SILENCE_MS: '2000',
+      HLS_MODE: 'off', // an ffmpeg ladder per stream would take the CPU these three nodes need
     };
     nodes.push(await NodeProcess.start(`cascade-${id(1)}`, { ...common, NODE_ID: id(1), NODE_REGION: 'eu', NODE_PEER_REGIONS: 'us', NODE_SERVES_VIEWERS: 'false' }));
     // Node 2 relays to node 3 in plain RTP (same host, CASCADE_SRTP=auto); node 3 insists on SRTP.
