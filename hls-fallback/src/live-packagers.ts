@@ -2,7 +2,7 @@
 // media arrives, ends it (ENDLIST) when the stream goes offline and releases it after a grace period
 // in which players can still read the final playlists. Answers the playback routes' lookups.
 import type { Logger } from '@onair/platform';
-import type { MediaPlane } from '@onair/sfu';
+import type { MediaPlane, StreamRole } from '@onair/sfu';
 import { StreamPackaging, type CmafSink, type LadderSettings, type PackagedTrack } from './stream-packaging.js';
 
 export interface LivePackagersOptions<Sink extends CmafSink> {
@@ -16,7 +16,9 @@ export class LivePackagers<Sink extends CmafSink = CmafSink> {
   private readonly byStream = new Map<string, StreamPackaging<Sink>>();
   private readonly graceTimers = new Set<NodeJS.Timeout>();
   private closed = false;
-  private readonly onLive = (id: string) => this.start(id);
+  // Only the origin of a stream encodes its ladder: a relay of it on an edge (origin-cascade) must not
+  // spend another core on the same renditions; HLS requests to an edge go to the origin's node.
+  private readonly onLive = (id: string, role: StreamRole) => role === 'origin' && this.start(id);
   private readonly onOffline = (id: string) => void this.stop(id);
 
   constructor(private readonly media: MediaPlane, private readonly opts: LivePackagersOptions<Sink>, private readonly log: Logger) {
