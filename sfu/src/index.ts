@@ -1,5 +1,6 @@
 export { MediaPlane, type MediaPlaneOptions, type SessionAnswer, type SessionRole, type UpstreamNegotiation } from './media-plane.js';
 export type { StreamRole } from './live-stream.js';
-export type { LinkSettings, PipeEndpoint, RelayedProducer } from './relay-link.js';
+export { DownstreamLink, UpstreamLink, type LinkSettings, type PipeEndpoint, type RelayedProducer } from './relay-link.js';
+export { routerMediaCodecs } from './media-codecs.js';
 export type { PatchResult } from './rtc-session.js';
 export { registerMediaMetrics } from './media-metrics.js';
