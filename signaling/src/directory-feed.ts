@@ -20,11 +20,11 @@ export function linkDirectoryToMedia(
   const run = (what: string, streamId: string, p: Promise<unknown>) =>
     p.catch((err) => log.error({ err, streamId }, `directory update failed: ${what}`));
 
-  media.on('live', (id, role) => role === 'origin' && void run('live', id, streams.markLive(id)));
+  media.on('live', (id, role) => role !== 'relay' && void run('live', id, streams.markLive(id)));
   media.on('offline', (id, reason, role) => {
     clearTimeout(pending.get(id));
     pending.delete(id);
-    if (role !== 'origin') return;
+    if (role === 'relay') return;
     log.info({ streamId: id, reason }, 'stream offline');
     void run('offline', id, streams.markOffline(id));
   });

@@ -173,8 +173,8 @@ export async function startNode(config: Config, log: Logger = createLogger(confi
     gateway.attach(app.server);
     registerChannelMetrics(registry, gateway, bus);
     // Only the origin's start and end change a stream's status; a relay coming and going does not.
-    media.on('live', (id, role) => role === 'origin' && gateway.streamStatus(id, true));
-    media.on('offline', (id, _reason, role) => role === 'origin' && gateway.streamStatus(id, false));
+    media.on('live', (id, role) => role !== 'relay' && gateway.streamStatus(id, true));
+    media.on('offline', (id, _reason, role) => role !== 'relay' && gateway.streamStatus(id, false));
     installErrorHandler(app, log);
     acceptEmptyJsonBodies(app);
     installCors(app);

@@ -97,7 +97,7 @@ describe('real-time channel across two nodes (NATS, PostgreSQL, Redis)', () => {
     const onB = await connect(b, s.id);
     await waitFor('a total of 3 on B', () => onB.of('viewers').some((v) => v.count === 3), 7000);
     await waitFor('a total of 3 on A', () => onA[0]!.of('viewers').some((v) => v.count === 3), 7000);
-    a.media.emit('live', s.id);
+    a.media.emit('live', s.id, 'origin');
     await waitFor('live on B', () => onB.of('status').some((st) => st.live));
   });
 
