@@ -1,1 +1,11 @@
-export {};
+// @onair/hls-fallback: HLS (Low-Latency and plain) and DASH playback of live streams from the
+// encoder's CMAF output. package/ turns bytes into segments and parts; deliver/ renders playlists and
+// manifests and answers playback requests.
+export { LadderPackager, type PackagerTrack, type PackagerOptions, type PackagerState, type PackagedTrack, type TrackInit, type GenerationAnchor } from './package/ladder-packager.js';
+export { describeInit, type InitInfo } from './package/init-segment.js';
+export { describeFragment, type FragmentInfo } from './package/media-fragment.js';
+export type { MediaSegment, MediaPart } from './package/track-timeline.js';
+export { renderMultivariant, renderMediaPlaylist, objectNames } from './deliver/hls-playlists.js';
+export { renderMpd } from './deliver/dash-manifest.js';
+export { PlaybackOrigin, type PackagerLookup, type PlaybackRequest, type PlaybackReply, type PlaybackOriginOptions } from './deliver/playback-origin.js';
+export { EXPOSED_HEADERS } from './deliver/http-caching.js';
