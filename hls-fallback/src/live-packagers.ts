@@ -3,11 +3,12 @@
 // in which players can still read the final playlists. Answers the playback routes' lookups.
 import type { Logger } from '@onair/platform';
 import type { MediaPlane, StreamRole } from '@onair/sfu';
-import { StreamPackaging, type CmafSink, type LadderSettings, type PackagedTrack } from './stream-packaging.js';
+import type { PackagerTrack } from './package/ladder-packager.js';
+import { StreamPackaging, type CmafSink, type LadderSettings } from './stream-packaging.js';
 
 export interface LivePackagersOptions<Sink extends CmafSink> {
   settings: LadderSettings;
-  createSink: (streamId: string, tracks: PackagedTrack[]) => Sink;
+  createSink: (streamId: string, tracks: PackagerTrack[]) => Sink;
   /** How long an ended stream's playlists stay readable. */
   endedGraceMs: number;
 }

@@ -15,6 +15,7 @@ import { LadderEncoder } from './encode/ladder-encoder.js';
 import { ffmpegSdp, type SdpStream } from './encode/rtp-sdp.js';
 import { probeRtpSource } from './encode/source-probe.js';
 import { freeRtpPortPair } from './encode/udp-ports.js';
+import type { PackagerTrack } from './package/ladder-packager.js';
 
 export interface LadderSettings extends EncodeSettings {
   rungs: LadderRung[];
@@ -23,12 +24,6 @@ export interface LadderSettings extends EncodeSettings {
   ffprobePath: string;
   probeTimeoutMs: number;
   maxFailures: number;
-}
-
-export interface PackagedTrack {
-  kind: 'video' | 'audio';
-  name: string;
-  bandwidth: number;
 }
 
 /** What StreamPackaging feeds: the CMAF packager (LadderPackager) in production. */
@@ -66,7 +61,7 @@ export class StreamPackaging<Sink extends CmafSink = CmafSink> {
     readonly streamId: string,
     source: MediaSource,
     private readonly settings: LadderSettings,
-    private readonly createSink: (tracks: PackagedTrack[]) => Sink,
+    private readonly createSink: (tracks: PackagerTrack[]) => Sink,
     private readonly log: Logger,
   ) {
     this.log = log.child({ streamId });
@@ -98,7 +93,7 @@ export class StreamPackaging<Sink extends CmafSink = CmafSink> {
     this.source = probed.video;
     this.ladder = chooseLadder(probed.video.height, this.settings.rungs, this.settings.maxRenditions);
     const hasAudio = Boolean(audio && probed.audio);
-    const tracks: PackagedTrack[] = this.ladder.map((r) => ({ kind: 'video', name: r.name, bandwidth: r.videoBitrate }));
+    const tracks: PackagerTrack[] = this.ladder.map((r) => ({ kind: 'video', name: r.name, bandwidth: r.videoBitrate }));
     if (hasAudio) tracks.push({ kind: 'audio', name: 'audio', bandwidth: this.settings.audioBitrate });
     this.sink = this.createSink(tracks);
     const command = ladderCommand(sdpPath, this.ladder, hasAudio, this.settings);

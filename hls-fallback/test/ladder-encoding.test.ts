@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '@onair/platform';
-import { ladderSettings, LivePackagers, type CmafSink, type PackagedTrack } from '@onair/hls-fallback';
+import { ladderSettings, LivePackagers, type CmafSink, type PackagerTrack } from '@onair/hls-fallback';
 import { createUserAndStream, startTestNode, waitFor } from '../../test/support/onair-node.js';
 import { publish, type Publisher } from '../../test/support/werift-peers.js';
 import type { OnAirNode } from '@onair/signaling';
@@ -17,7 +17,7 @@ class RecordingSink implements CmafSink {
   readonly chunks: Buffer[][];
   restarts = 0;
   ended = false;
-  constructor(readonly tracks: PackagedTrack[]) {
+  constructor(readonly tracks: PackagerTrack[]) {
     this.chunks = tracks.map(() => []);
   }
   write(track: number, chunk: Buffer) {

@@ -1,0 +1,329 @@
+// The in-memory packager of one live stream: it takes each ladder track's fMP4/CMAF bytes from the
+// encoder (one output per video rendition, one for audio), splits them into init segments and parts,
+// groups parts into numbered segments over a sliding window and stamps wall-clock time from part
+// arrival. Playlists, manifests and HTTP live in ../deliver; this module never renders text or
+// touches a socket. It owns its memory and its waiters: close() releases both, exactly once.
+import { randomBytes } from 'node:crypto';
+import type { Logger } from '@onair/platform';
+import { BoxStream } from './box-stream.js';
+import { ChangeFeed, type WaitOutcome } from './change-feed.js';
+import { describeInit, type InitInfo } from './init-segment.js';
+import { describeFragment, trexDefaults } from './media-fragment.js';
+import { TrackTimeline, type MediaPart } from './track-timeline.js';
+
+export interface PackagerTrack {
+  kind: 'video' | 'audio';
+  /** e.g. '720p', '480p', 'audio'; used in URLs, so letters, digits, '_' and '-' only */
+  name: string;
+  /** bits/s advertised in playlists and the MPD */
+  bandwidth: number;
+}
+
+export interface PackagerOptions {
+  /** LL-HLS part target (ffmpeg -frag_duration), e.g. 200 */
+  partTargetMs: number;
+  /** segment target (the GOP length), e.g. 1000 */
+  segmentTargetMs: number;
+  /** complete segments kept per track, e.g. 8 */
+  windowSegments: number;
+  /** wall clock for PROGRAM-DATE-TIME and availabilityStartTime; Date.now by default */
+  now?: () => number;
+  log?: Logger;
+}
+
+export type PackagerState = 'live' | 'ended' | 'closed';
+
+export interface TrackInit {
+  gen: number;
+  bytes: Buffer;
+  info: InitInfo;
+  createdAtMs: number;
+}
+
+/** Where one encoder generation sits on the wall clock: media time `mediaSec` began at `wallMs`. */
+export interface GenerationAnchor {
+  gen: number;
+  wallMs: number;
+  mediaSec: number;
+}
+
+export interface PackagedTrack {
+  readonly index: number;
+  readonly spec: PackagerTrack;
+  readonly timeline: TrackTimeline;
+  readonly inits: ReadonlyMap<number, TrackInit>;
+  /** the most recent init segment (what playlists advertise) */
+  readonly latestInit: TrackInit | undefined;
+  /** frame rate from the SPS, else from the first sample duration */
+  readonly frameRate: number | undefined;
+}
+
+const TRACK_NAME = /^[A-Za-z0-9_-]{1,32}$/;
+
+class TrackState implements PackagedTrack {
+  readonly boxes = new BoxStream();
+  readonly inits = new Map<number, TrackInit>();
+  readonly timeline: TrackTimeline;
+  latestInit: TrackInit | undefined;
+  frameRate: number | undefined;
+  awaitingInit = true;
+  /** bytes of an init in progress (ftyp seen, moov not yet) */
+  ftyp: Buffer | undefined;
+  moof: Buffer | undefined;
+  trex = { durationTicks: 0, flags: 0 };
+  /** a broken stream is ignored until the encoder restarts */
+  broken = false;
+
+  constructor(readonly index: number, readonly spec: PackagerTrack, opts: PackagerOptions) {
+    this.timeline = new TrackTimeline(spec.kind, () => this.latestInit?.info.timescale ?? 1, opts.segmentTargetMs / 1000, opts.windowSegments);
+  }
+}
+
+export class LadderPackager {
+  /** distinguishes this packager's object URLs from an earlier session of the same stream id */
+  readonly session: string;
+  readonly partTargetSec: number;
+  readonly segmentTargetSec: number;
+  readonly windowSegments: number;
+  readonly now: () => number;
+  readonly tracks: readonly PackagedTrack[];
+  private readonly states: TrackState[];
+  private readonly feed = new ChangeFeed();
+  private readonly anchors = new Map<number, GenerationAnchor>();
+  private readonly log: Logger | undefined;
+  private gen = 0;
+  private originMs: number | undefined;
+  private endedMs: number | undefined;
+  private _state: PackagerState = 'live';
+  /** bumps on every change a playlist could show; renderers cache by it */
+  version = 0;
+  lastChangeMs: number;
+
+  constructor(
+    readonly streamId: string,
+    trackSpecs: PackagerTrack[],
+    opts: PackagerOptions,
+  ) {
+    if (!trackSpecs.length) throw new Error('a packager needs at least one track');
+    const names = new Set<string>();
+    for (const t of trackSpecs) {
+      if (!TRACK_NAME.test(t.name) || names.has(t.name)) throw new Error(`bad or duplicate track name ${JSON.stringify(t.name)}`);
+      names.add(t.name);
+    }
+    if (!(opts.partTargetMs > 0 && opts.segmentTargetMs >= opts.partTargetMs && opts.windowSegments >= 1)) {
+      throw new Error('packager options need 0 < partTargetMs <= segmentTargetMs and windowSegments >= 1');
+    }
+    this.now = opts.now ?? Date.now;
+    this.partTargetSec = opts.partTargetMs / 1000;
+    this.segmentTargetSec = opts.segmentTargetMs / 1000;
+    this.windowSegments = opts.windowSegments;
+    this.log = opts.log?.child({ streamId });
+    this.lastChangeMs = this.now();
+    this.session = this.lastChangeMs.toString(36) + randomBytes(2).toString('hex');
+    this.states = trackSpecs.map((t, i) => new TrackState(i, { ...t }, opts));
+    this.tracks = this.states;
+  }
+
+  get state(): PackagerState {
+    return this._state;
+  }
+
+  get generation(): number {
+    return this.gen;
+  }
+
+  /** Anchors of the generations still referenced by some segment in the window, oldest first. */
+  generations(): GenerationAnchor[] {
+    return [...this.anchors.values()].sort((a, b) => a.gen - b.gen);
+  }
+
+  /** wall clock of the first media (DASH availabilityStartTime); fixed for the packager's life */
+  get timelineOriginMs(): number | undefined {
+    return this.originMs;
+  }
+
+  get endedAtMs(): number | undefined {
+    return this.endedMs;
+  }
+
+  anchor(gen: number): GenerationAnchor | undefined {
+    return this.anchors.get(gen);
+  }
+
+  trackByName(name: string): PackagedTrack | undefined {
+    return this.states.find((t) => t.spec.name === name);
+  }
+
+  write(trackIndex: number, chunk: Buffer): void {
+    if (this._state !== 'live') return;
+    const t = this.states[trackIndex];
+    if (!t) throw new RangeError(`no track ${trackIndex}`);
+    if (t.broken) return;
+    for (const ev of t.boxes.push(chunk)) {
+      if ('error' in ev) {
+        this.breakTrack(t, ev.error);
+        return;
+      }
+      this.onBox(t, ev.type, ev.box);
+      if (t.broken) return;
+    }
+  }
+
+  restart(): void {
+    if (this._state !== 'live') return;
+    this.gen++;
+    for (const t of this.states) {
+      t.boxes.reset();
+      t.ftyp = t.moof = undefined;
+      t.awaitingInit = true;
+      t.broken = false;
+      t.timeline.cut(true);
+    }
+    this.log?.info({ gen: this.gen }, 'packager: encoder restarted, next segments start a discontinuity');
+    this.changed();
+  }
+
+  end(): void {
+    if (this._state !== 'live') return;
+    this._state = 'ended';
+    this.endedMs = this.now();
+    for (const t of this.states) {
+      t.timeline.cut(false);
+      t.boxes.reset();
+    }
+    this.changed();
+    this.feed.close();
+  }
+
+  close(): void {
+    if (this._state === 'closed') return;
+    this._state = 'closed';
+    for (const t of this.states) {
+      t.timeline.clear();
+      t.inits.clear();
+      t.latestInit = undefined;
+      t.boxes.reset();
+      t.ftyp = t.moof = undefined;
+    }
+    this.anchors.clear();
+    this.version++;
+    this.feed.close();
+  }
+
+  /** Waits until `ready()` holds; an ended or closed packager answers at once ('closed'). */
+  waitUntil(ready: () => boolean, timeoutMs: number, signal?: AbortSignal): Promise<WaitOutcome> {
+    return this.feed.waitUntil(ready, timeoutMs, signal);
+  }
+
+  subscribe(listener: () => void): () => void {
+    return this.feed.subscribe(listener);
+  }
+
+  /** Requests currently parked on this packager (for tests and metrics). */
+  get waitingRequests(): number {
+    return this.feed.waiting;
+  }
+
+  private onBox(t: TrackState, type: string, box: Buffer): void {
+    if (type === 'ftyp') {
+      if (!t.awaitingInit) {
+        // A new init without restart(): the encoder restarted behind our back. Treat it the same.
+        this.log?.warn({ track: t.spec.name }, 'packager: unexpected init segment, treating it as an encoder restart');
+        this.restart();
+      }
+      t.ftyp = box;
+      return;
+    }
+    if (type === 'moov') {
+      if (!t.ftyp) return this.breakTrack(t, 'moov without ftyp');
+      const bytes = Buffer.concat([t.ftyp, box]);
+      t.ftyp = undefined;
+      const d = describeInit(bytes);
+      if (!d.ok) return this.breakTrack(t, d.error);
+      if (d.info.kind !== t.spec.kind) return this.breakTrack(t, `expected ${t.spec.kind}, the encoder wrote ${d.info.kind}`);
+      const init: TrackInit = { gen: this.gen, bytes, info: d.info, createdAtMs: this.now() };
+      t.inits.set(this.gen, init);
+      t.latestInit = init;
+      t.trex = trexDefaults(bytes);
+      if (d.info.frameRate) t.frameRate = d.info.frameRate;
+      t.awaitingInit = false;
+      this.changed();
+      return;
+    }
+    if (t.awaitingInit) return; // media before its init cannot be decoded
+    if (type === 'moof') {
+      t.moof = box;
+      return;
+    }
+    if (type === 'mdat') {
+      const moof = t.moof;
+      t.moof = undefined;
+      if (!moof) return;
+      this.onFragment(t, moof, box);
+    }
+    // styp, sidx, prft, free, mfra...: not needed for delivery
+  }
+
+  private onFragment(t: TrackState, moof: Buffer, mdat: Buffer): void {
+    const f = describeFragment(moof, t.trex);
+    if (!f.ok) {
+      this.log?.warn({ track: t.spec.name, error: f.error }, 'packager: unreadable fragment dropped');
+      return;
+    }
+    const ts = t.latestInit!.info.timescale;
+    const arrivedAtMs = this.now();
+    if (!t.frameRate && t.spec.kind === 'video' && f.info.firstSampleTicks) t.frameRate = ts / f.info.firstSampleTicks;
+    let anchor = this.anchors.get(this.gen);
+    if (!anchor) {
+      // The part just arrived whole, so its first sample was captured about its duration ago.
+      // After a restart the new generation must not overlap the old one on the wall clock (the
+      // encoder may have run ahead of real time), or PROGRAM-DATE-TIME and DASH periods would go back.
+      const wallMs = Math.max(Math.round(arrivedAtMs - (f.info.durationTicks / ts) * 1000), this.wallClockEndMs());
+      anchor = { gen: this.gen, wallMs, mediaSec: f.info.startTicks / ts };
+      this.anchors.set(this.gen, anchor);
+      this.originMs ??= anchor.wallMs;
+    }
+    const a = anchor;
+    const part: MediaPart | undefined = t.timeline.append(
+      this.gen,
+      { bytes: Buffer.concat([moof, mdat]), startTicks: f.info.startTicks, durationTicks: f.info.durationTicks, independent: f.info.independent, arrivedAtMs },
+      (ticks) => Math.round(a.wallMs + (ticks / ts - a.mediaSec) * 1000),
+    );
+    if (!part) return;
+    this.forgetUnusedGenerations();
+    this.changed();
+  }
+
+  /** Where the media held so far ends on the wall clock. */
+  private wallClockEndMs(): number {
+    let end = 0;
+    for (const t of this.states) {
+      const last = t.timeline.last;
+      if (last) end = Math.max(end, last.programDateMs + (last.durationTicks / t.timeline.timescale()) * 1000);
+    }
+    return Math.ceil(end);
+  }
+
+  private forgetUnusedGenerations(): void {
+    let oldest = this.gen;
+    for (const t of this.states) oldest = Math.min(oldest, t.timeline.first?.gen ?? this.gen);
+    for (const g of this.anchors.keys()) if (g < oldest) this.anchors.delete(g);
+    for (const t of this.states) {
+      for (const g of t.inits.keys()) if (g < oldest) t.inits.delete(g);
+      t.timeline.forgetGenerationsBefore(oldest);
+    }
+  }
+
+  private breakTrack(t: TrackState, error: string): void {
+    t.broken = true;
+    t.boxes.reset();
+    t.ftyp = t.moof = undefined;
+    this.log?.error({ track: t.spec.name, error }, 'packager: track output unusable until the encoder restarts');
+  }
+
+  private changed(): void {
+    this.version++;
+    this.lastChangeMs = this.now();
+    this.feed.changed();
+  }
+}

@@ -1,0 +1,162 @@
+// One track's recent media, as the playlists and manifests see it: segments numbered by media
+// sequence number, each made of parts (one CMAF fragment each), within a sliding window. It decides
+// where segments begin (video: at an independent part once the current segment is long enough;
+// audio: every whole number of parts closest to the target) and keeps the discontinuity count right
+// as the window slides. It holds bytes only for the window; it never waits, times or does I/O.
+
+export interface MediaPart {
+  msn: number;
+  index: number;
+  bytes: Buffer;
+  startTicks: number;
+  durationTicks: number;
+  independent: boolean;
+  arrivedAtMs: number;
+}
+
+export interface MediaSegment {
+  msn: number;
+  /** encoder generation (0, then +1 per restart): selects the init segment and the DASH period */
+  gen: number;
+  parts: MediaPart[];
+  complete: boolean;
+  startTicks: number;
+  durationTicks: number;
+  /** first segment after an encoder restart */
+  discontinuity: boolean;
+  /** wall-clock start, stamped by the packager (EXT-X-PROGRAM-DATE-TIME) */
+  programDateMs: number;
+  /** bytes of a complete segment, built on first request */
+  joined?: Buffer;
+}
+
+export interface IncomingPart {
+  bytes: Buffer;
+  startTicks: number;
+  durationTicks: number;
+  independent: boolean;
+  arrivedAtMs: number;
+}
+
+export class TrackTimeline {
+  readonly segments: MediaSegment[] = [];
+  private nextMsn = 0;
+  /** EXT-X-DISCONTINUITY-SEQUENCE: discontinuities that have slid out of the window */
+  discontinuitySequence = 0;
+  private pendingDiscontinuity = false;
+  /** longest part and segment seen, in seconds (PART-TARGET and TARGETDURATION must cover them) */
+  maxPartSec = 0;
+  maxSegmentSec = 0;
+  /** first segment of each encoder generation, kept after it slides out (DASH $Number$ origin) */
+  private readonly genStarts = new Map<number, { msn: number; startTicks: number }>();
+
+  constructor(
+    readonly kind: 'video' | 'audio',
+    readonly timescale: () => number,
+    private readonly segmentTargetSec: number,
+    private readonly windowSegments: number,
+  ) {}
+
+  get first(): MediaSegment | undefined {
+    return this.segments[0];
+  }
+
+  get last(): MediaSegment | undefined {
+    return this.segments[this.segments.length - 1];
+  }
+
+  find(msn: number): MediaSegment | undefined {
+    const first = this.segments[0];
+    if (!first) return undefined;
+    const s = this.segments[msn - first.msn];
+    return s && s.msn === msn ? s : undefined;
+  }
+
+  /**
+   * Adds a part; returns it, or undefined when it was dropped (video that does not start with an
+   * independent part cannot begin a segment). `programDateOf` maps media ticks to wall-clock ms.
+   */
+  append(gen: number, p: IncomingPart, programDateOf: (ticks: number) => number): MediaPart | undefined {
+    const ts = this.timescale();
+    let cur = this.last && !this.last.complete ? this.last : undefined;
+    if (cur && cur.gen !== gen) {
+      this.complete(cur);
+      cur = undefined;
+    }
+    const partSec = p.durationTicks / ts;
+    if (cur && this.kind === 'video' && p.independent && cur.durationTicks / ts >= this.segmentTargetSec / 2) {
+      this.complete(cur);
+      cur = undefined;
+    }
+    if (!cur) {
+      if (this.kind === 'video' && !p.independent) return undefined;
+      cur = {
+        msn: this.nextMsn++,
+        gen,
+        parts: [],
+        complete: false,
+        startTicks: p.startTicks,
+        durationTicks: 0,
+        discontinuity: this.pendingDiscontinuity,
+        programDateMs: programDateOf(p.startTicks),
+      };
+      this.pendingDiscontinuity = false;
+      if (!this.genStarts.has(gen)) this.genStarts.set(gen, { msn: cur.msn, startTicks: cur.startTicks });
+      this.segments.push(cur);
+      this.slide();
+    }
+    const part: MediaPart = { msn: cur.msn, index: cur.parts.length, ...p };
+    cur.parts.push(part);
+    cur.durationTicks += p.durationTicks;
+    this.maxPartSec = Math.max(this.maxPartSec, partSec);
+    // Every audio part is independent: close the segment as soon as another part would take it
+    // further from the target than stopping here does.
+    if (this.kind === 'audio' && cur.durationTicks / ts >= this.segmentTargetSec - partSec / 2) this.complete(cur);
+    return part;
+  }
+
+  /** Ends the segment in progress (encoder restart or stream end); the next one is a discontinuity. */
+  cut(discontinuity: boolean): void {
+    const cur = this.last;
+    if (cur && !cur.complete) this.complete(cur);
+    if (discontinuity && this.segments.length) this.pendingDiscontinuity = true;
+  }
+
+  /** The next part a player would ask for (PRELOAD-HINT): msn and part index. */
+  nextPart(): { msn: number; index: number } {
+    const cur = this.last;
+    if (!cur) return { msn: this.nextMsn, index: 0 };
+    return cur.complete ? { msn: cur.msn + 1, index: 0 } : { msn: cur.msn, index: cur.parts.length };
+  }
+
+  generationStart(gen: number): { msn: number; startTicks: number } | undefined {
+    return this.genStarts.get(gen);
+  }
+
+  forgetGenerationsBefore(gen: number): void {
+    for (const g of this.genStarts.keys()) if (g < gen) this.genStarts.delete(g);
+  }
+
+  segmentBytes(s: MediaSegment): Buffer {
+    if (!s.complete) return Buffer.concat(s.parts.map((p) => p.bytes));
+    s.joined ??= Buffer.concat(s.parts.map((p) => p.bytes));
+    return s.joined;
+  }
+
+  clear(): void {
+    this.segments.length = 0;
+    this.genStarts.clear();
+  }
+
+  private complete(s: MediaSegment): void {
+    s.complete = true;
+    this.maxSegmentSec = Math.max(this.maxSegmentSec, s.durationTicks / this.timescale());
+  }
+
+  private slide(): void {
+    while (this.segments.length > this.windowSegments + 1) {
+      // RFC 8216 6.2.2: removing an EXT-X-DISCONTINUITY tag increments the sequence
+      if (this.segments.shift()?.discontinuity) this.discontinuitySequence++;
+    }
+  }
+}

@@ -1,0 +1,33 @@
+// A Fastify server with the product's error handler, CORS and playback routes, on port 0, serving
+// whatever packagers the test puts in its map.
+import Fastify, { type FastifyInstance } from 'fastify';
+import { createLogger } from '@onair/platform';
+import type { LadderPackager } from '@onair/hls-fallback';
+import { installCors } from '../../../signaling/src/http/cors.js';
+import { installErrorHandler } from '../../../signaling/src/http/error-handler.js';
+import { registerPlaybackRoutes } from '../../../signaling/src/http/playback-routes.js';
+
+export interface TestOrigin {
+  url: string;
+  app: FastifyInstance;
+  packagers: Map<string, LadderPackager>;
+  /** requests seen, by path+query (the CDN test counts origin hits with it) */
+  hits: Map<string, number>;
+  close(): Promise<void>;
+}
+
+export async function startOrigin(opts: { noMediaWaitMs?: number } = {}): Promise<TestOrigin> {
+  const app = Fastify();
+  const packagers = new Map<string, LadderPackager>();
+  const hits = new Map<string, number>();
+  app.addHook('onRequest', async (req) => {
+    hits.set(req.url, (hits.get(req.url) ?? 0) + 1);
+  });
+  installErrorHandler(app, createLogger('silent'));
+  installCors(app);
+  registerPlaybackRoutes(app, { packagers, ...(opts.noMediaWaitMs !== undefined ? { noMediaWaitMs: opts.noMediaWaitMs } : {}) });
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const addr = app.server.address();
+  const port = typeof addr === 'object' && addr ? addr.port : 0;
+  return { url: `http://127.0.0.1:${port}`, app, packagers, hits, close: () => app.close() };
+}

@@ -1,0 +1,49 @@
+// HLS and DASH playback endpoints (LL-HLS, plain HLS, low-latency DASH) and the clock endpoint DASH
+// players sync to. A thin adapter: it maps paths to PlaybackOrigin calls, ties a parked request to
+// its client connection (a player that goes away stops waiting) and writes the reply. Blocking,
+// caching and status rules live in @onair/hls-fallback, never here.
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { PlaybackOrigin, type PackagerLookup, type PlaybackReply, type PlaybackRequest } from '@onair/hls-fallback';
+
+export interface PlaybackRouteDeps {
+  packagers: PackagerLookup;
+  /** absolute URL of GET /time for the MPD's UTCTiming; by default derived from each request */
+  timeUrl?: string;
+  /** how long a request for a stream with no media yet waits before 503 (default 2000) */
+  noMediaWaitMs?: number;
+}
+
+interface Ids {
+  streamId: string;
+  track: string;
+  session: string;
+  file: string;
+}
+
+export function registerPlaybackRoutes(app: FastifyInstance, deps: PlaybackRouteDeps): PlaybackOrigin {
+  const origin = new PlaybackOrigin(deps.packagers, deps.noMediaWaitMs !== undefined ? { noMediaWaitMs: deps.noMediaWaitMs } : {});
+  const handle = (call: (ids: Ids, r: PlaybackRequest, req: FastifyRequest) => Promise<PlaybackReply>) =>
+    async (req: FastifyRequest, reply: FastifyReply) => {
+      const ac = new AbortController();
+      reply.raw.on('close', () => {
+        if (!reply.raw.writableFinished) ac.abort();
+      });
+      const r: PlaybackRequest = { headers: req.headers, query: req.query as Record<string, unknown>, signal: ac.signal };
+      const out = await call(req.params as Ids, r, req);
+      reply.code(out.status).headers(out.headers);
+      return reply.send(out.body);
+    };
+
+  app.get('/hls/:streamId/index.m3u8', handle((p, r) => origin.multivariant(p.streamId, r, true)));
+  app.get('/hls/:streamId/plain.m3u8', handle((p, r) => origin.multivariant(p.streamId, r, false)));
+  app.get('/hls/:streamId/:track/index.m3u8', handle((p, r) => origin.mediaPlaylist(p.streamId, p.track, r, true)));
+  app.get('/hls/:streamId/:track/plain.m3u8', handle((p, r) => origin.mediaPlaylist(p.streamId, p.track, r, false)));
+  app.get('/dash/:streamId/manifest.mpd', handle((p, r, req) => origin.mpd(p.streamId, r, deps.timeUrl ?? `${req.protocol}://${req.host}/time`)));
+  for (const prefix of ['hls', 'dash']) {
+    app.get(`/${prefix}/:streamId/:track/:session/:file`, handle((p, r) => origin.object(p.streamId, p.track, p.session, p.file, r)));
+  }
+  app.get('/time', async (_req, reply) =>
+    reply.header('Cache-Control', 'no-store').header('Content-Type', 'text/plain; charset=utf-8').send(new Date().toISOString()),
+  );
+  return origin;
+}
