@@ -31,6 +31,19 @@ export class LivePackagers<Sink extends CmafSink = CmafSink> {
     return this.byStream.get(streamId);
   }
 
+  /** The packager of a stream whose ladder runs (or ran: ended playlists stay readable a while). */
+  sink(streamId: string): Sink | undefined {
+    return this.byStream.get(streamId)?.sink;
+  }
+
+  /** Why a live stream has no packager: still starting, or failed with a reason. */
+  pending(streamId: string): { state: 'starting' } | { state: 'failed'; reason: string } | undefined {
+    const p = this.byStream.get(streamId);
+    if (!p || p.sink) return undefined;
+    if (p.state === 'failed') return { state: 'failed', reason: p.failure ?? 'unknown' };
+    return p.state === 'starting' ? { state: 'starting' } : undefined;
+  }
+
   get size(): number {
     return this.byStream.size;
   }

@@ -9,6 +9,7 @@ import { ChatHistory, ChatModeration, openRateLimiter } from '@onair/platform';
 import { MemoryDirectoryStore, RedisDirectoryStore, StreamDirectory } from '@onair/platform';
 import { MediaPlane, registerMediaMetrics } from '@onair/sfu';
 import { Cascade, NodeRegistry } from '@onair/origin-cascade';
+import { LadderPackager, ladderSettings, LivePackagers } from '@onair/hls-fallback';
 import { registerAuthRoutes } from './http/auth-routes.js';
 import { installCors } from './http/cors.js';
 import { acceptEmptyJsonBodies, installErrorHandler } from './http/error-handler.js';
@@ -16,6 +17,8 @@ import { registerMediaRoutes } from './http/media-routes.js';
 import { registerOpsRoutes } from './http/ops-routes.js';
 import { playbackUrlsFor, registerStreamRoutes } from './http/stream-routes.js';
 import { registerWebApp } from './http/web-app.js';
+import { registerThumbnailRoutes } from './http/thumbnail-routes.js';
+import { registerPlaybackRoutes } from './http/playback-routes.js';
 import { registerStripeWebhook } from './http/stripe-webhook.js';
 import { registerTipRoutes } from './http/tip-routes.js';
 import { registerWalletRoutes } from './http/wallet-routes.js';
@@ -24,6 +27,9 @@ import { registerChatRoutes } from './http/chat-routes.js';
 import { registerModerationRoutes } from './http/moderation-routes.js';
 import { ChannelGateway } from './realtime/gateway.js';
 import { registerChannelMetrics } from './realtime/channel-metrics.js';
+
+/** How long an ended stream's final playlists (with ENDLIST) stay readable. */
+const ENDED_PLAYLIST_GRACE_MS = 30_000;
 
 export interface OnAirNode {
   /** Base URL of this node, e.g. http://127.0.0.1:8080 (the real port when PORT=0). */
@@ -42,6 +48,8 @@ export interface OnAirNode {
   readonly topups: TopUps;
   /** This node's part in the origin -> edge relay cascade (undefined when the cascade is off). */
   readonly cascade: Cascade | undefined;
+  /** Per-stream HLS/DASH pipelines; undefined when HLS_MODE=off. */
+  readonly packagers: LivePackagers<LadderPackager> | undefined;
   close(): Promise<void>;
 }
 
@@ -139,6 +147,21 @@ export async function startNode(config: Config, log: Logger = createLogger(confi
       cleanups.push(() => cascade!.close());
     }
     log.info({ workers: media.pool.size }, 'mediasoup workers ready');
+    // HLS/DASH: one supervised ffmpeg ladder per live stream, packaged in memory for the playback routes.
+    const packagerOptions = { partTargetMs: config.hls.partMs, segmentTargetMs: config.hls.segmentMs, windowSegments: config.hls.windowSegments, log };
+    const packagers =
+      config.hls.mode === 'off'
+        ? undefined
+        : new LivePackagers<LadderPackager>(
+            media,
+            {
+              settings: ladderSettings(config.hls),
+              createSink: (id, tracks) => new LadderPackager(id, tracks, packagerOptions),
+              endedGraceMs: ENDED_PLAYLIST_GRACE_MS,
+            },
+            log,
+          );
+    if (packagers) cleanups.push(() => packagers.close());
     let gateway: ChannelGateway | undefined; // created below, once the HTTP server exists
     const feed = linkDirectoryToMedia(media, streams, db, log, (id) => gateway?.channel(id) !== undefined);
     await feed.ready;
@@ -185,6 +208,7 @@ export async function startNode(config: Config, log: Logger = createLogger(confi
       whep: (id: string) => baseUrl + urls.whep(id),
       hls: (id: string) => baseUrl + urls.hls(id),
       dash: (id: string) => baseUrl + urls.dash(id),
+      thumbnail: (id: string) => baseUrl + urls.thumbnail(id),
     };
     registerOpsRoutes(app, {
       registry,
@@ -201,6 +225,17 @@ export async function startNode(config: Config, log: Logger = createLogger(confi
     registerTipRoutes(app, { accounts, tips });
     registerWalletRoutes(app, { accounts, wallets: tips.wallets, topups });
     await registerStripeWebhook(app, { topups });
+    registerPlaybackRoutes(app, {
+      packagers: { get: (id) => packagers?.sink(id), pending: (id) => packagers?.pending(id) },
+      ...(cascade ? { locate: async (id: string) => {
+        const url = await cascade.originUrl(id).catch(() => undefined);
+        return url && url !== baseUrl ? url : undefined;
+      } } : {}),
+    });
+    registerThumbnailRoutes(app, {
+      thumbnails: { poster: (id) => packagers?.get(id)?.poster },
+      maxAgeSeconds: Math.max(1, Math.round(config.hls.posterIntervalMs / 1000)),
+    });
     await registerWebApp(app, config.webDistDir);
 
     await app.listen({ host: config.host, port: config.port });
@@ -226,6 +261,7 @@ export async function startNode(config: Config, log: Logger = createLogger(confi
       tipEvents,
       topups,
       cascade,
+      packagers,
       close: () => (closing ??= closeAll()),
     };
   } catch (err) {

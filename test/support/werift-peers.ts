@@ -2,6 +2,7 @@
 // a publisher that sends real VP8/H.264 + Opus RTP made by ffmpeg (testsrc + sine) over WHIP, and
 // viewers that complete ICE+DTLS over WHEP and count the RTP packets they receive.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { createSocket, type Socket } from 'node:dgram';
 import type { AddressInfo } from 'node:net';
 import {
@@ -77,6 +78,44 @@ export interface Publisher {
 
 /** Publishes ffmpeg-generated media to `POST {baseUrl}/whip/{streamId}` with the stream key. */
 export async function publish(baseUrl: string, streamId: string, streamKey: string, codec: VideoCodec = 'vp8', bitrateKbps = 1500, size = '640x360'): Promise<Publisher> {
+  const session = await whipSession(baseUrl, streamId, streamKey, codec);
+  const sources = [
+    await rtpSource('video', codec, bitrateKbps, size, (b) => session.video.writeRtp(b)),
+    await rtpSource('audio', codec, 0, size, (b) => session.audio.writeRtp(b)),
+  ];
+  return publisherOf(session, sources);
+}
+
+/**
+ * Publishes RTP whose video payload is random bytes (well-formed RTP, undecodable VP8: no key frame
+ * ever) and real Opus audio: a publisher that is live but whose picture no decoder can take.
+ */
+export async function publishUndecodableVideo(baseUrl: string, streamId: string, streamKey: string): Promise<Publisher> {
+  const session = await whipSession(baseUrl, streamId, streamKey, 'vp8');
+  let seq = 0;
+  const ssrc = 0x1234_5678;
+  const timer = setInterval(() => {
+    const header = Buffer.alloc(12);
+    header[0] = 0x80;
+    header[1] = 0x80 | 96; // marker + VP8's payload type
+    header.writeUInt16BE(seq++ & 0xffff, 2);
+    header.writeUInt32BE((seq * 3000) >>> 0, 4);
+    header.writeUInt32BE(ssrc, 8);
+    session.video.writeRtp(Buffer.concat([header, randomBytes(800)]));
+  }, 33);
+  const noise = { stop: () => clearInterval(timer) };
+  return publisherOf(session, [noise, await rtpSource('audio', 'vp8', 0, '', (b) => session.audio.writeRtp(b))]);
+}
+
+interface WhipSession {
+  pc: RTCPeerConnection;
+  video: MediaStreamTrack;
+  audio: MediaStreamTrack;
+  location: string;
+  etag: string;
+}
+
+async function whipSession(baseUrl: string, streamId: string, streamKey: string, codec: VideoCodec): Promise<WhipSession> {
   const pc = newPeer(codec);
   const video = new MediaStreamTrack({ kind: 'video' });
   const audio = new MediaStreamTrack({ kind: 'audio' });
@@ -94,19 +133,21 @@ export async function publish(baseUrl: string, streamId: string, streamKey: stri
     throw new Error(`WHIP POST answered ${res.status}: ${await res.text()}`);
   }
   await pc.setRemoteDescription({ type: 'answer', sdp: await res.text() });
-  const location = new URL(res.headers.get('location')!, baseUrl).toString();
-  const sources = [await rtpSource('video', codec, bitrateKbps, size, (b) => video.writeRtp(b)), await rtpSource('audio', codec, 0, size, (b) => audio.writeRtp(b))];
+  return { pc, video, audio, location: new URL(res.headers.get('location')!, baseUrl).toString(), etag: res.headers.get('etag') ?? '' };
+}
+
+function publisherOf(session: WhipSession, sources: { stop(): void }[]): Publisher {
   return {
-    location,
-    etag: res.headers.get('etag') ?? '',
-    pc,
+    location: session.location,
+    etag: session.etag,
+    pc: session.pc,
     stopMedia() {
       for (const s of sources) s.stop();
     },
     async stop() {
       for (const s of sources) s.stop();
-      await fetch(location, { method: 'DELETE' }).catch(() => {});
-      await pc.close();
+      await fetch(session.location, { method: 'DELETE' }).catch(() => {});
+      await session.pc.close();
     },
   };
 }

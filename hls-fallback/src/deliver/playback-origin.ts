@@ -24,6 +24,12 @@ import {
 
 export interface PackagerLookup {
   get(streamId: string): LadderPackager | undefined;
+  /**
+   * Why a stream has no packager (yet): its ladder is still starting (source probing, first
+   * segment), or it failed (a picture ffmpeg cannot decode, ffmpeg crash-looping). Undefined when
+   * the stream is simply not live here.
+   */
+  pending?(streamId: string): { state: 'starting' } | { state: 'failed'; reason: string } | undefined;
 }
 
 export interface PlaybackRequest {
@@ -219,7 +225,14 @@ export class PlaybackOrigin {
 
   private packager(streamId: string): LadderPackager {
     const p = this.packagers.get(streamId);
-    if (!p) throw err(404, 'stream_not_found', `no live playback for stream ${streamId}`);
+    if (!p) {
+      const pending = this.packagers.pending?.(streamId);
+      if (pending?.state === 'starting') throw unavailable(`HLS/DASH of stream ${streamId} is starting; retry shortly`);
+      if (pending?.state === 'failed') {
+        throw err(503, 'playback_unavailable', `HLS/DASH of stream ${streamId} is unavailable: ${pending.reason}`, { 'Retry-After': '30' });
+      }
+      throw err(404, 'stream_not_found', `no live playback for stream ${streamId}`);
+    }
     if (isClosed(p)) throw gone();
     return p;
   }

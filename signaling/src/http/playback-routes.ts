@@ -11,6 +11,11 @@ export interface PlaybackRouteDeps {
   timeUrl?: string;
   /** how long a request for a stream with no media yet waits before 503 (default 2000) */
   noMediaWaitMs?: number;
+  /**
+   * Where a stream not packaged on this node is (the base URL of its origin node in the cascade):
+   * such requests answer 307 there. Undefined: 404 as usual.
+   */
+  locate?: (streamId: string) => Promise<string | undefined>;
 }
 
 interface Ids {
@@ -28,6 +33,11 @@ export function registerPlaybackRoutes(app: FastifyInstance, deps: PlaybackRoute
       reply.raw.on('close', () => {
         if (!reply.raw.writableFinished) ac.abort();
       });
+      const { streamId } = req.params as Ids;
+      if (deps.locate && !deps.packagers.get(streamId) && !deps.packagers.pending?.(streamId)) {
+        const elsewhere = await deps.locate(streamId);
+        if (elsewhere) return reply.code(307).header('location', elsewhere.replace(/\/+$/, '') + req.url).header('cache-control', 'no-store').send();
+      }
       const r: PlaybackRequest = { headers: req.headers, query: req.query as Record<string, unknown>, signal: ac.signal };
       const out = await call(req.params as Ids, r, req);
       reply.code(out.status).headers(out.headers);

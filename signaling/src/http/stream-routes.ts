@@ -21,6 +21,8 @@ export interface PlaybackUrls {
   whep(streamId: string): string;
   hls(streamId: string): string;
   dash(streamId: string): string;
+  /** The newest poster JPEG of a live stream (404 when there is none). */
+  thumbnail(streamId: string): string;
 }
 
 /** PlaybackUrls under one base URL (PUBLIC_URL, or the node's own http://host:port). */
@@ -32,6 +34,7 @@ export function playbackUrlsFor(baseUrl: string): PlaybackUrls {
     whep: (s) => `${base}/whep/${id(s)}`,
     hls: (s) => `${base}/hls/${id(s)}/index.m3u8`,
     dash: (s) => `${base}/dash/${id(s)}/manifest.mpd`,
+    thumbnail: (s) => `${base}/api/streams/${id(s)}/thumbnail.jpg`,
   };
 }
 
@@ -87,6 +90,7 @@ export function streamView(s: StreamRecord, urls: PlaybackUrls) {
     live: s.live,
     startedAt: s.startedAt?.toISOString() ?? null,
     playback: { whep: urls.whep(s.id), hls: urls.hls(s.id), dash: urls.dash(s.id) },
+    thumbnail: s.live ? urls.thumbnail(s.id) : null,
   };
 }
 
