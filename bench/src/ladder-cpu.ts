@@ -1,0 +1,54 @@
+// CPU of the HLS/DASH ladder per input: a real node (HLS on) receives a 720p30 H.264 stream from a
+// werift publisher (ffmpeg testsrc2, moving picture), its ladder ffmpeg encodes the configured
+// renditions, and the ffmpeg process's CPU time is sampled over a window from /proc. Also reports
+// the whole machine's busy share so a busy machine is visible. Knobs: LADDER_SECONDS (20),
+// LADDER_SIZE (1280x720), HLS_MAX_RENDITIONS / HLS_PRESET as for the node.
+import { processCpuSeconds, machineTicks, machineBusyShare } from './proc-cpu.js';
+import { createUserAndStream, startTestNode, waitFor } from '../../test/support/onair-node.js';
+import { publish } from '../../test/support/werift-peers.js';
+import { machine, round, table } from './report.js';
+
+const seconds = Number(process.env.LADDER_SECONDS ?? 20);
+const size = process.env.LADDER_SIZE ?? '1280x720';
+const TARGET_CORES = 0.6;
+
+async function main(): Promise<void> {
+  const node = await startTestNode({ HLS_MODE: 'always', HLS_MAX_RENDITIONS: process.env.HLS_MAX_RENDITIONS ?? '3', HLS_PRESET: process.env.HLS_PRESET ?? 'veryfast' });
+  const s = await createUserAndStream(node.url, 'ladder cpu');
+  const publisher = await publish(node.url, s.id, s.streamKey, 'h264', 2500, size);
+  try {
+    await waitFor('the ladder to run', () => node.packagers?.get(s.id)?.state === 'running', 30_000);
+    await new Promise((r) => setTimeout(r, 3000)); // past start-up
+    const packaging = node.packagers!.get(s.id)!;
+    const pid = packaging.encoderPid!;
+    const cpu0 = processCpuSeconds(pid);
+    const m0 = machineTicks();
+    const t0 = Date.now();
+    await new Promise((r) => setTimeout(r, seconds * 1000));
+    const cores = (processCpuSeconds(pid) - cpu0) / ((Date.now() - t0) / 1000);
+    const busy = machineBusyShare(m0, machineTicks());
+    const row = {
+      source: `${packaging.source?.width}x${packaging.source?.height} ${packaging.source?.codec}`,
+      renditions: packaging.ladder.map((r) => r.name).join(' '),
+      preset: process.env.HLS_PRESET ?? 'veryfast',
+      'ffmpeg cores': round(cores, 2),
+      'machine busy %': round(busy * 100, 0),
+      target: `<= ${TARGET_CORES}`,
+      result: cores <= TARGET_CORES ? 'met' : 'MISSED',
+    };
+    console.log(`\nHLS ladder CPU per input over ${seconds} s (decode once, scale, x264 per rendition, AAC, poster)\n`);
+    console.log(table([row]));
+    console.log('\n' + JSON.stringify({ bench: 'ladder-cpu', machine: machine(), seconds, ...row }, null, 2));
+  } finally {
+    await publisher.stop();
+    await node.close();
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (err) => {
+    console.error(err);
+    process.exit(1);
+  },
+);
