@@ -2,6 +2,7 @@ export * from './config.js';
 export * from './errors.js';
 export * from './log.js';
 export * from './db/database.js';
+export * from './db/failures.js';
 export * from './db/open.js';
 export * from './db/migrate.js';
 export * from './db/postgres.js';

@@ -3,16 +3,12 @@
 // top-ups, every acknowledged tip is stored once, and every tip's event was published (once per tip
 // id, as a JetStream-style deduplicating sink sees it). Restarts the machine's own PostgreSQL
 // (`pg_ctlcluster 15 main restart -m fast`, about a second) and waits until it answers again.
-import { execFile } from 'node:child_process';
-import { readdirSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import { promisify } from 'node:util';
-import postgres from 'postgres';
 import { describe, expect, it } from 'vitest';
 import { AppError, auditLedger, createLogger, TipLedger, TipOutboxRelay, type AuthUser, type TipEvent, type TipEventSink } from '@onair/platform';
-import { TEST_DATABASE_URL, useTestDatabase } from '../../test/support/databases.js';
+import { useTestDatabase } from '../../test/support/databases.js';
+import { postmasterStartTime, restartPostgres } from '../../test/support/postgres-restart.js';
 
-const run = promisify(execFile);
 const log = createLogger('silent');
 
 /** Records publications and, like JetStream with Nats-Msg-Id = tip id, keeps each tip once. */
@@ -22,22 +18,6 @@ class DedupSink implements TipEventSink {
   async publish(_streamId: string, event: TipEvent): Promise<void> {
     this.raw++;
     this.byTip.set(event.tipId, event);
-  }
-}
-
-async function waitForPostgres(timeoutMs = 30_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const sql = postgres(TEST_DATABASE_URL, { max: 1, connect_timeout: 2, onnotice: () => {} });
-    try {
-      await sql.unsafe('SELECT 1');
-      return;
-    } catch (err) {
-      if (Date.now() > until) throw err;
-      await new Promise((r) => setTimeout(r, 200));
-    } finally {
-      await sql.end({ timeout: 1 }).catch(() => {});
-    }
   }
 }
 
@@ -97,17 +77,12 @@ describe('a PostgreSQL restart during a tip load', () => {
         await new Promise((r) => setTimeout(r, 5));
       }
     };
-    const startedAt = async () => (await db.query<{ t: string }>('SELECT pg_postmaster_start_time()::text AS t'))[0]!.t;
-    const serverStartedBefore = await startedAt();
+    const serverStartedBefore = await postmasterStartTime(db);
     const load = Promise.all(viewers.map((v, n) => client(v, n)));
     await new Promise((r) => setTimeout(r, 400));
     const ackedBeforeRestart = acknowledged.size;
-    try {
-      await run('pg_ctlcluster', ['--skip-systemctl-redirect', clusterVersion(), 'main', 'restart', '-m', 'fast'], { timeout: 60_000 });
-      restarted = true;
-    } finally {
-      await waitForPostgres();
-    }
+    await restartPostgres();
+    restarted = true;
     const ackedAfterRestart = acknowledged.size;
     // keep tipping on the recovered server until plenty more tips went through
     for (const until = Date.now() + 30_000; acknowledged.size < ackedAfterRestart + 200 && Date.now() < until; ) {
@@ -120,7 +95,7 @@ describe('a PostgreSQL restart during a tip load', () => {
     await relay.close();
 
     expect(restarted).toBe(true);
-    expect(await startedAt()).not.toBe(serverStartedBefore); // the server really went down and came back
+    expect(await postmasterStartTime(db)).not.toBe(serverStartedBefore); // the server really went down and came back
     // the restart happened mid-load: some tips were done before it, and many after
     expect(ackedBeforeRestart).toBeGreaterThan(0);
     expect(acknowledged.size).toBeGreaterThan(ackedAfterRestart);
@@ -136,7 +111,3 @@ describe('a PostgreSQL restart during a tip load', () => {
   }, 120_000);
 });
 
-/** The machine's PostgreSQL cluster version (Debian layout: /etc/postgresql/<version>/main). */
-function clusterVersion(): string {
-  return readdirSync('/etc/postgresql').sort((a, b) => Number(a) - Number(b)).at(-1) ?? '15';
-}

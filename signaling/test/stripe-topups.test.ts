@@ -192,6 +192,26 @@ describe('Stripe top-ups', () => {
     expect(await auditLedger(node.db)).toEqual([]);
   });
 
+  it('a refund that arrives before its top-up was credited is refused (409) until the credit is in, then applied once', async () => {
+    const user = await register();
+    const { paymentIntentId } = await topUp(user.token, 4000);
+    const refund = event('charge.refunded', { id: 'ch_test_early', object: 'charge', amount: 4000, amount_refunded: 1000, currency: 'usd', payment_intent: paymentIntentId });
+    const early = await deliver(refund);
+    expect([early.status, ((await early.json()) as { error: { code: string } }).error.code]).toEqual([409, 'topup_not_credited']);
+    expect(await node.db.query('SELECT id FROM stripe_events WHERE id = $1', [refund.id])).toEqual([]); // not recorded: Stripe delivers it again
+
+    expect((await deliver(succeeded(paymentIntentId, user.id, 4000))).status).toBe(200);
+    const again = await deliver(refund);
+    expect([again.status, await again.json()]).toEqual([200, { received: true, eventId: refund.id, applied: true }]);
+    expect(await balance(user.token)).toBe(3000);
+    expect((await deliver(refund)).status).toBe(200);
+    expect(await balance(user.token)).toBe(3000);
+    // A refund for a PaymentIntent that is no OnAir top-up is acknowledged and changes nothing.
+    const foreign = await deliver(event('charge.refunded', { id: 'ch_test_foreign', object: 'charge', amount: 900, amount_refunded: 900, currency: 'usd', payment_intent: 'pi_not_ours' }));
+    expect(foreign.status).toBe(200);
+    expect(await auditLedger(node.db)).toEqual([]);
+  });
+
   it('an unsupported or malformed top-up amount is a 400', async () => {
     const user = await register();
     for (const amount of [0, -1, 1.25, '500', null, 10 ** 9]) {

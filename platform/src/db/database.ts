@@ -1,6 +1,9 @@
 // The one SQL interface OnAir's domain modules use. Two adapters implement it with the same SQL
 // dialect and the same migrations: PostgreSQL (postgres.js, when DATABASE_URL is set) and embedded
 // PostgreSQL (PGlite, stored under DATA_DIR). Domain code never imports a driver directly.
+// A server that cannot be reached, or a connection lost mid-way (a PostgreSQL restart), fails the
+// call with DatabaseUnavailable (AppError 503 `database_unavailable`, db/failures.ts) and nothing
+// else: no uncaught exception, no statement run later on another connection.
 
 export interface Queryable {
   /** Runs one parameterised statement ($1, $2, ...) and returns its rows. */
@@ -9,7 +12,11 @@ export interface Queryable {
 
 export interface Database extends Queryable {
   readonly kind: 'postgres' | 'embedded';
-  /** Runs fn in one transaction: commits when it resolves, rolls back when it throws. */
+  /**
+   * Runs fn in one transaction: commits when it resolves, rolls back when it throws (or when one of
+   * its statements failed, even if fn caught that). A DatabaseUnavailable from the COMMIT itself
+   * leaves the outcome unknown (it may have committed): work that is retried must be idempotent.
+   */
   transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
   /** True when the database answers a trivial query (used by /readyz). */
   ping(): Promise<boolean>;

@@ -6,10 +6,11 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { AuthUser } from '../accounts/tokens.js';
 import type { Database } from '../db/database.js';
+import { isRetryable } from '../db/failures.js';
 import { AppError, badRequest, conflict, notFound } from '../errors.js';
 import type { Logger } from '../log.js';
 import { tipsReceivedBy, type DraftOutcome, type StoredTip, type TipDraft, type TipParties } from './tip-batch.js';
-import { isTransient, TipWriter, type TipWriterOptions } from './tip-writer.js';
+import { TipWriter, type TipWriterOptions } from './tip-writer.js';
 import { Wallets } from './wallets.js';
 
 export interface TipRules {
@@ -235,7 +236,7 @@ export async function whileAvailable<T>(fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (err) {
-    if (isTransient(err)) throw new AppError(503, 'ledger_unavailable', 'the ledger is unavailable; retry (with the same Idempotency-Key for a tip)');
+    if (isRetryable(err)) throw new AppError(503, 'ledger_unavailable', 'the ledger is unavailable; retry (with the same Idempotency-Key for a tip)');
     throw err;
   }
 }

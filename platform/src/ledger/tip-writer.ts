@@ -6,6 +6,7 @@
 // that fails for any other reason is retried tip by tip so one bad tip fails alone. Never resolves a
 // tip before its transaction has committed.
 import type { Database } from '../db/database.js';
+import { isRetryable } from '../db/failures.js';
 import { AppError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { commitTipBatch, type DraftOutcome, type TipDraft } from './tip-batch.js';
@@ -100,13 +101,13 @@ export class TipWriter {
       batch.forEach((p, i) => p.resolve(outcomes[i]!));
       if (outcomes.some((o) => o.kind === 'committed')) this.onCommitted?.();
     } catch (err) {
-      if (batch.length > 1 && !isTransient(err)) {
+      if (batch.length > 1 && !isRetryable(err)) {
         this.log.warn({ err, tips: batch.length }, 'tip batch failed; retrying its tips one by one');
         for (const p of batch) await this.commit([p]);
         return;
       }
-      if (!isTransient(err)) this.log.error({ err, tipId: batch[0]?.draft.id }, 'tip failed to commit');
-      const failure = isTransient(err)
+      if (!isRetryable(err)) this.log.error({ err, tipId: batch[0]?.draft.id }, 'tip failed to commit');
+      const failure = isRetryable(err)
         ? new AppError(503, 'ledger_unavailable', 'the ledger is unavailable; retry with the same Idempotency-Key')
         : err;
       for (const p of batch) p.reject(failure);
@@ -120,7 +121,7 @@ export class TipWriter {
       try {
         return await commitTipBatch(this.db, drafts, this.feeAccountId, this.currency);
       } catch (err) {
-        if (!isTransient(err) || Date.now() + delayMs > deadline) throw err;
+        if (!isRetryable(err) || Date.now() + delayMs > deadline) throw err;
         this.stats.retries++;
         this.log.warn({ err: String(err), tips: drafts.length, retryInMs: delayMs }, 'tip batch hit a database failure; retrying');
         await new Promise((r) => setTimeout(r, delayMs));
@@ -128,12 +129,4 @@ export class TipWriter {
       }
     }
   }
-}
-
-/** Failures after which the same batch may simply be tried again (connection loss, restart, deadlock). */
-export function isTransient(err: unknown): boolean {
-  const e = err as { code?: unknown; errno?: unknown } | null;
-  const code = typeof e?.code === 'string' ? e.code : '';
-  if (/^(08|57P|53|40001|40P01)/.test(code)) return true;
-  return ['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'CONNECTION_CLOSED', 'CONNECTION_ENDED', 'CONNECTION_DESTROYED', 'CONNECT_TIMEOUT'].includes(code);
 }

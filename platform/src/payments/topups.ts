@@ -8,7 +8,7 @@
 import Stripe from 'stripe';
 import type { AuthUser } from '../accounts/tokens.js';
 import type { Database, Queryable } from '../db/database.js';
-import { AppError, badRequest } from '../errors.js';
+import { AppError, badRequest, conflict } from '../errors.js';
 import type { Logger } from '../log.js';
 import { minorUnits, type Wallets } from '../ledger/wallets.js';
 
@@ -220,20 +220,30 @@ export class TopUps {
     }
   }
 
-  /** The succeeded top-up a Stripe object refers to (by its payment_intent), locked for update. */
+  /**
+   * The succeeded top-up a Stripe object refers to (by its payment_intent), locked for update; null
+   * when the PaymentIntent is not an OnAir top-up. A top-up whose payment_intent.succeeded has not
+   * been applied yet (Stripe does not deliver in order, and a 503 makes it deliver that one later)
+   * refuses the event with 409 `topup_not_credited`: nothing is recorded, Stripe delivers it again,
+   * and it applies after the credit instead of being lost before it.
+   */
   private async lockTopUp(
     tx: Queryable,
     paymentIntent: string | { id: string } | null | undefined,
   ): Promise<{ paymentIntentId: string; userId: string; refunded: number; disputed: number } | null> {
     const piId = idOf(paymentIntent);
     if (!piId) return null;
-    const rows = await tx.query<{ user_id: string; amount_refunded: string; amount_disputed: string }>(
-      `SELECT user_id::text AS user_id, amount_refunded::text AS amount_refunded, amount_disputed::text AS amount_disputed
-       FROM topups WHERE payment_intent_id = $1 AND status = 'succeeded' FOR UPDATE`,
+    const rows = await tx.query<{ user_id: string; status: string; amount_refunded: string; amount_disputed: string }>(
+      `SELECT user_id::text AS user_id, status, amount_refunded::text AS amount_refunded, amount_disputed::text AS amount_disputed
+       FROM topups WHERE payment_intent_id = $1 FOR UPDATE`,
       [piId],
     );
     const r = rows[0];
-    return r ? { paymentIntentId: piId, userId: r.user_id, refunded: minorUnits(r.amount_refunded), disputed: minorUnits(r.amount_disputed) } : null;
+    if (!r) return null;
+    if (r.status !== 'succeeded') {
+      throw conflict('topup_not_credited', 'this top-up has not been credited yet (its payment_intent.succeeded comes first); deliver this event again later');
+    }
+    return { paymentIntentId: piId, userId: r.user_id, refunded: minorUnits(r.amount_refunded), disputed: minorUnits(r.amount_disputed) };
   }
 
   private async creditTestFunds(user: AuthUser, amount: number): Promise<TopUpResult> {

@@ -2,7 +2,10 @@
 // sent, so this route (alone, in its own plugin scope) reads the body raw instead of parsing JSON,
 // then hands bytes and Stripe-Signature to TopUps, which verifies and applies each event once.
 // Answers 200 for applied and replayed events alike (so Stripe stops retrying), 400 for a bad
-// signature. Never trusts a field of the payload before the signature is checked.
+// signature, and a status Stripe retries on when the event cannot be applied yet: 409 for a refund
+// or dispute that arrived before its top-up's credit, 503 when the database is unavailable (the
+// event's transaction rolled back, or its commit was cut off: the retry then answers "applied":
+// false). Never trusts a field of the payload before the signature is checked.
 import type { FastifyInstance } from 'fastify';
 import { whileAvailable, type TopUps } from '@onair/platform';
 
