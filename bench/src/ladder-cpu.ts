@@ -21,20 +21,27 @@ async function main(): Promise<void> {
     await new Promise((r) => setTimeout(r, 3000)); // past start-up
     const packaging = node.packagers!.get(s.id)!;
     const pid = packaging.encoderPid!;
+    // Segments are 1 s GOPs: segments completed per second of wall clock says whether ffmpeg kept
+    // up in real time (a starved encoder would show low CPU only because it fell behind).
+    const lastMsn = () => packaging.sink?.tracks[0]?.timeline.last?.msn ?? 0;
+    const msn0 = lastMsn();
     const cpu0 = processCpuSeconds(pid);
     const m0 = machineTicks();
     const t0 = Date.now();
     await new Promise((r) => setTimeout(r, seconds * 1000));
-    const cores = (processCpuSeconds(pid) - cpu0) / ((Date.now() - t0) / 1000);
+    const wallS = (Date.now() - t0) / 1000;
+    const cores = (processCpuSeconds(pid) - cpu0) / wallS;
+    const realtime = ((lastMsn() - msn0) * Number(process.env.HLS_SEGMENT_MS ?? 1000)) / 1000 / wallS;
     const busy = machineBusyShare(m0, machineTicks());
     const row = {
       source: `${packaging.source?.width}x${packaging.source?.height} ${packaging.source?.codec}`,
       renditions: packaging.ladder.map((r) => r.name).join(' '),
       preset: process.env.HLS_PRESET ?? 'veryfast',
       'ffmpeg cores': round(cores, 2),
+      'media s per s': round(realtime, 2),
       'machine busy %': round(busy * 100, 0),
       target: `<= ${TARGET_CORES}`,
-      result: cores <= TARGET_CORES ? 'met' : 'MISSED',
+      result: cores <= TARGET_CORES && realtime > 0.9 ? 'met' : 'MISSED',
     };
     console.log(`\nHLS ladder CPU per input over ${seconds} s (decode once, scale, x264 per rendition, AAC, poster)\n`);
     console.log(table([row]));
