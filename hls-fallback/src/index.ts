@@ -13,3 +13,4 @@ export { renderMultivariant, renderMediaPlaylist, objectNames } from './deliver/
 export { renderMpd } from './deliver/dash-manifest.js';
 export { PlaybackOrigin, type PackagerLookup, type PlaybackRequest, type PlaybackReply, type PlaybackOriginOptions } from './deliver/playback-origin.js';
 export { EXPOSED_HEADERS } from './deliver/http-caching.js';
+export { HttpAudience } from './deliver/http-audience.js';

@@ -44,6 +44,11 @@ export class LivePackagers<Sink extends CmafSink = CmafSink> {
     return p.state === 'starting' ? { state: 'starting' } : undefined;
   }
 
+  /** Ids of the streams packaged (or recently ended) on this node. */
+  ids(): IterableIterator<string> {
+    return this.byStream.keys();
+  }
+
   get size(): number {
     return this.byStream.size;
   }

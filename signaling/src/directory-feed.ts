@@ -1,13 +1,22 @@
 // Feeds the media plane's facts into the stream directory: live when a publisher's media arrives,
 // offline when it leaves (on the origin node only: a relay of the stream coming and going on an edge
-// changes nothing), and the WebRTC viewer count (written at most once a second per stream)
-// for streams the real-time channel does not count: while a stream has a channel on this node, the
+// changes nothing), and the playback viewer count (WebRTC sessions plus HLS/DASH players; written at
+// most once a second per stream on WebRTC changes, and every 2 s for streams with HTTP players) for
+// streams the real-time channel does not count: while a stream has a channel on this node, the
 // channel writes the total over all nodes and all kinds of viewers, and this feed stays quiet.
 // On start it clears live flags left by a previous run of this node (embedded mode, single node).
 import { clearStaleLiveFlags, type Database, type Logger, type StreamCatalog } from '@onair/platform';
 import type { MediaPlane } from '@onair/sfu';
 
 const VIEWER_WRITE_INTERVAL_MS = 1000;
+const HTTP_AUDIENCE_SWEEP_MS = 2000;
+
+export interface PlaybackAudience {
+  /** WebRTC viewers plus HTTP players of a stream on this node. */
+  count(streamId: string): number;
+  /** Streams that may have HTTP players now (those packaged on this node). */
+  httpStreams(): Iterable<string>;
+}
 
 export function linkDirectoryToMedia(
   media: MediaPlane,
@@ -15,8 +24,22 @@ export function linkDirectoryToMedia(
   db: Database,
   log: Logger,
   channelCounts: (streamId: string) => boolean = () => false,
+  audience: PlaybackAudience = { count: (id) => media.viewerCount(id), httpStreams: () => [] },
 ) {
   const pending = new Map<string, NodeJS.Timeout>();
+  const written = new Map<string, number>();
+  const write = (id: string) => {
+    if (media.roleOf(id) !== 'origin' || channelCounts(id)) return;
+    const n = audience.count(id);
+    if (written.get(id) === n) return;
+    written.set(id, n);
+    void run('viewers', id, streams.setViewerCount(id, n));
+  };
+  // HTTP players come and go without events: sweep the packaged streams.
+  const sweep = setInterval(() => {
+    for (const id of audience.httpStreams()) write(id);
+  }, HTTP_AUDIENCE_SWEEP_MS);
+  sweep.unref();
   const run = (what: string, streamId: string, p: Promise<unknown>) =>
     p.catch((err) => log.error({ err, streamId }, `directory update failed: ${what}`));
 
@@ -24,6 +47,7 @@ export function linkDirectoryToMedia(
   media.on('offline', (id, reason, role) => {
     clearTimeout(pending.get(id));
     pending.delete(id);
+    written.delete(id);
     if (role === 'relay') return;
     log.info({ streamId: id, reason }, 'stream offline');
     void run('offline', id, streams.markOffline(id));
@@ -34,7 +58,7 @@ export function linkDirectoryToMedia(
       id,
       setTimeout(() => {
         pending.delete(id);
-        if (media.roleOf(id) === 'origin' && !channelCounts(id)) void run('viewers', id, streams.setViewerCount(id, media.viewerCount(id)));
+        write(id);
       }, VIEWER_WRITE_INTERVAL_MS),
     );
   });
@@ -43,6 +67,7 @@ export function linkDirectoryToMedia(
       ? clearStaleLiveFlags(db).then((n) => n && log.warn({ streams: n }, 'cleared live flags left by an earlier run'))
       : Promise.resolve(),
     close() {
+      clearInterval(sweep);
       for (const t of pending.values()) clearTimeout(t);
       pending.clear();
     },

@@ -9,7 +9,7 @@ import { ChatHistory, ChatModeration, openRateLimiter } from '@onair/platform';
 import { MemoryDirectoryStore, RedisDirectoryStore, StreamDirectory } from '@onair/platform';
 import { MediaPlane, registerMediaMetrics } from '@onair/sfu';
 import { Cascade, NodeRegistry } from '@onair/origin-cascade';
-import { LadderPackager, ladderSettings, LivePackagers } from '@onair/hls-fallback';
+import { HttpAudience, LadderPackager, ladderSettings, LivePackagers } from '@onair/hls-fallback';
 import { registerAuthRoutes } from './http/auth-routes.js';
 import { installCors } from './http/cors.js';
 import { acceptEmptyJsonBodies, installErrorHandler } from './http/error-handler.js';
@@ -162,8 +162,13 @@ export async function startNode(config: Config, log: Logger = createLogger(confi
             log,
           );
     if (packagers) cleanups.push(() => packagers.close());
+    const httpAudience = new HttpAudience();
     let gateway: ChannelGateway | undefined; // created below, once the HTTP server exists
-    const feed = linkDirectoryToMedia(media, streams, db, log, (id) => gateway?.channel(id) !== undefined);
+    const playbackViewers = (id: string) => media.viewerCount(id) + httpAudience.count(id);
+    const feed = linkDirectoryToMedia(media, streams, db, log, (id) => gateway?.channel(id) !== undefined, {
+      count: playbackViewers,
+      httpStreams: () => packagers?.ids() ?? [],
+    });
     await feed.ready;
     cleanups.push(() => feed.close());
 
@@ -188,7 +193,7 @@ export async function startNode(config: Config, log: Logger = createLogger(confi
       moderation,
       limiter,
       log,
-      playbackViewers: (id) => media.viewerCount(id),
+      playbackViewers,
       isLive: (id) => media.isBroadcasting(id),
       onViewerTotal: (id, total) => void streams.setViewerCount(id, total).catch((err) => log.warn({ err, streamId: id }, 'viewer count write failed')),
     });
@@ -227,6 +232,7 @@ export async function startNode(config: Config, log: Logger = createLogger(confi
     await registerStripeWebhook(app, { topups });
     registerPlaybackRoutes(app, {
       packagers: { get: (id) => packagers?.sink(id), pending: (id) => packagers?.pending(id) },
+      audience: httpAudience,
       ...(cascade ? { locate: async (id: string) => {
         const url = await cascade.originUrl(id).catch(() => undefined);
         return url && url !== baseUrl ? url : undefined;

@@ -3,7 +3,7 @@
 // its client connection (a player that goes away stops waiting) and writes the reply. Blocking,
 // caching and status rules live in @onair/hls-fallback, never here.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { PlaybackOrigin, type PackagerLookup, type PlaybackReply, type PlaybackRequest } from '@onair/hls-fallback';
+import { PlaybackOrigin, type HttpAudience, type PackagerLookup, type PlaybackReply, type PlaybackRequest } from '@onair/hls-fallback';
 
 export interface PlaybackRouteDeps {
   packagers: PackagerLookup;
@@ -16,6 +16,8 @@ export interface PlaybackRouteDeps {
    * such requests answer 307 there. Undefined: 404 as usual.
    */
   locate?: (streamId: string) => Promise<string | undefined>;
+  /** Counts the players fetching playlists (for the stream's viewer count). */
+  audience?: HttpAudience;
 }
 
 interface Ids {
@@ -44,11 +46,17 @@ export function registerPlaybackRoutes(app: FastifyInstance, deps: PlaybackRoute
       return reply.send(out.body);
     };
 
+  const playlist = (call: (ids: Ids, r: PlaybackRequest, req: FastifyRequest) => Promise<PlaybackReply>) =>
+    handle(async (ids, r, req) => {
+      const out = await call(ids, r, req);
+      if (out.status < 300) deps.audience?.saw(ids.streamId, `${req.ip} ${req.headers['user-agent'] ?? ''}`);
+      return out;
+    });
   app.get('/hls/:streamId/index.m3u8', handle((p, r) => origin.multivariant(p.streamId, r, true)));
   app.get('/hls/:streamId/plain.m3u8', handle((p, r) => origin.multivariant(p.streamId, r, false)));
-  app.get('/hls/:streamId/:track/index.m3u8', handle((p, r) => origin.mediaPlaylist(p.streamId, p.track, r, true)));
-  app.get('/hls/:streamId/:track/plain.m3u8', handle((p, r) => origin.mediaPlaylist(p.streamId, p.track, r, false)));
-  app.get('/dash/:streamId/manifest.mpd', handle((p, r, req) => origin.mpd(p.streamId, r, deps.timeUrl ?? `${req.protocol}://${req.host}/time`)));
+  app.get('/hls/:streamId/:track/index.m3u8', playlist((p, r) => origin.mediaPlaylist(p.streamId, p.track, r, true)));
+  app.get('/hls/:streamId/:track/plain.m3u8', playlist((p, r) => origin.mediaPlaylist(p.streamId, p.track, r, false)));
+  app.get('/dash/:streamId/manifest.mpd', playlist((p, r, req) => origin.mpd(p.streamId, r, deps.timeUrl ?? `${req.protocol}://${req.host}/time`)));
   for (const prefix of ['hls', 'dash']) {
     app.get(`/${prefix}/:streamId/:track/:session/:file`, handle((p, r) => origin.object(p.streamId, p.track, p.session, p.file, r)));
   }
