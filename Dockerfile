@@ -10,6 +10,8 @@ COPY scripts ./scripts
 COPY proto/package.json proto/
 COPY platform/package.json platform/
 COPY sfu/package.json sfu/
+COPY hls-fallback/package.json hls-fallback/
+COPY origin-cascade/package.json origin-cascade/
 COPY signaling/package.json signaling/
 COPY client-sdk/package.json client-sdk/
 COPY web/package.json web/
