@@ -202,7 +202,7 @@ export class PlaybackOrigin {
     let seg = tl.find(msn);
     if (!seg) {
       // the DASH player may ask for the next segment a little before its first part exists
-      if (p.state !== 'live' || msn > tl.nextPart().msn) throw isClosed(p) ? gone() : err(404, 'object_not_found', `no segment ${msn}`);
+      if (p.state !== 'live' || msn > (tl.last?.msn ?? -1) + 1) throw isClosed(p) ? gone() : err(404, 'object_not_found', `no segment ${msn}`);
       const o = await p.waitUntil(() => tl.find(msn) !== undefined, waitMs, req.signal);
       if (o === 'timeout') throw unavailable(`segment ${msn} has not started`);
       seg = tl.find(msn);
