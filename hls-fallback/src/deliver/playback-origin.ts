@@ -195,7 +195,13 @@ export class PlaybackOrigin {
         if (o === 'timeout') throw unavailable(`part ${msn}.${partIndex} did not appear in time`);
       }
       const part = found();
-      if (!part) throw isClosed(p) ? gone() : err(404, 'object_not_found', `segment ${msn} has no part ${partIndex}`);
+      if (!part) {
+        if (isClosed(p)) throw gone();
+        // The segment ended before this index (a hint made moot by a keyframe): that stays true, so
+        // caches may keep the 404 and the players parked behind one CDN request do not each retry.
+        const final = tl.find(msn)?.complete === true;
+        throw err(404, 'object_not_found', `segment ${msn} has no part ${partIndex}`, final ? { 'Cache-Control': cacheFor(60) } : {});
+      }
       return this.bytesReply(part.bytes, req, type, etag, part.arrivedAtMs);
     }
 
