@@ -7,9 +7,13 @@
 // For each step: 2 s to settle, then a window in which the origin's CPU (utime+stime from /proc) and
 // the requests completed are counted. CPU per 1,000 req/s = (origin CPU - origin CPU with no players)
 // / (req/s / 1,000). It measures only.
+// Then, if wrk is installed (Debian: apt-get install wrk), the same CPU figure at the origin's
+// saturation, where the client is no longer the limit: wrk (one thread, 32 keep-alive connections)
+// on one LL media playlist (gzip, as players ask) and on one recent 720p part.
 // Knobs (environment): PACKAGER_STEPS (50,100,200), PACKAGER_PLAIN_SHARE (0.2: share of plain-HLS
-// players), PACKAGER_WINDOW_SECONDS (8).
-import { fork } from 'node:child_process';
+// players), PACKAGER_WINDOW_SECONDS (8), PACKAGER_WRK (1; 0 skips wrk).
+import { execFile, fork } from 'node:child_process';
+import { promisify } from 'node:util';
 import { Agent, request } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { distribution, machine, round, table } from './report.js';
@@ -100,6 +104,50 @@ async function plainPlayer(base: string, c: Counters, running: () => boolean): P
   }
 }
 
+/** wrk against one URL while the origin's CPU is read; undefined when wrk is not installed. */
+async function wrkRuns(base: string, pid: number, idleCpu: number): Promise<Record<string, string | number>[]> {
+  const run = promisify(execFile);
+  try {
+    await run('wrk', ['--version']).catch((e: { stdout?: string }) => {
+      if (!e.stdout?.includes('wrk')) throw e;
+    });
+  } catch {
+    log('wrk not installed: skipping the saturation runs');
+    return [];
+  }
+  const text = (await get(base, '/hls/bench/720p/index.m3u8')).body.toString();
+  // the first part of the newest complete segment: it stays in the window for the whole run
+  const part = segmentUris(text).at(-1)!.replace(/\.m4s$/, '.0.m4s');
+  const targets: [string, string, string[]][] = [
+    ['LL media playlist (gzip)', '/hls/bench/720p/index.m3u8', ['-H', 'Accept-Encoding: gzip']],
+    ['720p part', `/hls/bench/720p/${part}`, []],
+  ];
+  const rows: Record<string, string | number>[] = [];
+  for (const [what, path, extra] of targets) {
+    const seconds = windowMs / 1000;
+    const cpu0 = processCpuSeconds(pid);
+    const m0 = machineTicks();
+    const t0 = performance.now();
+    const { stdout } = await run('wrk', ['-t1', '-c32', `-d${seconds}s`, '--latency', ...extra, base + path]);
+    const wall = (performance.now() - t0) / 1000;
+    const cpu = (processCpuSeconds(pid) - cpu0) / wall;
+    const reqs = Number(/Requests\/sec:\s+([\d.]+)/.exec(stdout)?.[1]);
+    const p99 = /99%\s+([\d.]+\w+)/.exec(stdout)?.[1] ?? '?';
+    const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(stdout)?.[1] ?? 0);
+    rows.push({
+      'wrk target': what,
+      'req/s': round(reqs, 0),
+      'origin CPU': `${round(cpu * 100)} %`,
+      'CPU per 1k req/s': `${round((cpu - idleCpu) / (reqs / 1000), 3)} core`,
+      'p99': p99,
+      'non-2xx': non2xx,
+      'machine busy': `${round(machineBusyShare(m0, machineTicks()) * 100, 0)} %`,
+    });
+    log(JSON.stringify(rows.at(-1)));
+  }
+  return rows;
+}
+
 async function main(): Promise<void> {
   const child = fork(fileURLToPath(new URL('./packager-origin.js', import.meta.url)), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   process.on('exit', () => child.kill('SIGKILL'));
@@ -148,9 +196,11 @@ async function main(): Promise<void> {
     });
     log(JSON.stringify(rows.at(-1)));
   }
+  const wrkRows = process.env.PACKAGER_WRK === '0' ? [] : await wrkRuns(base, child.pid!, idle.cpu);
   console.log(JSON.stringify(machine()));
   console.log(`origin alone: ${round(idle.cpu * 100)} % of a core`);
   console.log(table(rows));
+  if (wrkRows.length) console.log('\n' + table(wrkRows));
   child.send('stop');
   await new Promise((r) => child.once('exit', r));
   agent.destroy();
