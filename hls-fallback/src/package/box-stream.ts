@@ -51,7 +51,15 @@ export class BoxStream {
   private peek(n: number): Buffer {
     const first = this.chunks[0]!;
     if (first.length >= n || this.chunks.length === 1) return first;
-    return Buffer.concat(this.chunks, Math.min(n, this.buffered));
+    // only as many chunks as the header needs: a pipe read can be a single byte
+    const head: Buffer[] = [];
+    let have = 0;
+    for (const c of this.chunks) {
+      if (have >= n) break;
+      head.push(c);
+      have += c.length;
+    }
+    return Buffer.concat(head);
   }
 
   private take(n: number): Buffer {

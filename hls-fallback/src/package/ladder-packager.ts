@@ -169,11 +169,22 @@ export class LadderPackager {
     }
   }
 
+  /**
+   * The encoder restarted: call it before writing the new process's first bytes (and drop any bytes
+   * the old process still had in its pipes). Partial boxes are discarded and every track waits for
+   * a new init segment. A generation that produced no media yet is reused, so calling this twice (or
+   * after a crash loop that never got going) adds no empty discontinuity.
+   */
   restart(): void {
+    this.startGeneration(undefined);
+  }
+
+  /** `aligned`: a track whose byte stream is known to be at a box boundary (it just sent ftyp). */
+  private startGeneration(aligned: TrackState | undefined): void {
     if (this._state !== 'live') return;
-    this.gen++;
+    if (this.anchors.has(this.gen)) this.gen++;
     for (const t of this.states) {
-      t.boxes.reset();
+      if (t !== aligned) t.boxes.reset();
       t.ftyp = t.moof = undefined;
       t.awaitingInit = true;
       t.broken = false;
@@ -229,7 +240,7 @@ export class LadderPackager {
       if (!t.awaitingInit) {
         // A new init without restart(): the encoder restarted behind our back. Treat it the same.
         this.log?.warn({ track: t.spec.name }, 'packager: unexpected init segment, treating it as an encoder restart');
-        this.restart();
+        this.startGeneration(t);
       }
       t.ftyp = box;
       return;

@@ -1,0 +1,135 @@
+// The packager's handling of its input and its memory, with real ffmpeg output: any chunking of the
+// pipe gives the same parts; bad bytes break only their track until the encoder restarts; a new init
+// without restart() is treated as one; the window bounds memory; close() releases everything.
+import { beforeAll, expect, it } from 'vitest';
+import { LadderPackager } from '@onair/hls-fallback';
+import { LADDER_SMALL, recordOutputs, replay, tracksOf } from './support/encoder.js';
+
+const OPTS = { partTargetMs: 200, segmentTargetMs: 1000, windowSegments: 4 };
+const TRACKS = tracksOf(LADDER_SMALL);
+let recorded: Buffer[];
+
+beforeAll(async () => {
+  recorded = await recordOutputs(LADDER_SMALL, 8);
+});
+
+/** The end of the last whole top-level box before `offset`: where an encoder's output could stop. */
+function boxBoundary(buf: Buffer, offset: number): number {
+  let at = 0;
+  while (at + 8 <= buf.length && at + buf.readUInt32BE(at) <= offset) at += buf.readUInt32BE(at);
+  return at;
+}
+const halves = (f: number) => recorded.map((b) => boxBoundary(b, Math.floor(b.length * f)));
+
+const partsOf = (p: LadderPackager, track: number) => p.tracks[track]!.timeline.segments.flatMap((s) => s.parts.map((x) => x.bytes));
+
+it('cuts the same parts whatever the chunk boundaries of the pipe', () => {
+  const whole = new LadderPackager('a', TRACKS, OPTS);
+  recorded.forEach((b, i) => whole.write(i, b));
+  const bytewise = new LadderPackager('b', TRACKS, OPTS);
+  // prime-sized chunks, and the first third of the audio one byte at a time
+  replay(bytewise, recorded, 997);
+  const audio = recorded.length - 1;
+  const fine = new LadderPackager('c', TRACKS, OPTS);
+  const third = recorded[audio]!.length / 3;
+  for (let at = 0; at < third; at++) fine.write(audio, recorded[audio]!.subarray(at, at + 1));
+  fine.write(audio, recorded[audio]!.subarray(Math.ceil(third)));
+  for (let i = 0; i < recorded.length; i++) {
+    const expected = partsOf(whole, i);
+    expect(expected.length).toBeGreaterThan(10);
+    expect(partsOf(bytewise, i)).toEqual(expected);
+  }
+  expect(partsOf(fine, audio)).toEqual(partsOf(whole, audio));
+  // and the parts are the input, cut at fragment boundaries: moof+mdat, nothing lost in between
+  // (after them ffmpeg's trailer, an mfra box, which is not media)
+  const held = Buffer.concat(partsOf(whole, 0));
+  const at = recorded[0]!.indexOf(held);
+  expect(at).toBeGreaterThan(0);
+  expect(recorded[0]!.toString('latin1', at + held.length + 4, at + held.length + 8)).toBe('mfra');
+  for (const p of [whole, bytewise, fine]) p.close();
+});
+
+it('segments video at key frames and audio in whole parts, and keeps only the window', () => {
+  const p = new LadderPackager('w', TRACKS, OPTS);
+  replay(p, recorded);
+  for (const t of p.tracks) {
+    const segs = t.timeline.segments;
+    expect(segs.length).toBeLessThanOrEqual(OPTS.windowSegments + 1);
+    expect(segs[0]!.msn).toBeGreaterThan(0); // older ones were dropped
+    for (const s of segs) {
+      expect(s.parts[0]!.independent).toBe(true);
+      const sec = s.durationTicks / t.latestInit!.info.timescale;
+      if (s !== segs.at(-1)) expect(sec).toBeCloseTo(t.spec.kind === 'video' ? 1 : 1.0667, 3);
+    }
+  }
+  p.close();
+});
+
+it('breaks only the track that gets garbage, until the encoder restarts', () => {
+  const p = new LadderPackager('g', TRACKS, OPTS);
+  const cut = halves(0.5);
+  replay(p, recorded.map((b, i) => b.subarray(0, cut[i])));
+  const before = p.tracks.map((t) => t.timeline.last!.msn);
+  p.write(0, Buffer.from('this is not an mp4 box at all, and its size field is absurd'));
+  replay(p, recorded.map((b, i) => b.subarray(cut[i])));
+  expect(p.tracks[0]!.timeline.last!.msn).toBe(before[0]); // stuck
+  expect(p.tracks[1]!.timeline.last!.msn).toBeGreaterThan(before[1]!); // unaffected
+  p.restart();
+  replay(p, recorded.map((b) => b.subarray(0, b.length >> 2)));
+  expect(p.tracks[0]!.timeline.last!.msn).toBeGreaterThan(before[0]!);
+  expect(p.tracks[0]!.timeline.last!.gen).toBe(1);
+  p.close();
+});
+
+it('treats a new init segment without restart() as an encoder restart', () => {
+  const p = new LadderPackager('i', TRACKS, OPTS);
+  const cut = halves(0.5);
+  replay(p, recorded.map((b, i) => b.subarray(0, cut[i])));
+  const last = p.tracks.map((t) => t.timeline.last!.msn);
+  // the old process stopped after a whole box; the new one starts with ftyp+moov
+  const quarter = halves(0.25);
+  replay(p, recorded.map((b, i) => b.subarray(0, quarter[i])));
+  expect(p.generation).toBe(1);
+  p.tracks.forEach((t, i) => {
+    const first = t.timeline.segments.find((s) => s.gen === 1)!;
+    expect(first.discontinuity).toBe(true);
+    expect(first.msn).toBe(last[i]! + 1);
+  });
+  p.close();
+});
+
+it('adds no empty discontinuity when restart() comes twice or before any media', () => {
+  const p = new LadderPackager('r', TRACKS, OPTS);
+  p.restart();
+  replay(p, recorded.map((b) => b.subarray(0, b.length >> 2)));
+  expect(p.generation).toBe(0);
+  expect(p.tracks[0]!.timeline.first!.discontinuity).toBe(false);
+  p.restart();
+  p.restart();
+  replay(p, recorded.map((b) => b.subarray(0, b.length >> 2)));
+  expect(p.generation).toBe(1);
+  expect(p.tracks[0]!.timeline.segments.filter((s) => s.discontinuity)).toHaveLength(1);
+  p.close();
+});
+
+it('releases all media on close() and ignores writes after it', async () => {
+  const p = new LadderPackager('c', TRACKS, OPTS);
+  replay(p, recorded);
+  const waiting = p.waitUntil(() => false, 60_000);
+  p.close();
+  expect(await waiting).toBe('closed');
+  for (const t of p.tracks) {
+    expect(t.timeline.segments).toHaveLength(0);
+    expect(t.inits.size).toBe(0);
+  }
+  p.write(0, recorded[0]!);
+  expect(p.tracks[0]!.timeline.segments).toHaveLength(0);
+  expect(p.state).toBe('closed');
+});
+
+it('rejects unusable track lists and options', () => {
+  expect(() => new LadderPackager('x', [], OPTS)).toThrow();
+  expect(() => new LadderPackager('x', [{ kind: 'video', name: 'a/b', bandwidth: 1 }], OPTS)).toThrow();
+  expect(() => new LadderPackager('x', [{ kind: 'video', name: 'a', bandwidth: 1 }, { kind: 'audio', name: 'a', bandwidth: 1 }], OPTS)).toThrow();
+  expect(() => new LadderPackager('x', TRACKS, { ...OPTS, partTargetMs: 0 })).toThrow();
+});
