@@ -31,9 +31,17 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => 
 interface Counters {
   requests: number;
   failures: number;
+  /** failures by status and kind, e.g. "503 playlist" */
+  failureKinds: Map<string, number>;
   bytes: number;
   /** time to first byte of part/segment GETs that did not block, ms */
   objectMs: number[];
+}
+
+function fail(c: Counters, status: number, kind: string): void {
+  c.failures++;
+  const k = `${status} ${kind}`;
+  c.failureKinds.set(k, (c.failureKinds.get(k) ?? 0) + 1);
 }
 
 const agent = new Agent({ keepAlive: true, maxSockets: 1024 });
@@ -59,7 +67,7 @@ async function llPlayer(base: string, c: Counters, running: () => boolean): Prom
     const pl = await get(base, `/hls/bench/720p/index.m3u8${query}`);
     c.requests++;
     if (pl.status !== 200) {
-      c.failures++;
+      fail(c, pl.status, 'LL playlist');
       query = '';
       await sleep(200);
       continue;
@@ -75,7 +83,7 @@ async function llPlayer(base: string, c: Counters, running: () => boolean): Prom
         if (!text.includes(`PRELOAD-HINT:TYPE=PART,URI="${u}"`)) c.objectMs.push(performance.now() - t0);
         c.requests++;
         c.bytes += r.body.length;
-        if (r.status !== 200 && r.status !== 404) c.failures++;
+        if (r.status !== 200 && r.status !== 404) fail(c, r.status, 'part');
       }),
     );
     const last = /(\d+)\.(\d+)\.m4s"\n(?:#EXT-X-PRELOAD-HINT|#EXTINF)/.exec(text);
@@ -89,7 +97,7 @@ async function plainPlayer(base: string, c: Counters, running: () => boolean): P
   while (running()) {
     const pl = await get(base, '/hls/bench/720p/plain.m3u8');
     c.requests++;
-    if (pl.status !== 200) c.failures++;
+    if (pl.status !== 200) fail(c, pl.status, 'plain playlist');
     const segs = segmentUris(pl.body.toString());
     for (const u of seen.size ? segs.filter((s) => !seen.has(s)) : segs.slice(-3)) {
       seen.add(u);
@@ -98,7 +106,7 @@ async function plainPlayer(base: string, c: Counters, running: () => boolean): P
       c.objectMs.push(performance.now() - t0);
       c.requests++;
       c.bytes += r.body.length;
-      if (r.status !== 200) c.failures++;
+      if (r.status !== 200) fail(c, r.status, 'segment');
     }
     await sleep(1000);
   }
@@ -115,16 +123,22 @@ async function wrkRuns(base: string, pid: number, idleCpu: number): Promise<Reco
     log('wrk not installed: skipping the saturation runs');
     return [];
   }
-  const text = (await get(base, '/hls/bench/720p/index.m3u8')).body.toString();
-  // the first part of the newest complete segment: it stays in the window for the whole run
-  const part = segmentUris(text).at(-1)!.replace(/\.m4s$/, '.0.m4s');
-  const targets: [string, string, string[]][] = [
-    ['LL media playlist (gzip)', '/hls/bench/720p/index.m3u8', ['-H', 'Accept-Encoding: gzip']],
-    ['720p part', `/hls/bench/720p/${part}`, []],
+  // the part is the first of the newest complete segment, chosen just before its run so that it
+  // stays in the 8-segment window for the whole run
+  const newestPart = async () => {
+    const text = (await get(base, '/hls/bench/720p/index.m3u8')).body.toString();
+    return `/hls/bench/720p/${segmentUris(text).at(-1)!.replace(/\.m4s$/, '.0.m4s')}`;
+  };
+  const targets: [string, () => Promise<string>, string[]][] = [
+    ['LL media playlist (gzip)', async () => '/hls/bench/720p/index.m3u8', ['-H', 'Accept-Encoding: gzip']],
+    ['720p part', newestPart, []],
   ];
   const rows: Record<string, string | number>[] = [];
-  for (const [what, path, extra] of targets) {
-    const seconds = windowMs / 1000;
+  for (const [what, pathOf, extra] of targets) {
+    const path = await pathOf();
+    const check = await get(base, path);
+    if (check.status !== 200) log(`${what}: ${path} answers ${check.status} before the run`);
+    const seconds = Math.min(windowMs / 1000, 6); // the part must stay in the 8 s window
     const cpu0 = processCpuSeconds(pid);
     const m0 = machineTicks();
     const t0 = performance.now();
@@ -158,7 +172,7 @@ async function main(): Promise<void> {
   log(`origin at ${base}, pid ${child.pid}`);
 
   const measure = async (players: number) => {
-    const c: Counters = { requests: 0, failures: 0, bytes: 0, objectMs: [] };
+    const c: Counters = { requests: 0, failures: 0, failureKinds: new Map(), bytes: 0, objectMs: [] };
     let live = true;
     const plain = Math.round(players * plainShare);
     const all = Array.from({ length: players }, (_, i) => (i < plain ? plainPlayer : llPlayer)(base, c, () => live));
@@ -175,6 +189,7 @@ async function main(): Promise<void> {
     const lat = distribution(c.objectMs.slice(c0.objectMs));
     live = false;
     await Promise.all(all);
+    if (c.failures) log(`failures with ${players} players: ${JSON.stringify(Object.fromEntries(c.failureKinds))}`);
     return { players, plain, reqs, cpu, mbps: ((c.bytes - c0.bytes) * 8) / seconds / 1e6, failures: c.failures - c0.failures, lat, busy };
   };
 
