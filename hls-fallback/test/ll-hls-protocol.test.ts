@@ -85,26 +85,34 @@ describe('a live ladder', () => {
   it('holds a blocking reload until the part exists, then answers within one part duration', async () => {
     const track = p.trackByName('360p')!;
     const lags: number[] = [];
-    for (let i = 0; i < 5; i++) {
+    for (let attempt = 0; lags.length < 5 && attempt < 20; attempt++) {
       const pl = parseMediaPlaylist(await (await get('/hls/live/360p/index.m3u8')).text());
       const want = lastPartOf(pl);
-      want.index += 1; // the next part: not there yet
-      expect(holds(track, want.msn, want.index)).toBe(false);
+      want.index += 1; // the next part: usually not there yet...
+      if (holds(track, want.msn, want.index)) continue; // ...unless a busy machine bunched ffmpeg's output
       let appearedAt = 0;
       const stop = p.subscribe(() => {
         if (!appearedAt && holds(track, want.msn, want.index)) appearedAt = performance.now();
       });
-      const res = await get(`/hls/live/360p/index.m3u8?_HLS_msn=${want.msn}&_HLS_part=${want.index}`);
-      const answeredAt = performance.now();
+      const path = `/hls/live/360p/index.m3u8?_HLS_msn=${want.msn}&_HLS_part=${want.index}`;
+      const res = await get(path);
+      const receivedAt = performance.now();
       stop();
       expect(res.status).toBe(200);
       expect(appearedAt).toBeGreaterThan(0); // it was held until the part appeared...
       const got = parseMediaPlaylist(await res.text());
       const last = lastPartOf(got);
       expect(last.msn > want.msn || (last.msn === want.msn && last.index >= want.index)).toBe(true);
-      lags.push(answeredAt - appearedAt); // ...and answered soon after
+      // ...and answered soon after: the origin's send, and (looser, the test's own event loop is
+      // on a shared machine) the client's receipt
+      lags.push(origin.sentAt.get(path)! - appearedAt);
+      expect(receivedAt - appearedAt).toBeLessThan(1000);
     }
-    for (const lag of lags) expect(lag).toBeLessThan(200);
+    expect(lags).toHaveLength(5);
+    for (const lag of lags) {
+      expect(lag).toBeGreaterThanOrEqual(0);
+      expect(lag).toBeLessThan(200); // one part duration
+    }
   });
 
   it('serves the PRELOAD-HINT part once it is complete', async () => {

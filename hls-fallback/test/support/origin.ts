@@ -13,6 +13,8 @@ export interface TestOrigin {
   packagers: Map<string, LadderPackager>;
   /** requests seen, by path+query (the CDN test counts origin hits with it) */
   hits: Map<string, number>;
+  /** when the origin sent its answer to each path+query (performance.now(), the last one) */
+  sentAt: Map<string, number>;
   close(): Promise<void>;
 }
 
@@ -23,11 +25,15 @@ export async function startOrigin(opts: { noMediaWaitMs?: number } = {}): Promis
   app.addHook('onRequest', async (req) => {
     hits.set(req.url, (hits.get(req.url) ?? 0) + 1);
   });
+  const sentAt = new Map<string, number>();
+  app.addHook('onSend', async (req) => {
+    sentAt.set(req.url, performance.now());
+  });
   installErrorHandler(app, createLogger('silent'));
   installCors(app);
   registerPlaybackRoutes(app, { packagers, ...(opts.noMediaWaitMs !== undefined ? { noMediaWaitMs: opts.noMediaWaitMs } : {}) });
   await app.listen({ port: 0, host: '127.0.0.1' });
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : 0;
-  return { url: `http://127.0.0.1:${port}`, app, packagers, hits, close: () => app.close() };
+  return { url: `http://127.0.0.1:${port}`, app, packagers, hits, sentAt, close: () => app.close() };
 }
