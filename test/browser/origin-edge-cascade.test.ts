@@ -114,6 +114,15 @@ describe('origin -> relay -> edge across three node processes', () => {
     expect(((await offline.json()) as { error: { code: string } }).error.code).toBe('stream_offline');
   });
 
+  it('an edge sends HLS/DASH requests to the origin node with 307 (path and query kept)', async () => {
+    const [n1, n2] = nodes as [NodeProcess, NodeProcess];
+    for (const path of [`/hls/${stream.id}/index.m3u8`, `/hls/${stream.id}/720p/index.m3u8?_HLS_msn=3&_HLS_part=1`, `/dash/${stream.id}/manifest.mpd`]) {
+      const res = await fetch(n2.url + path, { redirect: 'manual' });
+      expect(res.status, path).toBe(307);
+      expect(res.headers.get('location'), path).toBe(n1.url + path);
+    }
+  });
+
   it('when the edge a viewer is on is killed, the viewer reconnects through another edge and plays again within 5 s', async () => {
     const [n1, n2, n3] = nodes as [NodeProcess, NodeProcess, NodeProcess];
     // Entering at the origin-only node: 307 to the less loaded edge (both hold the stream and have one viewer; ties go by id: node 2).
