@@ -141,6 +141,7 @@ describe.each(STORAGE_KINDS)('account and stream routes on %s storage', (kind) =
         hls: `${BASE_URL}/hls/${created.id}/index.m3u8`,
         dash: `${BASE_URL}/dash/${created.id}/manifest.mpd`,
       },
+      thumbnail: null, // only while live
     });
     expect(shown.body).not.toContain(created.streamKey);
     expect(shown.body).not.toContain('streamKey');
