@@ -71,6 +71,10 @@ export class Cascade {
     media.on('live', this.onLive);
     media.on('offline', this.onOffline);
     await bus.flush();
+    // A previous run under this node id that died left its origin streams behind: none is live here now.
+    await this.endOrphaned(this.s.nodeId, await this.deps.registry.takeOrigins(this.s.nodeId), await this.deps.registry.liveNodes()).catch((err) =>
+      log.warn({ err }, 'could not read the streams a previous run left'),
+    );
     await this.tick();
     this.timer = setInterval(() => void this.tick(), this.s.heartbeatMs);
     log.info({ nodeId: this.s.nodeId, region: this.s.region, peerRegions: this.s.peerRegions }, 'joined the cascade');
@@ -289,6 +293,7 @@ export class Cascade {
       for (const [linkId, link] of this.served) {
         if (!nodes.has(link.nodeId)) media.closeDownstream(link.streamId, linkId, 'downstream_node_dead');
       }
+      await this.endOrphanedStreams(nodes);
       // An upstream whose heartbeat expired is dead: re-attach now rather than after its RTP silence.
       for (const [streamId, up] of this.upstreams) {
         if (!nodes.has(up.nodeId) && !this.pulls.has(streamId)) media.endStream(streamId, 'upstream_lost');
@@ -302,6 +307,23 @@ export class Cascade {
       if (busy) this.idleSince.delete(id);
       else if (!this.idleSince.has(id)) this.idleSince.set(id, now);
       else if (now - this.idleSince.get(id)! > this.s.relayIdleMs) media.endStream(id, 'relay_idle');
+    }
+  }
+
+  /**
+   * A node that died holding origin streams cannot mark them offline itself; the node that sweeps it
+   * from the registry does, unless the stream has meanwhile gone live again on another origin.
+   */
+  private async endOrphanedStreams(nodes: Map<string, NodeRecord>): Promise<void> {
+    for (const dead of await this.deps.registry.sweepDeadNodes()) await this.endOrphaned(dead.nodeId, dead.originStreams, nodes);
+  }
+
+  private async endOrphaned(originId: string, streamIds: string[], nodes: Map<string, NodeRecord>): Promise<void> {
+    for (const streamId of streamIds) {
+      const holders = await this.deps.registry.holders(streamId, nodes);
+      if (holders.some((h) => h.role === 'origin')) continue;
+      this.deps.log.info({ streamId, origin: originId }, 'the stream\'s origin node died: the stream ended');
+      this.deps.onOriginLost(streamId);
     }
   }
 

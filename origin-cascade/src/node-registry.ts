@@ -1,7 +1,8 @@
 // The cascade's shared memory in Redis: which OnAir nodes are alive (URL, region, viewer load), and
 // which nodes hold which stream (origin or relay, and the chain of nodes it comes through). A node
 // record expires unless its heartbeat renews it, so a node that dies drops out within the TTL and the
-// streams it held stop being offered, without anyone cleaning up after it. Never decides placement:
+// streams it held stop being offered. The streams a dead node was the origin of are handed, once, to
+// whichever live node sweeps the index first, so they can be shown offline. Never decides placement:
 // it only stores and reads facts (placement.ts decides).
 import { Redis } from 'ioredis';
 import { z } from 'zod';
@@ -59,34 +60,63 @@ export class NodeRegistry {
   private get nodesKey() {
     return `${this.prefix}nodes`;
   }
+  /** The streams a node is the origin of: what is left behind if it dies. */
+  private originsKey(id: string) {
+    return `${this.prefix}origins:${id}`;
+  }
 
   /** Renews this node's record (and its TTL). */
   async heartbeat(record: NodeRecord): Promise<void> {
     await this.redis.multi().set(this.nodeKey(record.nodeId), JSON.stringify(record), 'PX', this.ttlMs).sadd(this.nodesKey, record.nodeId).exec();
   }
 
-  /** Every node whose heartbeat is current; ids of expired ones are pruned from the index. */
+  /** Every node whose heartbeat is current. */
   async liveNodes(): Promise<Map<string, NodeRecord>> {
+    return (await this.readIndex()).alive;
+  }
+
+  /**
+   * Removes expired nodes from the index and returns, for each one this caller removed (exactly one
+   * caller wins each), the streams it was the origin of. Its origin list is deleted with it.
+   */
+  async sweepDeadNodes(): Promise<{ nodeId: string; originStreams: string[] }[]> {
+    const { dead } = await this.readIndex();
+    const claimed: { nodeId: string; originStreams: string[] }[] = [];
+    for (const nodeId of dead) {
+      if ((await this.redis.srem(this.nodesKey, nodeId)) !== 1) continue;
+      claimed.push({ nodeId, originStreams: await this.takeOrigins(nodeId) });
+    }
+    return claimed;
+  }
+
+  /** Takes (reads and clears) a node's origin list: at start, what a previous run under this id left. */
+  async takeOrigins(nodeId: string): Promise<string[]> {
+    const [[, streams]] = (await this.redis.multi().smembers(this.originsKey(nodeId)).del(this.originsKey(nodeId)).exec()) as [[Error | null, string[]], unknown];
+    return streams ?? [];
+  }
+
+  private async readIndex(): Promise<{ alive: Map<string, NodeRecord>; dead: string[] }> {
     const ids = await this.redis.smembers(this.nodesKey);
     const alive = new Map<string, NodeRecord>();
-    if (!ids.length) return alive;
-    const values = await this.redis.mget(ids.map((id) => this.nodeKey(id)));
     const dead: string[] = [];
+    if (!ids.length) return { alive, dead };
+    const values = await this.redis.mget(ids.map((id) => this.nodeKey(id)));
     ids.forEach((id, i) => {
       const parsed = values[i] ? NodeRecord.safeParse(safeJson(values[i]!)) : undefined;
       if (parsed?.success) alive.set(id, parsed.data);
       else dead.push(id);
     });
-    if (dead.length) await this.redis.srem(this.nodesKey, ...dead);
-    return alive;
+    return { alive, dead };
   }
 
   async hold(streamId: string, holding: StreamHolding): Promise<void> {
-    await this.redis.hset(this.streamKey(streamId), holding.nodeId, JSON.stringify(holding));
+    const m = this.redis.multi().hset(this.streamKey(streamId), holding.nodeId, JSON.stringify(holding));
+    if (holding.role === 'origin') m.sadd(this.originsKey(holding.nodeId), streamId);
+    await m.exec();
   }
 
   async release(streamId: string, nodeId: string): Promise<void> {
-    await this.redis.hdel(this.streamKey(streamId), nodeId);
+    await this.redis.multi().hdel(this.streamKey(streamId), nodeId).srem(this.originsKey(nodeId), streamId).exec();
   }
 
   /** The holders of a stream on live nodes (entries of dead nodes are removed on the way). */
@@ -105,7 +135,7 @@ export class NodeRegistry {
 
   /** Removes this node at a clean shutdown (others stop sending viewers at once, not after the TTL). */
   async leave(nodeId: string, streamIds: string[]): Promise<void> {
-    const m = this.redis.multi().del(this.nodeKey(nodeId)).srem(this.nodesKey, nodeId);
+    const m = this.redis.multi().del(this.nodeKey(nodeId)).srem(this.nodesKey, nodeId).del(this.originsKey(nodeId));
     for (const s of streamIds) m.hdel(this.streamKey(s), nodeId);
     await m.exec();
   }

@@ -1,0 +1,114 @@
+// A stream's origin node crashes while nobody relays the stream: no node holds a link that could
+// notice, so the node that sweeps the dead node out of the registry must mark its streams offline;
+// otherwise the directory would list a dead stream as live forever. Two node processes share real
+// PostgreSQL, Redis and NATS; a werift publisher goes live on node 1, which is then SIGKILLed.
+// Also: a node that restarts under the same NODE_ID ends what its previous run left live.
+import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { NodeRegistry, type NodeRecord } from '@onair/origin-cascade';
+import { createTestDatabase, type TestDatabase } from '../../test/support/databases.js';
+import { TEST_NATS_URL } from '../../test/support/nats-server.js';
+import { NodeProcess } from '../../test/support/node-process.js';
+import { createUserAndStream, waitFor } from '../../test/support/onair-node.js';
+import { publish, type Publisher } from '../../test/support/werift-peers.js';
+
+const TEST_REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+const record = (nodeId: string): NodeRecord => ({
+  nodeId, url: `http://${nodeId}`, region: 'r', viewers: 0, maxViewers: 10, servesViewers: true, relayHost: '127.0.0.1', heartbeatAtMs: Date.now(),
+});
+
+describe('the node registry hands a dead node\'s origin streams to exactly one sweeper', () => {
+  const prefix = `onair:test:${randomBytes(3).toString('hex')}:`;
+  const registries: NodeRegistry[] = [];
+  afterAll(async () => {
+    const redis = new Redis(TEST_REDIS_URL);
+    const keys = await redis.keys(`${prefix}*`);
+    if (keys.length) await redis.del(...keys);
+    redis.disconnect();
+    for (const r of registries) await r.close();
+  });
+
+  it('reports the streams the dead node originated, not those it relayed, and only once', async () => {
+    const open = async () => {
+      const r = await NodeRegistry.connect(TEST_REDIS_URL, prefix, 300);
+      registries.push(r);
+      return r;
+    };
+    const [dying, a, b] = [await open(), await open(), await open()];
+    await dying.heartbeat(record('dying'));
+    await dying.hold('s-origin', { nodeId: 'dying', role: 'origin', path: ['dying'], downstream: 0 });
+    await dying.hold('s-ended', { nodeId: 'dying', role: 'origin', path: ['dying'], downstream: 0 });
+    await dying.release('s-ended', 'dying');
+    await dying.hold('s-relayed', { nodeId: 'dying', role: 'relay', path: ['x', 'dying'], downstream: 0 });
+    await a.heartbeat(record('a'));
+    expect(await a.sweepDeadNodes()).toEqual([]); // alive: nothing to sweep
+    await new Promise((r) => setTimeout(r, 450)); // the dying node's record expires
+    await a.heartbeat(record('a'));
+    const swept = await Promise.all([a.sweepDeadNodes(), b.sweepDeadNodes(), a.sweepDeadNodes()]);
+    expect(swept.flat()).toEqual([{ nodeId: 'dying', originStreams: ['s-origin'] }]);
+    expect([...(await b.liveNodes()).keys()]).toEqual(['a']);
+  });
+});
+
+describe('a stream whose origin node crashed goes offline in the directory', () => {
+  const run = randomBytes(3).toString('hex');
+  const prefix = `onair:test:${run}:`;
+  let database: TestDatabase;
+  const nodes: NodeProcess[] = [];
+  let publisher: Publisher | undefined;
+  let common: Record<string, string>;
+
+  beforeAll(async () => {
+    database = await createTestDatabase('postgres');
+    common = {
+      PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', NODE_ENV: 'test',
+      DATABASE_URL: database.url!, NATS_URL: TEST_NATS_URL, REDIS_URL: TEST_REDIS_URL,
+      JWT_SECRET: `dead-origin-secret-${run}-0123456789abcdef`, MEDIASOUP_WORKERS: '1',
+      CASCADE: 'on', CASCADE_REGISTRY_PREFIX: prefix, CASCADE_HEARTBEAT_MS: '300', CASCADE_NODE_TTL_MS: '1200', HLS_MODE: 'off',
+    };
+    nodes.push(await NodeProcess.start(`dead-origin-${run}-1`, { ...common, NODE_ID: `o${run}` }));
+    nodes.push(await NodeProcess.start(`dead-origin-${run}-2`, { ...common, NODE_ID: `w${run}` }));
+  }, 90_000);
+
+  afterAll(async () => {
+    await publisher?.stop().catch(() => {});
+    for (const n of nodes) await n.stop();
+    const redis = new Redis(TEST_REDIS_URL);
+    const keys = await redis.keys(`${prefix}*`);
+    if (keys.length) await redis.del(...keys);
+    redis.disconnect();
+    await database?.dispose();
+  });
+
+  const liveOn = async (url: string, id: string) => ((await (await fetch(`${url}/api/streams/${id}`)).json()) as { live: boolean }).live;
+
+  it('the surviving node marks it offline within the registry TTL', async () => {
+    const [origin, survivor] = nodes as [NodeProcess, NodeProcess];
+    const stream = await createUserAndStream(origin.url, 'dies with its node');
+    publisher = await publish(origin.url, stream.id, stream.streamKey);
+    await waitFor('the stream is live', () => liveOn(survivor.url, stream.id), 20_000);
+    await origin.kill();
+    const killedAt = Date.now();
+    await waitFor('the stream is offline', async () => !(await liveOn(survivor.url, stream.id)), 10_000);
+    // TTL 1.2 s + one heartbeat 0.3 s, with room for a loaded machine
+    expect(Date.now() - killedAt).toBeLessThan(8_000);
+    await publisher.stop().catch(() => {});
+    publisher = undefined;
+  }, 60_000);
+
+  it('a node restarted under the same id ends the streams its previous run left live', async () => {
+    // Only node 2 is left: crash it while live, then start it again at once, before any sweep.
+    const survivor = nodes[1]!;
+    const stream = await createUserAndStream(survivor.url, 'dies and comes back');
+    publisher = await publish(survivor.url, stream.id, stream.streamKey);
+    await waitFor('the stream is live', () => liveOn(survivor.url, stream.id), 20_000);
+    await survivor.kill();
+    await publisher.stop().catch(() => {});
+    publisher = undefined;
+    const again = await NodeProcess.start(`dead-origin-${run}-2b`, { ...common, NODE_ID: `w${run}` });
+    nodes.push(again);
+    await waitFor('the stream is offline', async () => !(await liveOn(again.url, stream.id)), 10_000);
+  }, 90_000);
+});
