@@ -29,6 +29,8 @@ export const StreamHolding = z.object({
   path: z.array(z.string()).min(1),
   /** Relay links this node serves for the stream. */
   downstream: z.number().int().nonnegative(),
+  /** WebRTC viewers this node serves for the stream (a relay's are counted by the origin). */
+  viewers: z.number().int().nonnegative().default(0),
 });
 export type StreamHolding = z.infer<typeof StreamHolding>;
 

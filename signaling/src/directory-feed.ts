@@ -1,7 +1,8 @@
 // Feeds the media plane's facts into the stream directory: live when a publisher's media arrives,
 // offline when it leaves (on the origin node only: a relay of the stream coming and going on an edge
-// changes nothing), and the playback viewer count (WebRTC sessions plus HLS/DASH players; written at
-// most once a second per stream on WebRTC changes, and every 2 s for streams with HTTP players) for
+// changes nothing), and the playback viewer count (WebRTC sessions, here and on relay nodes, plus
+// HLS/DASH players; written at most once a second per stream on local WebRTC changes, and every 2 s
+// for streams whose audience changes without local events: HTTP players, relays' viewers) for
 // streams the real-time channel does not count: while a stream has a channel on this node, the
 // channel writes the total over all nodes and all kinds of viewers, and this feed stays quiet.
 // On start it clears live flags left by a previous run of this node (embedded mode, single node).
@@ -9,13 +10,13 @@ import { clearStaleLiveFlags, type Database, type Logger, type StreamCatalog } f
 import type { MediaPlane } from '@onair/sfu';
 
 const VIEWER_WRITE_INTERVAL_MS = 1000;
-const HTTP_AUDIENCE_SWEEP_MS = 2000;
+const AUDIENCE_SWEEP_MS = 2000;
 
 export interface PlaybackAudience {
   /** WebRTC viewers plus HTTP players of a stream on this node. */
   count(streamId: string): number;
-  /** Streams that may have HTTP players now (those packaged on this node). */
-  httpStreams(): Iterable<string>;
+  /** Streams whose audience changes without media events here (packaged on this node, or relayed). */
+  polledStreams(): Iterable<string>;
 }
 
 export function linkDirectoryToMedia(
@@ -24,7 +25,7 @@ export function linkDirectoryToMedia(
   db: Database,
   log: Logger,
   channelCounts: (streamId: string) => boolean = () => false,
-  audience: PlaybackAudience = { count: (id) => media.viewerCount(id), httpStreams: () => [] },
+  audience: PlaybackAudience = { count: (id) => media.viewerCount(id), polledStreams: () => [] },
 ) {
   const pending = new Map<string, NodeJS.Timeout>();
   const written = new Map<string, number>();
@@ -35,10 +36,10 @@ export function linkDirectoryToMedia(
     written.set(id, n);
     void run('viewers', id, streams.setViewerCount(id, n));
   };
-  // HTTP players come and go without events: sweep the packaged streams.
+  // HTTP players and relays' viewers come and go without local events: sweep those streams.
   const sweep = setInterval(() => {
-    for (const id of audience.httpStreams()) write(id);
-  }, HTTP_AUDIENCE_SWEEP_MS);
+    for (const id of audience.polledStreams()) write(id);
+  }, AUDIENCE_SWEEP_MS);
   sweep.unref();
   const run = (what: string, streamId: string, p: Promise<unknown>) =>
     p.catch((err) => log.error({ err, streamId }, `directory update failed: ${what}`));

@@ -164,10 +164,13 @@ export async function startNode(config: Config, log: Logger = createLogger(confi
     if (packagers) cleanups.push(() => packagers.close());
     const httpAudience = new HttpAudience();
     let gateway: ChannelGateway | undefined; // created below, once the HTTP server exists
-    const playbackViewers = (id: string) => media.viewerCount(id) + httpAudience.count(id);
+    // A relay's WebRTC viewers are counted once, by the stream's origin (from the cascade registry);
+    // HTTP players are only ever on the origin (other nodes redirect them).
+    const playbackViewers = (id: string) =>
+      media.roleOf(id) === 'relay' ? 0 : media.viewerCount(id) + httpAudience.count(id) + (cascade?.relayedViewers(id) ?? 0);
     const feed = linkDirectoryToMedia(media, streams, db, log, (id) => gateway?.channel(id) !== undefined, {
       count: playbackViewers,
-      httpStreams: () => packagers?.ids() ?? [],
+      polledStreams: () => [...(packagers?.ids() ?? []), ...(cascade?.relayedStreams() ?? [])],
     });
     await feed.ready;
     cleanups.push(() => feed.close());

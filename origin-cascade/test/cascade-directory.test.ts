@@ -1,8 +1,10 @@
-// A stream's origin node crashes while nobody relays the stream: no node holds a link that could
-// notice, so the node that sweeps the dead node out of the registry must mark its streams offline;
-// otherwise the directory would list a dead stream as live forever. Two node processes share real
-// PostgreSQL, Redis and NATS; a werift publisher goes live on node 1, which is then SIGKILLed.
-// Also: a node that restarts under the same NODE_ID ends what its previous run left live.
+// What the directory shows of a cascaded stream. Viewers an edge serves over a relay count in the
+// stream's viewerCount (the origin adds what its relays report in the registry). And when a stream's
+// origin node crashes while nobody relays the stream, no node holds a link that could notice, so the
+// node that sweeps the dead node out of the registry must mark its streams offline; otherwise the
+// directory would list a dead stream as live forever. Two node processes share real PostgreSQL,
+// Redis and NATS; werift peers publish and watch. A node that restarts under the same NODE_ID ends
+// what its previous run left live.
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,7 +13,7 @@ import { createTestDatabase, type TestDatabase } from '../../test/support/databa
 import { TEST_NATS_URL } from '../../test/support/nats-server.js';
 import { NodeProcess } from '../../test/support/node-process.js';
 import { createUserAndStream, waitFor } from '../../test/support/onair-node.js';
-import { publish, type Publisher } from '../../test/support/werift-peers.js';
+import { publish, watch, type Publisher } from '../../test/support/werift-peers.js';
 
 const TEST_REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
@@ -52,7 +54,7 @@ describe('the node registry hands a dead node\'s origin streams to exactly one s
   });
 });
 
-describe('a stream whose origin node crashed goes offline in the directory', () => {
+describe('the directory and a cascaded stream', () => {
   const run = randomBytes(3).toString('hex');
   const prefix = `onair:test:${run}:`;
   let database: TestDatabase;
@@ -68,7 +70,8 @@ describe('a stream whose origin node crashed goes offline in the directory', () 
       JWT_SECRET: `dead-origin-secret-${run}-0123456789abcdef`, MEDIASOUP_WORKERS: '1',
       CASCADE: 'on', CASCADE_REGISTRY_PREFIX: prefix, CASCADE_HEARTBEAT_MS: '300', CASCADE_NODE_TTL_MS: '1200', HLS_MODE: 'off',
     };
-    nodes.push(await NodeProcess.start(`dead-origin-${run}-1`, { ...common, NODE_ID: `o${run}` }));
+    // The origin sends WebRTC viewers to the other node, which relays the stream from it.
+    nodes.push(await NodeProcess.start(`dead-origin-${run}-1`, { ...common, NODE_ID: `o${run}`, NODE_SERVES_VIEWERS: 'false' }));
     nodes.push(await NodeProcess.start(`dead-origin-${run}-2`, { ...common, NODE_ID: `w${run}` }));
   }, 90_000);
 
@@ -82,13 +85,21 @@ describe('a stream whose origin node crashed goes offline in the directory', () 
     await database?.dispose();
   });
 
-  const liveOn = async (url: string, id: string) => ((await (await fetch(`${url}/api/streams/${id}`)).json()) as { live: boolean }).live;
+  const streamOn = async (url: string, id: string) => (await (await fetch(`${url}/api/streams/${id}`)).json()) as { live: boolean; viewerCount: number };
+  const liveOn = async (url: string, id: string) => (await streamOn(url, id)).live;
 
-  it('the surviving node marks it offline within the registry TTL', async () => {
+  it('counts the viewers an edge serves over a relay, then the surviving edge marks the stream offline when its origin crashes', async () => {
     const [origin, survivor] = nodes as [NodeProcess, NodeProcess];
     const stream = await createUserAndStream(origin.url, 'dies with its node');
     publisher = await publish(origin.url, stream.id, stream.streamKey);
     await waitFor('the stream is live', () => liveOn(survivor.url, stream.id), 20_000);
+    const viewers = [await watch(survivor.url, stream.id), await watch(survivor.url, stream.id)];
+    await Promise.all(viewers.map((v) => v.connected));
+    await waitFor('2 relayed viewers in the directory', async () => (await streamOn(origin.url, stream.id)).viewerCount === 2, 15_000);
+    await viewers[0]!.stop();
+    await waitFor('1 relayed viewer in the directory', async () => (await streamOn(origin.url, stream.id)).viewerCount === 1, 15_000);
+    await viewers[1]!.stop();
+    await waitFor('no viewers left', async () => (await streamOn(origin.url, stream.id)).viewerCount === 0, 15_000);
     await origin.kill();
     const killedAt = Date.now();
     await waitFor('the stream is offline', async () => !(await liveOn(survivor.url, stream.id)), 10_000);
