@@ -10,6 +10,9 @@
 // So this module never uses `sql.begin`, never writes to a client after its connection closed
 // (postgres.js's `onclose` marks it retired synchronously, before any caller resumes), and replaces
 // a retired client with a fresh one. Never retries a statement: callers decide (see db/failures.ts).
+// One more postgres.js fault cannot be avoided from here: the array-type query it runs on every new
+// connection is never awaited, so a connection lost during it was an unhandled rejection that ended
+// the process; scripts/patch-postgres-js.mjs (postinstall) routes it to the connection's error path.
 import postgres from 'postgres';
 import { isConnectionFailure } from './failures.js';
 
