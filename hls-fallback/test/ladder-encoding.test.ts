@@ -93,12 +93,14 @@ describe('the ladder encoder behind a live stream', () => {
     const posterFile = join(dir, 'poster.jpg');
     writeFileSync(posterFile, jpeg);
     expect(ffprobeStreams(posterFile).streams[0]).toMatchObject({ codec_name: 'mjpeg', height: 360 });
-  });
+    await publishers.pop()!.stop(); // its ladder would take the CPU the next test's ffmpeg needs
+  }, 90_000);
 
   it('restarts a killed ffmpeg (telling the packager) and kills it when the stream ends', async () => {
     const s = await createUserAndStream(node.url);
     const pub = await publish(node.url, s.id, s.streamKey, 'h264');
-    await waitFor('the ladder to run', () => packagers.get(s.id)?.state === 'running', 20_000);
+    // Probing and starting ffmpeg takes a few seconds, many more on a machine busy with other suites.
+    await waitFor('the ladder to run', () => packagers.get(s.id)?.state === 'running', 40_000);
     const packaging = packagers.get(s.id)!;
     const sink = sinks.get(s.id)!;
     const first = packaging.encoderPid!;
@@ -112,5 +114,5 @@ describe('the ladder encoder behind a live stream', () => {
     await waitFor('the stream to end', () => sink.ended, 10_000);
     expect(packaging.encoderPid).toBeUndefined();
     expect(spawnSync('kill', ['-0', String(second)]).status).not.toBe(0);
-  });
+  }, 90_000);
 });
