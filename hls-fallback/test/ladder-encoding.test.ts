@@ -70,13 +70,13 @@ describe('the ladder encoder behind a live stream', () => {
   it('encodes a 360p source into 360p and 160p CMAF tracks plus AAC, with posters, and never upscales', async () => {
     const s = await createUserAndStream(node.url);
     publishers.push(await publish(node.url, s.id, s.streamKey, 'vp8'));
-    await waitFor('the ladder to run', () => packagers.get(s.id)?.state === 'running', 20_000);
+    await waitFor('the ladder to run', () => packagers.get(s.id)?.state === 'running', 40_000);
     const packaging = packagers.get(s.id)!;
     expect(packaging.source).toMatchObject({ width: 640, height: 360 });
     expect(packaging.ladder.map((r) => r.name)).toEqual(['360p', '160p']);
     const sink = sinks.get(s.id)!;
     expect(sink.tracks.map((t) => `${t.kind}:${t.name}`)).toEqual(['video:360p', 'video:160p', 'audio:audio']);
-    await waitFor('4 s of media and a poster', () => sink.bytes(0).length > 100_000 && packaging.poster !== undefined, 20_000);
+    await waitFor('4 s of media and a poster', () => sink.bytes(0).length > 100_000 && packaging.poster !== undefined, 30_000);
     await new Promise((r) => setTimeout(r, 3000));
     const heights: Record<string, number> = { '360p': 360, '160p': 160 };
     for (const [i, t] of sink.tracks.entries()) {
