@@ -16,7 +16,7 @@ export const watchPage: Page = (root, { params }) => {
   const id = params.id ?? '';
   document.title = 'Watch · OnAir';
   const title = h('h1', {}, 'Stream');
-  const meta = h('p', { class: 'meta' });
+  const meta = h('span', {});
   const viewers = h('span', { class: 'viewer-count' });
   let stream: Stream | undefined;
 
