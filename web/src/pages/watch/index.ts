@@ -21,12 +21,13 @@ export const watchPage: Page = (root, { params }) => {
   let stream: Stream | undefined;
 
   const describe = (s: Stream) => {
+    const first = !stream;
     stream = s;
     title.textContent = s.title || 'Untitled stream';
     document.title = `${title.textContent} · OnAir`;
     meta.textContent = [s.ownerName, s.category, s.language].filter(Boolean).join(' · ');
     if (viewers.textContent === '') viewers.textContent = s.live ? `${s.viewerCount} watching` : '';
-    void refreshRole();
+    if (first) void refreshRole(); // the owner is known now; moderators are checked once per sign-in
   };
 
   const ch = channel({ baseUrl: location.origin, streamId: id, token: loadAuth()?.token });
