@@ -18,6 +18,8 @@ export default defineConfig({
     emptyOutDir: true,
     target: 'es2022',
     sourcemap: true,
+    // hls.js and dash.js are lazy chunks, loaded only when a player falls back from WebRTC.
+    chunkSizeWarningLimit: 1000,
   },
   server: {
     proxy: { '/api': node, '/whip': node, '/whep': node, '/hls': node, '/dash': node, '/ws': { target: node, ws: true } },

@@ -1,4 +1,5 @@
-// A typed client for OnAir's HTTP API (accounts and the stream directory), as in CONTRACT.md. Every
+// A typed client for OnAir's HTTP API (accounts, the stream directory, moderation, chat history,
+// wallet and tips), as in CONTRACT.md and docs/api.md. Every
 // call is one fetch; failures reject with an OnAirError carrying the server's error code. Holds no
 // state beyond the base URL and the token it was made with.
 import { errorFromResponse, request } from './errors.js';
@@ -66,6 +67,56 @@ export interface StreamQuery {
   cursor?: string;
 }
 
+export interface Moderator {
+  userId: string;
+  username: string;
+}
+
+export interface ChatHistoryPage {
+  items: Array<{ id: string; userId: string; username: string; text: string; sentAtMs: number }>;
+  nextBefore: number | null;
+}
+
+export interface ChatSettings {
+  slowModeSeconds: number;
+  blockedTerms: string[];
+}
+
+export interface Wallet {
+  /** Spendable on tips, in minor units. */
+  balance: number;
+  currency: string;
+  /** Received as tips (minus the fee), in minor units. */
+  earnings: number;
+  topups: { provider: 'stripe' | 'development' | 'unavailable' };
+}
+
+/** `provider: 'development'` credited test funds at once; `stripe` needs the clientSecret confirmed with Stripe.js. */
+export type TopUp =
+  | { provider: 'development'; testFunds: true; notice: string; amount: number; currency: string; status: 'credited'; balance: number }
+  | { provider: 'stripe'; paymentIntentId: string; clientSecret: string; amount: number; currency: string; status: 'pending' };
+
+export interface Tip {
+  id: string;
+  streamId: string;
+  fromUserId: string;
+  fromUsername: string;
+  toUserId: string;
+  amount: number;
+  fee: number;
+  currency: string;
+  message: string | null;
+  createdAt: string;
+}
+
+export interface TipInput {
+  /** Minor units. */
+  amount: number;
+  message?: string;
+  /** Reuse the same key to retry a tip safely; a fresh random one by default. */
+  idempotencyKey?: string;
+}
+
 export interface StreamPage {
   items: Stream[];
   nextCursor: string | null;
@@ -81,19 +132,38 @@ export interface OnAirApi {
   createStream(input: StreamInput): Promise<OwnedStream>;
   getStream(id: string): Promise<Stream>;
   listStreams(query?: StreamQuery): Promise<StreamPage>;
+  updateStream(id: string, changes: Partial<StreamInput>): Promise<Stream>;
+  rotateStreamKey(id: string): Promise<{ streamKey: string; ingest: { whip: string } }>;
+  /** URL of the live stream's newest poster JPEG (404 while offline or before the first picture). */
+  thumbnailUrl(id: string): string;
+  moderators(streamId: string): Promise<{ items: Moderator[] }>;
+  addModerator(streamId: string, userId: string): Promise<Moderator>;
+  removeModerator(streamId: string, userId: string): Promise<void>;
+  chatHistory(streamId: string, query?: { before?: number; limit?: number }): Promise<ChatHistoryPage>;
+  ban(streamId: string, userId: string, opts?: { durationSeconds?: number; reason?: string }): Promise<{ streamId: string; userId: string; until: string | null }>;
+  unban(streamId: string, userId: string): Promise<void>;
+  deleteMessage(streamId: string, messageId: string): Promise<void>;
+  updateChatSettings(streamId: string, settings: Partial<ChatSettings>): Promise<ChatSettings>;
+  wallet(): Promise<Wallet>;
+  topUp(amount: number, opts?: { idempotencyKey?: string }): Promise<TopUp>;
+  tip(streamId: string, input: TipInput): Promise<{ tip: Tip }>;
+  /** Tips received on the caller's streams, newest first. */
+  receivedTips(query?: { limit?: number; cursor?: string }): Promise<{ items: Tip[]; nextCursor: string | null }>;
 }
 
 /** `baseUrl` is the node's origin (e.g. `location.origin`); `token` is a JWT from register/login. */
 export function api(baseUrl: string, token?: string): OnAirApi {
   const base = baseUrl.replace(/\/+$/, '');
-  const call = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
-    const headers: Record<string, string> = { accept: 'application/json' };
+  const call = async <T>(method: string, path: string, body?: unknown, extraHeaders: Record<string, string> = {}): Promise<T> => {
+    const headers: Record<string, string> = { accept: 'application/json', ...extraHeaders };
     if (token) headers.authorization = `Bearer ${token}`;
     if (body !== undefined) headers['content-type'] = 'application/json';
     const res = await request(base + path, { method, headers, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
     if (!res.ok) throw await errorFromResponse(res);
+    if (res.status === 204) return undefined as T;
     return (await res.json()) as T;
   };
+  const sid = (id: string) => `/api/streams/${encodeURIComponent(id)}`;
   return {
     baseUrl: base,
     withToken: (next) => api(base, next),
@@ -103,10 +173,30 @@ export function api(baseUrl: string, token?: string): OnAirApi {
     createStream: (input) => call('POST', '/api/streams', { tags: [], ...input }),
     getStream: (id) => call('GET', `/api/streams/${encodeURIComponent(id)}`),
     listStreams: (query = {}) => call('GET', `/api/streams${queryString(query)}`),
+    updateStream: (id, changes) => call('PATCH', sid(id), changes),
+    rotateStreamKey: (id) => call('POST', `${sid(id)}/key/rotate`, {}),
+    thumbnailUrl: (id) => `${base}${sid(id)}/thumbnail.jpg`,
+    moderators: (id) => call('GET', `${sid(id)}/moderators`),
+    addModerator: (id, userId) => call('POST', `${sid(id)}/moderators`, { userId }),
+    removeModerator: (id, userId) => call('DELETE', `${sid(id)}/moderators/${encodeURIComponent(userId)}`),
+    chatHistory: (id, query = {}) => call('GET', `${sid(id)}/chat${queryString(query)}`),
+    ban: (id, userId, opts = {}) => call('POST', `${sid(id)}/bans`, { userId, ...opts }),
+    unban: (id, userId) => call('DELETE', `${sid(id)}/bans/${encodeURIComponent(userId)}`),
+    deleteMessage: (id, messageId) => call('DELETE', `${sid(id)}/messages/${encodeURIComponent(messageId)}`),
+    updateChatSettings: (id, settings) => call('PATCH', `${sid(id)}/chat-settings`, settings),
+    wallet: () => call('GET', '/api/wallet'),
+    topUp: (amount, opts = {}) => call('POST', '/api/wallet/topups', { amount }, opts.idempotencyKey ? { 'idempotency-key': opts.idempotencyKey } : {}),
+    tip: (id, { idempotencyKey, ...body }) => call('POST', `${sid(id)}/tips`, body, { 'idempotency-key': idempotencyKey ?? newIdempotencyKey() }),
+    receivedTips: (query = {}) => call('GET', `/api/wallet/tips${queryString(query)}`),
   };
 }
 
-function queryString(query: StreamQuery): string {
+/** A fresh random key for one tip (retry a failed tip with the same key). */
+export function newIdempotencyKey(): string {
+  return globalThis.crypto.randomUUID();
+}
+
+function queryString(query: object): string {
   const params = new URLSearchParams();
   for (const [key, value] of Object.entries(query)) {
     if (value !== undefined && value !== '') params.set(key, String(value));

@@ -5,9 +5,9 @@
 // after `maxAttempts` failed attempts in a row. Owns the current Player and stops it on stop().
 import { isOnAirError } from './errors.js';
 import { Listeners } from './listeners.js';
-import { play, type EndReason, type PlayOptions, type Player } from './whep.js';
+import { playWhep, type EndReason, type WhepOptions, type Player } from './whep.js';
 
-export interface ReconnectOptions extends PlayOptions {
+export interface ReconnectOptions extends WhepOptions {
   /** Wait before each new attempt. Default 500 ms. */
   retryDelayMs?: number;
   /** Failed attempts in a row before giving up. Default 20. */
@@ -26,10 +26,10 @@ export interface ReconnectingPlayer {
   stop(): Promise<void>;
 }
 
-/** Plays like `play()` and reconnects on failure; resolves once the first session is up. */
+/** Plays like `playWhep()` and reconnects on failure; resolves once the first session is up. */
 export async function playWithReconnect(opts: ReconnectOptions): Promise<ReconnectingPlayer> {
   const r = new Reconnector(opts);
-  r.adopt(await play(opts));
+  r.adopt(await playWhep(opts));
   return r;
 }
 
@@ -71,7 +71,7 @@ class Reconnector implements ReconnectingPlayer {
   private async attempt(attempt: number): Promise<void> {
     if (this.state !== 'reconnecting') return;
     try {
-      const player = await play(this.opts);
+      const player = await playWhep(this.opts);
       if (this.state !== 'reconnecting') return void player.stop();
       this.reconnects++;
       this.adopt(player);

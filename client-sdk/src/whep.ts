@@ -1,4 +1,4 @@
-// Playing an OnAir stream over WHEP: recvonly audio and video, the SDP exchange, and the received
+// Playing an OnAir stream over WHEP (playWhep): recvonly audio and video, the SDP exchange, and the received
 // MediaStream attached to a <video> element. The Player owns its RTCPeerConnection and its session on
 // the server; it notices when the stream ends (connection failed or closed, DTLS closed by the server,
 // tracks ended, or no media for `mediaTimeoutMs`), releases both, and tells its onEnded listeners once.
@@ -6,7 +6,7 @@ import { trickleLateCandidates, waitForIceGathering } from './ice.js';
 import { Listeners } from './listeners.js';
 import { postOffer, type SessionResource } from './sdp-exchange.js';
 
-export interface PlayOptions {
+export interface WhepOptions {
   /** The stream's WHEP endpoint (`playback.whep`), e.g. `https://host/whep/<id>`. */
   whepUrl: string;
   /** Where to show the stream; it is set muted, autoplay and playsInline. */
@@ -42,7 +42,11 @@ export interface Player {
 
 const STATS_INTERVAL_MS = 1000;
 
-export async function play(opts: PlayOptions): Promise<Player> {
+/** @deprecated use WhepOptions (PlayerOptions is for play(), which falls back to HLS/DASH). */
+export type PlayOptions = WhepOptions;
+
+/** Plays over WHEP only (no fallback); `play()` in player.ts wraps this with HLS/DASH fallback. */
+export async function playWhep(opts: WhepOptions): Promise<Player> {
   const pc = new RTCPeerConnection({ iceServers: opts.iceServers ?? [], bundlePolicy: 'max-bundle' });
   const stream = new MediaStream();
   pc.addEventListener('track', (ev) => {

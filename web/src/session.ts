@@ -1,6 +1,6 @@
 // What the browser remembers between visits, in localStorage: the signed-in user's token and the
 // stream they created last (its key is shown by the server only once, at creation). Nothing else
-// reads or writes these keys.
+// reads or writes these keys; sign-in and sign-out are announced with onAuthChange.
 import { api, type AuthSession, type OnAirApi, type OwnedStream } from '@onair/client-sdk';
 
 const AUTH_KEY = 'onair.auth';
@@ -12,11 +12,25 @@ export function loadAuth(): AuthSession | undefined {
 
 export function saveAuth(auth: AuthSession): void {
   localStorage.setItem(AUTH_KEY, JSON.stringify(auth));
+  authChanged();
 }
 
 export function clearAuth(): void {
   localStorage.removeItem(AUTH_KEY);
   localStorage.removeItem(STREAM_KEY);
+  authChanged();
+}
+
+const AUTH_EVENT = 'onair:auth';
+
+function authChanged(): void {
+  window.dispatchEvent(new Event(AUTH_EVENT));
+}
+
+/** Calls `fn` whenever the user signs in or out (in this tab). Returns an unsubscribe. */
+export function onAuthChange(fn: () => void): () => void {
+  window.addEventListener(AUTH_EVENT, fn);
+  return () => window.removeEventListener(AUTH_EVENT, fn);
 }
 
 /** The user's last created stream, if it belongs to `userId`. */

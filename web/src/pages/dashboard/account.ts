@@ -1,6 +1,6 @@
-// Signing up and signing in (one form, two buttons), and the signed-in bar with Sign out.
-// On success the session is stored and `done` re-renders the dashboard.
-import { isOnAirError, type User } from '@onair/client-sdk';
+// Signing up and signing in (one form, two buttons). On success the session is stored (which
+// announces the sign-in) and `done` runs (the dashboard re-renders, the sign-in dialog closes).
+import { isOnAirError } from '@onair/client-sdk';
 import { field, h, messageOf } from '../../dom.js';
 import { client, saveAuth } from '../../session.js';
 
@@ -42,15 +42,4 @@ export function accountForm(done: () => void): HTMLElement {
     error,
   );
   return form;
-}
-
-export function accountBar(user: User, signOut: () => void): HTMLElement {
-  return h(
-    'p',
-    { class: 'account-bar' },
-    'Signed in as ',
-    h('strong', {}, user.username),
-    ' ',
-    h('button', { type: 'button', class: 'link', onclick: signOut }, 'Sign out'),
-  );
 }

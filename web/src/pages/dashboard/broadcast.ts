@@ -1,5 +1,6 @@
-// Going live with a stream: from the browser (camera + microphone, codec and simulcast choice, local
-// preview, Stop) through the SDK's publish(), or from OBS with the WHIP URL and stream key shown here.
+// Going live with a stream: from the browser (camera or screen share, a device picker for camera and
+// microphone, codec and simulcast choice, a local preview before and while live, Stop) through the
+// SDK's publish(), or from OBS with the WHIP URL and stream key shown here.
 // The panel owns the camera and the publisher and releases both on Stop, on unmount and on page hide.
 // The current publisher is exposed as `window.onairPublisher`.
 import { isOnAirError, publish, type OwnedStream, type Publisher, type VideoCodec } from '@onair/client-sdk';
@@ -14,7 +15,16 @@ const STATE_TEXT: Record<RTCPeerConnectionState, string> = {
   closed: 'Offline',
 };
 
-export function broadcastPanel(stream: OwnedStream, newStream: () => void): { element: HTMLElement; unmount: () => void } {
+export interface BroadcastPanel {
+  element: HTMLElement;
+  /** The preview frame, for overlays such as tip alerts. */
+  previewFrame: HTMLElement;
+  /** The current publisher while live. */
+  publisher(): Publisher | undefined;
+  unmount: () => void;
+}
+
+export function broadcastPanel(stream: OwnedStream, newStream: () => void): BroadcastPanel {
   const whipUrl = new URL(stream.ingest.whip, location.origin).href;
   const codec = h('select', { name: 'codec' }, h('option', { value: 'h264' }, 'H.264'), h('option', { value: 'vp8' }, 'VP8'));
   const simulcast = h('input', { type: 'checkbox', name: 'simulcast', id: 'f-simulcast' });
@@ -23,6 +33,11 @@ export function broadcastPanel(stream: OwnedStream, newStream: () => void): { el
   const status = h('p', { class: 'status', role: 'status', 'aria-live': 'polite' }, 'Offline');
   const error = h('p', { class: 'error', role: 'alert' });
   const preview = h('video', { class: 'preview', muted: true, autoplay: true, playsInline: true, 'aria-label': 'Camera preview' });
+  const previewFrame = h('div', { class: 'preview-frame' }, preview);
+  const source = h('select', { name: 'source' }, h('option', { value: 'camera' }, 'Camera'), h('option', { value: 'screen' }, 'Screen share'));
+  const cameraPick = h('select', { name: 'camera' }, h('option', { value: '' }, 'Default camera'));
+  const micPick = h('select', { name: 'microphone' }, h('option', { value: '' }, 'Default microphone'));
+  const previewButton = h('button', { type: 'button', class: 'secondary' }, 'Preview');
   const another = h('button', { type: 'button', class: 'secondary', onclick: newStream }, 'Create another stream');
 
   let camera: MediaStream | undefined;
@@ -34,7 +49,45 @@ export function broadcastPanel(stream: OwnedStream, newStream: () => void): { el
     element.dataset.state = live ? 'live' : 'offline';
     goLive.disabled = live || starting;
     stop.disabled = !live && !starting;
-    codec.disabled = simulcast.disabled = another.disabled = live || starting;
+    codec.disabled = simulcast.disabled = another.disabled = source.disabled = cameraPick.disabled = micPick.disabled = previewButton.disabled = live || starting;
+  };
+
+  /** Lists cameras and microphones (names appear once the user granted access). */
+  const listDevices = async () => {
+    const devices = await navigator.mediaDevices?.enumerateDevices().catch(() => []) ?? [];
+    const fillPick = (pick: HTMLSelectElement, kind: MediaDeviceKind, fallback: string) => {
+      const current = pick.value;
+      const options = devices.filter((d) => d.kind === kind && d.deviceId);
+      pick.replaceChildren(h('option', { value: '' }, fallback), ...options.map((d, i) => h('option', { value: d.deviceId }, d.label || `${fallback.replace('Default ', '')} ${i + 1}`)));
+      pick.value = options.some((d) => d.deviceId === current) ? current : '';
+    };
+    fillPick(cameraPick, 'videoinput', 'Default camera');
+    fillPick(micPick, 'audioinput', 'Default microphone');
+  };
+
+  /** The camera (or screen) stream for the chosen source and devices. */
+  const capture = async (): Promise<MediaStream> => {
+    const audio: MediaTrackConstraints | boolean = micPick.value ? { deviceId: { exact: micPick.value } } : true;
+    if (source.value === 'screen') {
+      const screen = await navigator.mediaDevices.getDisplayMedia({ video: { frameRate: { ideal: 30 } }, audio: false });
+      const mic = await navigator.mediaDevices.getUserMedia({ audio }).catch(() => undefined);
+      mic?.getAudioTracks().forEach((t) => screen.addTrack(t));
+      return screen;
+    }
+    const video: MediaTrackConstraints = { width: { ideal: 1280 }, height: { ideal: 720 }, frameRate: { ideal: 30 }, ...(cameraPick.value ? { deviceId: { exact: cameraPick.value } } : {}) };
+    return navigator.mediaDevices.getUserMedia({ audio, video });
+  };
+
+  const startPreview = async () => {
+    error.textContent = '';
+    try {
+      camera?.getTracks().forEach((t) => t.stop());
+      camera = await capture();
+      preview.srcObject = camera;
+      await listDevices();
+    } catch (err) {
+      error.textContent = describeError(err);
+    }
   };
 
   const release = async () => {
@@ -53,13 +106,11 @@ export function broadcastPanel(stream: OwnedStream, newStream: () => void): { el
     setLive(false);
     try {
       status.textContent = 'Starting camera…';
-      const media = await navigator.mediaDevices.getUserMedia({
-        audio: true,
-        video: { width: { ideal: 1280 }, height: { ideal: 720 }, frameRate: { ideal: 30 } },
-      });
+      const media = camera?.getTracks().some((t) => t.readyState === 'live') ? camera : await capture();
       if (mine !== attempt) return media.getTracks().forEach((t) => t.stop());
       camera = media;
       preview.srcObject = media;
+      void listDevices();
       status.textContent = 'Connecting…';
       const next = await publish({ whipUrl, streamKey: stream.streamKey, stream: media, videoCodec: codec.value as VideoCodec, simulcast: simulcast.checked });
       if (mine !== attempt) return void next.stop().catch(() => {});
@@ -101,6 +152,9 @@ export function broadcastPanel(stream: OwnedStream, newStream: () => void): { el
   };
 
   goLive.addEventListener('click', () => void start());
+  previewButton.addEventListener('click', () => void startPreview());
+  for (const pick of [source, cameraPick, micPick]) pick.addEventListener('change', () => camera && void startPreview());
+  void listDevices();
   stop.addEventListener('click', () => void end());
   const onPageHide = () => void release().catch(() => {});
   window.addEventListener('pagehide', onPageHide);
@@ -114,9 +168,10 @@ export function broadcastPanel(stream: OwnedStream, newStream: () => void): { el
       'div',
       { class: 'card' },
       h('h3', {}, 'Go live from this browser'),
-      h('div', { class: 'preview-frame' }, preview),
+      previewFrame,
+      h('div', { class: 'row' }, field('Source', source), field('Camera', cameraPick), field('Microphone', micPick)),
       h('div', { class: 'row' }, field('Video codec', codec), h('div', { class: 'field checkbox' }, simulcast, h('label', { for: simulcast.id }, 'Simulcast (three qualities)'))),
-      h('div', { class: 'actions' }, goLive, stop),
+      h('div', { class: 'actions' }, previewButton, goLive, stop),
       status,
       error,
     ),
@@ -127,6 +182,8 @@ export function broadcastPanel(stream: OwnedStream, newStream: () => void): { el
 
   return {
     element,
+    previewFrame,
+    publisher: () => publisher,
     unmount: () => {
       window.removeEventListener('pagehide', onPageHide);
       attempt++;

@@ -1,12 +1,19 @@
 // `/dashboard`: the streamer's page. Signed out: sign up / sign in. Signed in: create a stream, then
-// go live with the camera (or copy the WHIP URL and stream key into OBS). Re-renders itself when the
-// account or the stream changes; leaving the page ends a browser broadcast.
+// go live with the camera or a screen share (or copy the WHIP URL and stream key into OBS), watch the
+// live stats and tip alerts, edit the stream, and set up chat and moderators. Re-renders itself when
+// the account or the stream changes; owns the stream's real-time channel while shown; leaving the
+// page ends a browser broadcast.
+import { channel } from '@onair/client-sdk';
 import { h } from '../../dom.js';
 import type { Page } from '../../router.js';
-import { clearAuth, forgetOwnedStream, loadAuth, loadOwnedStream } from '../../session.js';
-import { accountForm, accountBar } from './account.js';
+import { clearAuth, forgetOwnedStream, loadAuth, loadOwnedStream, onAuthChange } from '../../session.js';
+import { tipAlerts } from '../../components/tip-alerts.js';
+import { accountForm } from './account.js';
 import { broadcastPanel } from './broadcast.js';
+import { chatSettings } from './chat-settings.js';
 import { newStreamForm } from './new-stream.js';
+import { statsCard } from './stats.js';
+import { streamSettings } from './stream-settings.js';
 
 export const dashboardPage: Page = (root) => {
   document.title = 'Dashboard · OnAir';
@@ -21,23 +28,37 @@ export const dashboardPage: Page = (root) => {
       root.replaceChildren(heading, accountForm(render));
       return;
     }
-    const signOut = () => {
-      clearAuth();
-      render();
-    };
     const stream = loadOwnedStream(auth.user.id);
     if (!stream) {
-      root.replaceChildren(heading, accountBar(auth.user, signOut), newStreamForm(render, signOut));
+      root.replaceChildren(heading, newStreamForm(render, clearAuth));
       return;
     }
     const panel = broadcastPanel(stream, () => {
       forgetOwnedStream();
       render();
     });
-    unmountSection = panel.unmount;
-    root.replaceChildren(heading, accountBar(auth.user, signOut), panel.element);
+    const ch = channel({ baseUrl: location.origin, streamId: stream.id, token: auth.token });
+    const alerts = tipAlerts();
+    panel.previewFrame.append(alerts.element);
+    const offTip = ch.on('tip', (tip) => alerts.show(tip));
+    const stats = statsCard(stream.id, ch, panel.publisher);
+    unmountSection = () => {
+      offTip();
+      alerts.dispose();
+      stats.dispose();
+      ch.close();
+      panel.unmount();
+    };
+    root.replaceChildren(
+      heading,
+      h('div', { class: 'dashboard-layout' }, h('div', {}, panel.element), h('div', {}, stats.element, streamSettings(stream, render), chatSettings(stream.id, stream.ownerId))),
+    );
   };
+  const offAuth = onAuthChange(render);
   render();
 
-  return () => unmountSection?.();
+  return () => {
+    offAuth();
+    unmountSection?.();
+  };
 };

@@ -1,0 +1,158 @@
+// The watch page's player: the <video>, the "Low latency / Standard" indicator, the quality menu and
+// the state overlay (Connecting, Offline with Retry, Stream ended, errors). Plays with the SDK's
+// play(), which picks WebRTC and falls back to HLS/DASH by itself; the view re-starts it on Retry and
+// retries by itself while the stream is offline. Owns the StreamPlayer and stops it on dispose().
+// Exposes the player as `window.onairStreamPlayer` and the WHEP player as `window.onairPlayer`.
+import { isOnAirError, play, type Stream, type StreamPlayer } from '@onair/client-sdk';
+import { fill, h, messageOf } from '../../dom.js';
+import { client } from '../../session.js';
+
+const OFFLINE_RETRY_MS = 10_000;
+const STATUS_POLL_MS = 5000;
+
+export interface PlayerView {
+  /** The frame to put overlays (reactions, tip alerts) into. */
+  frame: HTMLElement;
+  bar: HTMLElement;
+  /** (Re)starts playback, e.g. when the channel says the stream went live. */
+  start(quiet?: boolean): void;
+  /** The stream went live (per the channel): starts playing if offline or ended. */
+  wentLive(): void;
+  /** The stream went offline (per the channel): shows the end if it was playing. */
+  wentOffline(): void;
+  dispose(): void;
+}
+
+export function playerView(streamId: string, onStream: (stream: Stream) => void): PlayerView {
+  const video = h('video', { class: 'player', controls: true, muted: true, autoplay: true, playsInline: true, 'aria-label': 'Live video' });
+  const overlay = h('div', { class: 'player-state', role: 'status', 'aria-live': 'polite' });
+  const frame = h('div', { class: 'player-frame' }, video, overlay);
+  const latency = h('span', { class: 'latency', 'data-transport': '' }, '');
+  const quality = h('select', { name: 'quality', id: 'f-quality', 'aria-label': 'Quality', disabled: true }, h('option', { value: 'auto' }, 'Auto'));
+  const bar = h('div', { class: 'player-bar' }, latency, h('label', { class: 'visually-hidden', for: 'f-quality' }, 'Quality'), quality);
+
+  let player: StreamPlayer | undefined;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let active = true;
+  let playing = false;
+  let run = 0;
+
+  const show = (state: string, text: string, action?: { label: string; run: () => void }) => {
+    overlay.dataset.state = state;
+    fill(overlay, h('p', {}, text), action ? h('button', { type: 'button', onclick: action.run }, action.label) : null);
+  };
+
+  const renderTransport = (p: StreamPlayer) => {
+    const low = p.latency === 'low';
+    latency.dataset.transport = p.transport ?? '';
+    latency.className = `latency ${p.latency ?? ''}`;
+    latency.textContent = p.transport ? (low ? 'Low latency' : 'Standard') : '';
+    latency.title = p.transport === 'webrtc' ? 'WebRTC: under a second behind live' : p.transport ? `${p.transport.toUpperCase()}: a few seconds behind live` : '';
+    const options = p.qualities();
+    fill(quality, ...options.map((q) => h('option', { value: String(q.id), selected: q.id === p.quality }, q.id === 'auto' ? (p.transport === 'webrtc' ? 'Auto (adapts to your connection)' : 'Auto') : q.label)));
+    quality.disabled = options.length < 2;
+  };
+
+  quality.addEventListener('change', () => player?.setQuality(quality.value === 'auto' ? 'auto' : Number(quality.value)));
+
+  const ended = () => {
+    if (!active) return;
+    clearTimeout(timer);
+    playing = false;
+    show('ended', 'Stream ended', { label: 'Watch again', run: () => start() });
+  };
+
+  // The directory is a second opinion on "ended", for when the media path cannot tell.
+  const pollStatus = (current: StreamPlayer, seenLive: boolean) => {
+    timer = setTimeout(async () => {
+      if (!active || player !== current || current.state !== 'playing') return;
+      try {
+        const stream = await client().getStream(streamId);
+        if (!active || player !== current) return;
+        onStream(stream);
+        if (seenLive && !stream.live) {
+          await current.stop();
+          return ended();
+        }
+        seenLive ||= stream.live;
+      } catch {
+        // Keep playing; the media path decides.
+      }
+      pollStatus(current, seenLive);
+    }, STATUS_POLL_MS);
+  };
+
+  const start = async (quiet = false) => {
+    const mine = ++run;
+    clearTimeout(timer);
+    const old = player;
+    player = undefined;
+    await old?.stop();
+    if (!active || mine !== run) return;
+    if (!quiet) show('connecting', 'Connecting…');
+    let stream: Stream | undefined;
+    try {
+      stream = await client().getStream(streamId);
+      if (!active || mine !== run) return;
+      onStream(stream);
+    } catch (err) {
+      if (isOnAirError(err) && err.status === 404) return show('missing', 'There is no such stream.');
+    }
+    const base = location.origin;
+    const id = encodeURIComponent(streamId);
+    const playback = stream?.playback ?? { whep: `${base}/whep/${id}`, hls: `${base}/hls/${id}/index.m3u8`, dash: `${base}/dash/${id}/manifest.mpd` };
+    try {
+      const next = await play({ playback, video });
+      if (!active || mine !== run) return void next.stop();
+      player = next;
+      window.onairStreamPlayer = next;
+      const onChange = (p: StreamPlayer) => {
+        if (player !== p) return;
+        renderTransport(p);
+        if (p.whep) window.onairPlayer = p.whep;
+        if (p.state === 'playing') {
+          playing = true;
+          overlay.dataset.state = 'playing';
+          fill(overlay);
+        } else if (p.state === 'reconnecting') show('reconnecting', 'Reconnecting…');
+        else if (p.state === 'ended' || (p.state === 'offline' && playing)) ended();
+        else if (p.state === 'offline') offline();
+        else if (p.state === 'failed') show('error', `Playback stopped: ${p.fallbacks.at(-1) ?? 'no transport works'}`, { label: 'Retry', run: () => start() });
+      };
+      next.onChange(onChange);
+      onChange(next);
+      if (next.state === 'playing') pollStatus(next, stream?.live ?? false);
+    } catch (err) {
+      if (!active || mine !== run) return;
+      show('error', `Could not play this stream: ${messageOf(err)}`, { label: 'Retry', run: () => start() });
+    }
+  };
+
+  const offline = () => {
+    show('offline', 'Offline', { label: 'Retry', run: () => start() });
+    clearTimeout(timer);
+    timer = setTimeout(() => void start(true), OFFLINE_RETRY_MS);
+  };
+
+  return {
+    frame,
+    bar,
+    start: (quiet) => void start(quiet),
+    wentLive: () => {
+      if (overlay.dataset.state === 'offline' || overlay.dataset.state === 'ended') void start(true);
+    },
+    wentOffline: () => {
+      if (playing) {
+        void player?.stop();
+        player = undefined;
+        ended();
+      }
+    },
+    dispose: () => {
+      active = false;
+      run++;
+      clearTimeout(timer);
+      void player?.stop();
+    },
+  };
+}
