@@ -169,7 +169,10 @@ describe.each(STORAGE_KINDS)('stream catalog on %s storage', (kind) => {
       await catalog.setViewerCount(stream.id, i % 4); // many ties: order falls back to id
     }
     const all = await Promise.all(created.map((id) => catalog.get(id) as Promise<StreamRecord>));
-    const byViewers = [...all].sort((a, b) => b.viewerCount - a.viewerCount || (a.id < b.id ? 1 : -1)).map((s) => s.id);
+    // Live streams first (an offline stream here still has a count: the order must not rely on 0s)
+    const byViewers = [...all]
+      .sort((a, b) => Number(b.live) - Number(a.live) || b.viewerCount - a.viewerCount || (a.id < b.id ? 1 : -1))
+      .map((s) => s.id);
     // Microsecond timestamps: the database's own order is the reference (a JS Date keeps only ms).
     const byRecent = (
       await t.db.query<{ id: string }>(

@@ -4,7 +4,8 @@
 //    its first page freezes the order of up to frozenMax (2,000) matching ids in the DirectoryStore; the
 //    cursor names that frozen list and an offset. Later pages slice it and show current data, so no
 //    stream appears twice and none is skipped however the counts change. Past the frozen part,
-//    paging falls back to the catalog's keyset cursor.
+//    paging falls back to the catalog's keyset cursor. Only orders that can move are frozen: live
+//    streams by viewers (ended ones follow them, with 0 viewers, in a fixed order) and searches.
 //  - Not asking PostgreSQL per request. Each page is cached for pageTtlMs under its normalised query
 //    and the listing generation, which any create/edit/live/offline bumps; viewer counts are at most
 //    pageTtlMs stale (they are written once a second anyway).
@@ -101,7 +102,8 @@ export class StreamDirectory {
   }
 
   private async compute(query: StreamListQuery & { sort: NonNullable<StreamListQuery['sort']>; limit: number }): Promise<StreamPage> {
-    if (query.sort === 'recent') return this.catalog.list(query);
+    // Nothing to freeze where no order moves: start times only grow, ended streams have no viewers.
+    if (query.sort === 'recent' || (query.sort === 'viewers' && query.live === false && !query.q?.trim())) return this.catalog.list(query);
     const listing = query.cursor ? decodeListingCursor(query.cursor, query.sort) : null;
     if (query.cursor && !listing) return this.catalog.list(query); // past the frozen part: keyset
 
@@ -117,7 +119,8 @@ export class StreamDirectory {
 
     // A new listing: freeze its order.
     const { cursor: _none, ...first } = query;
-    const order = await this.catalog.listIds(first, this.frozenMax);
+    // Ended streams after the live ones: only the first page's worth is frozen (their order is fixed).
+    const order = await this.catalog.listIds(first, this.frozenMax, query.limit);
     const items = await this.catalog.getMany(order.ids.slice(0, query.limit));
     if (order.ids.length <= query.limit) return { items, nextCursor: order.nextCursor };
     const id = randomBytes(16).toString('base64url');

@@ -21,6 +21,9 @@ export interface SearchQuery {
 /** Adds a bind parameter and returns its placeholder ($n). */
 export type AddParam = (value: unknown) => string;
 
+/** Which streams a search covers: the live ones, the ended ones, or both (`live` omitted). */
+export type SearchScope = 'live' | 'ended' | 'all';
+
 /**
  * A search engine for the directory. Narrow on purpose: it filters and scores `streams s` rows.
  * An engine outside PostgreSQL would implement it by asking its index for ids and scores and
@@ -28,10 +31,12 @@ export type AddParam = (value: unknown) => string;
  */
 export interface StreamSearch {
   /** SQL over `streams s` (joined to `users u`): `where` keeps matches, `score` ranks them (higher first). */
-  match(query: SearchQuery, param: AddParam): SearchSql;
+  match(query: SearchQuery, param: AddParam, scope?: SearchScope): SearchSql;
 }
 
 export interface SearchSql {
+  /** Common table expressions (without the WITH) the other parts read; '' when none. */
+  with: string;
   /** Joined after `FROM streams s ...` (for example a one-row subquery the other parts read). */
   from: string;
   where: string;
@@ -49,11 +54,24 @@ export const WORD_SIMILARITY_THRESHOLD = 0.35;
 export const MAX_EXPANSIONS = 8;
 
 /**
- * A search that runs longer than this is cancelled by PostgreSQL and answered `400
- * search_too_broad` (a common word over the whole history of ended streams can match hundreds of
- * thousands of rows). Not enforced by embedded PGlite, which has no statement timer.
+ * A prefix ("minec") is expanded to at most this many vocabulary words (in bytewise order) when
+ * candidates are gathered from ended streams; the match itself still accepts every word with it.
  */
-export const SEARCH_TIMEOUT_MS = 2000;
+export const MAX_PREFIX_EXPANSIONS = 8;
+/**
+ * Over ended streams, each query word contributes at most this many candidates: its best postings
+ * (tag matches, then title, category, owner name; newest first), over its spellings. Only the
+ * candidates are checked against the whole query and ranked, so a search reads a few thousand rows
+ * at most however many of the 1,000,000+ ended streams contain a common word.
+ */
+export const ENDED_CANDIDATES_PER_WORD = 400;
+/**
+ * A statement guard: a directory query that runs longer than this is cancelled by PostgreSQL and
+ * answered `400 search_too_broad` (or `listing_too_broad`), never a 500. Every shape is bounded by
+ * design, so this only fires on a database in trouble. Not enforced by embedded PGlite, which has no
+ * statement timer.
+ */
+export const SEARCH_TIMEOUT_MS = 1000;
 
 /**
  * Validates and splits `q`. Blank -> null (no search). Over MAX_QUERY_CHARS -> 400 invalid_query.
@@ -75,37 +93,58 @@ export function parseSearchQuery(q: string | undefined): SearchQuery | null {
  * Full-text search in PostgreSQL with typo tolerance from a lexicon (migration 002, search_words).
  * Every query word must match (AND). A word of 3+ characters matches as a word prefix ("minec:*")
  * or as one of its MAX_EXPANSIONS most similar lexicon words by pg_trgm similarity (typos); a
- * shorter word matches whole words only. The expansions are uncorrelated subqueries (computed once
- * per query), so streams are filtered by the tsvector GIN index alone.
+ * shorter word matches whole words only. The expansions are computed once per query (a
+ * materialised CTE), so streams are filtered by the tsvector GIN index alone.
+ * Which rows are considered depends on the scope:
+ *  - live streams: every match, through the GIN index over live streams (a few thousand at most);
+ *  - ended streams: a bounded candidate set from search_postings (migration 005), at most
+ *    ENDED_CANDIDATES_PER_WORD per query word, then checked against the whole query. So a search of
+ *    the whole history finds every stream whose words are rare enough and the best (tag, title;
+ *    newest) of those with very common words, never scanning 100,000+ matches.
  * Score: ts_rank with weights tags 1.0 > title 0.4 > category 0.2 > owner 0.1, over every accepted
  * spelling, plus the rank over the words as typed (an exact or prefix match beats a typo match),
  * rounded so that cursors can carry it exactly.
  */
 export class PostgresStreamSearch implements StreamSearch {
-  match(query: SearchQuery, param: AddParam): SearchSql {
-    if (query.words.length === 0) return { from: '', where: 'false', score: '0::numeric', setup: [] };
+  match(query: SearchQuery, param: AddParam, scope: SearchScope = 'all'): SearchSql {
+    if (query.words.length === 0) return { with: '', from: '', where: 'false', score: '0::numeric', setup: [] };
     const typed: string[] = [];
     const accepted: string[] = [];
+    const candidates: string[] = [];
     query.words.forEach((word, i) => {
       const p = param(word);
       if (word.length < MIN_FUZZY_WORD_CHARS) {
         typed.push(`to_tsquery('simple', ${p})`);
         accepted.push(`to_tsquery('simple', ${p}) AS w${i}`);
+        candidates.push(postingsOf(`SELECT ${p}::text AS word`));
         return;
       }
       const prefix = `to_tsquery('simple', ${p} || ':*')`;
-      const similar =
-        `(SELECT to_tsquery('simple', string_agg(quote_literal(n.word), ' | ')) FROM ` +
-        `(SELECT word FROM search_words WHERE word % ${p} ORDER BY word <-> ${p} LIMIT ${MAX_EXPANSIONS}) n)`;
+      const nearest = `SELECT word FROM search_words WHERE word % ${p} ORDER BY word <-> ${p} LIMIT ${MAX_EXPANSIONS}`;
+      const similar = `(SELECT to_tsquery('simple', string_agg(quote_literal(n.word), ' | ')) FROM (${nearest}) n)`;
       typed.push(prefix);
       accepted.push(`${prefix} || coalesce(${similar}, ${prefix}) AS w${i}`);
+      const prefixed =
+        `SELECT word FROM search_words WHERE word COLLATE "C" >= ${p} AND word COLLATE "C" < ${p} || chr(1114111)` +
+        ` ORDER BY word COLLATE "C" LIMIT ${MAX_PREFIX_EXPANSIONS}`;
+      candidates.push(postingsOf(`SELECT ${p}::text AS word UNION (${prefixed}) UNION (${nearest})`));
     });
     const names = query.words.map((_, i) => `w${i}`);
-    // OFFSET 0 keeps each subquery from being inlined, so each expansion is computed once per query.
-    const from =
-      `CROSS JOIN (SELECT ${names.join(' && ')} AS match, ${names.join(' || ')} AS accepted, ${typed.join(' || ')} AS typed` +
-      ` FROM (SELECT ${accepted.join(', ')} OFFSET 0) words OFFSET 0) sq`;
-    const where = 's.search_doc @@ sq.match';
+    // MATERIALIZED: each expansion is computed once per query, and the GIN scans read one tsquery.
+    const ctes = [
+      `sq AS MATERIALIZED (SELECT ${names.join(' && ')} AS match, ${names.join(' || ')} AS accepted, ${typed.join(' || ')} AS typed` +
+        ` FROM (SELECT ${accepted.join(', ')}) words)`,
+    ];
+    let from = 'CROSS JOIN sq';
+    if (scope !== 'live') {
+      const parts = candidates.map((c) => `(${c})`);
+      // the literal `live` lets the planner use the GIN index over live streams only
+      if (scope === 'all') parts.unshift(`(SELECT id FROM streams WHERE live AND search_doc @@ (SELECT match FROM sq))`);
+      ctes.push(`hits AS MATERIALIZED (${parts.join(' UNION ')})`);
+      from += ' JOIN hits ON hits.id = s.id';
+    }
+    // a scalar subquery (an InitPlan, computed once): usable as the GIN index condition
+    const where = 's.search_doc @@ (SELECT match FROM sq)';
     const weights = `'{0.1,0.2,0.4,1.0}'`;
     const score = `round((ts_rank(${weights}, s.search_doc, sq.accepted) + ts_rank(${weights}, s.search_doc, sq.typed))::numeric, 6)`;
     // Constants, not parameters: SET takes no bind parameters.
@@ -113,6 +152,16 @@ export class PostgresStreamSearch implements StreamSearch {
       `SET LOCAL pg_trgm.similarity_threshold = ${WORD_SIMILARITY_THRESHOLD}`,
       `SET LOCAL statement_timeout = ${SEARCH_TIMEOUT_MS}`,
     ];
-    return { from, where, score, setup };
+    return { with: ctes.join(', '), from, where, score, setup };
   }
+}
+
+/** The best postings of any of `words` (a query yielding a `word` column), as a set of stream ids. */
+function postingsOf(words: string): string {
+  const best = 'ORDER BY p.weight DESC, p.created_at DESC, p.stream_id DESC';
+  return (
+    `SELECT c.stream_id AS id FROM (SELECT p.stream_id, p.weight, p.created_at FROM (${words}) e` +
+    ` CROSS JOIN LATERAL (SELECT p.stream_id, p.weight, p.created_at FROM search_postings p WHERE p.word = e.word` +
+    ` ${best} LIMIT ${ENDED_CANDIDATES_PER_WORD}) p ${best} LIMIT ${ENDED_CANDIDATES_PER_WORD}) c`
+  );
 }

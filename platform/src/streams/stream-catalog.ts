@@ -5,7 +5,14 @@ import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import type { AuthUser } from '../accounts/tokens.js';
 import type { Database } from '../db/database.js';
-import { parseSearchQuery, PostgresStreamSearch, type AddParam, type StreamSearch } from '../directory/stream-search.js';
+import {
+  parseSearchQuery,
+  PostgresStreamSearch,
+  SEARCH_TIMEOUT_MS,
+  type AddParam,
+  type SearchQuery,
+  type StreamSearch,
+} from '../directory/stream-search.js';
 import { AppError, badRequest, forbidden, notFound } from '../errors.js';
 import { newStreamKey, streamKeyMatches } from './stream-keys.js';
 
@@ -146,7 +153,8 @@ export function newStreamId(): string {
 }
 
 const Cursor = z.discriminatedUnion('s', [
-  z.object({ s: z.literal('viewers'), v: z.number().int().min(0).max(2 ** 31 - 1), id: z.string().max(64) }),
+  // e: the last item was an ended stream (viewers lists live streams first, then ended ones)
+  z.object({ s: z.literal('viewers'), v: z.number().int().min(0).max(2 ** 31 - 1), id: z.string().max(64), e: z.literal(1).optional() }),
   // k: the sort timestamp in epoch microseconds, as text (exact, unlike a JS Date)
   z.object({ s: z.literal('recent'), k: z.string().regex(/^-?\d{1,18}$/), id: z.string().max(64) }),
   // r: the search score as exact decimal text (see PostgresStreamSearch)
@@ -268,16 +276,62 @@ export class StreamCatalog {
 
   /**
    * Like list, but only ids, and up to `max` of them (not clamped to MAX_PAGE_SIZE): what the
-   * directory freezes as the order of a listing session.
+   * directory freezes as the order of a listing session. A listing of live and ended streams by
+   * viewers freezes the live part (up to `max`) and at most `endedMax` ended streams after it
+   * (ended streams have no viewers, so their order does not move; the cursor reads on from there).
    */
-  async listIds(query: StreamListQuery, max: number): Promise<StreamIdPage> {
-    const { rows, nextCursor } = await this.select(query, Math.max(1, Math.floor(max)), false);
+  async listIds(query: StreamListQuery, max: number, endedMax = max): Promise<StreamIdPage> {
+    const { rows, nextCursor } = await this.select(query, Math.max(1, Math.floor(max)), false, Math.max(1, Math.floor(endedMax)));
     return { ids: rows.map((r) => r.id), nextCursor };
   }
 
-  private async select(query: StreamListQuery, limit: number, full: boolean): Promise<{ rows: StreamRow[]; nextCursor: string | null }> {
+  private async select(
+    query: StreamListQuery,
+    limit: number,
+    full: boolean,
+    endedMax = limit,
+  ): Promise<{ rows: StreamRow[]; nextCursor: string | null }> {
     const search = parseSearchQuery(query.q);
     const sort = resolveSort(query.sort, search !== null);
+    const cursor = query.cursor ? decodeCursor(query.cursor, sort) : undefined;
+    if (sort === 'viewers' && !search && query.live === undefined) {
+      // Live streams first, then ended ones: two queries that each read one index in order.
+      const after = cursor?.s === 'viewers' ? cursor : undefined;
+      const live = after?.e ? [] : await this.run({ ...query, live: true }, search, sort, limit + 1, full, after);
+      if (live.length > limit) return this.page(live, limit, sort);
+      const room = Math.min(limit - live.length, endedMax);
+      const ended = await this.run({ ...query, live: false }, search, sort, room + 1, full, after?.e ? after : undefined);
+      const rows = [...live, ...ended];
+      return this.page(rows, live.length + room, sort);
+    }
+    return this.page(await this.run(query, search, sort, limit + 1, full, cursor), limit, sort);
+  }
+
+  private page(rows: StreamRow[], limit: number, sort: StreamSort): { rows: StreamRow[]; nextCursor: string | null } {
+    const page = rows.slice(0, limit);
+    const last = page[page.length - 1];
+    let nextCursor: string | null = null;
+    if (rows.length > limit && last) {
+      nextCursor = encodeCursor(
+        sort === 'viewers'
+          ? { s: 'viewers', v: last.viewer_count, id: last.id, ...(last.live ? {} : { e: 1 as const }) }
+          : sort === 'recent'
+            ? { s: 'recent', k: last.sort_us!, id: last.id }
+            : { s: 'relevance', r: last.score!, id: last.id },
+      );
+    }
+    return { rows: page, nextCursor };
+  }
+
+  /** One query: up to `take` rows of the listing after `cursor`. */
+  private async run(
+    query: StreamListQuery,
+    search: SearchQuery | null,
+    sort: StreamSort,
+    take: number,
+    full: boolean,
+    cursor: Cursor | undefined,
+  ): Promise<StreamRow[]> {
     const params: unknown[] = [];
     const param: AddParam = (v) => `$${params.push(v)}`;
     const where: string[] = [];
@@ -287,23 +341,35 @@ export class StreamCatalog {
     let score = '0::numeric';
     let setup: string[] = [];
     let from = '';
+    let ctes = '';
     if (search) {
-      const match = this.search.match(search, param);
+      const match = this.search.match(search, param, query.live === undefined ? 'all' : query.live ? 'live' : 'ended');
       where.push(match.where);
       score = match.score;
       setup = match.setup;
       from = match.from;
+      ctes = match.with;
     }
     const tag = query.tag === undefined ? '' : normaliseTag(query.tag);
-    if (tag) where.push(`s.tags @> ARRAY[${param(tag)}]::text[]`);
     const category = query.category === undefined ? '' : normaliseCategory(query.category);
-    if (category) where.push(`lower(s.category) = lower(${param(category)})`);
     const language = query.language === undefined ? '' : normaliseLanguage(query.language);
-    if (language) where.push(`s.language = ${param(language)}`);
+    const filters = [tag, category, language].filter((f) => f !== '').length;
+    if (filters >= 2 && query.live !== true && !search) {
+      // Over ended streams, a combination of filters is one GIN entry (migration 005): exactly the
+      // matching streams, however rare the combination, instead of an ordered scan that filters.
+      where.push(`s.filter_keys @> ARRAY[stream_filter_key(${param(tag || null)}, ${param(category || null)}, ${param(language || null)})]`);
+    } else {
+      if (tag) where.push(`s.tags @> ARRAY[${param(tag)}]::text[]`);
+      if (category) where.push(`lower(s.category) = lower(${param(category)})`);
+      if (language) where.push(`s.language = ${param(language)}`);
+    }
 
-    const cursor = query.cursor ? decodeCursor(query.cursor, sort) : undefined;
+    // Viewers: live streams first (only a search over live and ended streams has both in one query).
+    const bothInOne = sort === 'viewers' && query.live === undefined;
     if (cursor?.s === 'viewers') {
-      where.push(`(s.viewer_count, s.id) < (${param(cursor.v)}::int, ${param(cursor.id)})`);
+      const below = `(s.viewer_count, s.id) < (${param(cursor.v)}::int, ${param(cursor.id)})`;
+      if (!bothInOne) where.push(cursor.e && query.live ? 'false' : below);
+      else where.push(cursor.e ? `NOT s.live AND ${below}` : `(s.live AND ${below} OR NOT s.live)`);
     } else if (cursor?.s === 'recent') {
       const at = `timestamptz 'epoch' + ${param(cursor.k)}::bigint * interval '1 microsecond'`;
       where.push(`(${RECENT_KEY}, s.id) < (${at}, ${param(cursor.id)})`);
@@ -312,7 +378,7 @@ export class StreamCatalog {
     }
     const order =
       sort === 'viewers'
-        ? 's.viewer_count DESC, s.id DESC'
+        ? `${bothInOne ? 's.live DESC, ' : ''}s.viewer_count DESC, s.id DESC`
         : sort === 'recent'
           ? `${RECENT_KEY} DESC, s.id DESC`
           : `${score} DESC, s.id DESC`;
@@ -320,36 +386,25 @@ export class StreamCatalog {
     // ids only: what the sort needs, so that listing 10,000 live ids is an index-only scan
     const columns = full
       ? `${STREAM_COLUMNS}, ${RECENT_US} AS sort_us, (${score})::text AS score`
-      : `s.id, s.viewer_count${sort === 'recent' ? `, ${RECENT_US} AS sort_us` : ''}${search ? `, (${score})::text AS score` : ''}`;
-    const sql = `SELECT ${columns}
+      : `s.id, s.viewer_count, s.live${sort === 'recent' ? `, ${RECENT_US} AS sort_us` : ''}${search ? `, (${score})::text AS score` : ''}`;
+    const sql = `${ctes ? `WITH ${ctes} ` : ''}SELECT ${columns}
        ${full ? STREAM_FROM : 'FROM streams s'} ${from}
        ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
-       ORDER BY ${order} LIMIT ${param(limit + 1)}`;
-    const rows =
-      setup.length === 0
-        ? await this.db.query<StreamRow>(sql, params)
-        : await this.db
-            .transaction(async (tx) => {
-              for (const statement of setup) await tx.query(statement);
-              return tx.query<StreamRow>(sql, params);
-            })
-            .catch((err: unknown) => {
-              if ((err as { code?: unknown }).code !== QUERY_CANCELED) throw err;
-              throw badRequest('search_too_broad', 'this search matches too many streams to rank in time; add words or filters such as live=true');
-            });
-    const page = rows.slice(0, limit);
-    const last = page[page.length - 1];
-    let nextCursor: string | null = null;
-    if (rows.length > limit && last) {
-      nextCursor = encodeCursor(
-        sort === 'viewers'
-          ? { s: 'viewers', v: last.viewer_count, id: last.id }
-          : sort === 'recent'
-            ? { s: 'recent', k: last.sort_us!, id: last.id }
-            : { s: 'relevance', r: last.score!, id: last.id },
-      );
-    }
-    return { rows: page, nextCursor };
+       ORDER BY ${order} LIMIT ${param(take)}`;
+    // Anything that may read ended streams runs under the statement guard (see SEARCH_TIMEOUT_MS).
+    if (setup.length === 0 && query.live !== true) setup = [`SET LOCAL statement_timeout = ${SEARCH_TIMEOUT_MS}`];
+    if (setup.length === 0) return this.db.query<StreamRow>(sql, params);
+    return this.db
+      .transaction(async (tx) => {
+        for (const statement of setup) await tx.query(statement);
+        return tx.query<StreamRow>(sql, params);
+      })
+      .catch((err: unknown) => {
+        if ((err as { code?: unknown }).code !== QUERY_CANCELED) throw err;
+        throw search
+          ? badRequest('search_too_broad', 'this search took too long to rank; add words or filters such as live=true')
+          : badRequest('listing_too_broad', 'this listing took too long; add filters such as live=true or a category');
+      });
   }
 
   /** Title/tags/category/language; owner or admin only. */

@@ -1,0 +1,75 @@
+-- Bounded directory queries over the whole history (1,000,000+ ended streams), where a GIN scan plus
+-- ranking of every match, or an ordered scan that filters, can read hundreds of thousands of rows.
+--
+-- 1. search_postings: one row per (word of a stream's search document, stream), ordered in its
+--    index by how the word occurs (tags > title > category > owner name) and then newest first.
+--    A search over ended streams takes the best few hundred postings of each query word (and of
+--    its prefix and typo expansions) straight from this index, and ranks only those candidates.
+--    Kept by triggers from search_doc (migration 002), so it follows renames and edits.
+CREATE TABLE search_postings (
+  stream_id  text COLLATE "C" NOT NULL REFERENCES streams (id) ON DELETE CASCADE,
+  word       text COLLATE "C" NOT NULL,
+  -- the best weight the word has in the document: 4 tag, 3 title, 2 category, 1 owner name
+  weight     smallint NOT NULL,
+  created_at timestamptz NOT NULL,
+  PRIMARY KEY (stream_id, word)
+);
+CREATE INDEX search_postings_word_idx ON search_postings (word, weight DESC, created_at DESC, stream_id DESC);
+
+CREATE FUNCTION search_postings_of(doc tsvector) RETURNS TABLE (word text, weight smallint)
+  LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+  SELECT t.lexeme,
+         (SELECT max(CASE w WHEN 'A' THEN 4 WHEN 'B' THEN 3 WHEN 'C' THEN 2 ELSE 1 END) FROM unnest(t.weights) w)::smallint
+  FROM unnest(doc) t
+$$;
+
+CREATE FUNCTION streams_search_postings() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF TG_OP = 'UPDATE' THEN
+    DELETE FROM search_postings WHERE stream_id = NEW.id;
+  END IF;
+  INSERT INTO search_postings (stream_id, word, weight, created_at)
+    SELECT NEW.id, p.word, p.weight, NEW.created_at FROM search_postings_of(NEW.search_doc) p;
+  RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER streams_search_postings_insert AFTER INSERT ON streams
+  FOR EACH ROW EXECUTE FUNCTION streams_search_postings();
+CREATE TRIGGER streams_search_postings_update AFTER UPDATE ON streams
+  FOR EACH ROW WHEN (OLD.search_doc IS DISTINCT FROM NEW.search_doc) EXECUTE FUNCTION streams_search_postings();
+
+INSERT INTO search_postings (stream_id, word, weight, created_at)
+  SELECT s.id, p.word, p.weight, s.created_at FROM streams s, search_postings_of(s.search_doc) p;
+
+-- Prefix expansion of a query word from the vocabulary (a range scan in bytewise order).
+CREATE INDEX search_words_prefix_idx ON search_words ((word COLLATE "C"));
+
+-- 2. filter_keys: every combination of the filters a stream answers to, as one key each
+--    ("t:chess", "c:games", "l:en", "t:chess|c:games", "t:chess|c:games|l:en", ...). Two or more
+--    filters over the whole history then match through one GIN entry holding exactly the matching
+--    streams, instead of an ordered scan that filters (which reads everything when a combination is
+--    rare or empty). At most (10 tags + 1) x 2 x 2 - 1 = 43 keys per stream.
+CREATE FUNCTION stream_filter_key(tag text, category text, language text) RETURNS text
+  LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+  SELECT nullif(concat_ws('|', 't:' || tag, 'c:' || lower(category), 'l:' || language), '')
+$$;
+
+CREATE FUNCTION stream_filter_keys(tags text[], category text, language text) RETURNS text[]
+  LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+  SELECT coalesce(array_agg(k), '{}') FROM (
+    SELECT stream_filter_key(t, c, l) AS k
+    FROM unnest(tags || ARRAY[NULL::text]) t, unnest(ARRAY[category, NULL]) c, unnest(ARRAY[language, NULL]) l
+  ) keys WHERE k IS NOT NULL
+$$;
+
+ALTER TABLE streams ADD COLUMN filter_keys text[] GENERATED ALWAYS AS (stream_filter_keys(tags, category, language)) STORED;
+ALTER TABLE streams ALTER COLUMN filter_keys SET STATISTICS 1000;
+CREATE INDEX streams_filter_keys_idx ON streams USING gin (filter_keys);
+
+-- 3. `sort=viewers` lists live streams first (live DESC, viewer_count DESC, id DESC): the ended
+--    part is read from this partial index in order, without skipping the live streams at its top.
+CREATE INDEX streams_ended_viewers_idx ON streams (viewer_count DESC, id DESC) WHERE NOT live;
+
+ANALYZE streams;
+ANALYZE search_postings;
