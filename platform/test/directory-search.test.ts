@@ -242,7 +242,7 @@ describe.each(STORAGE_KINDS)('directory search on %s storage', (kind) => {
         // live streams: an index over live streams only (the GIN one on a big table; on this tiny one
         // the planner may prefer any partial index); ended ones: candidates from the postings index
         if (scope === 'live') expect(plan, `${scope} ${q}\n${plan}`).toMatch(/streams_live_\w+_idx/);
-        if (scope !== 'live') expect(plan).toMatch(/search_postings_word_idx/);
+        if (scope !== 'live') expect(plan).toMatch(/search_postings_ended_idx/);
       }
     }
   });

@@ -163,7 +163,7 @@ describe.each(STORAGE_KINDS)('stream catalog on %s storage', (kind) => {
     const category = unique('paging');
     const created: string[] = [];
     for (let i = 0; i < 23; i++) {
-      const { stream } = await catalog.create(owner.id, { title: `stream ${i}`, category });
+      const { stream } = await catalog.create(owner.id, { title: `stream ${i}`, category, tags: ['paged'] });
       created.push(stream.id);
       if (i % 3 === 0) await catalog.markLive(stream.id);
       await catalog.setViewerCount(stream.id, i % 4); // many ties: order falls back to id
@@ -189,6 +189,9 @@ describe.each(STORAGE_KINDS)('stream catalog on %s storage', (kind) => {
       const recent = await allPages(catalog, { category, sort: 'recent', limit });
       expect(new Set(recent.ids).size).toBe(23);
       expect(recent.ids).toEqual(byRecent);
+      // with two filters, the ended part is read through its filter key
+      expect((await allPages(catalog, { category, tag: 'paged', sort: 'viewers', limit })).ids).toEqual(byViewers);
+      expect((await allPages(catalog, { category, tag: 'paged', sort: 'recent', limit })).ids).toEqual(byRecent);
     }
   });
 
@@ -230,6 +233,15 @@ describe.each(STORAGE_KINDS)('stream catalog on %s storage', (kind) => {
     expect(await ids({ q: '100%' })).toEqual([c.id]);
     expect(await ids({ q: '%' })).toEqual([]); // no words: wildcards are not patterns, so nothing matches
     expect(await ids({ q: owner.username.toLowerCase() })).toEqual([a.id, b.id, c.id].sort());
+    // combinations of filters over ended streams (one filter key each), including an empty one
+    expect(await ids({ live: false, category: 'MUSIC', language: 'fr' })).toEqual([c.id]);
+    expect(await ids({ category: 'games', language: 'fr' })).toEqual([]);
+    expect(await ids({ category: 'games', language: 'en', sort: 'recent' })).toEqual([a.id]);
+    // the search over ended streams follows streams going offline
+    expect(await ids({ q: 'beats', live: false })).toEqual([]);
+    await catalog.markOffline(b.id);
+    expect(await ids({ q: 'beats', live: false })).toEqual([b.id]);
+    expect(await ids({ q: 'beats', live: true })).toEqual([]);
   });
 
   it('page size defaults to 20 and is clamped to 1..100', async () => {

@@ -158,10 +158,10 @@ export class PostgresStreamSearch implements StreamSearch {
 
 /** The best postings of any of `words` (a query yielding a `word` column), as a set of stream ids. */
 function postingsOf(words: string): string {
-  const best = 'ORDER BY p.weight DESC, p.created_at DESC, p.stream_id DESC';
+  const best = 'ORDER BY p.weight DESC, p.at DESC, p.stream_id DESC';
   return (
-    `SELECT c.stream_id AS id FROM (SELECT p.stream_id, p.weight, p.created_at FROM (${words}) e` +
-    ` CROSS JOIN LATERAL (SELECT p.stream_id, p.weight, p.created_at FROM search_postings p WHERE p.word = e.word` +
+    `SELECT c.stream_id AS id FROM (SELECT p.stream_id, p.weight, p.at FROM (${words}) e` +
+    ` CROSS JOIN LATERAL (SELECT p.stream_id, p.weight, p.at FROM search_postings p WHERE p.word = e.word AND NOT p.live` +
     ` ${best} LIMIT ${ENDED_CANDIDATES_PER_WORD}) p ${best} LIMIT ${ENDED_CANDIDATES_PER_WORD}) c`
   );
 }

@@ -354,9 +354,10 @@ export class StreamCatalog {
     const category = query.category === undefined ? '' : normaliseCategory(query.category);
     const language = query.language === undefined ? '' : normaliseLanguage(query.language);
     const filters = [tag, category, language].filter((f) => f !== '').length;
-    if (filters >= 2 && query.live !== true && !search) {
-      // Over ended streams, a combination of filters is one GIN entry (migration 005): exactly the
-      // matching streams, however rare the combination, instead of an ordered scan that filters.
+    if ((filters >= 2 || tag) && query.live !== true && !search) {
+      // Over ended streams, a tag or a combination of filters is one GIN entry (migration 005):
+      // exactly the matching streams, however rare the combination, instead of an ordered scan
+      // that filters through everything when the combination is rare or empty.
       where.push(`s.filter_keys @> ARRAY[stream_filter_key(${param(tag || null)}, ${param(category || null)}, ${param(language || null)})]`);
     } else {
       if (tag) where.push(`s.tags @> ARRAY[${param(tag)}]::text[]`);
