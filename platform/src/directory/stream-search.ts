@@ -111,6 +111,9 @@ export class PostgresStreamSearch implements StreamSearch {
     const typed: string[] = [];
     const accepted: string[] = [];
     const candidates: string[] = [];
+    // The vocabulary words each query word stands for, looked up once: its MAX_EXPANSIONS most
+    // similar words (kind 's', typos) and, for gathering candidates, words it is a prefix of ('p').
+    const expansions: string[] = [];
     query.words.forEach((word, i) => {
       const p = param(word);
       if (word.length < MIN_FUZZY_WORD_CHARS) {
@@ -119,19 +122,22 @@ export class PostgresStreamSearch implements StreamSearch {
         candidates.push(postingsOf(`SELECT ${p}::text AS word`));
         return;
       }
-      const prefix = `to_tsquery('simple', ${p} || ':*')`;
       const nearest = `SELECT word FROM search_words WHERE word % ${p} ORDER BY word <-> ${p} LIMIT ${MAX_EXPANSIONS}`;
-      const similar = `(SELECT to_tsquery('simple', string_agg(quote_literal(n.word), ' | ')) FROM (${nearest}) n)`;
-      typed.push(prefix);
-      accepted.push(`${prefix} || coalesce(${similar}, ${prefix}) AS w${i}`);
       const prefixed =
         `SELECT word FROM search_words WHERE word COLLATE "C" >= ${p} AND word COLLATE "C" < ${p} || chr(1114111)` +
         ` ORDER BY word COLLATE "C" LIMIT ${MAX_PREFIX_EXPANSIONS}`;
-      candidates.push(postingsOf(`SELECT ${p}::text AS word UNION (${prefixed}) UNION (${nearest})`));
+      expansions.push(`SELECT ${i} AS i, 's' AS kind, word FROM (${nearest}) n`);
+      if (scope !== 'live') expansions.push(`SELECT ${i}, 'p', word FROM (${prefixed}) x`);
+      const prefix = `to_tsquery('simple', ${p} || ':*')`;
+      const similar = `(SELECT to_tsquery('simple', string_agg(quote_literal(e.word), ' | ')) FROM ex e WHERE e.i = ${i} AND e.kind = 's')`;
+      typed.push(prefix);
+      accepted.push(`${prefix} || coalesce(${similar}, ${prefix}) AS w${i}`);
+      candidates.push(postingsOf(`SELECT ${p}::text AS word UNION SELECT e.word FROM ex e WHERE e.i = ${i}`));
     });
     const names = query.words.map((_, i) => `w${i}`);
     // MATERIALIZED: each expansion is computed once per query, and the GIN scans read one tsquery.
     const ctes = [
+      ...(expansions.length ? [`ex AS MATERIALIZED (${expansions.join(' UNION ALL ')})`] : []),
       `sq AS MATERIALIZED (SELECT ${names.join(' && ')} AS match, ${names.join(' || ')} AS accepted, ${typed.join(' || ')} AS typed` +
         ` FROM (SELECT ${accepted.join(', ')}) words)`,
     ];
@@ -143,7 +149,6 @@ export class PostgresStreamSearch implements StreamSearch {
       ctes.push(`hits AS MATERIALIZED (${parts.join(' UNION ')})`);
       from += ' JOIN hits ON hits.id = s.id';
     }
-    // a scalar subquery (an InitPlan, computed once): usable as the GIN index condition
     const where = 's.search_doc @@ (SELECT match FROM sq)';
     const weights = `'{0.1,0.2,0.4,1.0}'`;
     const score = `round((ts_rank(${weights}, s.search_doc, sq.accepted) + ts_rank(${weights}, s.search_doc, sq.typed))::numeric, 6)`;

@@ -388,10 +388,26 @@ export class StreamCatalog {
     const columns = full
       ? `${STREAM_COLUMNS}, ${RECENT_US} AS sort_us, (${score})::text AS score`
       : `s.id, s.viewer_count, s.live${sort === 'recent' ? `, ${RECENT_US} AS sort_us` : ''}${search ? `, (${score})::text AS score` : ''}`;
-    const sql = `${ctes ? `WITH ${ctes} ` : ''}SELECT ${columns}
+    const where_ = where.length ? `WHERE ${where.join(' AND ')}` : '';
+    const limitParam = param(take);
+    let sql = `${ctes ? `WITH ${ctes} ` : ''}SELECT ${columns}
        ${full ? STREAM_FROM : 'FROM streams s'} ${from}
-       ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
-       ORDER BY ${order} LIMIT ${param(take)}`;
+       ${where_}
+       ORDER BY ${order} LIMIT ${limitParam}`;
+    if (full && search) {
+      // A search ranks up to a few thousand matches: rank ids first, then read the page's rows and owners.
+      const outer =
+        sort === 'viewers'
+          ? `${bothInOne ? 'r.live DESC, ' : ''}r.viewer_count DESC, r.id DESC`
+          : sort === 'recent'
+            ? 'r.sort_us::bigint DESC, r.id DESC'
+            : 'r.score::numeric DESC, r.id DESC';
+      sql = `${ctes ? `WITH ${ctes} ` : ''}SELECT ${STREAM_COLUMNS}, r.sort_us, r.score FROM (
+         SELECT s.id, s.viewer_count, s.live, ${RECENT_US} AS sort_us, (${score})::text AS score
+         FROM streams s ${from} ${where_} ORDER BY ${order} LIMIT ${limitParam}
+       ) r JOIN streams s ON s.id = r.id JOIN users u ON u.id = s.owner_id
+       ORDER BY ${outer}`;
+    }
     // Anything that may read ended streams runs under the statement guard (see SEARCH_TIMEOUT_MS).
     if (setup.length === 0 && query.live !== true) setup = [`SET LOCAL statement_timeout = ${SEARCH_TIMEOUT_MS}`];
     if (setup.length === 0) return this.db.query<StreamRow>(sql, params);
