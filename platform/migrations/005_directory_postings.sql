@@ -5,8 +5,8 @@
 --    ended streams is ordered by how the word occurs (tags > title > category > owner name), then
 --    by when the stream was last live (or created), newest first. A search over ended streams takes
 --    the best few hundred postings of each query word (and of its prefix and typo expansions)
---    straight from that index, and ranks only those candidates. Live streams are searched through
---    the GIN index over live streams (migration 002) instead. Kept by triggers from search_doc, live
+--    straight from that index, and ranks only those candidates; the same over live streams, from
+--    an index of their own. Kept by triggers from search_doc, live
 --    and started_at, so it follows renames, edits and streams going live or offline (viewer count
 --    updates do not touch it).
 CREATE TABLE search_postings (
@@ -20,6 +20,7 @@ CREATE TABLE search_postings (
   PRIMARY KEY (stream_id, word)
 );
 CREATE INDEX search_postings_ended_idx ON search_postings (word, weight DESC, at DESC, stream_id DESC) WHERE NOT live;
+CREATE INDEX search_postings_live_idx ON search_postings (word, weight DESC, at DESC, stream_id DESC) WHERE live;
 
 CREATE FUNCTION search_postings_of(doc tsvector) RETURNS TABLE (word text, weight smallint)
   LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
@@ -53,10 +54,11 @@ CREATE TRIGGER streams_search_postings_update AFTER UPDATE ON streams
 INSERT INTO search_postings (stream_id, word, weight, live, at)
   SELECT s.id, p.word, p.weight, s.live, coalesce(s.started_at, s.created_at) FROM streams s, search_postings_of(s.search_doc) p;
 
--- With the postings for ended streams and the GIN index over live streams, the GIN index over every
--- stream's search document has no reader left; worse, the planner would combine it (a bitmap of
--- 160,000 rows for a common word) with a small index over live streams.
+-- Searches read candidates from the postings only, so the GIN indexes over search documents have no
+-- reader left; worse, the planner would combine one (a bitmap of 160,000 rows for a common word)
+-- with a small index over live streams.
 DROP INDEX streams_search_doc_idx;
+DROP INDEX streams_live_search_doc_idx;
 
 -- Prefix expansion of a query word from the vocabulary (a range scan in bytewise order).
 CREATE INDEX search_words_prefix_idx ON search_words ((word COLLATE "C"));

@@ -37,7 +37,9 @@ export interface StreamSearch {
 export interface SearchSql {
   /** Common table expressions (without the WITH) the other parts read; '' when none. */
   with: string;
-  /** Joined after `FROM streams s ...` (for example a one-row subquery the other parts read). */
+  /** What to read `s` from instead of `FROM streams s` (the candidates, say), ending in alias `s`. */
+  source: string;
+  /** Joined after the source (for example a one-row subquery the other parts read). */
   from: string;
   where: string;
   score: string;
@@ -60,11 +62,16 @@ export const MAX_EXPANSIONS = 8;
 export const MAX_PREFIX_EXPANSIONS = 8;
 /**
  * Over ended streams, each query word contributes at most this many candidates: its best postings
- * (tag matches, then title, category, owner name; newest first), over its spellings. Only the
- * candidates are checked against the whole query and ranked, so a search reads a few thousand rows
- * at most however many of the 1,000,000+ ended streams contain a common word.
+ * (tag matches, then title, category, owner name; most recently live first), over its spellings.
+ * Only the candidates are checked against the whole query and ranked, so a search reads a few
+ * thousand rows at most however many of the 1,000,000+ ended streams contain a common word.
  */
 export const ENDED_CANDIDATES_PER_WORD = 400;
+/**
+ * The same bound over live streams: all of them when a word is in fewer live streams than this
+ * (nearly always), the best of them otherwise (a word such as a category in 1,000s of live streams).
+ */
+export const LIVE_CANDIDATES_PER_WORD = 500;
 /**
  * A statement guard: a directory query that runs longer than this is cancelled by PostgreSQL and
  * answered `400 search_too_broad` (or `listing_too_broad`), never a 500. Every shape is bounded by
@@ -94,20 +101,20 @@ export function parseSearchQuery(q: string | undefined): SearchQuery | null {
  * Every query word must match (AND). A word of 3+ characters matches as a word prefix ("minec:*")
  * or as one of its MAX_EXPANSIONS most similar lexicon words by pg_trgm similarity (typos); a
  * shorter word matches whole words only. The expansions are computed once per query (a
- * materialised CTE), so streams are filtered by the tsvector GIN index alone.
- * Which rows are considered depends on the scope:
- *  - live streams: every match, through the GIN index over live streams (a few thousand at most);
- *  - ended streams: a bounded candidate set from search_postings (migration 005), at most
- *    ENDED_CANDIDATES_PER_WORD per query word, then checked against the whole query. So a search of
- *    the whole history finds every stream whose words are rare enough and the best (tag, title;
- *    newest) of those with very common words, never scanning 100,000+ matches.
+ * materialised CTE).
+ * Rows considered: a bounded candidate set from search_postings (migration 005), at most
+ * LIVE_CANDIDATES_PER_WORD live and ENDED_CANDIDATES_PER_WORD ended streams per query word (the
+ * best postings of its spellings, straight from an index), then checked against the whole query
+ * and ranked. So a search finds every stream whose words are rare enough and the best (tag, then
+ * title...; most recently live) of those with very common words, and never reads or ranks the
+ * 100,000+ streams a common word is in.
  * Score: ts_rank with weights tags 1.0 > title 0.4 > category 0.2 > owner 0.1, over every accepted
  * spelling, plus the rank over the words as typed (an exact or prefix match beats a typo match),
  * rounded so that cursors can carry it exactly.
  */
 export class PostgresStreamSearch implements StreamSearch {
   match(query: SearchQuery, param: AddParam, scope: SearchScope = 'all'): SearchSql {
-    if (query.words.length === 0) return { with: '', from: '', where: 'false', score: '0::numeric', setup: [] };
+    if (query.words.length === 0) return { with: '', source: 'streams s', from: '', where: 'false', score: '0::numeric', setup: [] };
     const typed: string[] = [];
     const accepted: string[] = [];
     const candidates: string[] = [];
@@ -119,7 +126,7 @@ export class PostgresStreamSearch implements StreamSearch {
       if (word.length < MIN_FUZZY_WORD_CHARS) {
         typed.push(`to_tsquery('simple', ${p})`);
         accepted.push(`to_tsquery('simple', ${p}) AS w${i}`);
-        candidates.push(postingsOf(`SELECT ${p}::text AS word`));
+        candidates.push(`SELECT ${p}::text AS word`);
         return;
       }
       const nearest = `SELECT word FROM search_words WHERE word % ${p} ORDER BY word <-> ${p} LIMIT ${MAX_EXPANSIONS}`;
@@ -127,12 +134,12 @@ export class PostgresStreamSearch implements StreamSearch {
         `SELECT word FROM search_words WHERE word COLLATE "C" >= ${p} AND word COLLATE "C" < ${p} || chr(1114111)` +
         ` ORDER BY word COLLATE "C" LIMIT ${MAX_PREFIX_EXPANSIONS}`;
       expansions.push(`SELECT ${i} AS i, 's' AS kind, word FROM (${nearest}) n`);
-      if (scope !== 'live') expansions.push(`SELECT ${i}, 'p', word FROM (${prefixed}) x`);
+      expansions.push(`SELECT ${i}, 'p', word FROM (${prefixed}) x`);
       const prefix = `to_tsquery('simple', ${p} || ':*')`;
       const similar = `(SELECT to_tsquery('simple', string_agg(quote_literal(e.word), ' | ')) FROM ex e WHERE e.i = ${i} AND e.kind = 's')`;
       typed.push(prefix);
       accepted.push(`${prefix} || coalesce(${similar}, ${prefix}) AS w${i}`);
-      candidates.push(postingsOf(`SELECT ${p}::text AS word UNION SELECT e.word FROM ex e WHERE e.i = ${i}`));
+      candidates.push(`SELECT ${p}::text AS word UNION SELECT e.word FROM ex e WHERE e.i = ${i}`);
     });
     const names = query.words.map((_, i) => `w${i}`);
     // MATERIALIZED: each expansion is computed once per query, and the GIN scans read one tsquery.
@@ -141,15 +148,19 @@ export class PostgresStreamSearch implements StreamSearch {
       `sq AS MATERIALIZED (SELECT ${names.join(' && ')} AS match, ${names.join(' || ')} AS accepted, ${typed.join(' || ')} AS typed` +
         ` FROM (SELECT ${accepted.join(', ')}) words)`,
     ];
-    let from = 'CROSS JOIN sq';
-    if (scope !== 'live') {
-      const parts = candidates.map((c) => `(${c})`);
-      // the literal `live` lets the planner use the GIN index over live streams only
-      if (scope === 'all') parts.unshift(`(SELECT id FROM streams WHERE live AND search_doc @@ (SELECT match FROM sq))`);
-      ctes.push(`hits AS MATERIALIZED (${parts.join(' UNION ')})`);
-      from += ' JOIN hits ON hits.id = s.id';
+    // Candidates: the best postings of each query word's spellings, live and/or ended (bounded).
+    const parts: string[] = [];
+    for (const words of candidates) {
+      if (scope !== 'ended') parts.push(`(${postingsOf(words, true, LIVE_CANDIDATES_PER_WORD)})`);
+      if (scope !== 'live') parts.push(`(${postingsOf(words, false, ENDED_CANDIDATES_PER_WORD)})`);
     }
-    const where = 's.search_doc @@ (SELECT match FROM sq)';
+    ctes.push(`hits AS MATERIALIZED (${parts.join(' UNION ')})`);
+    // Streams are read by id from the candidates only (OFFSET 0 keeps the planner from trading
+    // this for a scan that filters): never more rows than candidates, whatever the filters.
+    const source = 'hits CROSS JOIN LATERAL (SELECT * FROM streams WHERE streams.id = hits.id OFFSET 0) s';
+    const from = 'CROSS JOIN sq';
+    // the candidates are checked against the whole query (every word must match)
+    const where = 's.search_doc @@ sq.match';
     const weights = `'{0.1,0.2,0.4,1.0}'`;
     const score = `round((ts_rank(${weights}, s.search_doc, sq.accepted) + ts_rank(${weights}, s.search_doc, sq.typed))::numeric, 6)`;
     // Constants, not parameters: SET takes no bind parameters.
@@ -157,16 +168,16 @@ export class PostgresStreamSearch implements StreamSearch {
       `SET LOCAL pg_trgm.similarity_threshold = ${WORD_SIMILARITY_THRESHOLD}`,
       `SET LOCAL statement_timeout = ${SEARCH_TIMEOUT_MS}`,
     ];
-    return { with: ctes.join(', '), from, where, score, setup };
+    return { with: ctes.join(', '), source, from, where, score, setup };
   }
 }
 
-/** The best postings of any of `words` (a query yielding a `word` column), as a set of stream ids. */
-function postingsOf(words: string): string {
+/** The best postings of live or ended streams for any of `words` (a query yielding a `word` column), as stream ids. */
+function postingsOf(words: string, live: boolean, limit: number): string {
   const best = 'ORDER BY p.weight DESC, p.at DESC, p.stream_id DESC';
   return (
     `SELECT c.stream_id AS id FROM (SELECT p.stream_id, p.weight, p.at FROM (${words}) e` +
-    ` CROSS JOIN LATERAL (SELECT p.stream_id, p.weight, p.at FROM search_postings p WHERE p.word = e.word AND NOT p.live` +
-    ` ${best} LIMIT ${ENDED_CANDIDATES_PER_WORD}) p ${best} LIMIT ${ENDED_CANDIDATES_PER_WORD}) c`
+    ` CROSS JOIN LATERAL (SELECT p.stream_id, p.weight, p.at FROM search_postings p WHERE p.word = e.word AND ${live ? '' : 'NOT '}p.live` +
+    ` ${best} LIMIT ${limit}) p ${best} LIMIT ${limit}) c`
   );
 }

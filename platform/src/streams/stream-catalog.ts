@@ -342,6 +342,7 @@ export class StreamCatalog {
     let setup: string[] = [];
     let from = '';
     let ctes = '';
+    let source = 'streams s';
     if (search) {
       const match = this.search.match(search, param, query.live === undefined ? 'all' : query.live ? 'live' : 'ended');
       where.push(match.where);
@@ -349,6 +350,7 @@ export class StreamCatalog {
       setup = match.setup;
       from = match.from;
       ctes = match.with;
+      source = match.source;
     }
     const tag = query.tag === undefined ? '' : normaliseTag(query.tag);
     const category = query.category === undefined ? '' : normaliseCategory(query.category);
@@ -391,7 +393,7 @@ export class StreamCatalog {
     const where_ = where.length ? `WHERE ${where.join(' AND ')}` : '';
     const limitParam = param(take);
     let sql = `${ctes ? `WITH ${ctes} ` : ''}SELECT ${columns}
-       ${full ? STREAM_FROM : 'FROM streams s'} ${from}
+       ${full ? STREAM_FROM : `FROM ${source}`} ${from}
        ${where_}
        ORDER BY ${order} LIMIT ${limitParam}`;
     if (full && search) {
@@ -404,7 +406,7 @@ export class StreamCatalog {
             : 'r.score::numeric DESC, r.id DESC';
       sql = `${ctes ? `WITH ${ctes} ` : ''}SELECT ${STREAM_COLUMNS}, r.sort_us, r.score FROM (
          SELECT s.id, s.viewer_count, s.live, ${RECENT_US} AS sort_us, (${score})::text AS score
-         FROM streams s ${from} ${where_} ORDER BY ${order} LIMIT ${limitParam}
+         FROM ${source} ${from} ${where_} ORDER BY ${order} LIMIT ${limitParam}
        ) r JOIN streams s ON s.id = r.id JOIN users u ON u.id = s.owner_id
        ORDER BY ${outer}`;
     }
