@@ -3,15 +3,17 @@
 // document as in production), then what GET /api/streams runs per request (StreamDirectory.list and
 // the JSON of the page; the HTTP framing around it is not measured here) for each scenario:
 //   - list live by viewers, page 1, as polling browsers do (page cache on: the production path);
-//   - the same with the cache off (every request reaches PostgreSQL and freezes a 10,000-id order);
-//   - a later page of a frozen listing (cache off);
-//   - searches (typos, prefixes, tags), live only and over all 1,010,000 streams (cache off).
+//   - every other shape the API allows with the cache off (each request reaches PostgreSQL): live,
+//     ended and all streams; tag, category, language and their combinations; sort viewers and
+//     recent; first pages (which freeze the order of live streams), frozen and keyset later pages;
+//   - searches (typos, prefixes, tags, filters), live only, ended only and over all 1,010,000 streams.
 // Latency: sequential requests (concurrency 1), p50/p99 in ms. Throughput: BENCH_CONCURRENCY requests
 // in flight; requests/s per core = requests / CPU seconds of this process (PostgreSQL's CPU is not
 // included).
 // Knobs: BENCH_DATABASE_URL (postgres://postgres@127.0.0.1:5432/test, used for CREATE DATABASE),
 // BENCH_LIVE (10000), BENCH_ENDED (1000000), BENCH_SECONDS (4 per scenario), BENCH_CONCURRENCY (8),
-// BENCH_KEEP=1 keeps the generated database (named onair_bench_directory) for another run.
+// BENCH_KEEP=1 keeps the generated database (named onair_bench_directory) for another run,
+// BENCH_ONLY=text runs only the scenarios whose name contains it.
 import postgres from 'postgres';
 import { AppError, MemoryDirectoryStore, openDatabase, StreamCatalog, StreamDirectory, type Database, type StreamListQuery } from '@onair/platform';
 import { distribution, machine, round, table } from './report.js';
@@ -95,6 +97,8 @@ interface Scenario {
   /** A function so that each request can differ (rotating queries). */
   query: (i: number) => StreamListQuery;
   cached: boolean;
+  /** Run just before the scenario (cursors for later pages). */
+  prepare?: () => Promise<void>;
 }
 
 async function main() {
@@ -105,36 +109,83 @@ async function main() {
   const directories = new Map(
     [true, false].map((cached) => [cached, new StreamDirectory(catalog, new MemoryDirectoryStore(), { pageTtlMs: cached ? 1000 : 0 })]),
   );
+  const uncached = directories.get(false)!;
 
   // A cursor into the middle (offset 1000) of a frozen live listing, made just before its scenario:
   // the in-process store evicts old listings once it holds 1,000,000 frozen ids.
   let midCursor = '';
   const freshMidCursor = async () => {
-    const first = await directories.get(false)!.list({ live: true, limit: 100 });
+    const first = await uncached.list({ live: true, limit: 100 });
     const cursor = JSON.parse(Buffer.from(first.nextCursor!, 'base64url').toString()) as Record<string, unknown>;
     midCursor = Buffer.from(JSON.stringify({ ...cursor, o: 1000 })).toString('base64url');
   };
+  /** The second page of each of `queries`, as requests: [query with its page-1 cursor]. */
+  const secondPages = async (queries: StreamListQuery[]): Promise<StreamListQuery[]> => {
+    const out: StreamListQuery[] = [];
+    for (const q of queries) {
+      const first = await uncached.list(q);
+      if (first.nextCursor) out.push({ ...q, cursor: first.nextCursor });
+    }
+    return out;
+  };
 
   const typos = ['minecraf speedrn', 'chss', 'zelda practise', 'elden rng', 'lofi beats', 'retro', 'speedrun', 'cooking q', 'factorio', 'streamer123'];
+  const tag = (i: number) => TAGS[i % TAGS.length]!;
+  const category = (i: number) => CATEGORIES[(i * 7) % CATEGORIES.length]!;
+  const language = (i: number) => LANGUAGES[(i * 3) % LANGUAGES.length]!;
+  let page2: StreamListQuery[] = [];
+  const rotating = (queries: () => StreamListQuery[]) => async () => {
+    page2 = await secondPages(queries());
+  };
   const scenarios: Scenario[] = [
     { name: 'list live by viewers, page 1 (cached)', query: () => ({ live: true, sort: 'viewers' }), cached: true },
-    { name: 'list live by viewers, page 1 (no cache)', query: () => ({ live: true, sort: 'viewers' }), cached: false },
-    { name: 'list live, frozen page 51 (no cache)', query: () => ({ live: true, cursor: midCursor }), cached: false },
+    { name: 'list live by viewers, page 1', query: () => ({ live: true, sort: 'viewers' }), cached: false },
+    { name: 'list live, frozen page 51', query: () => ({ live: true, cursor: midCursor }), cached: false, prepare: freshMidCursor },
+    { name: 'list live + category + language', query: (i) => ({ live: true, category: category(i), language: language(i) }), cached: false },
+    { name: 'list all by viewers, page 1', query: () => ({}), cached: false },
     {
-      name: 'list live + category + language (no cache)',
-      query: (i) => ({ live: true, category: CATEGORIES[i % CATEGORIES.length], language: LANGUAGES[i % LANGUAGES.length] }),
+      name: 'list ended + tag, page 2 (keyset)',
+      query: (i) => page2[i % page2.length]!,
+      cached: false,
+      prepare: rotating(() => TAGS.map((t) => ({ live: false, tag: t }))),
+    },
+    { name: 'list all + tag', query: (i) => ({ tag: tag(i) }), cached: false },
+    { name: 'list all + tag + category + language', query: (i) => ({ tag: tag(i), category: category(i), language: language(i) }), cached: false },
+    { name: 'list ended + category + language', query: (i) => ({ live: false, category: category(i), language: language(i) }), cached: false },
+    {
+      name: 'list ended + tag + category + language, recent',
+      query: (i) => ({ live: false, tag: tag(i), category: category(i), language: language(i), sort: 'recent' }),
       cached: false,
     },
-    { name: 'list recent, all streams (no cache)', query: () => ({ sort: 'recent' }), cached: false },
-    { name: 'search live, typos/prefixes (no cache)', query: (i) => ({ live: true, q: typos[i % typos.length] }), cached: false },
-    { name: 'search live + tag (no cache)', query: (i) => ({ live: true, tag: TAGS[i % TAGS.length], q: typos[i % typos.length] }), cached: false },
-    { name: 'search all 1M+ streams (no cache)', query: (i) => ({ q: typos[i % typos.length] }), cached: false },
+    { name: 'list recent, all streams', query: () => ({ sort: 'recent' }), cached: false },
+    { name: 'search live, typos/prefixes', query: (i) => ({ live: true, q: typos[i % typos.length] }), cached: false },
+    { name: 'search live + tag', query: (i) => ({ live: true, tag: tag(i), q: typos[i % typos.length] }), cached: false },
+    { name: 'search all 1.01M streams', query: (i) => ({ q: typos[i % typos.length] }), cached: false },
+    { name: 'search ended streams', query: (i) => ({ live: false, q: typos[i % typos.length] }), cached: false },
+    {
+      name: 'search all + tag + category + language',
+      query: (i) => ({ q: typos[i % typos.length], tag: tag(i), category: category(i), language: language(i) }),
+      cached: false,
+    },
+    { name: 'search all, sort=viewers', query: (i) => ({ q: typos[i % typos.length], sort: 'viewers' }), cached: false },
+    {
+      name: 'search all, sort=recent, page 2 (keyset)',
+      query: (i) => page2[i % page2.length]!,
+      cached: false,
+      prepare: rotating(() => typos.map((q) => ({ q, sort: 'recent' as const }))),
+    },
+    {
+      name: 'search all, page 2 (frozen)',
+      query: (i) => page2[i % page2.length]!,
+      cached: false,
+      prepare: rotating(() => typos.map((q) => ({ q }))),
+    },
     { name: 'search live (cached)', query: (i) => ({ live: true, q: typos[i % typos.length] }), cached: true },
   ];
 
   const rows: Record<string, string | number>[] = [];
-  for (const s of scenarios) {
-    if (s.name.includes('frozen page')) await freshMidCursor();
+  for (const s of scenarios.filter((x) => x.name.includes(process.env.BENCH_ONLY ?? ''))) {
+    await s.prepare?.();
     const directory = directories.get(s.cached)!;
     const refused = new Map<string, number>();
     const hit = async (i: number) => {

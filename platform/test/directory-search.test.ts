@@ -12,6 +12,7 @@ import {
   type Database,
   type DirectoryStore,
   type StreamListQuery,
+  type StreamSearch,
 } from '@onair/platform';
 import { STORAGE_KINDS, useTestDatabase } from '../../test/support/databases.js';
 import { appError } from '../../test/support/app-error.js';
@@ -285,6 +286,25 @@ describe.each(STORAGE_KINDS)('directory search on %s storage', (kind) => {
       expect((await catalog.list({ q })).items.map((s) => s.id)).toEqual([rare]);
     }
     expect((await catalog.list({ q: 'glimmerwort', live: true })).items.map((s) => s.id)).toEqual([live]);
+  });
+
+  it.runIf(kind === 'postgres')('a search cancelled by the statement guard is a 400 search_too_broad, not a 500', async () => {
+    const { newUser } = await setup();
+    const owner = await newUser();
+    const category = unique('cat');
+    // The real search, made slow (a sleep per candidate) under a short guard.
+    const slow: StreamSearch = {
+      match: (query, param, scope) => {
+        const sql = new PostgresStreamSearch().match(query, param, scope);
+        return { ...sql, where: `${sql.where} AND pg_sleep(0.2) IS NOT NULL`, setup: [...sql.setup, 'SET LOCAL statement_timeout = 50'] };
+      },
+    };
+    const catalog = new StreamCatalog(t.db, slow);
+    await catalog.create(owner.id, { title: 'slowpoke marathon', category });
+    const err = await appError(catalog.list({ q: 'slowpoke' }));
+    expect([err.status, err.code]).toEqual([400, 'search_too_broad']);
+    // the guard is per query: the connection is fine afterwards
+    expect((await new StreamCatalog(t.db).list({ q: 'slowpoke' })).items).toHaveLength(1);
   });
 
   it("a renamed owner's streams are found by the new name", async () => {
