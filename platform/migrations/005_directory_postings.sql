@@ -87,9 +87,15 @@ CREATE INDEX streams_filter_keys_idx ON streams USING gin (filter_keys);
 -- The tag filter over ended streams goes through filter_keys ("t:chess") too.
 DROP INDEX streams_tags_idx;
 
--- 3. `sort=viewers` lists live streams first (live DESC, viewer_count DESC, id DESC): the ended
---    part is read from this partial index in order, without skipping the live streams at its top.
-CREATE INDEX streams_ended_viewers_idx ON streams (viewer_count DESC, id DESC) WHERE NOT live;
+-- 3. Ordered listings over ended streams filter in the index itself: filter_keys is carried in
+--    the index (INCLUDE), so an ordered scan that skips non-matching streams reads compact index
+--    pages (an index-only scan), not one heap page of the million-row table per skipped stream.
+--    `sort=viewers` lists live streams first (live DESC, viewer_count DESC, id DESC): the ended
+--    part is read from the partial index, without skipping the live streams at its top.
+CREATE INDEX streams_ended_viewers_idx ON streams (viewer_count DESC, id DESC) INCLUDE (filter_keys) WHERE NOT live;
+DROP INDEX streams_recent_idx;
+CREATE INDEX streams_recent_idx ON streams ((coalesce(started_at, created_at)) DESC, id DESC)
+  INCLUDE (live, filter_keys, viewer_count, started_at, created_at);
 
 -- 4. The tag filter on live streams reads a GIN index over live streams only (the one over all
 --    streams holds 100,000+ entries for a common tag, ~15 ms to read for a 10-row answer).

@@ -66,7 +66,7 @@ export const MAX_PREFIX_EXPANSIONS = 8;
  * Only the candidates are checked against the whole query and ranked, so a search reads a few
  * thousand rows at most however many of the 1,000,000+ ended streams contain a common word.
  */
-export const ENDED_CANDIDATES_PER_WORD = 400;
+export const ENDED_CANDIDATES_PER_WORD = 200;
 /**
  * The same bound over live streams: all of them when a word is in fewer live streams than this
  * (nearly always), the best of them otherwise (a word such as a category in 1,000s of live streams).

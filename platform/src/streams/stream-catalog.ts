@@ -386,29 +386,25 @@ export class StreamCatalog {
           ? `${RECENT_KEY} DESC, s.id DESC`
           : `${score} DESC, s.id DESC`;
 
-    // ids only: what the sort needs, so that listing 10,000 live ids is an index-only scan
-    const columns = full
-      ? `${STREAM_COLUMNS}, ${RECENT_US} AS sort_us, (${score})::text AS score`
-      : `s.id, s.viewer_count, s.live${sort === 'recent' ? `, ${RECENT_US} AS sort_us` : ''}${search ? `, (${score})::text AS score` : ''}`;
-    const where_ = where.length ? `WHERE ${where.join(' AND ')}` : '';
-    const limitParam = param(take);
-    let sql = `${ctes ? `WITH ${ctes} ` : ''}SELECT ${columns}
-       ${full ? STREAM_FROM : `FROM ${source}`} ${from}
-       ${where_}
-       ORDER BY ${order} LIMIT ${limitParam}`;
-    if (full && search) {
-      // A search ranks up to a few thousand matches: rank ids first, then read the page's rows and owners.
+    // Ids and sort keys first, from what the indexes hold (an index-only scan where possible: the
+    // live state is a constant when filtered on), then, for a full page, its rows and owners.
+    const live = query.live === undefined ? 's.live' : `${query.live} AS live`;
+    const sortUs = sort === 'recent' ? RECENT_US : 'NULL::text';
+    const scoreText = search ? `(${score})::text` : 'NULL::text';
+    const ids = `SELECT s.id, s.viewer_count, ${live}, ${sortUs} AS sort_us, ${scoreText} AS score
+       FROM ${source} ${from}
+       ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+       ORDER BY ${order} LIMIT ${param(take)}`;
+    let sql = `${ctes ? `WITH ${ctes} ` : ''}${ids}`;
+    if (full) {
       const outer =
         sort === 'viewers'
           ? `${bothInOne ? 'r.live DESC, ' : ''}r.viewer_count DESC, r.id DESC`
           : sort === 'recent'
             ? 'r.sort_us::bigint DESC, r.id DESC'
             : 'r.score::numeric DESC, r.id DESC';
-      sql = `${ctes ? `WITH ${ctes} ` : ''}SELECT ${STREAM_COLUMNS}, r.sort_us, r.score FROM (
-         SELECT s.id, s.viewer_count, s.live, ${RECENT_US} AS sort_us, (${score})::text AS score
-         FROM ${source} ${from} ${where_} ORDER BY ${order} LIMIT ${limitParam}
-       ) r JOIN streams s ON s.id = r.id JOIN users u ON u.id = s.owner_id
-       ORDER BY ${outer}`;
+      sql = `${ctes ? `WITH ${ctes} ` : ''}SELECT ${STREAM_COLUMNS}, r.sort_us, r.score FROM (${ids}) r
+       JOIN streams s ON s.id = r.id JOIN users u ON u.id = s.owner_id ORDER BY ${outer}`;
     }
     // Anything that may read ended streams runs under the statement guard (see SEARCH_TIMEOUT_MS).
     if (setup.length === 0 && query.live !== true) setup = [`SET LOCAL statement_timeout = ${SEARCH_TIMEOUT_MS}`];
