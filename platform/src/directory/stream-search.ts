@@ -163,10 +163,10 @@ export class PostgresStreamSearch implements StreamSearch {
     const where = 's.search_doc @@ sq.match';
     const weights = `'{0.1,0.2,0.4,1.0}'`;
     const score = `round((ts_rank(${weights}, s.search_doc, sq.accepted) + ts_rank(${weights}, s.search_doc, sq.typed))::numeric, 6)`;
-    // Constants, not parameters: SET takes no bind parameters.
+    // Like SET LOCAL, in one round trip (constants, not viewer input).
     const setup = [
-      `SET LOCAL pg_trgm.similarity_threshold = ${WORD_SIMILARITY_THRESHOLD}`,
-      `SET LOCAL statement_timeout = ${SEARCH_TIMEOUT_MS}`,
+      `SELECT set_config('pg_trgm.similarity_threshold', '${WORD_SIMILARITY_THRESHOLD}', true), ` +
+        `set_config('statement_timeout', '${SEARCH_TIMEOUT_MS}', true)`,
     ];
     return { with: ctes.join(', '), source, from, where, score, setup };
   }
