@@ -1,9 +1,10 @@
 // Directory search: turns the text a viewer typed into a bounded list of words, and those words into
-// the SQL that keeps matching streams and scores them. The PostgreSQL implementation uses the search
-// document that migration 002 maintains on each stream (tsvector for whole and prefix words) and its
-// lexicon of words (pg_trgm similarity for typos), so it runs unchanged on PostgreSQL and on embedded
-// PGlite. It must never
-// put the viewer's text into SQL (parameters only) nor emit a condition that no index can serve.
+// the SQL that gathers a bounded set of candidate streams, keeps those that match and scores them.
+// The PostgreSQL implementation uses the search document that migration 002 maintains on each stream
+// (tsvector for whole and prefix words), its lexicon of words (pg_trgm similarity for typos) and the
+// per-word postings of migration 005 (the best candidates per word, straight from an index), so it
+// runs unchanged on PostgreSQL and on embedded PGlite. It must never put the viewer's text into SQL
+// (parameters only), nor read more rows than its candidate bounds however common a word is.
 import { badRequest } from '../errors.js';
 
 export const MAX_QUERY_CHARS = 200;
