@@ -4,7 +4,7 @@
 // over WHEP with the client SDK and, on every frame the video element presents, reads the clock back
 // from the pixels. Both pages run in one browser, so they share one clock. Never talks to the node
 // except through the SDK.
-import { play, publish, type Player, type Publisher, type VideoCodec } from '@onair/client-sdk';
+import { playWhep, publish, type Player, type Publisher, type VideoCodec } from '@onair/client-sdk';
 import { FRAME_HEIGHT, FRAME_WIDTH, paintTimecode, readTimecode } from './timecode.js';
 
 /** One presented frame: when it was shown (ms, wall clock) and how old its picture was. */
@@ -104,7 +104,7 @@ async function startWatching(opts: { whepUrl: string; timeoutMs: number }): Prom
   const until = Date.now() + opts.timeoutMs;
   for (;;) {
     try {
-      player = await play({ whepUrl: opts.whepUrl, video });
+      player = await playWhep({ whepUrl: opts.whepUrl, video });
       break;
     } catch (err) {
       if (Date.now() > until) throw err;
