@@ -288,6 +288,7 @@ describe.each(STORAGE_KINDS)('directory search on %s storage', (kind) => {
     expect((await catalog.list({ q: 'glimmerwort', live: true })).items.map((s) => s.id)).toEqual([live]);
   });
 
+  // PostgreSQL only: embedded PGlite runs queries in-process with no statement timer to cancel them.
   it.runIf(kind === 'postgres')('a search cancelled by the statement guard is a 400 search_too_broad, not a 500', async () => {
     const { newUser } = await setup();
     const owner = await newUser();
