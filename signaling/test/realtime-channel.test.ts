@@ -272,6 +272,41 @@ describe('real-time channel (embedded mode)', () => {
     expect(viewer.of('tip')[0]).toMatchObject(tip);
   });
 
+  it('writes the chat batch, a tip and a moderation event of one window to each socket in ONE write, as separate messages', async () => {
+    const s = await createUserAndStream(node.url, 'one write');
+    const viewers = [await connect(undefined, s.id), await connect(undefined, s.id)];
+    const channel = node.gateway.channel(s.id)!;
+    // Record what the gateway writes on each server-side socket, one entry per write call.
+    const writes: Buffer[][] = [];
+    for (const v of channel.viewers) {
+      const socket = (v.ws as unknown as { _socket: { write: (chunk: Buffer, ...rest: unknown[]) => boolean } })._socket;
+      const write = socket.write.bind(socket);
+      const mine: Buffer[] = [];
+      writes.push(mine);
+      socket.write = (chunk: Buffer, ...rest: unknown[]) => {
+        mine.push(Buffer.from(chunk));
+        return write(chunk, ...rest);
+      };
+    }
+    const before = viewers.map((v) => v.frames.length);
+    // Same tick: all three reach the channel before its next delivery window.
+    const m = { id: 'w1', userId: '00000000-0000-4000-8000-000000000001', username: 'one', text: 'in one write', sentAtMs: Date.now() };
+    node.bus.publish(subjects.chatFor(s.id, m.userId), ChatMessage.encode(m).finish());
+    node.bus.publish(subjects.topic(s.id, 'tip'), onair.channel.v1.TipEvent.encode({ tipId: 'w-tip', fromUsername: 'fan', amount: 500, currency: 'EUR' }).finish());
+    node.bus.publish(`onair.stream.${s.id}.moderation`, Buffer.from(JSON.stringify({ kind: 'delete', streamId: s.id, messageId: 'older' })));
+    for (const v of viewers) await waitFor('three frames', () => v.of('tip').length === 1 && v.of('moderation').length === 1 && v.chatMessages.some((c) => c.id === 'w1'));
+    viewers.forEach((v, i) => {
+      // The client still sees one ServerFrame per WebSocket message.
+      expect(v.frames.slice(before[i]).map((f) => f.body).filter((k) => k !== 'viewers')).toEqual(['tip', 'moderation', 'chat']);
+    });
+    for (const mine of writes) {
+      // One write carried all three messages (unmasked binary frames, back to back).
+      const withChat = mine.map(splitServerFrames).find((kinds) => kinds.includes('chat'))!;
+      expect(withChat.filter((k) => k !== 'viewers')).toEqual(['tip', 'moderation', 'chat']);
+    }
+    expect(node.gateway.stats.writes).toBeLessThan(node.gateway.stats.framesSent);
+  });
+
   it('survives random and mutated frames with bad_frame errors, then still answers a ping', async () => {
     const user = await registerUser(node.url);
     const c = await connect(user.token);
@@ -321,3 +356,19 @@ describe('real-time channel (embedded mode)', () => {
     expect(Number(/^onair_channel_flood_closes_total (\d+)$/m.exec(text)?.[1])).toBeGreaterThanOrEqual(1);
   });
 });
+
+/** The ServerFrame kinds in one chunk written by the gateway (unmasked binary WebSocket frames). */
+function splitServerFrames(chunk: Buffer): string[] {
+  const kinds: string[] = [];
+  let at = 0;
+  while (at + 2 <= chunk.length) {
+    let len = chunk[at + 1]! & 0x7f;
+    let header = 2;
+    if (len === 126) [len, header] = [chunk.readUInt16BE(at + 2), 4];
+    else if (len === 127) [len, header] = [Number(chunk.readBigUInt64BE(at + 2)), 10];
+    const payload = chunk.subarray(at + header, at + header + len);
+    kinds.push(onair.channel.v1.ServerFrame.decode(payload).body ?? '?');
+    at += header + len;
+  }
+  return kinds;
+}

@@ -1,6 +1,9 @@
 // One stream's real-time channel on this node: its WebSocket viewers, its bus subscriptions, and the
 // delivery loop that turns a flood of chat into at most `framesPerSecond` chat frames per viewer,
-// each encoded once and written as the same bytes to every socket. Owned by the ChannelGateway;
+// each encoded once and written as the same bytes to every socket. Everything meant for every viewer
+// (chat batch, reaction aggregate, viewer count, tips, moderation, status) waits for the next
+// delivery window and goes out in ONE socket write per viewer per window: several WebSocket frames
+// back to back (the protocol is one ServerFrame per WebSocket message; see docs/api.md). Owned by the ChannelGateway;
 // closing it unsubscribes, stops its timers and closes its sockets, exactly once.
 // Never lets a slow socket grow memory: frames are dropped for it, then it is disconnected.
 import * as wsModule from 'ws';
@@ -64,22 +67,25 @@ const MAX_PENDING_MESSAGES = 10_000;
 export interface Viewer {
   readonly ws: WebSocket;
   readonly user: AuthUser | null;
-  /** Owner, moderator or admin: receives every message, not a sample. */
-  readonly moderator: boolean;
+  /** Owner, moderator or admin: receives every message, not a sample. Changes live when the owner grants or revokes. */
+  moderator: boolean;
   /** Since when frames have been dropped for this socket (0: it keeps up). */
   slowSince: number;
   droppedFrames: number;
 }
 
 export interface ChannelStats {
+  /** WebSocket messages (ServerFrames) sent. */
   framesSent: number;
+  /** Socket writes: one per viewer per delivery window carries all of that window's frames. */
+  writes: number;
   framesDropped: number;
   slowDisconnects: number;
   batches: number;
 }
 
 export function newChannelStats(): ChannelStats {
-  return { framesSent: 0, framesDropped: 0, slowDisconnects: 0, batches: 0 };
+  return { framesSent: 0, writes: 0, framesDropped: 0, slowDisconnects: 0, batches: 0 };
 }
 
 /** How many tip ids a channel remembers to drop redelivered tip events (the relay retries within seconds). */
@@ -88,6 +94,8 @@ const RECENT_TIP_IDS = 1000;
 export class StreamChannel {
   readonly viewers = new Set<Viewer>();
   private pending: ChatMessageProps[] = [];
+  /** Frames for every viewer, written with the next delivery window's chat (one write per viewer). */
+  private outbox: Uint8Array[] = [];
   private reactionsIn = new Map<string, number>();
   private reactionsLocal = new Map<string, number>();
   private viewerCounts = new Map<string, { count: number; atMs: number }>();
@@ -97,6 +105,8 @@ export class StreamChannel {
    */
   private readonly recentTipIds = new Set<string>();
   private subs: BusSubscription[] = [];
+  /** A reaction window shorter than a delivery window would only queue aggregates: never shorter. */
+  private readonly reactionWindowMs: number;
   private timers: NodeJS.Timeout[] = [];
   private closed = false;
   live = false;
@@ -118,6 +128,7 @@ export class StreamChannel {
     /** Counters shared by all channels of the node (for /metrics). */
     readonly stats: ChannelStats = newChannelStats(),
   ) {
+    this.reactionWindowMs = Math.max(options.reactionWindowMs, windowMs(options));
     this.subs.push(
       bus.subscribe(subjects.chatAll(streamId), (data) => {
         const m = decodeChatMessage(data);
@@ -144,8 +155,8 @@ export class StreamChannel {
       }),
     );
     this.timers.push(
-      setInterval(() => this.deliverChat(), Math.max(10, Math.floor(1000 / options.framesPerSecond))),
-      setInterval(() => this.shareReactions(), options.reactionWindowMs),
+      setInterval(() => this.deliverChat(), windowMs(options)),
+      setInterval(() => this.shareReactions(), this.reactionWindowMs),
       setInterval(() => this.shareViewers(), options.viewerIntervalMs),
     );
   }
@@ -168,17 +179,20 @@ export class StreamChannel {
     return until === undefined || (until !== null && until <= Date.now());
   }
 
+  /**
+   * One delivery window: the chat that arrived (a fair sample for regular viewers when too fast to
+   * read) plus everything queued for every viewer, written to each socket in one write.
+   */
   deliverChat(): void {
-    if (this.pending.length === 0) return;
-    const all = this.pending.filter((m) => this.visible(m));
+    const all = this.pending.length ? this.pending.filter((m) => this.visible(m)) : [];
     this.pending = [];
-    if (all.length === 0 || this.viewers.size === 0) return;
+    const common = this.outbox;
+    this.outbox = [];
+    if (this.viewers.size === 0 || (all.length === 0 && common.length === 0)) return;
+    if (all.length === 0) return this.writeToAll(common, common);
     this.stats.batches++;
     const full = encodeServerFrame({ chat: { messages: all, sampled: false } });
-    if (all.length <= this.options.maxMessagesPerFrame) {
-      this.broadcast(full);
-      return;
-    }
+    if (all.length <= this.options.maxMessagesPerFrame) return this.writeToAll([...common, full], [...common, full]);
     // A fair sample: every k-th message of the window, in order.
     const step = all.length / this.options.maxMessagesPerFrame;
     const sample: ChatMessageProps[] = [];
@@ -197,13 +211,29 @@ export class StreamChannel {
       if (list) list.push(m);
       else ownById.set(m.userId ?? '', [m]);
     }
-    const fullFramed = frameOnce(full);
-    const sampledFramed = frameOnce(sampled);
+    this.writeToAll([...common, sampled], [...common, full], (v) => {
+      const own = v.user ? ownById.get(v.user.id) : undefined;
+      return own ? encodeServerFrame({ chat: { messages: own, sampled: true } }) : undefined;
+    });
+  }
+
+  /**
+   * Writes `regular` to every regular viewer and `moderators` to moderators: each list framed and
+   * joined once, the same bytes for every socket, plus an optional frame of a viewer's own.
+   */
+  private writeToAll(regular: Uint8Array[], moderators: Uint8Array[], extra?: (v: Viewer) => Uint8Array | undefined): void {
+    const regularJoined = frameJoined(regular);
+    const moderatorJoined = moderators === regular ? regularJoined : frameJoined(moderators);
     for (const v of this.viewers) {
-      if (v.moderator) this.send(v, full, fullFramed);
-      else this.send(v, sampled, sampledFramed);
-      const own = v.user && !v.moderator ? ownById.get(v.user.id) : undefined;
-      if (own) this.send(v, encodeServerFrame({ chat: { messages: own, sampled: true } }));
+      const frames = v.moderator ? moderators : regular;
+      const joined = v.moderator ? moderatorJoined : regularJoined;
+      const own = v.moderator ? undefined : extra?.(v);
+      if (!own) {
+        this.sendMany(v, frames, joined);
+        continue;
+      }
+      const ownJoined = joined && frameJoined([own]);
+      this.sendMany(v, [...frames, own], ownJoined ? Buffer.concat([joined, ownJoined]) : undefined);
     }
   }
 
@@ -213,7 +243,7 @@ export class StreamChannel {
       this.reactionsLocal.clear();
     }
     if (this.reactionsIn.size > 0) {
-      const frame = encodeServerFrame({ reactions: { counts: Object.fromEntries(this.reactionsIn), windowMs: this.options.reactionWindowMs } });
+      const frame = encodeServerFrame({ reactions: { counts: Object.fromEntries(this.reactionsIn), windowMs: this.reactionWindowMs } });
       this.reactionsIn.clear();
       this.broadcast(frame);
     }
@@ -239,23 +269,30 @@ export class StreamChannel {
     if (this.live) this.onViewerTotal(this.streamId, total); // the directory counts live streams only
   }
 
-  /** Sends the same bytes to every viewer (framed once). */
+  /** Queues a frame for every viewer; it goes out with the next delivery window (at most 1/framesPerSecond later). */
   broadcast(frame: Uint8Array): void {
     if (this.viewers.size === 0) return;
-    const framed = this.viewers.size > 1 ? frameOnce(frame) : undefined;
-    for (const v of this.viewers) this.send(v, frame, framed);
+    this.outbox.push(frame);
   }
 
-  /** One frame to one viewer, unless its socket is too far behind (then dropped; then disconnected). */
-  send(v: Viewer, frame: Uint8Array, framed?: Framed): void {
+  /** One frame to one viewer now (status on join, history, errors, pong). */
+  send(v: Viewer, frame: Uint8Array): void {
+    this.sendMany(v, [frame]);
+  }
+
+  /**
+   * Frames to one viewer in one socket write (`joined`: the frames already framed back to back),
+   * unless its socket is too far behind (then dropped; then disconnected).
+   */
+  private sendMany(v: Viewer, frames: readonly Uint8Array[], joined?: Buffer): void {
     const ws = v.ws;
     if (ws.readyState !== ws.OPEN) return;
     const queued = ws.bufferedAmount;
     if (queued > this.options.slowSocketBytes) {
       const now = Date.now();
       v.slowSince ||= now;
-      v.droppedFrames++;
-      this.stats.framesDropped++;
+      v.droppedFrames += frames.length;
+      this.stats.framesDropped += frames.length;
       if (queued > this.options.slowSocketBytes * 4 || now - v.slowSince > this.options.slowSocketGraceMs) {
         this.stats.slowDisconnects++;
         this.log.info({ streamId: this.streamId, userId: v.user?.id, queued }, 'disconnecting a slow channel client');
@@ -264,9 +301,14 @@ export class StreamChannel {
       return;
     }
     v.slowSince = 0;
-    this.stats.framesSent++;
-    if (framed && writeFramed(ws, framed)) return;
-    ws.send(frame, { binary: true, compress: false });
+    this.stats.framesSent += frames.length;
+    this.stats.writes++;
+    if (joined && writeFramed(ws, [joined])) return;
+    // ws frames each send itself; cork so the frames still leave in one write.
+    const socket = (ws as unknown as { _socket?: { cork(): void; uncork(): void } })._socket;
+    socket?.cork();
+    for (const f of frames) ws.send(f, { binary: true, compress: false });
+    socket?.uncork();
   }
 
   close(): void {
@@ -278,6 +320,21 @@ export class StreamChannel {
     this.viewers.clear();
     this.pending = [];
   }
+}
+
+function windowMs(options: ChannelOptions): number {
+  return Math.max(10, Math.floor(1000 / options.framesPerSecond));
+}
+
+/** Frames framed as WebSocket binary messages and joined into one buffer (undefined without ws internals). */
+function frameJoined(frames: readonly Uint8Array[]): Buffer | undefined {
+  const parts: Buffer[] = [];
+  for (const f of frames) {
+    const framed = frameOnce(f);
+    if (!framed) return undefined;
+    parts.push(...framed);
+  }
+  return Buffer.concat(parts);
 }
 
 function parseJson<T>(data: Uint8Array): T | null {
