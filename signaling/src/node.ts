@@ -226,7 +226,14 @@ export async function startNode(config: Config, log: Logger = createLogger(confi
       ],
     });
     registerAuthRoutes(app, { accounts });
-    registerStreamRoutes(app, { accounts, streams, directory, urls: absolute, onKeyRotated: (id) => media.endStream(id, 'stream_key_rotated') });
+    registerStreamRoutes(app, {
+      accounts,
+      streams,
+      directory,
+      urls: absolute,
+      onKeyRotated: (id) => media.endStream(id, 'stream_key_rotated'),
+      onModeratorChanged: (id, userId, isModerator) => moderation.moderatorChanged(id, userId, isModerator),
+    });
     registerChatRoutes(app, { streams, history: chatHistory });
     registerModerationRoutes(app, { accounts, moderation });
     registerMediaRoutes(app, { media, streams, iceServers: config.media.iceServers, placement: cascade });

@@ -1,6 +1,8 @@
 // The real-time channel across two gateway nodes, as in the distributed mode: real NATS between
 // them (a private nats-server, so it can be stopped), one PostgreSQL, real Redis for rate limits.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { onair } from '@onair/proto';
+import { subjects } from '@onair/platform';
 import type { OnAirNode } from '@onair/signaling';
 import { api, ChannelClient, registerUser } from '../../test/support/channel-client.js';
 import { createTestDatabase, type TestDatabase } from '../../test/support/databases.js';
@@ -8,6 +10,7 @@ import { PrivateNatsServer } from '../../test/support/nats-server.js';
 import { createUserAndStream, startTestNode, waitFor } from '../../test/support/onair-node.js';
 
 const TEST_REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+const { ChatMessage } = onair.channel.v1;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('real-time channel across two nodes (NATS, PostgreSQL, Redis)', () => {
@@ -99,6 +102,49 @@ describe('real-time channel across two nodes (NATS, PostgreSQL, Redis)', () => {
     await waitFor('a total of 3 on A', () => onA[0]!.of('viewers').some((v) => v.count === 3), 7000);
     a.media.emit('live', s.id, 'origin');
     await waitFor('live on B', () => onB.of('status').some((st) => st.live));
+  });
+
+  it('a moderator granted on node A takes the role on node B without reconnecting (every message, no slow mode); revoking takes it back', async () => {
+    const s = await createUserAndStream(a.url, 'roles across');
+    const user = await registerUser(a.url);
+    const userOnB = await connect(b, s.id, user.token);
+    const viewerB = await connect(b, s.id);
+    expect((await api(a.url, 'PATCH', `/api/streams/${s.id}/chat-settings`, s.token, { slowModeSeconds: 60 })).status).toBe(200);
+    await waitFor('slow mode on B', () => userOnB.of('status').some((st) => st.slowModeSeconds === 60));
+    // A flood published on NATS the way other nodes publish chat: more than a person can read.
+    const flood = async (tag: string) => {
+      for (let i = 0; i < 200; i++) {
+        const m = { id: `${tag}${i}`, userId: `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`, username: 'crowd', text: `${tag} ${i}`, sentAtMs: Date.now() };
+        a.bus.publish(subjects.chatFor(s.id, m.userId), ChatMessage.encode(m).finish());
+      }
+      await waitFor(`flood ${tag} seen`, () => [userOnB, viewerB].every((c) => c.chatMessages.some((m) => m.id?.startsWith(tag))));
+      await sleep(500); // the rest of the flood's windows
+      const batches = userOnB.of('chat').filter((b) => b.messages?.some((m) => m.id?.startsWith(tag)));
+      return { sampled: batches.some((b) => b.sampled), received: batches.reduce((n, b) => n + (b.messages?.length ?? 0), 0) };
+    };
+    const roleOnB = (moderator: boolean) => b.gateway.channel(s.id)?.viewers && [...b.gateway.channel(s.id)!.viewers].some((v) => v.user?.id === user.id && v.moderator === moderator);
+
+    userOnB.chat('first');
+    await userOnB.waitForText('first');
+    userOnB.chat('second');
+    await userOnB.waitForError('slow_mode');
+    expect(await flood('r')).toMatchObject({ sampled: true });
+
+    expect((await api(a.url, 'POST', `/api/streams/${s.id}/moderators`, s.token, { userId: user.id })).status).toBe(201);
+    await waitFor('moderator on B', () => roleOnB(true), 1000);
+    userOnB.chat('third');
+    userOnB.chat('fourth');
+    await userOnB.waitForText('fourth');
+    expect(userOnB.errors.filter((e) => e.code === 'slow_mode')).toHaveLength(1);
+    expect(await flood('m')).toEqual({ sampled: false, received: 200 });
+    expect((await flood('v')) && viewerB.of('chat').some((b) => b.sampled && b.messages?.some((m) => m.id?.startsWith('v')))).toBe(true);
+
+    expect((await api(a.url, 'DELETE', `/api/streams/${s.id}/moderators/${user.id}`, s.token)).status).toBe(204);
+    await waitFor('no longer a moderator on B', () => roleOnB(false), 1000);
+    userOnB.chat('fifth');
+    await waitFor('slow mode again', () => userOnB.errors.filter((e) => e.code === 'slow_mode').length === 2);
+    expect(await flood('x')).toMatchObject({ sampled: true });
+    expect(userOnB.closeCode).toBeUndefined(); // the same socket throughout
   });
 
   it('with NATS down, HTTP keeps working and chat says it is reconnecting; chat resumes when NATS is back', async () => {

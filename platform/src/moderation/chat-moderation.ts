@@ -21,7 +21,9 @@ export type ModerationNotice =
   | { kind: 'ban'; streamId: string; userId: string; untilMs: number | null }
   | { kind: 'unban'; streamId: string; userId: string }
   | { kind: 'delete'; streamId: string; messageId: string }
-  | { kind: 'settings'; streamId: string; settings: ChatSettings };
+  | { kind: 'settings'; streamId: string; settings: ChatSettings }
+  /** The owner granted (true) or revoked (false) a user's moderator role: sessions pick it up live. */
+  | { kind: 'moderator'; streamId: string; userId: string; moderator: boolean };
 
 interface StreamChatState {
   bans: Map<string, number | null>;
@@ -119,6 +121,14 @@ export class ChatModeration extends EventEmitter<{ notice: [ModerationNotice] }>
     // Without the bus, at least this node's viewers see the change.
     if (this.bus.status !== 'connected') this.emit('notice', notice);
     this.bus.publish(`onair.stream.${notice.streamId}.moderation`, Buffer.from(JSON.stringify(notice)));
+  }
+
+  /**
+   * Tells every node that the owner granted or revoked a user's moderator role (already stored by
+   * StreamCatalog), so that user's open channel sessions change role without reconnecting.
+   */
+  moderatorChanged(streamId: string, userId: string, moderator: boolean): void {
+    this.announce({ kind: 'moderator', streamId, userId, moderator });
   }
 
   // ---- checks used by the gateway ---------------------------------------------------------------

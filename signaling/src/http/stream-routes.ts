@@ -46,6 +46,8 @@ export interface StreamRouteDeps {
   directory?: StreamDirectory;
   /** Called after a key rotation: the node ends a broadcast that used the old (maybe leaked) key. */
   onKeyRotated?: (streamId: string) => void;
+  /** Called after the owner grants or revokes a moderator: the node tells every node's channel sessions. */
+  onModeratorChanged?: (streamId: string, userId: string, moderator: boolean) => void;
 }
 
 const StreamParams = z.object({ id: z.string().min(1).max(64) });
@@ -150,13 +152,16 @@ export function registerStreamRoutes(app: FastifyInstance, deps: StreamRouteDeps
     const { id } = parseParams(StreamParams, req.params);
     const { userId } = parseBody(ModeratorBody, req.body);
     reply.code(201);
-    return await streams.addModerator(id, user, userId);
+    const moderator = await streams.addModerator(id, user, userId);
+    deps.onModeratorChanged?.(id, moderator.userId, true);
+    return moderator;
   });
 
   app.delete('/api/streams/:id/moderators/:userId', async (req, reply) => {
     const user = await requireUser(req, accounts);
     const { id, userId } = parseParams(ModeratorParams, req.params);
     await streams.removeModerator(id, user, userId);
+    deps.onModeratorChanged?.(id, userId, false);
     return reply.code(204).send();
   });
 }

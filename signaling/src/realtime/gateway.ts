@@ -301,6 +301,22 @@ export class ChannelGateway {
     else if (n.kind === 'ban') channel.broadcast(encodeServerFrame({ moderation: { bannedUserId: n.userId, bannedUntilMs: n.untilMs ?? 0 } }));
     else if (n.kind === 'unban') channel.broadcast(encodeServerFrame({ moderation: { unbannedUserId: n.userId } }));
     else if (n.kind === 'settings') void this.sendStatus(channel);
+    else if (n.kind === 'moderator') void this.applyRole(channel, n.userId);
+  }
+
+  /**
+   * The owner granted or revoked a moderator: that user's sessions here take the role now (full chat,
+   * no slow mode), without reconnecting. Asks the catalog, so an owner or admin stays a moderator.
+   */
+  private async applyRole(channel: StreamChannel, userId: string): Promise<void> {
+    const sessions = [...channel.viewers].filter((v) => v.user?.id === userId);
+    if (sessions.length === 0) return;
+    const moderator = await this.deps.moderation.canModerate(channel.streamId, sessions[0]!.user!).catch((err: unknown) => {
+      this.deps.log.warn({ err, streamId: channel.streamId, userId }, 'moderator role check failed');
+      return null;
+    });
+    if (moderator === null) return;
+    for (const v of sessions) v.moderator = moderator;
   }
 
   private statusFrame(channel: StreamChannel, slowModeSeconds = 0): Uint8Array {
