@@ -13,6 +13,7 @@ export function registerChannelMetrics(registry: Registry, gateway: ChannelGatew
   gauge('onair_channel_streams', 'streams with at least one channel connection on this node', () => gateway.channelCount);
   gauge('onair_bus_connected', '1 when the bus (NATS or in-process) is connected', () => (bus.status === 'connected' ? 1 : 0));
   counter('onair_channel_frames_sent_total', 'frames written to channel sockets', () => gateway.stats.framesSent);
+  counter('onair_channel_socket_writes_total', 'socket writes to channel clients (one per viewer per delivery window carries all its frames)', () => gateway.stats.writes);
   counter('onair_channel_frames_dropped_total', 'frames not sent because the socket was too far behind', () => gateway.stats.framesDropped);
   counter('onair_channel_slow_disconnects_total', 'channel clients disconnected for being too slow', () => gateway.stats.slowDisconnects);
   counter('onair_channel_chat_batches_total', 'chat batches delivered (one encode each)', () => gateway.stats.batches);

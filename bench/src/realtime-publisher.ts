@@ -1,0 +1,37 @@
+// A forked chat publisher of the real-time bench: publishes a flood of chat messages on NATS the way
+// other gateway nodes publish the messages they accepted (ChatMessage protobuf on
+// onair.stream.<id>.chat.<partition>), at a set rate, stamped with sentAtMs for the latency count.
+// Reports how many it published and over how long, then exits.
+import { connect } from 'nats';
+import { onair } from '@onair/proto';
+import { subjects } from '@onair/platform';
+
+const { ChatMessage } = onair.channel.v1;
+
+export interface PublishJob {
+  natsUrl: string;
+  streamId: string;
+  rate: number;
+  seconds: number;
+}
+
+process.once('message', (job: PublishJob) => {
+  void (async () => {
+    const nc = await connect({ servers: job.natsUrl });
+    const started = Date.now();
+    let sent = 0;
+    while (Date.now() - started < job.seconds * 1000) {
+      const due = Math.floor(((Date.now() - started) / 1000) * job.rate);
+      for (; sent < due; sent++) {
+        const userId = `00000000-0000-4000-8000-${String(sent % 5000).padStart(12, '0')}`;
+        const m = { id: `b${sent}`, userId, username: `crowd${sent % 5000}`, text: `message number ${sent} of the flood`, sentAtMs: Date.now() };
+        nc.publish(subjects.chatFor(job.streamId, userId), ChatMessage.encode(m).finish());
+      }
+      await new Promise((r) => setTimeout(r, 2));
+    }
+    await nc.flush();
+    const seconds = (Date.now() - started) / 1000;
+    await nc.close();
+    process.send!({ kind: 'published', sent, seconds }, () => process.exit(0));
+  })();
+});
