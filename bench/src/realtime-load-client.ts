@@ -138,6 +138,8 @@ function startReactions(): void {
   let cursor = 0;
   reactionTimer = setInterval(() => {
     const due = Math.floor(((Date.now() - started) / 1000) * perSecond);
+    // A stalled process skips what it missed rather than bursting it (a burst would break the per-connection limit).
+    if (due - sent > perSecond / 20) sent = due - Math.floor(perSecond / 20);
     for (; sent < due; sent++) {
       const ws = senders[cursor++ % senders.length]!;
       if (ws.readyState !== ws.OPEN) continue;

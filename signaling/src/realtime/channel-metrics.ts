@@ -17,5 +17,7 @@ export function registerChannelMetrics(registry: Registry, gateway: ChannelGatew
   counter('onair_channel_frames_dropped_total', 'frames not sent because the socket was too far behind', () => gateway.stats.framesDropped);
   counter('onair_channel_slow_disconnects_total', 'channel clients disconnected for being too slow', () => gateway.stats.slowDisconnects);
   counter('onair_channel_chat_batches_total', 'chat batches delivered (one encode each)', () => gateway.stats.batches);
+  counter('onair_channel_reactions_accepted_total', 'reactions from this node\'s clients counted into the aggregates', () => gateway.reactionsAccepted);
+  counter('onair_channel_reactions_refused_total', 'reactions refused by the per-connection limit', () => gateway.reactionsRefused);
   counter('onair_channel_flood_closes_total', 'channel clients closed for flooding', () => gateway.floodCloses);
 }

@@ -75,6 +75,9 @@ export class ChannelGateway {
   readonly stats = newChannelStats();
   /** Clients closed for flooding inbound frames. */
   floodCloses = 0;
+  /** Reactions counted into the aggregates, and refused by the per-connection limit. */
+  reactionsAccepted = 0;
+  reactionsRefused = 0;
   private readonly wss = new WebSocketServer({ noServer: true, maxPayload: MAX_CLIENT_FRAME_BYTES, perMessageDeflate: false, clientTracking: false });
   private readonly channels = new Map<string, StreamChannel>();
   private readonly opening = new Map<string, Promise<StreamChannel>>();
@@ -259,9 +262,11 @@ export class ChannelGateway {
       conn.reactions = 0;
     }
     if (++conn.reactions > this.limits.reactionsPerSecond) {
+      this.reactionsRefused++;
       if (conn.reactions === this.limits.reactionsPerSecond + 1) conn.channel.send(conn, errorFrame('rate_limited', 'too many reactions', seq, conn.reactionWindowEnds - now));
       return;
     }
+    this.reactionsAccepted++;
     conn.channel.addReaction(emoji);
   }
 
