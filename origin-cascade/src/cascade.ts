@@ -355,8 +355,10 @@ export class Cascade {
 
   private async endOrphaned(originId: string, streamIds: string[], nodes: Map<string, NodeRecord>): Promise<void> {
     for (const streamId of streamIds) {
+      // The dead node's own entry does not count: after a quick restart under the same id, its old
+      // record may not have expired yet, and the holding it left is this very stream.
       const holders = await this.deps.registry.holders(streamId, nodes);
-      if (holders.some((h) => h.role === 'origin')) continue;
+      if (holders.some((h) => h.role === 'origin' && h.nodeId !== originId)) continue;
       this.deps.log.info({ streamId, origin: originId }, 'the stream\'s origin node died: the stream ended');
       this.deps.onOriginLost(streamId);
     }

@@ -72,7 +72,9 @@ describe('the directory and a cascaded stream', () => {
     };
     // The origin sends WebRTC viewers to the other node, which relays the stream from it.
     nodes.push(await NodeProcess.start(`dead-origin-${run}-1`, { ...common, NODE_ID: `o${run}`, NODE_SERVES_VIEWERS: 'false' }));
-    nodes.push(await NodeProcess.start(`dead-origin-${run}-2`, { ...common, NODE_ID: `w${run}` }));
+    // Node 2's record outlives it by 30 s, so its restart below happens while the old record is
+    // still current: only the restarted node itself can end what its crashed run left live.
+    nodes.push(await NodeProcess.start(`dead-origin-${run}-2`, { ...common, NODE_ID: `w${run}`, CASCADE_NODE_TTL_MS: '30000' }));
   }, 90_000);
 
   afterAll(async () => {
@@ -110,7 +112,8 @@ describe('the directory and a cascaded stream', () => {
   }, 60_000);
 
   it('a node restarted under the same id ends the streams its previous run left live', async () => {
-    // Only node 2 is left: crash it while live, then start it again at once, before any sweep.
+    // Only node 2 is left: crash it while live, then start it again at once, long before its old
+    // record expires (so no sweep could end the stream).
     const survivor = nodes[1]!;
     const stream = await createUserAndStream(survivor.url, 'dies and comes back');
     publisher = await publish(survivor.url, stream.id, stream.streamKey);
@@ -118,7 +121,7 @@ describe('the directory and a cascaded stream', () => {
     await survivor.kill();
     await publisher.stop().catch(() => {});
     publisher = undefined;
-    const again = await NodeProcess.start(`dead-origin-${run}-2b`, { ...common, NODE_ID: `w${run}` });
+    const again = await NodeProcess.start(`dead-origin-${run}-2b`, { ...common, NODE_ID: `w${run}`, CASCADE_NODE_TTL_MS: '30000' });
     nodes.push(again);
     await waitFor('the stream is offline', async () => !(await liveOn(again.url, stream.id)), 10_000);
   }, 90_000);
