@@ -120,8 +120,8 @@ export class StreamDirectory {
     // A new listing: freeze its order.
     const { cursor: _none, ...first } = query;
     // Ended streams after the live ones: only the first page's worth is frozen (their order is fixed).
-    const order = await this.catalog.listIds(first, this.frozenMax, query.limit);
-    const items = await this.catalog.getMany(order.ids.slice(0, query.limit));
+    const order = await this.catalog.listIdsWithPage(first, this.frozenMax, query.limit, query.limit);
+    const items = order.items;
     if (order.ids.length <= query.limit) return { items, nextCursor: order.nextCursor };
     const id = randomBytes(16).toString('base64url');
     await this.store.saveOrder(orderKey(id), order.ids, this.listingTtlMs);

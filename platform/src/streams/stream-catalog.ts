@@ -201,6 +201,9 @@ interface StreamRow {
 const STREAM_COLUMNS = `s.id, s.owner_id, u.username AS owner_name, s.title, s.tags, s.category, s.language,
   s.live, s.started_at, s.ended_at, s.viewer_count, s.created_at, s.updated_at`;
 const STREAM_FROM = 'FROM streams s JOIN users u ON u.id = s.owner_id';
+/** STREAM_COLUMNS but those a listing's ids query already returns (id, live, viewer_count). */
+const PAGE_COLUMNS = `s.owner_id, u.username AS owner_name, s.title, s.tags, s.category, s.language,
+  s.started_at, s.ended_at, s.created_at, s.updated_at`;
 /** What `sort=recent` orders by: when it last went live, else when it was created. */
 const RECENT_KEY = 'coalesce(s.started_at, s.created_at)';
 /** PostgreSQL's SQLSTATE for a statement cancelled by statement_timeout. */
@@ -212,6 +215,18 @@ export interface StreamIdPage {
   ids: string[];
   nextCursor: string | null;
 }
+
+/** A listing of ids with the records of the first ones (see StreamCatalog.listIdsWithPage). */
+export interface StreamIdPageWithItems extends StreamIdPage {
+  /** The records of the first `pageSize` ids, in the same order. */
+  items: StreamRecord[];
+}
+
+/**
+ * What a listing query returns per row: `full` every row's record; `ids` ids and sort keys only;
+ * `{ page: n }` ids and sort keys, plus the record of the first n rows (read in the same statement).
+ */
+type Rows = 'full' | 'ids' | { page: number };
 
 export class StreamCatalog {
   private readonly listeners = new Set<(streamId: string) => void>();
@@ -270,7 +285,7 @@ export class StreamCatalog {
 
   /** One page of the directory, keyset-paginated on the sort's ordering values. */
   async list(query: StreamListQuery = {}): Promise<StreamPage> {
-    const { rows, nextCursor } = await this.select(query, clampLimit(query.limit), true);
+    const { rows, nextCursor } = await this.select(query, clampLimit(query.limit), 'full');
     return { items: rows.map(toRecord), nextCursor };
   }
 
@@ -281,14 +296,24 @@ export class StreamCatalog {
    * (ended streams have no viewers, so their order does not move; the cursor reads on from there).
    */
   async listIds(query: StreamListQuery, max: number, endedMax = max): Promise<StreamIdPage> {
-    const { rows, nextCursor } = await this.select(query, Math.max(1, Math.floor(max)), false, Math.max(1, Math.floor(endedMax)));
+    const { rows, nextCursor } = await this.select(query, Math.max(1, Math.floor(max)), 'ids', Math.max(1, Math.floor(endedMax)));
     return { ids: rows.map((r) => r.id), nextCursor };
+  }
+
+  /**
+   * listIds plus the records of the first `pageSize` ids, read by the same statements (one round trip
+   * fewer than listIds then getMany, and the page is from the same snapshot as the order).
+   */
+  async listIdsWithPage(query: StreamListQuery, max: number, endedMax: number, pageSize: number): Promise<StreamIdPageWithItems> {
+    const page = Math.max(1, Math.floor(pageSize));
+    const { rows, nextCursor } = await this.select(query, Math.max(1, Math.floor(max)), { page }, Math.max(1, Math.floor(endedMax)));
+    return { ids: rows.map((r) => r.id), items: rows.slice(0, page).map(toRecord), nextCursor };
   }
 
   private async select(
     query: StreamListQuery,
     limit: number,
-    full: boolean,
+    rows: Rows,
     endedMax = limit,
   ): Promise<{ rows: StreamRow[]; nextCursor: string | null }> {
     const search = parseSearchQuery(query.q);
@@ -297,14 +322,15 @@ export class StreamCatalog {
     if (sort === 'viewers' && !search && query.live === undefined) {
       // Live streams first, then ended ones: two queries that each read one index in order.
       const after = cursor?.s === 'viewers' ? cursor : undefined;
-      const live = after?.e ? [] : await this.run({ ...query, live: true }, search, sort, limit + 1, full, after);
+      const live = after?.e ? [] : await this.run({ ...query, live: true }, search, sort, limit + 1, rows, after);
       if (live.length > limit) return this.page(live, limit, sort);
       const room = Math.min(limit - live.length, endedMax);
-      const ended = await this.run({ ...query, live: false }, search, sort, room + 1, full, after?.e ? after : undefined);
-      const rows = [...live, ...ended];
-      return this.page(rows, live.length + room, sort);
+      // the ended rows follow live.length rows: the page's records are the first pageSize - live.length
+      const endedRows = typeof rows === 'object' ? { page: Math.max(0, rows.page - live.length) } : rows;
+      const ended = await this.run({ ...query, live: false }, search, sort, room + 1, endedRows, after?.e ? after : undefined);
+      return this.page([...live, ...ended], live.length + room, sort);
     }
-    return this.page(await this.run(query, search, sort, limit + 1, full, cursor), limit, sort);
+    return this.page(await this.run(query, search, sort, limit + 1, rows, cursor), limit, sort);
   }
 
   private page(rows: StreamRow[], limit: number, sort: StreamSort): { rows: StreamRow[]; nextCursor: string | null } {
@@ -329,7 +355,7 @@ export class StreamCatalog {
     search: SearchQuery | null,
     sort: StreamSort,
     take: number,
-    full: boolean,
+    rows: Rows,
     cursor: Cursor | undefined,
   ): Promise<StreamRow[]> {
     const params: unknown[] = [];
@@ -390,13 +416,31 @@ export class StreamCatalog {
     // live state is a constant when filtered on), then, for a full page, its rows and owners.
     const live = query.live === undefined ? 's.live' : `${query.live} AS live`;
     const sortUs = sort === 'recent' ? RECENT_US : 'NULL::text';
-    const scoreText = search ? `(${score})::text` : 'NULL::text';
-    const ids = `SELECT s.id, s.viewer_count, ${live}, ${sortUs} AS sort_us, ${scoreText} AS score
-       FROM ${source} ${from}
+    const filtered = `FROM ${source} ${from}
        ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
        ORDER BY ${order} LIMIT ${param(take)}`;
+    // A search's score is computed once per row: the ORDER BY reuses the select list's expression
+    // (the same expression), and the text of it is taken outside.
+    const ids = search
+      ? `SELECT ranked.id, ranked.viewer_count, ranked.live, ranked.sort_us, ranked.rank::text AS score FROM
+         (SELECT s.id, s.viewer_count, ${live}, ${sortUs} AS sort_us, ${score} AS rank ${filtered}) ranked`
+      : `SELECT s.id, s.viewer_count, ${live}, ${sortUs} AS sort_us, NULL::text AS score ${filtered}`;
     let sql = `${ctes ? `WITH ${ctes} ` : ''}${ids}`;
-    if (full) {
+    if (typeof rows === 'object') {
+      // Up to thousands of ids, but as one array (on the first row): a row per id costs the client
+      // ~3 us each to parse. Rows come back only for the first rows.page ids, with their record, and
+      // for the last two (what a next cursor is made from). row_number() numbers the ids in the order
+      // it reads them (the ORDER BY of the ids query). OFFSET 0 keeps the record's subquery whole, so
+      // `r.n <= ...` is a one-time filter inside it: the record is read for the page rows only.
+      const page = param(rows.page);
+      sql = `WITH ${ctes ? `${ctes}, ` : ''}r AS MATERIALIZED (SELECT i.*, (row_number() OVER ())::int AS n FROM (${ids}) i),
+       a AS MATERIALIZED (SELECT count(*)::int AS total, array_agg(r.id ORDER BY r.n) AS ids FROM r)
+       SELECT r.id, r.viewer_count, r.live, r.sort_us, r.score, r.n, CASE WHEN r.n = 1 THEN a.ids END AS all_ids, p.*
+       FROM a CROSS JOIN r
+       LEFT JOIN LATERAL (SELECT ${PAGE_COLUMNS} ${STREAM_FROM} WHERE r.n <= ${page} AND s.id = r.id OFFSET 0) p ON true
+       WHERE r.n = 1 OR r.n <= ${page} OR r.n >= a.total - 1
+       ORDER BY r.n`;
+    } else if (rows === 'full') {
       const outer =
         sort === 'viewers'
           ? `${bothInOne ? 'r.live DESC, ' : ''}r.viewer_count DESC, r.id DESC`
@@ -408,15 +452,22 @@ export class StreamCatalog {
     }
     // Anything that may read ended streams runs under the statement guard (see SEARCH_TIMEOUT_MS).
     if (setup.length === 0 && query.live !== true) setup = [`SET LOCAL statement_timeout = ${SEARCH_TIMEOUT_MS}`];
-    if (setup.length === 0) return this.db.query<StreamRow>(sql, params);
+    const result = setup.length === 0 ? await this.db.query<StreamRow>(sql, params) : await this.guarded(setup, sql, params, search !== null);
+    return typeof rows === 'object' ? expandIds(result as IdsRow[]) : result;
+  }
+
+  /** The statement after its setup, in one transaction; a cancelled statement is a 400. */
+  private guarded(setup: string[], sql: string, params: unknown[], searching: boolean): Promise<StreamRow[]> {
     return this.db
       .transaction(async (tx) => {
-        for (const statement of setup) await tx.query(statement);
-        return tx.query<StreamRow>(sql, params);
+        // Sent together (the connection answers them in order): one round trip, not one per statement.
+        const sent = [...setup.map((statement) => tx.query<StreamRow>(statement)), tx.query<StreamRow>(sql, params)];
+        const answers = await Promise.all(sent);
+        return answers[answers.length - 1]!;
       })
       .catch((err: unknown) => {
         if ((err as { code?: unknown }).code !== QUERY_CANCELED) throw err;
-        throw search
+        throw searching
           ? badRequest('search_too_broad', 'this search took too long to rank; add words or filters such as live=true')
           : badRequest('listing_too_broad', 'this listing took too long; add filters such as live=true or a category');
       });
@@ -549,6 +600,20 @@ export function resolveSort(sort: StreamSort | undefined, searching: boolean): S
 export function clampLimit(limit: number | undefined): number {
   if (limit === undefined || !Number.isFinite(limit)) return DEFAULT_PAGE_SIZE;
   return Math.min(MAX_PAGE_SIZE, Math.max(1, Math.floor(limit)));
+}
+
+/** A row of an ids query with `{ page }` rows (see run): the first row carries every id. */
+interface IdsRow extends StreamRow {
+  n: number;
+  all_ids: string[] | null;
+}
+
+/** Every id of an ids query in order, as rows: the rows it returned where it did, `{ id }` elsewhere. */
+function expandIds(got: IdsRow[]): StreamRow[] {
+  const first = got[0];
+  if (!first) return [];
+  const byN = new Map(got.map((row) => [row.n, row]));
+  return (first.all_ids ?? []).map((id, i) => byN.get(i + 1) ?? ({ id } as StreamRow));
 }
 
 function toRecord(row: StreamRow): StreamRecord {
