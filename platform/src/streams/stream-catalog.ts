@@ -322,6 +322,19 @@ export class StreamCatalog {
     if (sort === 'viewers' && !search && query.live === undefined) {
       // Live streams first, then ended ones: two queries that each read one index in order.
       const after = cursor?.s === 'viewers' ? cursor : undefined;
+      if (typeof rows === 'object' && !after && endedMax < limit) {
+        // A first page that freezes the order reads at most endedMax ended streams: they are asked
+        // for at the same time as the live ones (two statements in parallel, not one after the
+        // other), all with their records; unused when the live ones fill the listing.
+        const endedTake = endedMax + 1;
+        const [live, ended] = await Promise.all([
+          this.run({ ...query, live: true }, search, sort, limit + 1, rows, undefined),
+          this.run({ ...query, live: false }, search, sort, endedTake, { page: endedTake }, undefined),
+        ]);
+        if (live.length > limit) return this.page(live, limit, sort);
+        const room = Math.min(limit - live.length, endedMax);
+        return this.page([...live, ...ended.slice(0, room + 1)], live.length + room, sort);
+      }
       const live = after?.e ? [] : await this.run({ ...query, live: true }, search, sort, limit + 1, rows, after);
       if (live.length > limit) return this.page(live, limit, sort);
       const room = Math.min(limit - live.length, endedMax);
