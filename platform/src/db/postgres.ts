@@ -86,15 +86,10 @@ async function inTransaction<T>(conn: PgConnection, fn: (tx: Queryable) => Promi
       }
     },
   };
-  // BEGIN is not awaited: fn's first statements go out with it (the connection runs them in order),
-  // so a transaction costs one round trip less. It is awaited before COMMIT: a BEGIN that failed
-  // (a lost connection: fn's statements failed with it) never lets the transaction commit.
-  const begun = conn.run('BEGIN');
-  begun.catch(() => {}); // observed below
+  await conn.run('BEGIN');
   let result: T;
   try {
     result = await fn(tx);
-    await begun;
     if (failed) throw failed.err;
   } catch (err) {
     if (!conn.retired) {
