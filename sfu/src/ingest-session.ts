@@ -7,6 +7,7 @@ import { buildAnswer, type AnswerSection } from './sdp/answer.js';
 import type { ParsedOffer } from './sdp/offer.js';
 import { planProducer, type ProducerPlan } from './sdp/producer-plan.js';
 import { createWebRtcTransport, RtcSession, type TransportSettings } from './rtc-session.js';
+import { RtpActivityWatch } from './rtp-activity.js';
 
 export interface IngestOptions extends TransportSettings {
   publisherTimeoutMs: number;
@@ -16,15 +17,17 @@ export class IngestSession extends RtcSession {
   readonly producers: types.Producer[] = [];
   answer = '';
   private mediaSeen = false;
-  private lastBytes = 0;
-  private lastActivityAt = Date.now();
-  private readonly monitor: NodeJS.Timeout;
+  /** RTP only: ICE consent checks and RTCP keep arriving from a publisher whose media stopped. */
+  private readonly activity: RtpActivityWatch;
   onFirstMedia: () => void = () => {};
 
-  private constructor(transport: types.WebRtcTransport, offer: ParsedOffer, bundle: { mid: string; kind: string }[], private readonly opts: IngestOptions) {
+  private constructor(transport: types.WebRtcTransport, offer: ParsedOffer, bundle: { mid: string; kind: string }[], opts: IngestOptions) {
     super(transport, offer, bundle, opts.publisherTimeoutMs);
-    this.monitor = setInterval(() => void this.checkActivity(), 500);
-    this.once('closed', () => clearInterval(this.monitor));
+    this.activity = new RtpActivityWatch(transport, opts.publisherTimeoutMs, {
+      onFlow: () => void this.noticeFirstMedia(),
+      onSilent: () => this.close('publisher_timeout'),
+    });
+    this.once('closed', () => this.activity.stop());
   }
 
   /** Validates the offer against the router before allocating anything, then builds the session. */
@@ -59,30 +62,13 @@ export class IngestSession extends RtcSession {
   }
 
   protected onConnected(): void {
-    this.lastActivityAt = Date.now();
+    this.activity.touch();
   }
 
-  private async checkActivity(): Promise<void> {
-    if (this.closed) return;
-    let bytes = 0;
-    try {
-      const [stats] = await this.transport.getStats();
-      // RTP only: ICE consent checks and RTCP keep arriving from a publisher whose media stopped.
-      bytes = stats?.rtpBytesReceived ?? 0;
-    } catch {
-      return; // transport closing
-    }
-    const now = Date.now();
-    if (bytes > this.lastBytes) {
-      this.lastBytes = bytes;
-      this.lastActivityAt = now;
-      if (!this.mediaSeen && (await this.producersHaveRtp())) {
-        this.mediaSeen = true;
-        this.onFirstMedia();
-      }
-    } else if (now - this.lastActivityAt > this.opts.publisherTimeoutMs) {
-      this.close('publisher_timeout');
-    }
+  private async noticeFirstMedia(): Promise<void> {
+    if (this.mediaSeen || !(await this.producersHaveRtp())) return;
+    this.mediaSeen = true;
+    this.onFirstMedia();
   }
 
   private async producersHaveRtp(): Promise<boolean> {

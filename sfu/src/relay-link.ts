@@ -7,6 +7,7 @@
 import { EventEmitter } from 'node:events';
 import type { types } from 'mediasoup';
 import { newId } from './rtc-session.js';
+import { RtpActivityWatch } from './rtp-activity.js';
 
 /** Where one end of a link receives RTP, and (with SRTP) the key it sends with. */
 export interface PipeEndpoint {
@@ -104,14 +105,12 @@ export class DownstreamLink extends Link {
 /** Downstream end: the edge's copy of the stream's producers, fed from upstream over the pipe. */
 export class UpstreamLink extends Link {
   readonly producers: types.Producer[] = [];
-  private readonly monitor: NodeJS.Timeout;
-  private lastBytes = 0;
-  private lastActivityAt = Date.now();
+  private readonly activity: RtpActivityWatch;
 
-  private constructor(transport: types.PipeTransport, private readonly silenceMs: number) {
+  private constructor(transport: types.PipeTransport, silenceMs: number) {
     super(transport);
     // A pipe has no ICE consent: an upstream that vanished shows only as RTP that stopped coming.
-    this.monitor = setInterval(() => void this.checkActivity(), 500);
+    this.activity = new RtpActivityWatch(transport, silenceMs, { onFlow: () => {}, onSilent: () => this.close('upstream_silent') });
   }
 
   /** Allocates the local end first: its endpoint goes to the upstream node in the relay request. */
@@ -125,28 +124,10 @@ export class UpstreamLink extends Link {
     for (const p of producers) {
       this.producers.push(await this.transport.produce({ id: p.id, kind: p.kind, rtpParameters: p.rtpParameters }));
     }
-    this.lastActivityAt = Date.now();
+    this.activity.touch();
   }
 
   protected override onClose(): void {
-    clearInterval(this.monitor);
-  }
-
-  private async checkActivity(): Promise<void> {
-    if (this.closed) return;
-    let bytes = 0;
-    try {
-      const [stats] = await this.transport.getStats();
-      bytes = stats?.rtpBytesReceived ?? 0;
-    } catch {
-      return; // closing
-    }
-    const now = Date.now();
-    if (bytes > this.lastBytes) {
-      this.lastBytes = bytes;
-      this.lastActivityAt = now;
-    } else if (now - this.lastActivityAt > this.silenceMs) {
-      this.close('upstream_silent');
-    }
+    this.activity.stop();
   }
 }
