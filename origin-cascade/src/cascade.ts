@@ -323,11 +323,11 @@ export class Cascade {
         heartbeatAtMs: Date.now(),
       });
       for (const id of this.localStreams()) await this.holdStream(id, media.roleOf(id)!);
-      const nodes = await registry.liveNodes();
+      const { alive: nodes, dead } = await registry.readIndex();
       for (const [linkId, link] of this.served) {
         if (!nodes.has(link.nodeId)) media.closeDownstream(link.streamId, linkId, 'downstream_node_dead');
       }
-      await this.endOrphanedStreams(nodes);
+      await this.endOrphanedStreams(dead, nodes);
       await this.countRelayedViewers(nodes);
       // An upstream whose heartbeat expired is dead: re-attach now rather than after its RTP silence.
       for (const [streamId, up] of this.upstreams) {
@@ -349,8 +349,8 @@ export class Cascade {
    * A node that died holding origin streams cannot mark them offline itself; the node that sweeps it
    * from the registry does, unless the stream has meanwhile gone live again on another origin.
    */
-  private async endOrphanedStreams(nodes: Map<string, NodeRecord>): Promise<void> {
-    for (const dead of await this.deps.registry.sweepDeadNodes()) await this.endOrphaned(dead.nodeId, dead.originStreams, nodes);
+  private async endOrphanedStreams(deadIds: string[], nodes: Map<string, NodeRecord>): Promise<void> {
+    for (const dead of await this.deps.registry.sweepDeadNodes(deadIds)) await this.endOrphaned(dead.nodeId, dead.originStreams, nodes);
   }
 
   private async endOrphaned(originId: string, streamIds: string[], nodes: Map<string, NodeRecord>): Promise<void> {

@@ -77,12 +77,27 @@ export class NodeRegistry {
     return (await this.readIndex()).alive;
   }
 
+  /** The index read once: nodes whose heartbeat is current, and ids whose record expired. */
+  async readIndex(): Promise<{ alive: Map<string, NodeRecord>; dead: string[] }> {
+    const ids = await this.redis.smembers(this.nodesKey);
+    const alive = new Map<string, NodeRecord>();
+    const dead: string[] = [];
+    if (!ids.length) return { alive, dead };
+    const values = await this.redis.mget(ids.map((id) => this.nodeKey(id)));
+    ids.forEach((id, i) => {
+      const parsed = values[i] ? NodeRecord.safeParse(safeJson(values[i]!)) : undefined;
+      if (parsed?.success) alive.set(id, parsed.data);
+      else dead.push(id);
+    });
+    return { alive, dead };
+  }
+
   /**
-   * Removes expired nodes from the index and returns, for each one this caller removed (exactly one
-   * caller wins each), the streams it was the origin of. Its origin list is deleted with it.
+   * Removes expired nodes (`dead`, from readIndex) from the index and returns, for each one this
+   * caller removed (exactly one caller wins each), the streams it was the origin of. Its origin list
+   * is deleted with it.
    */
-  async sweepDeadNodes(): Promise<{ nodeId: string; originStreams: string[] }[]> {
-    const { dead } = await this.readIndex();
+  async sweepDeadNodes(dead: string[]): Promise<{ nodeId: string; originStreams: string[] }[]> {
     const claimed: { nodeId: string; originStreams: string[] }[] = [];
     for (const nodeId of dead) {
       if ((await this.redis.srem(this.nodesKey, nodeId)) !== 1) continue;
@@ -95,20 +110,6 @@ export class NodeRegistry {
   async takeOrigins(nodeId: string): Promise<string[]> {
     const [[, streams]] = (await this.redis.multi().smembers(this.originsKey(nodeId)).del(this.originsKey(nodeId)).exec()) as [[Error | null, string[]], unknown];
     return streams ?? [];
-  }
-
-  private async readIndex(): Promise<{ alive: Map<string, NodeRecord>; dead: string[] }> {
-    const ids = await this.redis.smembers(this.nodesKey);
-    const alive = new Map<string, NodeRecord>();
-    const dead: string[] = [];
-    if (!ids.length) return { alive, dead };
-    const values = await this.redis.mget(ids.map((id) => this.nodeKey(id)));
-    ids.forEach((id, i) => {
-      const parsed = values[i] ? NodeRecord.safeParse(safeJson(values[i]!)) : undefined;
-      if (parsed?.success) alive.set(id, parsed.data);
-      else dead.push(id);
-    });
-    return { alive, dead };
   }
 
   async hold(streamId: string, holding: StreamHolding): Promise<void> {
