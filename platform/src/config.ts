@@ -69,6 +69,9 @@ const Env = z.object({
   TIP_WRITERS: intFrom(4),
   TIP_BATCH_MAX: intFrom(256),
   TIP_LINGER_MS: intFrom(2),
+  CHAT_FRAMES_PER_SECOND: intFrom(10),
+  CHAT_MAX_MESSAGES_PER_FRAME: intFrom(25),
+  CHAT_WRITE_SLICE: intFrom(500),
   TOPUP_MIN_AMOUNT: intFrom(500),
   TOPUP_MAX_AMOUNT: intFrom(100_000),
   STRIPE_SECRET_KEY: z.string().optional(),
@@ -179,6 +182,15 @@ export interface Config {
     ffprobePath: string;
   };
   webDistDir: string;
+  /** The real-time channel's delivery of chat to viewers. */
+  chat: {
+    /** Chat frames per viewer per second at most (each carries the messages of its window). */
+    framesPerSecond: number;
+    /** Above this many messages in one window, regular viewers get an evenly spaced sample. */
+    maxMessagesPerFrame: number;
+    /** Sockets written per event-loop turn during a window's fan-out (the loop reads the bus between). */
+    writeSlice: number;
+  };
   /** Wallet and tips: amounts in minor units of `currency`. */
   tips: {
     currency: string;
@@ -224,6 +236,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (e.TIP_MIN_AMOUNT < 1 || e.TIP_MAX_AMOUNT < e.TIP_MIN_AMOUNT) throw new ConfigError('TIP_MIN_AMOUNT must be >= 1 and <= TIP_MAX_AMOUNT');
   if (e.TOPUP_MIN_AMOUNT < 1 || e.TOPUP_MAX_AMOUNT < e.TOPUP_MIN_AMOUNT) throw new ConfigError('TOPUP_MIN_AMOUNT must be >= 1 and <= TOPUP_MAX_AMOUNT');
   if (e.TIP_WRITERS < 1 || e.TIP_BATCH_MAX < 1 || e.TIP_LINGER_MS < 0) throw new ConfigError('TIP_WRITERS and TIP_BATCH_MAX must be >= 1, TIP_LINGER_MS >= 0');
+  if (e.CHAT_FRAMES_PER_SECOND < 1 || e.CHAT_FRAMES_PER_SECOND > 100) throw new ConfigError('CHAT_FRAMES_PER_SECOND must be 1..100');
+  if (e.CHAT_MAX_MESSAGES_PER_FRAME < 1 || e.CHAT_MAX_MESSAGES_PER_FRAME > 10_000) throw new ConfigError('CHAT_MAX_MESSAGES_PER_FRAME must be 1..10000');
+  if (e.CHAT_WRITE_SLICE < 1) throw new ConfigError('CHAT_WRITE_SLICE must be >= 1');
   if (e.STRIPE_SECRET_KEY && !e.STRIPE_WEBHOOK_SECRET) throw new ConfigError('STRIPE_WEBHOOK_SECRET is required with STRIPE_SECRET_KEY');
   let ladder: { height: number; videoBitrate: number }[];
   try {
@@ -284,6 +299,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       upstreamSilenceMs: e.CASCADE_UPSTREAM_SILENCE_MS,
       relayIdleMs: e.CASCADE_RELAY_IDLE_MS,
       servesViewers: e.NODE_SERVES_VIEWERS === 'true',
+    },
+    chat: {
+      framesPerSecond: e.CHAT_FRAMES_PER_SECOND,
+      maxMessagesPerFrame: e.CHAT_MAX_MESSAGES_PER_FRAME,
+      writeSlice: e.CHAT_WRITE_SLICE,
     },
     tips: {
       currency: e.LEDGER_CURRENCY,

@@ -199,6 +199,7 @@ export async function startNode(config: Config, log: Logger = createLogger(confi
       playbackViewers,
       isLive: (id) => media.isBroadcasting(id),
       onViewerTotal: (id, total) => void streams.setViewerCount(id, total).catch((err) => log.warn({ err, streamId: id }, 'viewer count write failed')),
+      channel: config.chat,
     });
     cleanups.push(() => gateway.close());
     gateway.attach(app.server);

@@ -16,6 +16,13 @@ export interface ChannelOptions {
   framesPerSecond: number;
   /** More messages than this in one window: regular viewers get a fair sample (`sampled`). */
   maxMessagesPerFrame: number;
+  /**
+   * Sockets written per turn of the event loop. A window's fan-out to 10,000 viewers costs ~90 ms of
+   * write(2) calls; done in one go it holds the loop that long, and the node reads its bus socket only
+   * between windows: at 20,000 msgs/s that read fell behind (64 KiB per turn) and chat queued for
+   * seconds before the gateway even saw it. Between slices the loop reads the bus, HTTP and signaling.
+   */
+  writeSlice: number;
   /** Reactions are summed over this window (ms) before being sent. */
   reactionWindowMs: number;
   /** How often viewer counts are shared between nodes and sent to viewers. */
@@ -29,6 +36,7 @@ export interface ChannelOptions {
 export const DEFAULT_CHANNEL_OPTIONS: ChannelOptions = {
   framesPerSecond: 10,
   maxMessagesPerFrame: 25,
+  writeSlice: 500,
   reactionWindowMs: 250,
   viewerIntervalMs: 2000,
   slowSocketBytes: 256 * 1024,
@@ -63,6 +71,7 @@ function writeFramed(ws: WebSocket, framed: Framed): boolean {
 
 /** Chat messages kept for the next frame at most (older ones are dropped first). */
 const MAX_PENDING_MESSAGES = 10_000;
+
 
 export interface Viewer {
   readonly ws: WebSocket;
@@ -108,6 +117,8 @@ export class StreamChannel {
   /** A reaction window shorter than a delivery window would only queue aggregates: never shorter. */
   private readonly reactionWindowMs: number;
   private timers: NodeJS.Timeout[] = [];
+  /** The next delivery window (one at a time: a window's slices finish before the next starts). */
+  private deliveryTimer: NodeJS.Timeout | undefined;
   private closed = false;
   live = false;
 
@@ -154,8 +165,8 @@ export class StreamChannel {
         if (v && typeof v.node === 'string' && Number.isInteger(v.count)) this.viewerCounts.set(v.node, { count: v.count, atMs: Date.now() });
       }),
     );
+    this.scheduleDelivery(Date.now());
     this.timers.push(
-      setInterval(() => this.deliverChat(), windowMs(options)),
       setInterval(() => this.shareReactions(), this.reactionWindowMs),
       setInterval(() => this.shareViewers(), options.viewerIntervalMs),
     );
@@ -174,6 +185,18 @@ export class StreamChannel {
 
   // ---- delivery ---------------------------------------------------------------------------------
 
+  /** The next window starts one window after the last one started, or at once when its fan-out took longer. */
+  private scheduleDelivery(lastStart: number): void {
+    if (this.closed) return;
+    this.deliveryTimer = setTimeout(
+      () => {
+        const start = Date.now();
+        this.deliverChat(() => this.scheduleDelivery(start));
+      },
+      Math.max(0, lastStart + windowMs(this.options) - Date.now()),
+    );
+  }
+
   private visible(m: ChatMessageProps): boolean {
     const until = this.moderation.bans.get(m.userId ?? '');
     return until === undefined || (until !== null && until <= Date.now());
@@ -181,18 +204,19 @@ export class StreamChannel {
 
   /**
    * One delivery window: the chat that arrived (a fair sample for regular viewers when too fast to
-   * read) plus everything queued for every viewer, written to each socket in one write.
+   * read) plus everything queued for every viewer, written to each socket in one write. `done` runs
+   * when every socket has been written (in slices, for a large audience).
    */
-  deliverChat(): void {
+  deliverChat(done: () => void = () => {}): void {
     const all = this.pending.length ? this.pending.filter((m) => this.visible(m)) : [];
     this.pending = [];
     const common = this.outbox;
     this.outbox = [];
-    if (this.viewers.size === 0 || (all.length === 0 && common.length === 0)) return;
-    if (all.length === 0) return this.writeToAll(common, common);
+    if (this.viewers.size === 0 || (all.length === 0 && common.length === 0)) return done();
+    if (all.length === 0) return this.writeToAll(common, common, undefined, done);
     this.stats.batches++;
     const full = encodeServerFrame({ chat: { messages: all, sampled: false } });
-    if (all.length <= this.options.maxMessagesPerFrame) return this.writeToAll([...common, full], [...common, full]);
+    if (all.length <= this.options.maxMessagesPerFrame) return this.writeToAll([...common, full], [...common, full], undefined, done);
     // A fair sample: every k-th message of the window, in order.
     const step = all.length / this.options.maxMessagesPerFrame;
     const sample: ChatMessageProps[] = [];
@@ -211,30 +235,48 @@ export class StreamChannel {
       if (list) list.push(m);
       else ownById.set(m.userId ?? '', [m]);
     }
-    this.writeToAll([...common, sampled], [...common, full], (v) => {
-      const own = v.user ? ownById.get(v.user.id) : undefined;
-      return own ? encodeServerFrame({ chat: { messages: own, sampled: true } }) : undefined;
-    });
+    this.writeToAll(
+      [...common, sampled],
+      [...common, full],
+      (v) => {
+        const own = v.user ? ownById.get(v.user.id) : undefined;
+        return own ? encodeServerFrame({ chat: { messages: own, sampled: true } }) : undefined;
+      },
+      done,
+    );
   }
 
   /**
    * Writes `regular` to every regular viewer and `moderators` to moderators: each list framed and
-   * joined once, the same bytes for every socket, plus an optional frame of a viewer's own.
+   * joined once, the same bytes for every socket, plus an optional frame of a viewer's own. Viewers
+   * are written `writeSlice` at a time, the event loop turning between slices; those who left
+   * meanwhile are skipped, those who joined get the next window.
    */
-  private writeToAll(regular: Uint8Array[], moderators: Uint8Array[], extra?: (v: Viewer) => Uint8Array | undefined): void {
+  private writeToAll(regular: Uint8Array[], moderators: Uint8Array[], extra: ((v: Viewer) => Uint8Array | undefined) | undefined, done: () => void): void {
     const regularJoined = frameJoined(regular);
     const moderatorJoined = moderators === regular ? regularJoined : frameJoined(moderators);
-    for (const v of this.viewers) {
-      const frames = v.moderator ? moderators : regular;
-      const joined = v.moderator ? moderatorJoined : regularJoined;
-      const own = v.moderator ? undefined : extra?.(v);
-      if (!own) {
-        this.sendMany(v, frames, joined);
-        continue;
+    const viewers = [...this.viewers];
+    let next = 0;
+    const slice = (): void => {
+      if (this.closed) return done();
+      const end = Math.min(viewers.length, next + this.options.writeSlice);
+      for (; next < end; next++) {
+        const v = viewers[next]!;
+        if (!this.viewers.has(v)) continue;
+        const frames = v.moderator ? moderators : regular;
+        const joined = v.moderator ? moderatorJoined : regularJoined;
+        const own = v.moderator ? undefined : extra?.(v);
+        if (!own) {
+          this.sendMany(v, frames, joined);
+          continue;
+        }
+        const ownJoined = joined && frameJoined([own]);
+        this.sendMany(v, [...frames, own], ownJoined ? Buffer.concat([joined, ownJoined]) : undefined);
       }
-      const ownJoined = joined && frameJoined([own]);
-      this.sendMany(v, [...frames, own], ownJoined ? Buffer.concat([joined, ownJoined]) : undefined);
-    }
+      if (next < viewers.length) setImmediate(slice);
+      else done();
+    };
+    slice();
   }
 
   private shareReactions(): void {
@@ -315,6 +357,7 @@ export class StreamChannel {
     if (this.closed) return;
     this.closed = true;
     for (const t of this.timers) clearInterval(t);
+    clearTimeout(this.deliveryTimer);
     for (const s of this.subs) s.unsubscribe();
     for (const v of this.viewers) v.ws.close(1001, 'channel closed');
     this.viewers.clear();
