@@ -40,6 +40,8 @@ export interface ClientReport {
   sampledViewers: number;
   sampledMessages: number;
   histogram: number[];
+  /** The slowest latency (ms) per second of sending (epoch second -> ms), to see when a tail happened. */
+  maxBySecond: Record<number, number>;
   /** Reaction sums seen by the first viewer of this client. */
   reactionSum: number;
   reactionsSent: number;
@@ -58,7 +60,7 @@ let reactionTimer: NodeJS.Timeout | undefined;
 let countUntil = Infinity;
 
 function newStats() {
-  return { open: 0, failed: 0, closed: 0, chatFrames: 0, reactionFrames: 0, otherFrames: 0, bytes: 0, sampledMessages: 0, histogram: new Uint32Array(HISTOGRAM_MS), reactionSum: 0, reactionsSent: 0, refusals: 0 };
+  return { open: 0, failed: 0, closed: 0, chatFrames: 0, reactionFrames: 0, otherFrames: 0, bytes: 0, sampledMessages: 0, histogram: new Uint32Array(HISTOGRAM_MS), maxBySecond: {} as Record<number, number>, reactionSum: 0, reactionsSent: 0, refusals: 0 };
 }
 
 function resetStats(): void {
@@ -109,7 +111,11 @@ function viewer(i: number): Promise<WebSocket | null> {
       const now = Date.now();
       for (const m of f.chat!.messages ?? []) {
         stats.sampledMessages++;
-        stats.histogram[Math.min(HISTOGRAM_MS - 1, Math.max(0, now - Number(m.sentAtMs)))]!++;
+        const sentAt = Number(m.sentAtMs);
+        const ms = Math.min(HISTOGRAM_MS - 1, Math.max(0, now - sentAt));
+        stats.histogram[ms]!++;
+        const second = Math.floor(sentAt / 1000);
+        if (ms > (stats.maxBySecond[second] ?? -1)) stats.maxBySecond[second] = ms;
       }
     } else if (f.body === 'reactions' && first) {
       for (const n of Object.values(f.reactions?.counts ?? {})) stats.reactionSum += n;
@@ -162,6 +168,7 @@ function report(): ClientReport {
     sampledViewers: job && job.sampleEvery > 0 ? Math.ceil(job.viewers / job.sampleEvery) : 0,
     sampledMessages: stats.sampledMessages,
     histogram: Array.from(stats.histogram),
+    maxBySecond: stats.maxBySecond,
     reactionSum: stats.reactionSum,
     reactionsSent: stats.reactionsSent,
     refusals: stats.refusals,

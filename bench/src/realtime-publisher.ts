@@ -1,7 +1,10 @@
 // A forked chat publisher of the real-time bench: publishes a flood of chat messages on NATS the way
 // other gateway nodes publish the messages they accepted (ChatMessage protobuf on
 // onair.stream.<id>.chat.<partition>), at a set rate, stamped with sentAtMs for the latency count.
-// Reports how many it published and over how long, then exits.
+// With a warm-up, it first publishes `warmupSeconds` at `warmupRate` (a busy chat before the hype
+// moment: the gateway, NATS and the clients have run their chat paths, as a node that has been up
+// for a while has), says 'warm', and starts the measured flood when told 'go'.
+// Reports how many it published in the flood and over how long, then exits.
 import { connect } from 'nats';
 import { onair } from '@onair/proto';
 import { subjects } from '@onair/platform';
@@ -19,6 +22,8 @@ export interface PublishJob {
    */
   what?: 'chat' | 'reactions';
   nodes?: number;
+  warmupSeconds?: number;
+  warmupRate?: number;
 }
 
 async function publishReactions(job: PublishJob): Promise<void> {
@@ -51,18 +56,32 @@ process.once('message', (job: PublishJob) => {
   if (job.what === 'reactions') return void publishReactions(job);
   void (async () => {
     const nc = await connect({ servers: job.natsUrl });
-    const started = Date.now();
-    let sent = 0;
-    while (Date.now() - started < job.seconds * 1000) {
-      const due = Math.floor(((Date.now() - started) / 1000) * job.rate);
-      for (; sent < due; sent++) {
-        const userId = `00000000-0000-4000-8000-${String(sent % 5000).padStart(12, '0')}`;
-        const m = { id: `b${sent}`, userId, username: `crowd${sent % 5000}`, text: `message number ${sent} of the flood`, sentAtMs: Date.now() };
-        nc.publish(subjects.chatFor(job.streamId, userId), ChatMessage.encode(m).finish());
+    let serial = 0;
+    /** Publishes `rate` msgs/s for `seconds`; returns how many. */
+    const flood = async (rate: number, seconds: number): Promise<number> => {
+      const started = Date.now();
+      let sent = 0;
+      while (Date.now() - started < seconds * 1000) {
+        const due = Math.floor(((Date.now() - started) / 1000) * rate);
+        for (; sent < due; sent++, serial++) {
+          const userId = `00000000-0000-4000-8000-${String(serial % 5000).padStart(12, '0')}`;
+          const m = { id: `b${serial}`, userId, username: `crowd${serial % 5000}`, text: `message number ${serial} of the flood`, sentAtMs: Date.now() };
+          nc.publish(subjects.chatFor(job.streamId, userId), ChatMessage.encode(m).finish());
+        }
+        await new Promise((r) => setTimeout(r, 2));
       }
-      await new Promise((r) => setTimeout(r, 2));
+      await nc.flush();
+      return sent;
+    };
+    if (job.warmupSeconds !== undefined) {
+      if (job.warmupSeconds > 0) await flood(job.warmupRate ?? job.rate / 10, job.warmupSeconds);
+      await new Promise<void>((resolve) => {
+        process.once('message', () => resolve()); // 'go'
+        process.send!({ kind: 'warm' });
+      });
     }
-    await nc.flush();
+    const started = Date.now();
+    const sent = await flood(job.rate, job.seconds);
     const seconds = (Date.now() - started) / 1000;
     await nc.close();
     process.send!({ kind: 'published', sent, seconds }, () => process.exit(0));

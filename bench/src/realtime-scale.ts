@@ -10,22 +10,31 @@
 //   reactions  reaction senders spread over client processes, each connection under the
 //              per-connection limit, sending through the real WebSocket path; a watcher in each
 //              client process checks that the aggregates it receives add up exactly to what was sent.
-// CPU is read from /proc for the gateway process alone; the load clients and the publisher run on
-// the same 2 cores and are reported separately. Needs NATS (TEST_NATS_URL) and PostgreSQL
+// CPU is read from /proc for the gateway process alone; the load clients and the publisher are
+// reported separately. With --pin (the default on 2+ cores) the gateway gets CPU 0 to itself and the
+// load side (clients, publisher, a private NATS server) the other CPUs, as if it ran on other machines.
+// Chat viewers that do not measure latency are held by native drain clients (bench/native/ws-drain.c,
+// --drainer native, the default): a Node `ws` client per 10,000 viewers costs about as much CPU as
+// the gateway, which on 2 cores starves the gateway being measured. Needs nats-server (or, with
+// --nats shared, the NATS at TEST_NATS_URL), a C compiler for the drainer, and PostgreSQL
 // (BENCH_DATABASE_URL or TEST_DATABASE_URL, used for CREATE DATABASE: a fresh one per run).
 // Each process holds at most its open-file limit of sockets: the npm script raises the soft limit
 // to the hard one (20,000 in this container, which lacks CAP_SYS_RESOURCE to go higher).
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import postgres from 'postgres';
 import { fileURLToPath } from 'node:url';
 import type { ClientJob, ClientReport, ToClient } from './realtime-load-client.js';
 import { HISTOGRAM_MS } from './realtime-load-client.js';
 import type { PublishJob } from './realtime-publisher.js';
+import { DrainClient } from './ws-drain.js';
 
-const NATS_URL = process.env.TEST_NATS_URL ?? 'nats://127.0.0.1:4222';
+let NATS_URL = process.env.TEST_NATS_URL ?? 'nats://127.0.0.1:4222';
 const ROOT = fileURLToPath(new URL('../../../../', import.meta.url)); // bench/dist/bench/src -> repo
 const TICKS = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
 const here = (file: string) => fileURLToPath(new URL(file, import.meta.url));
@@ -45,6 +54,58 @@ const fdLimit = () => Number(/Max open files\s+(\d+)/.exec(readFileSync('/proc/s
 const round = (n: number, d = 0) => Number(n.toFixed(d));
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 
+// ---- CPU placement and the bench's own NATS ---------------------------------------------------------
+
+const CPUS = availableParallelism();
+const PIN = arg('pin', CPUS >= 2 ? 'on' : 'off') === 'on';
+
+/** With --pin, this process (and so every load process it starts from now on) leaves CPU 0 to the gateway. */
+function pinLoadSide(): void {
+  if (PIN) execFileSync('taskset', ['-a', '-p', '-c', `1-${CPUS - 1}`, String(process.pid)], { stdio: 'ignore' });
+}
+
+/** With --pin, a gateway process runs on CPU 0 only: started under `taskset -c 0`, which execs it (same pid). */
+/** `--profile DIR`: the gateway writes a V8 CPU profile there when it exits. */
+const gatewayLauncher = (): { command: string; prefix: string[] } => {
+  const profile = arg('profile', '') ? ['--cpu-prof', '--cpu-prof-dir', arg('profile', '')] : [];
+  return PIN ? { command: 'taskset', prefix: ['-c', '0', process.execPath, ...profile] } : { command: process.execPath, prefix: profile };
+};
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as { port: number };
+  await new Promise((r) => server.close(r));
+  return port;
+}
+
+/**
+ * A NATS server (with JetStream, as the node uses it for chat history) for this run only, started
+ * from the load side so it shares their CPUs, not the gateway's. Returns a stop function.
+ */
+async function startPrivateNats(): Promise<() => Promise<void>> {
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'onair-rtbench-nats-'));
+  const child = spawn(process.env.NATS_SERVER ?? 'nats-server', ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', dir], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let err = '';
+  child.stderr!.on('data', (b: Buffer) => (err += b.toString()));
+  await new Promise<void>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('exit', (code) => reject(new Error(`nats-server exited (${code}): ${err}`)));
+    const poll = setInterval(() => {
+      if (/Server is ready/.test(err)) {
+        clearInterval(poll);
+        resolve();
+      }
+    }, 50);
+  });
+  NATS_URL = `nats://127.0.0.1:${port}`;
+  return async () => {
+    await stop(child);
+    rmSync(dir, { recursive: true, force: true });
+  };
+}
+
 // ---- child processes ------------------------------------------------------------------------------
 
 interface Gateway {
@@ -58,7 +119,8 @@ interface Gateway {
 /** The real OnAir node in the distributed mode: PostgreSQL (a fresh database per run) and NATS. */
 async function startBatched(databaseUrl: string, streamId?: string): Promise<Gateway> {
   const storage = { DATABASE_URL: databaseUrl };
-  const child = spawn(process.execPath, [`${ROOT}signaling/dist/main.js`], {
+  const launcher = gatewayLauncher();
+  const child = spawn(launcher.command, [...launcher.prefix, `${ROOT}signaling/dist/main.js`], {
     env: { ...process.env, PORT: '0', HOST: '127.0.0.1', ...storage, LOG_LEVEL: 'warn', MEDIASOUP_WORKERS: '1', NATS_URL, REDIS_URL: '', HLS_MODE: 'off' },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -82,7 +144,8 @@ async function startBatched(databaseUrl: string, streamId?: string): Promise<Gat
 
 async function startPlain(): Promise<Gateway> {
   const streamId = `plain${process.pid}`;
-  const child = fork(here('./plain-fanout-gateway.js'), [NATS_URL, streamId], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const launcher = gatewayLauncher();
+  const child = fork(here('./plain-fanout-gateway.js'), [NATS_URL, streamId], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execPath: launcher.command, execArgv: launcher.prefix });
   const port = await new Promise<number>((resolve) => child.once('message', (m: { port: number }) => resolve(m.port)));
   return { child, wsUrl: `ws://127.0.0.1:${port}/`, streamId, kind: 'plain' };
 }
@@ -116,11 +179,11 @@ class LoadClient {
   }
 }
 
-async function startClients(gw: Gateway | Gateway[], count: number, per: (i: number) => Omit<ClientJob, 'url' | 'localAddress' | 'concurrency'>): Promise<LoadClient[]> {
+async function startClients(gw: Gateway | Gateway[], count: number, per: (i: number) => Omit<ClientJob, 'url' | 'localAddress' | 'concurrency'>, firstAddress = 10): Promise<LoadClient[]> {
   const gws = Array.isArray(gw) ? gw : [gw];
   const clients = Array.from({ length: count }, () => new LoadClient());
   const ready = await Promise.all(
-    clients.map((c, i) => c.ask<{ open: number; failed: number }>({ kind: 'job', job: { url: gws[i % gws.length]!.wsUrl, localAddress: `127.0.0.${10 + i}`, concurrency: 100, ...per(i) } }, 'ready')),
+    clients.map((c, i) => c.ask<{ open: number; failed: number }>({ kind: 'job', job: { url: gws[i % gws.length]!.wsUrl, localAddress: `127.0.0.${firstAddress + i}`, concurrency: 100, ...per(i) } }, 'ready')),
   );
   const failed = ready.reduce((n, r) => n + r.failed, 0);
   if (failed > 0) console.warn(`  ${failed} connections failed to open`);
@@ -152,6 +215,61 @@ async function metric(gw: Gateway, name: string): Promise<number> {
 
 // ---- chat at scale ----------------------------------------------------------------------------------
 
+/**
+ * The viewers of a chat run. With --drainer native: the viewers that do not measure latency are
+ * held by native drain clients, connected first; then one Node client holds `sampled` viewers that
+ * decode every message and record latency. They join last, so the gateway (which writes to viewers
+ * in the order they joined) serves them last in every window: their latency is the slowest share's.
+ * With --drainer node: Node clients hold every viewer, every `sample-every`-th one measuring.
+ */
+interface ChatViewers {
+  pids: number[];
+  reset(until: number): Promise<void>;
+  report(): Promise<{ open: number; closed: number; chatFrames: number; sampledViewers: number; sampledMessages: number; histogram: number[]; maxBySecond: Map<number, number> }>;
+  exit(): Promise<void>;
+}
+
+async function startChatViewers(gw: Gateway, viewers: number, clientCount: number): Promise<ChatViewers> {
+  const native = arg('drainer', 'native') === 'native';
+  const sampled = native ? Math.min(viewers, Number(arg('sampled', '500'))) : 0;
+  const drainers = native ? Array.from({ length: clientCount }, (_, i) => new DrainClient(gw.wsUrl, `127.0.0.${10 + i}`, share(viewers - sampled, clientCount, i))) : [];
+  const drained = await Promise.all(drainers.map((d) => d.ready()));
+  const failed = drained.reduce((n, r) => n + r.failed, 0);
+  if (failed > 0) console.warn(`  ${failed} drain connections failed to open`);
+  const clients = native
+    ? await startClients(gw, 1, () => ({ viewers: sampled, sampleEvery: 1, senders: 0, reactionsPerSecond: 0 }), 10 + clientCount)
+    : await startClients(gw, clientCount, (i) => ({ viewers: share(viewers, clientCount, i), sampleEvery: Number(arg('sample-every', '20')), senders: 0, reactionsPerSecond: 0 }));
+  return {
+    pids: [...drainers.map((d) => d.child.pid!), ...clients.map((c) => c.child.pid!)],
+    async reset(until) {
+      await Promise.all([...clients.map((c) => c.ask({ kind: 'reset', until }, 'reset-done')), ...drainers.map((d) => d.reset(until))]);
+    },
+    async report() {
+      const [rs, ds] = await Promise.all([reports(clients), Promise.all(drainers.map((d) => d.report()))]);
+      const histogram = new Array<number>(HISTOGRAM_MS).fill(0);
+      const maxBySecond = new Map<number, number>();
+      for (const r of rs) {
+        r.histogram.forEach((n, ms) => (histogram[ms]! += n));
+        for (const [second, ms] of Object.entries(r.maxBySecond)) maxBySecond.set(Number(second), Math.max(ms, maxBySecond.get(Number(second)) ?? 0));
+      }
+      const sum = (f: (r: { open: number; closed: number; chatFrames: number }) => number) => rs.reduce((n, r) => n + f(r), 0) + ds.reduce((n, d) => n + f(d), 0);
+      return {
+        open: sum((r) => r.open),
+        closed: sum((r) => r.closed),
+        chatFrames: sum((r) => r.chatFrames),
+        sampledViewers: rs.reduce((n, r) => n + r.sampledViewers, 0),
+        sampledMessages: rs.reduce((n, r) => n + r.sampledMessages, 0),
+        histogram,
+        maxBySecond,
+      };
+    },
+    async exit() {
+      for (const c of clients) await c.exit();
+      for (const d of drainers) await d.exit();
+    },
+  };
+}
+
 async function runChat(kind: 'batched' | 'plain', viewers: number, clientCount: number, rate: number, seconds: number) {
   const db = kind === 'batched' ? await createDatabase() : undefined;
   const gw = db ? await startBatched(db.url) : await startPlain();
@@ -159,62 +277,63 @@ async function runChat(kind: 'batched' | 'plain', viewers: number, clientCount: 
   await sleep(1500);
   const rss0 = rssBytes(pid);
   const t0 = Date.now();
-  const clients = await startClients(gw, clientCount, (i) => ({ viewers: share(viewers, clientCount, i), sampleEvery: Number(arg('sample-every', '20')), senders: 0, reactionsPerSecond: 0 }));
+  const load = await startChatViewers(gw, viewers, clientCount);
   const connectSeconds = (Date.now() - t0) / 1000;
   await sleep(3000);
   const rssIdle = rssBytes(pid);
+  // The publisher connects and runs a warm-up (a busy chat, not counted) before the measured flood.
+  // Not for plain: one frame per message per viewer, it would enter the flood already behind.
+  const warmupSeconds = kind === 'plain' ? 0 : Number(arg('warmup-seconds', '2'));
+  const publisher = fork(here('./realtime-publisher.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const publisherSays = (kind: string) => new Promise<{ sent: number; seconds: number }>((resolve) => publisher.on('message', (m: { kind: string; sent: number; seconds: number }) => m.kind === kind && resolve(m)));
+  const warm = publisherSays('warm');
+  const done = publisherSays('published');
+  publisher.send({ natsUrl: NATS_URL, streamId: gw.streamId, rate, seconds, warmupSeconds, warmupRate: Number(arg('warmup-rate', '2000')) } satisfies PublishJob);
+  await warm;
+  await sleep(500); // the warm-up's last messages delivered
   // Everything is counted over the same wall-clock window: the flood plus a 2 s drain.
-  const until = Date.now() + 1000 + (seconds + 2) * 1000;
-  await Promise.all(clients.map((c) => c.ask({ kind: 'reset', until }, 'reset-done')));
+  const until = Date.now() + 300 + (seconds + 2) * 1000;
+  await load.reset(until);
   if (kind === 'plain') gw.child.send({ kind: 'count-until', until });
   const framesBefore = await metric(gw, 'onair_channel_frames_sent_total');
   const writesBefore = await metric(gw, 'onair_channel_socket_writes_total');
   const droppedBefore = await metric(gw, 'onair_channel_frames_dropped_total');
   const cpu0 = cpuSeconds(pid);
-  const clientCpu0 = clients.reduce((s, c) => s + cpuSeconds(c.child.pid!), 0);
-  const publisher = fork(here('./realtime-publisher.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const clientCpu0 = load.pids.reduce((s, p) => s + cpuSeconds(p), 0);
+  const publisherCpu0 = cpuSeconds(publisher.pid!);
   const started = Date.now();
+  publisher.send({ kind: 'go' });
   let rssPeak = 0;
   const peakTimer = setInterval(() => (rssPeak = Math.max(rssPeak, rssBytes(pid))), 500);
-  const published = await new Promise<{ sent: number; seconds: number }>((resolve) => {
-    publisher.once('message', (m: { sent: number; seconds: number }) => resolve(m));
-    publisher.send({ natsUrl: NATS_URL, streamId: gw.streamId, rate, seconds } satisfies PublishJob);
-  });
-  const publisherCpu = cpuSeconds(publisher.pid!); // read before it exits
+  const published = await done;
+  const publisherCpu = cpuSeconds(publisher.pid!) - publisherCpu0; // read before it exits
   await sleep(Math.max(0, until - Date.now())); // the 2 s drain
   clearInterval(peakTimer);
   const elapsed = (Date.now() - started) / 1000;
   const cpu = cpuSeconds(pid) - cpu0;
-  const clientCpu = clients.reduce((s, c) => s + cpuSeconds(c.child.pid!), 0) - clientCpu0;
+  const clientCpu = load.pids.reduce((s, p) => s + cpuSeconds(p), 0) - clientCpu0;
   const metricsAtEnd = kind === 'batched' ? await Promise.all(['frames_sent', 'socket_writes', 'frames_dropped'].map((m) => metric(gw, `onair_channel_${m}_total`))) : [];
-  const rs = await reports(clients);
+  const r = await load.report();
   let plainStats: { sent: number; dropped: number } | undefined;
   if (kind === 'plain') {
     // A plain gateway far behind answers only after its backlog: then count what the viewers got.
-    const received = rs.reduce((n, r) => n + r.chatFrames, 0);
     plainStats = await Promise.race([
       new Promise<{ sent: number; dropped: number }>((resolve) => {
         gw.child.once('message', (m: { sent: number; dropped: number }) => resolve(m));
         gw.child.send({ kind: 'stats' });
       }),
-      sleep(5000).then(() => ({ sent: received, dropped: NaN })),
+      sleep(5000).then(() => ({ sent: r.chatFrames, dropped: NaN })),
     ]);
   }
   const frames = kind === 'batched' ? metricsAtEnd[0]! - framesBefore : plainStats!.sent;
   const writes = kind === 'batched' ? metricsAtEnd[1]! - writesBefore : plainStats!.sent;
   const dropped = kind === 'batched' ? metricsAtEnd[2]! - droppedBefore : plainStats!.dropped;
-  for (const c of clients) await c.exit();
+  await load.exit();
   await stop(gw.child);
   await db?.drop();
-  const histogram = new Array<number>(HISTOGRAM_MS).fill(0);
-  let sampled = 0;
-  for (const r of rs) {
-    r.histogram.forEach((n, ms) => (histogram[ms]! += n));
-    sampled += r.sampledMessages;
-  }
-  const sampledViewers = rs.reduce((n, r) => n + r.sampledViewers, 0);
-  const chatFrames = rs.reduce((n, r) => n + r.chatFrames, 0);
-  const open = rs.reduce((n, r) => n + r.open - r.closed, 0);
+  const open = r.open - r.closed;
+  const seconds0 = Math.min(...r.maxBySecond.keys());
+  console.log(`  ${kind}: slowest delivery per second of the flood (ms): ${[...r.maxBySecond].sort(([a], [b]) => a - b).map(([s, ms]) => `+${s - seconds0}s ${ms}`).join(', ')}`);
   return {
     mode: kind,
     viewers: open,
@@ -223,11 +342,13 @@ async function runChat(kind: 'batched' | 'plain', viewers: number, clientCount: 
     'frames out/s': fmt(frames / elapsed),
     'writes/s': fmt(writes / elapsed),
     'dropped frames/s': fmt(dropped / elapsed),
-    'chat frames/s recvd': fmt(chatFrames / elapsed),
-    'chat frames/s/viewer': round(chatFrames / Math.max(1, open) / published.seconds, 1),
-    'msgs/viewer (sampled)': fmt(sampled / Math.max(1, sampledViewers)),
-    'p50 ms': percentile(histogram, sampled, 0.5),
-    'p99 ms': percentile(histogram, sampled, 0.99),
+    'chat frames/s recvd': fmt(r.chatFrames / elapsed),
+    'chat frames/s/viewer': round(r.chatFrames / Math.max(1, open) / published.seconds, 1),
+    'latency viewers': r.sampledViewers,
+    'msgs/viewer (sampled)': fmt(r.sampledMessages / Math.max(1, r.sampledViewers)),
+    'p50 ms': percentile(r.histogram, r.sampledMessages, 0.5),
+    'p99 ms': percentile(r.histogram, r.sampledMessages, 0.99),
+    'max ms': percentile(r.histogram, r.sampledMessages, 1),
     'gateway CPU (cores)': round(cpu / elapsed, 2),
     'clients CPU (cores)': round(clientCpu / elapsed, 2),
     'publisher CPU (cores)': round(publisherCpu / published.seconds, 2),
@@ -394,7 +515,13 @@ if (fdLimit() < perProcess + 500) {
   console.error(`open-file limit ${fdLimit()} is below the ~${perProcess + 500} one process needs: raise \`ulimit -n\` (the npm script raises the soft limit to the hard one) or use more --gateways/--clients`);
   process.exit(2);
 }
-console.log(`realtime-scale ${mode}: ${new Date().toISOString()}, load average ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`);
+pinLoadSide();
+const stopNats = arg('nats', PIN ? 'private' : 'shared') === 'private' ? await startPrivateNats() : async () => {};
+console.log(
+  `realtime-scale ${mode}: ${new Date().toISOString()}, load average ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}, ` +
+    (PIN ? `gateway on CPU 0, load side (clients, publisher, NATS) on CPU 1-${CPUS - 1}` : 'no CPU pinning') +
+    `, NATS ${NATS_URL}`,
+);
 if (mode === 'chat') {
   const viewers = Number(arg('viewers', '10000'));
   const rate = Number(arg('rate', '20000'));
@@ -425,4 +552,5 @@ if (mode === 'chat') {
   console.error('--mode chat|idle|reactions|reactions-bus');
   process.exit(2);
 }
+await stopNats();
 process.exit(0);
