@@ -11,7 +11,7 @@
 //              per-connection limit, sending through the real WebSocket path; a watcher in each
 //              client process checks that the aggregates it receives add up exactly to what was sent.
 // CPU is read from /proc for the gateway process alone; the load clients and the publisher are
-// reported separately. With --pin (the default on 2+ cores) the gateway gets CPU 0 to itself and the
+// reported separately. With --pin (the default on 2+ cores, but for idle) the gateway gets CPU 0 to itself and the
 // load side (clients, publisher, a private NATS server) the other CPUs, as if it ran on other machines.
 // Chat viewers that do not measure latency are held by native drain clients (bench/native/ws-drain.c,
 // --drainer native, the default): a Node `ws` client per 10,000 viewers costs about as much CPU as
@@ -57,7 +57,8 @@ const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 // ---- CPU placement and the bench's own NATS ---------------------------------------------------------
 
 const CPUS = availableParallelism();
-const PIN = arg('pin', CPUS >= 2 ? 'on' : 'off') === 'on';
+// Not for idle: it runs several gateway processes, and they would share one CPU.
+const PIN = arg('pin', CPUS >= 2 && arg('mode', 'chat') !== 'idle' ? 'on' : 'off') === 'on';
 
 /** With --pin, this process (and so every load process it starts from now on) leaves CPU 0 to the gateway. */
 function pinLoadSide(): void {
@@ -281,9 +282,10 @@ async function runChat(kind: 'batched' | 'plain', viewers: number, clientCount: 
   const connectSeconds = (Date.now() - t0) / 1000;
   await sleep(3000);
   const rssIdle = rssBytes(pid);
-  // The publisher connects and runs a warm-up (a busy chat, not counted) before the measured flood.
-  // Not for plain: one frame per message per viewer, it would enter the flood already behind.
-  const warmupSeconds = kind === 'plain' ? 0 : Number(arg('warmup-seconds', '2'));
+  // The publisher connects before the measured flood starts. By default the flood hits a quiet
+  // stream at once (a hype moment: the hardest case); --warmup-seconds runs a busy chat first (not
+  // counted; never for plain, which would enter the flood already behind).
+  const warmupSeconds = kind === 'plain' ? 0 : Number(arg('warmup-seconds', '0'));
   const publisher = fork(here('./realtime-publisher.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const publisherSays = (kind: string) => new Promise<{ sent: number; seconds: number }>((resolve) => publisher.on('message', (m: { kind: string; sent: number; seconds: number }) => m.kind === kind && resolve(m)));
   const warm = publisherSays('warm');
