@@ -191,7 +191,13 @@ export class StreamChannel {
     this.deliveryTimer = setTimeout(
       () => {
         const start = Date.now();
-        this.deliverChat(() => this.scheduleDelivery(start));
+        try {
+          this.deliverChat(() => this.scheduleDelivery(start));
+        } catch (err) {
+          // A bad window must not end this stream's chat, nor (uncaught) the node and its video.
+          this.log.error({ err, streamId: this.streamId }, 'chat delivery window failed');
+          this.scheduleDelivery(start);
+        }
       },
       Math.max(0, lastStart + windowMs(this.options) - Date.now()),
     );
@@ -263,20 +269,25 @@ export class StreamChannel {
       for (; next < end; next++) {
         const v = viewers[next]!;
         if (!this.viewers.has(v)) continue;
-        const frames = v.moderator ? moderators : regular;
-        const joined = v.moderator ? moderatorJoined : regularJoined;
-        const own = v.moderator ? undefined : extra?.(v);
-        if (!own) {
-          this.sendMany(v, frames, joined);
-          continue;
+        try {
+          if (v.moderator) this.writeWindow(v, moderators, moderatorJoined, undefined);
+          else this.writeWindow(v, regular, regularJoined, extra?.(v));
+        } catch (err) {
+          // One socket's failure must not cost the others their window (nor, uncaught, end the node).
+          this.log.error({ err, streamId: this.streamId, userId: v.user?.id }, 'chat delivery to a viewer failed');
         }
-        const ownJoined = joined && frameJoined([own]);
-        this.sendMany(v, [...frames, own], ownJoined ? Buffer.concat([joined, ownJoined]) : undefined);
       }
       if (next < viewers.length) setImmediate(slice);
       else done();
     };
     slice();
+  }
+
+  /** One viewer's window: the shared frames, plus its own messages when the sample left them out. */
+  private writeWindow(v: Viewer, frames: Uint8Array[], joined: Buffer | undefined, own: Uint8Array | undefined): void {
+    if (!own) return this.sendMany(v, frames, joined);
+    const ownJoined = joined && frameJoined([own]);
+    this.sendMany(v, [...frames, own], ownJoined ? Buffer.concat([joined, ownJoined]) : undefined);
   }
 
   private shareReactions(): void {
