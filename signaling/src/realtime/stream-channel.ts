@@ -72,7 +72,6 @@ function writeFramed(ws: WebSocket, framed: Framed): boolean {
 /** Chat messages kept for the next frame at most (older ones are dropped first). */
 const MAX_PENDING_MESSAGES = 10_000;
 
-
 export interface Viewer {
   readonly ws: WebSocket;
   readonly user: AuthUser | null;
@@ -213,7 +212,7 @@ export class StreamChannel {
    * read) plus everything queued for every viewer, written to each socket in one write. `done` runs
    * when every socket has been written (in slices, for a large audience).
    */
-  deliverChat(done: () => void = () => {}): void {
+  private deliverChat(done: () => void): void {
     const all = this.pending.length ? this.pending.filter((m) => this.visible(m)) : [];
     this.pending = [];
     const common = this.outbox;
