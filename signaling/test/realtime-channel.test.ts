@@ -207,6 +207,31 @@ describe('real-time channel (embedded mode)', () => {
     expect(late.of('chat').find((b) => b.history)!.messages!.map((m) => m.text)).toEqual(['one', 'two', 'three']);
   });
 
+  it('a viewer joining just after a message went out gets it, though the stored history is written later', async () => {
+    // The history is written in batches every 200 ms; delivery happens within 100 ms. Each round
+    // joins a viewer right after the message reached the first one: before the write, every time.
+    const s = await createUserAndStream(node.url, 'just missed');
+    const user = await registerUser(node.url);
+    const watcher = await connect(undefined, s.id);
+    const c = await connect(user.token, s.id);
+    for (let round = 0; round < 4; round++) {
+      c.chat(`just now ${round}`);
+      await watcher.waitForText(`just now ${round}`);
+      const joiner = await connect(undefined, s.id);
+      await waitFor('history batch', () => joiner.of('chat').some((b) => b.history));
+      const history = joiner.of('chat').find((b) => b.history)!.messages!.map((m) => m.text);
+      expect(history).toEqual(Array.from({ length: round + 1 }, (_, i) => `just now ${i}`));
+      await joiner.close();
+    }
+    // A deleted message is not handed to joiners either (the stored history already hides it).
+    const id = watcher.chatMessages.find((m) => m.text === 'just now 3')!.id!;
+    expect((await api(node.url, 'DELETE', `/api/streams/${s.id}/messages/${id}`, s.token)).status).toBe(204);
+    await waitFor('deletion event', () => watcher.of('moderation').some((m) => m.deletedMessageId === id));
+    const after = await connect(undefined, s.id);
+    await waitFor('history batch', () => after.of('chat').some((b) => b.history));
+    expect(after.of('chat').find((b) => b.history)!.messages!.map((m) => m.text)).toEqual(['just now 0', 'just now 1', 'just now 2']);
+  });
+
   it('aggregated reactions sum exactly to what was sent, and unknown emojis are refused', async () => {
     const s = await createUserAndStream(node.url, 'reactions');
     const viewer = await connect(undefined, s.id);

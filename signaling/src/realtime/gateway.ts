@@ -23,12 +23,12 @@ import {
   type StreamCatalog,
 } from '@onair/platform';
 import { decodeClientFrame, encodeChatMessage, encodeServerFrame, errorFrame, MAX_CLIENT_FRAME_BYTES, type ChatMessageProps } from './frames.js';
-import { DEFAULT_CHANNEL_OPTIONS, newChannelStats, StreamChannel, type ChannelOptions, type Viewer } from './stream-channel.js';
+import { DEFAULT_CHANNEL_OPTIONS, newChannelStats, RECENT_DELIVERED, StreamChannel, type ChannelOptions, type Viewer } from './stream-channel.js';
 import { isAllowedReaction } from './reactions.js';
 
 export const CHANNEL_SUBPROTOCOL = 'onair.channel.v1';
 export const MAX_CHAT_CHARS = 500;
-export const HISTORY_ON_JOIN = 50;
+export const HISTORY_ON_JOIN = RECENT_DELIVERED;
 
 export interface GatewayLimits {
   /** Chat messages per user per stream per window. */
@@ -207,14 +207,19 @@ export class ChannelGateway {
       }
     });
     channel.send(conn, this.statusFrame(channel));
-    void this.sendHistory(conn);
+    // Taken now: what is delivered from here on reaches this viewer live.
+    void this.sendHistory(conn, channel.recentlyDelivered());
   }
 
-  private async sendHistory(conn: Connection): Promise<void> {
+  /** The stored history merged with what this channel delivered but may not be stored yet, by id. */
+  private async sendHistory(conn: Connection, delivered: ChatMessageProps[]): Promise<void> {
     try {
-      const recent = await this.deps.history.recent(conn.channel.streamId, { limit: HISTORY_ON_JOIN });
-      if (recent.length === 0) return;
-      const messages = recent.map((m) => ({ id: m.id, userId: m.userId, username: m.username, text: m.text, sentAtMs: m.sentAtMs }));
+      const stored = await this.deps.history.recent(conn.channel.streamId, { limit: HISTORY_ON_JOIN });
+      const byId = new Map<string, ChatMessageProps>();
+      for (const m of stored) byId.set(m.id, { id: m.id, userId: m.userId, username: m.username, text: m.text, sentAtMs: m.sentAtMs });
+      for (const m of delivered) if (!byId.has(m.id ?? '')) byId.set(m.id ?? '', m);
+      if (byId.size === 0) return;
+      const messages = [...byId.values()].sort((a, b) => Number(a.sentAtMs) - Number(b.sentAtMs) || String(a.id).localeCompare(String(b.id))).slice(-HISTORY_ON_JOIN);
       conn.channel.send(conn, encodeServerFrame({ chat: { messages, sampled: false, history: true } }));
     } catch (err) {
       this.deps.log.warn({ err, streamId: conn.channel.streamId }, 'chat history for a late joiner failed');
@@ -302,7 +307,10 @@ export class ChannelGateway {
   private moderationNotice(n: ModerationNotice): void {
     const channel = this.channels.get(n.streamId);
     if (!channel) return;
-    if (n.kind === 'delete') channel.broadcast(encodeServerFrame({ moderation: { deletedMessageId: n.messageId } }));
+    if (n.kind === 'delete') {
+      channel.forgetDelivered(n.messageId);
+      channel.broadcast(encodeServerFrame({ moderation: { deletedMessageId: n.messageId } }));
+    }
     else if (n.kind === 'ban') channel.broadcast(encodeServerFrame({ moderation: { bannedUserId: n.userId, bannedUntilMs: n.untilMs ?? 0 } }));
     else if (n.kind === 'unban') channel.broadcast(encodeServerFrame({ moderation: { unbannedUserId: n.userId } }));
     else if (n.kind === 'settings') void this.sendStatus(channel);

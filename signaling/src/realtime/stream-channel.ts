@@ -72,6 +72,9 @@ function writeFramed(ws: WebSocket, framed: Framed): boolean {
 /** Chat messages kept for the next frame at most (older ones are dropped first). */
 const MAX_PENDING_MESSAGES = 10_000;
 
+/** The last chat messages this channel delivered, kept for joiners (as many as the history on join). */
+export const RECENT_DELIVERED = 50;
+
 export interface Viewer {
   readonly ws: WebSocket;
   readonly user: AuthUser | null;
@@ -102,6 +105,12 @@ const RECENT_TIP_IDS = 1000;
 export class StreamChannel {
   readonly viewers = new Set<Viewer>();
   private pending: ChatMessageProps[] = [];
+  /**
+   * The last RECENT_DELIVERED messages delivered here, oldest first. The stored history is written in
+   * batches (every 200 ms, by the node that accepted a message), so a viewer joining just after a
+   * message went out would find it neither in the history nor in a later window; joiners get these too.
+   */
+  private delivered: ChatMessageProps[] = [];
   /** Frames for every viewer, written with the next delivery window's chat (one write per viewer). */
   private outbox: Uint8Array[] = [];
   private reactionsIn = new Map<string, number>();
@@ -171,6 +180,16 @@ export class StreamChannel {
     );
   }
 
+  /** The last messages delivered on this channel, oldest first (a copy: later windows do not change it). */
+  recentlyDelivered(): ChatMessageProps[] {
+    return this.delivered.slice();
+  }
+
+  /** A deleted message is no longer handed to joiners. */
+  forgetDelivered(messageId: string): void {
+    this.delivered = this.delivered.filter((m) => m.id !== messageId);
+  }
+
   // ---- inbound from this node's viewers ---------------------------------------------------------
 
   /** Publishes an accepted chat message to every node (this one included). */
@@ -217,6 +236,7 @@ export class StreamChannel {
     this.pending = [];
     const common = this.outbox;
     this.outbox = [];
+    if (all.length > 0) this.delivered = [...this.delivered, ...all.slice(-RECENT_DELIVERED)].slice(-RECENT_DELIVERED);
     if (this.viewers.size === 0 || (all.length === 0 && common.length === 0)) return done();
     if (all.length === 0) return this.writeToAll(common, common, undefined, done);
     this.stats.batches++;
