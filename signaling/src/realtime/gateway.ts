@@ -310,8 +310,7 @@ export class ChannelGateway {
     if (n.kind === 'delete') {
       channel.forgetDelivered(n.messageId);
       channel.broadcast(encodeServerFrame({ moderation: { deletedMessageId: n.messageId } }));
-    }
-    else if (n.kind === 'ban') channel.broadcast(encodeServerFrame({ moderation: { bannedUserId: n.userId, bannedUntilMs: n.untilMs ?? 0 } }));
+    } else if (n.kind === 'ban') channel.broadcast(encodeServerFrame({ moderation: { bannedUserId: n.userId, bannedUntilMs: n.untilMs ?? 0 } }));
     else if (n.kind === 'unban') channel.broadcast(encodeServerFrame({ moderation: { unbannedUserId: n.userId } }));
     else if (n.kind === 'settings') void this.sendStatus(channel);
     else if (n.kind === 'moderator') void this.applyRole(channel, n.userId);
