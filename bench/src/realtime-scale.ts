@@ -23,16 +23,15 @@
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { availableParallelism, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import postgres from 'postgres';
 import { fileURLToPath } from 'node:url';
 import type { ClientJob, ClientReport, ToClient } from './realtime-load-client.js';
 import { HISTOGRAM_MS } from './realtime-load-client.js';
 import type { PublishJob } from './realtime-publisher.js';
 import { DrainClient } from './ws-drain.js';
+import { PrivateNatsServer } from '../../test/support/nats-server.js';
 
 let NATS_URL = process.env.TEST_NATS_URL ?? 'nats://127.0.0.1:4222';
 const ROOT = fileURLToPath(new URL('../../../../', import.meta.url)); // bench/dist/bench/src -> repo
@@ -65,47 +64,14 @@ function pinLoadSide(): void {
   if (PIN) execFileSync('taskset', ['-a', '-p', '-c', `1-${CPUS - 1}`, String(process.pid)], { stdio: 'ignore' });
 }
 
-/** With --pin, a gateway process runs on CPU 0 only: started under `taskset -c 0`, which execs it (same pid). */
-/** `--profile DIR`: the gateway writes a V8 CPU profile there when it exits. */
+/**
+ * How a gateway process is started: with --pin, on CPU 0 only, under `taskset -c 0`, which execs it
+ * (same pid); with `--profile DIR`, writing a V8 CPU profile there when it exits.
+ */
 const gatewayLauncher = (): { command: string; prefix: string[] } => {
   const profile = arg('profile', '') ? ['--cpu-prof', '--cpu-prof-dir', arg('profile', '')] : [];
   return PIN ? { command: 'taskset', prefix: ['-c', '0', process.execPath, ...profile] } : { command: process.execPath, prefix: profile };
 };
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as { port: number };
-  await new Promise((r) => server.close(r));
-  return port;
-}
-
-/**
- * A NATS server (with JetStream, as the node uses it for chat history) for this run only, started
- * from the load side so it shares their CPUs, not the gateway's. Returns a stop function.
- */
-async function startPrivateNats(): Promise<() => Promise<void>> {
-  const port = await freePort();
-  const dir = mkdtempSync(join(tmpdir(), 'onair-rtbench-nats-'));
-  const child = spawn(process.env.NATS_SERVER ?? 'nats-server', ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', dir], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let err = '';
-  child.stderr!.on('data', (b: Buffer) => (err += b.toString()));
-  await new Promise<void>((resolve, reject) => {
-    child.once('error', reject);
-    child.once('exit', (code) => reject(new Error(`nats-server exited (${code}): ${err}`)));
-    const poll = setInterval(() => {
-      if (/Server is ready/.test(err)) {
-        clearInterval(poll);
-        resolve();
-      }
-    }, 50);
-  });
-  NATS_URL = `nats://127.0.0.1:${port}`;
-  return async () => {
-    await stop(child);
-    rmSync(dir, { recursive: true, force: true });
-  };
-}
 
 // ---- child processes ------------------------------------------------------------------------------
 
@@ -518,7 +484,9 @@ if (fdLimit() < perProcess + 500) {
   process.exit(2);
 }
 pinLoadSide();
-const stopNats = arg('nats', PIN ? 'private' : 'shared') === 'private' ? await startPrivateNats() : async () => {};
+// With --nats private, a nats-server for this run only, started after pinLoadSide: it shares the load side's CPUs, not the gateway's.
+const privateNats = arg('nats', PIN ? 'private' : 'shared') === 'private' ? await PrivateNatsServer.start() : undefined;
+if (privateNats) NATS_URL = privateNats.url;
 console.log(
   `realtime-scale ${mode}: ${new Date().toISOString()}, load average ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}, ` +
     (PIN ? `gateway on CPU 0, load side (clients, publisher, NATS) on CPU 1-${CPUS - 1}` : 'no CPU pinning') +
@@ -554,5 +522,5 @@ if (mode === 'chat') {
   console.error('--mode chat|idle|reactions|reactions-bus');
   process.exit(2);
 }
-await stopNats();
+await privateNats?.stop();
 process.exit(0);
