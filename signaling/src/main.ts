@@ -13,6 +13,9 @@ try {
   throw err;
 }
 const log = createLogger(config.logLevel);
+// A bug reached by one request must not end every stream on the node: log it with its stack and go on.
+process.on('unhandledRejection', (reason) => log.error({ err: reason }, 'unhandled promise rejection (the node keeps running)'));
+process.on('uncaughtException', (err) => log.error({ err }, 'uncaught exception (the node keeps running)'));
 const node = await startNode(config, log).catch((err) => {
   log.fatal({ err }, 'OnAir could not start');
   process.exit(1);

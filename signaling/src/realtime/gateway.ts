@@ -83,7 +83,13 @@ export class ChannelGateway {
   private readonly opening = new Map<string, Promise<StreamChannel>>();
   private readonly options: ChannelOptions;
   private readonly limits: GatewayLimits;
-  private readonly onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => void this.upgrade(req, socket, head);
+  private readonly onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    // Whatever a stranger sends, the upgrade ends in a refusal, never in an unhandled rejection.
+    this.upgrade(req, socket, head).catch((err: unknown) => {
+      this.deps.log.error({ err, url: req.url?.slice(0, 200) }, 'channel upgrade failed');
+      if (!socket.destroyed) refuse(socket, 400, 'bad_request');
+    });
+  };
   private readonly onNotice = (n: ModerationNotice) => this.moderationNotice(n);
   private readonly onBusStatus = () => this.broadcastStatus();
   private server: Server | undefined;
@@ -129,7 +135,8 @@ export class ChannelGateway {
     const url = new URL(req.url ?? '/', 'http://gateway');
     const match = /^\/ws\/([^/]+)$/.exec(url.pathname);
     if (!match || this.closed) return refuse(socket, 404, 'not_found');
-    const streamId = decodeURIComponent(match[1]!);
+    const streamId = safeDecode(match[1]!);
+    if (streamId === null) return refuse(socket, 400, 'bad_request');
     const offered = (req.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim()).filter(Boolean);
     const token = offered.find((p) => p !== CHANNEL_SUBPROTOCOL && p.split('.').length === 3) ?? url.searchParams.get('token') ?? undefined;
     let user: AuthUser | null = null;
@@ -385,7 +392,16 @@ function parseLive(data: Uint8Array): boolean | null {
   }
 }
 
+/** A percent-decoded path segment, or null when its escapes are malformed (`%`, `%zz`, bad UTF-8). */
+function safeDecode(segment: string): string | null {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return null;
+  }
+}
+
 function refuse(socket: Duplex, status: number, code: string): void {
   const body = JSON.stringify({ error: { code, message: code.replace(/_/g, ' ') } });
-  socket.end(`HTTP/1.1 ${status} ${status === 404 ? 'Not Found' : status === 401 ? 'Unauthorized' : status === 403 ? 'Forbidden' : 'Service Unavailable'}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  socket.end(`HTTP/1.1 ${status} ${status === 400 ? 'Bad Request' : status === 404 ? 'Not Found' : status === 401 ? 'Unauthorized' : status === 403 ? 'Forbidden' : 'Service Unavailable'}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
 }

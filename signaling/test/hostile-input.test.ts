@@ -1,0 +1,55 @@
+// A node on the open internet: requests a stranger can craft are refused with a 4xx and the node
+// goes on serving everyone else (issue: one `GET /ws/%` upgrade used to end the process).
+import { connect } from 'node:net';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import type { OnAirNode } from '@onair/signaling';
+import { ChannelClient } from '../../test/support/channel-client.js';
+import { createUserAndStream, startTestNode, waitFor } from '../../test/support/onair-node.js';
+
+let node: OnAirNode;
+beforeAll(async () => {
+  node = await startTestNode();
+});
+afterAll(async () => node?.close());
+
+/** Sends a raw WebSocket upgrade for `path` and returns the status line the node answers with. */
+async function rawUpgrade(path: string): Promise<string> {
+  const { port } = new URL(node.url);
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(port), '127.0.0.1');
+    let reply = '';
+    socket.setTimeout(5000, () => socket.destroy(new Error(`no answer to the upgrade of ${path}`)));
+    socket.on('data', (d) => (reply += d.toString('latin1')));
+    socket.on('error', reject);
+    socket.on('close', () => resolve(reply.split('\r\n')[0] ?? ''));
+    socket.write(
+      `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+        `Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`,
+    );
+  });
+}
+
+it('refuses WebSocket upgrades with malformed percent-encoding and keeps serving chat', async () => {
+  const s = await createUserAndStream(node.url);
+  for (const path of ['/ws/%', '/ws/%zz', '/ws/%E0%A4%A', '/ws/%C0', `/ws/${'%'.repeat(3000)}`]) {
+    expect(await rawUpgrade(path), path).toMatch(/^HTTP\/1\.1 400 /);
+  }
+  expect(await rawUpgrade('/ws/no-such-stream')).toMatch(/^HTTP\/1\.1 404 /);
+  const health = await fetch(`${node.url}/healthz`);
+  expect(health.status).toBe(200);
+  const client = await ChannelClient.connect(node.url, s.id, s.token);
+  client.chat('still here');
+  await waitFor('the chat message to come back', () => client.chatMessages.some((m) => m.text === 'still here'));
+  client.ws.close();
+});
+
+it('answers HTTP paths with malformed percent-encoding with a 4xx JSON error', async () => {
+  for (const path of ['/api/streams/%', '/api/streams/%zz/key/rotate', '/whep/%', '/hls/%/master.m3u8']) {
+    const res = await fetch(`${node.url}${path}`);
+    expect(res.status, path).toBeGreaterThanOrEqual(400);
+    expect(res.status, path).toBeLessThan(500);
+  }
+  // A lone `%` in a query string is read literally (a search for "%"), not refused.
+  expect((await fetch(`${node.url}/api/streams?q=%`)).status).toBe(200);
+  expect((await fetch(`${node.url}/healthz`)).status).toBe(200);
+});
