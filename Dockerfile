@@ -1,12 +1,11 @@
-# OnAir node image: Debian 12 + Node 20, the mediasoup worker built by the project's own install step.
-FROM node:20-bookworm
-RUN apt-get update && apt-get install -y --no-install-recommends \
-      build-essential pkg-config meson ninja-build autoconf libssl-dev libuv1-dev libsrtp2-dev libusrsctp-dev \
-      libabsl-dev nlohmann-json3-dev catch2 libflatbuffers-dev flatbuffers-compiler ffmpeg \
-    && rm -rf /var/lib/apt/lists/*
+# OnAir node image: Debian 12 + Node 24 LTS, the mediasoup worker built by the project's own install step.
+FROM node:24-bookworm
 WORKDIR /app
-COPY package.json package-lock.json ./
+# The system packages come from the one list in scripts/setup.sh (worker build toolchain, ffmpeg).
 COPY scripts ./scripts
+COPY package.json ./
+RUN bash scripts/setup.sh system start && rm -rf /var/lib/apt/lists/*
+COPY package-lock.json ./
 COPY proto/package.json proto/
 COPY platform/package.json platform/
 COPY sfu/package.json sfu/

@@ -18,10 +18,18 @@ fi
 VERSION="$(node -p "require('$MS/package.json').version")+$(cat "$ROOT/scripts/build-mediasoup-worker.sh" "$ROOT"/scripts/mediasoup-patches/* | cksum | cut -d' ' -f1)"
 OUT="$MS/worker/out/Release"
 STAMP="$OUT/.onair-built-for"
+# A copy outside node_modules (gitignored .tools/) survives `npm ci`, which empties node_modules.
+CACHE="$ROOT/.tools/mediasoup-worker/$VERSION"
 if [ -x "$OUT/mediasoup-worker" ] && [ "$(cat "$STAMP" 2>/dev/null)" = "$VERSION" ]; then
   echo "install-mediasoup-worker: worker for mediasoup $VERSION present"; exit 0
 fi
 mkdir -p "$OUT"
-echo "install-mediasoup-worker: building the worker from source against Debian's libraries (~3 min on 2 cores)"
+if [ -x "$CACHE/mediasoup-worker" ]; then
+  cp "$CACHE/mediasoup-worker" "$OUT/mediasoup-worker"
+  echo "$VERSION" > "$STAMP"
+  echo "install-mediasoup-worker: worker for mediasoup $VERSION restored from .tools/"; exit 0
+fi
+echo "install-mediasoup-worker: building the worker from source against Debian's libraries (~4 min on 2 cores)"
 sh "$ROOT/scripts/build-mediasoup-worker.sh" "$MS"
+mkdir -p "$CACHE" && cp "$OUT/mediasoup-worker" "$CACHE/mediasoup-worker.tmp" && mv "$CACHE/mediasoup-worker.tmp" "$CACHE/mediasoup-worker"
 echo "$VERSION" > "$STAMP"
