@@ -173,12 +173,17 @@ export class PostgresStreamSearch implements StreamSearch {
   }
 }
 
-/** The best postings of live or ended streams for any of `words` (a query yielding a `word` column), as stream ids. */
+/**
+ * The best postings of live or ended streams for any of `words` (a query yielding a `word` column),
+ * as distinct stream ids. A stream holds one posting per spelling it contains ("lo-fi", "lofi", "lo"
+ * are all spellings of "lofi"), so its postings are grouped into one candidate (its best weight):
+ * otherwise it is listed once per spelling, and takes that many of the `limit` places.
+ */
 function postingsOf(words: string, live: boolean, limit: number): string {
   const best = 'ORDER BY p.weight DESC, p.at DESC, p.stream_id DESC';
   return (
-    `SELECT c.stream_id AS id FROM (SELECT p.stream_id, p.weight, p.at FROM (${words}) e` +
+    `SELECT c.stream_id AS id FROM (SELECT p.stream_id, max(p.weight) AS best, max(p.at) AS last FROM (${words}) e` +
     ` CROSS JOIN LATERAL (SELECT p.stream_id, p.weight, p.at FROM search_postings p WHERE p.word = e.word AND ${live ? '' : 'NOT '}p.live` +
-    ` ${best} LIMIT ${limit}) p ${best} LIMIT ${limit}) c`
+    ` ${best} LIMIT ${limit}) p GROUP BY p.stream_id ORDER BY best DESC, last DESC, p.stream_id DESC LIMIT ${limit}) c`
   );
 }
