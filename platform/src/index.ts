@@ -12,6 +12,7 @@ export * from './accounts/tokens.js';
 export * from './accounts/accounts.js';
 export * from './streams/stream-keys.js';
 export * from './streams/stream-catalog.js';
+export * from './streams/stream-activity.js';
 export * from './streams/live-flags.js';
 export * from './directory/stream-search.js';
 export * from './directory/directory-store.js';

@@ -5,7 +5,7 @@ import Fastify, { LogController, type FastifyBaseLogger } from 'fastify';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { Accounts, createLogger, openDatabase, StreamCatalog, type Config, type Database, type Logger } from '@onair/platform';
 import { BusTipSink, createStripeClient, openBus, registerLedgerMetrics, TipLedger, TipOutboxRelay, TopUps, type Bus } from '@onair/platform';
-import { ChatHistory, ChatModeration, openRateLimiter } from '@onair/platform';
+import { ChatHistory, ChatModeration, openRateLimiter, StreamActivity } from '@onair/platform';
 import { MemoryDirectoryStore, RedisDirectoryStore, StreamDirectory } from '@onair/platform';
 import { MediaPlane, registerMediaMetrics } from '@onair/sfu';
 import { Cascade, NodeRegistry } from '@onair/origin-cascade';
@@ -236,7 +236,7 @@ export async function startNode(config: Config, log: Logger = createLogger(confi
       onModeratorChanged: (id, userId, isModerator) => moderation.moderatorChanged(id, userId, isModerator),
     });
     registerChatRoutes(app, { streams, history: chatHistory });
-    registerModerationRoutes(app, { accounts, moderation });
+    registerModerationRoutes(app, { accounts, moderation, activity: new StreamActivity(db, moderation) });
     registerMediaRoutes(app, { media, streams, iceServers: config.media.iceServers, placement: cascade });
     registerTipRoutes(app, { accounts, tips });
     registerWalletRoutes(app, { accounts, wallets: tips.wallets, topups });

@@ -136,6 +136,7 @@ describe.each(STORAGE_KINDS)('account and stream routes on %s storage', (kind) =
       viewerCount: 0,
       live: false,
       startedAt: null,
+      endedAt: null,
       playback: {
         whep: `${BASE_URL}/whep/${created.id}`,
         hls: `${BASE_URL}/hls/${created.id}/index.m3u8`,

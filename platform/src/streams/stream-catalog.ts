@@ -68,6 +68,8 @@ export interface Moderator {
 }
 
 export const DEFAULT_PAGE_SIZE = 20;
+/** GET /api/me/streams lists at most this many of a user's streams. */
+export const MAX_OWNED_STREAMS = 100;
 export const MAX_PAGE_SIZE = 100;
 const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -281,6 +283,19 @@ export class StreamCatalog {
       const row = byId.get(id);
       return row ? [toRecord(row)] : [];
     });
+  }
+
+  /**
+   * A user's own streams (their channel), newest first: every stream they ever created, live or
+   * not, at most MAX_OWNED_STREAMS. What the dashboard lists after sign-in on any browser.
+   */
+  async listOwned(ownerId: string): Promise<StreamRecord[]> {
+    if (!UUID_PATTERN.test(ownerId)) return [];
+    const rows = await this.db.query<StreamRow>(
+      `SELECT ${STREAM_COLUMNS} ${STREAM_FROM} WHERE s.owner_id = $1 ORDER BY s.created_at DESC, s.id DESC LIMIT ${MAX_OWNED_STREAMS}`,
+      [ownerId],
+    );
+    return rows.map(toRecord);
   }
 
   /** One page of the directory, keyset-paginated on the sort's ordering values. */
@@ -537,15 +552,22 @@ export class StreamCatalog {
     await this.db.query('UPDATE streams SET viewer_count = $2 WHERE id = $1', [id, n]);
   }
 
-  /** Grants moderation of a stream to a user; the owner only. Idempotent. */
-  async addModerator(streamId: string, actor: AuthUser, userId: string): Promise<Moderator> {
+  /**
+   * Grants moderation of a stream to a user, named by id or by username (case-insensitive); the
+   * owner only. Idempotent. The owner cannot be their own moderator (400 `owner_is_moderator`).
+   */
+  async addModerator(streamId: string, actor: AuthUser, who: string | { username: string }): Promise<Moderator> {
     const stream = await this.mustGet(streamId);
     assertOwner(stream, actor);
-    const users = UUID_PATTERN.test(userId)
-      ? await this.db.query<{ id: string; username: string }>('SELECT id, username FROM users WHERE id = $1', [userId])
-      : [];
+    const users =
+      typeof who === 'object'
+        ? await this.db.query<{ id: string; username: string }>('SELECT id, username FROM users WHERE username_key = lower($1)', [who.username.trim()])
+        : UUID_PATTERN.test(who)
+          ? await this.db.query<{ id: string; username: string }>('SELECT id, username FROM users WHERE id = $1', [who])
+          : [];
     const user = users[0];
-    if (!user) throw notFound('user_not_found', 'no such user');
+    if (!user) throw notFound('user_not_found', typeof who === 'object' ? `nobody is called ${JSON.stringify(who.username.trim())}` : 'no such user');
+    if (user.id === stream.ownerId) throw badRequest('owner_is_moderator', 'the owner already moderates their own stream');
     await this.db.query('INSERT INTO stream_moderators (stream_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING', [
       streamId,
       user.id,

@@ -65,7 +65,10 @@ const PatchBody = z.strictObject({
   category: z.string().optional(),
   language: z.string().optional(),
 });
-const ModeratorBody = z.object({ userId: z.guid('userId must be a user id') });
+const ModeratorBody = z.union(
+  [z.object({ userId: z.guid('userId must be a user id') }), z.object({ username: z.string().min(1).max(64) })],
+  'send {userId} or {username}',
+);
 
 // strict: an unknown filter is a 400, not silently ignored (a typo would otherwise list everything)
 const ListQuery = z.strictObject({
@@ -91,8 +94,18 @@ export function streamView(s: StreamRecord, urls: PlaybackUrls) {
     viewerCount: s.viewerCount,
     live: s.live,
     startedAt: s.startedAt?.toISOString() ?? null,
+    endedAt: s.endedAt?.toISOString() ?? null,
     playback: { whep: urls.whep(s.id), hls: urls.hls(s.id), dash: urls.dash(s.id) },
     thumbnail: s.live ? urls.thumbnail(s.id) : null,
+  };
+}
+
+/** A stream as its owner sees it: the public view plus its ingest URL and when it was created. */
+export function ownedStreamView(s: StreamRecord, urls: PlaybackUrls) {
+  return {
+    ...streamView(s, urls),
+    createdAt: s.createdAt.toISOString(),
+    ingest: { whip: urls.whip(s.id) },
   };
 }
 
@@ -118,6 +131,12 @@ export function registerStreamRoutes(app: FastifyInstance, deps: StreamRouteDeps
     const match = req.headers['if-none-match'];
     if (match && match.split(',').some((tag) => tag.trim() === etag || tag.trim() === '*')) return reply.code(304).send();
     return { items: page.items.map((s) => streamView(s, urls)), nextCursor: page.nextCursor };
+  });
+
+  // The signed-in user's channel: their streams with their settings (never a stream key).
+  app.get('/api/me/streams', async (req) => {
+    const user = await requireUser(req, accounts);
+    return { items: (await streams.listOwned(user.id)).map((s) => ownedStreamView(s, urls)) };
   });
 
   app.get('/api/streams/:id', async (req) => {
@@ -150,9 +169,9 @@ export function registerStreamRoutes(app: FastifyInstance, deps: StreamRouteDeps
   app.post('/api/streams/:id/moderators', async (req, reply) => {
     const user = await requireUser(req, accounts);
     const { id } = parseParams(StreamParams, req.params);
-    const { userId } = parseBody(ModeratorBody, req.body);
+    const body = parseBody(ModeratorBody, req.body);
+    const moderator = await streams.addModerator(id, user, 'userId' in body ? body.userId : { username: body.username });
     reply.code(201);
-    const moderator = await streams.addModerator(id, user, userId);
     deps.onModeratorChanged?.(id, moderator.userId, true);
     return moderator;
   });

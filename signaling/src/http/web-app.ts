@@ -1,11 +1,17 @@
 // Serves the web app's production build (web/dist): hashed assets under /assets with long caching,
-// and index.html for the app's client-side routes. Without a build it explains how to make one.
+// and index.html for the app's client-side routes (with or without a trailing slash). Any other page
+// path a browser asks for (`/channels/foo`) gets index.html too, with status 404, so people see the
+// app's not-found page rather than a JSON error; API and media paths keep their JSON 404.
+// Without a build it explains how to make one.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import fastifyStatic from '@fastify/static';
 import type { FastifyInstance } from 'fastify';
+import { notFound } from '@onair/platform';
 
-const APP_ROUTES = ['/', '/dashboard', '/watch/:id'];
+const APP_ROUTES = ['/', '/dashboard', '/dashboard/', '/watch/:id', '/watch/:id/'];
+/** Paths machines call: an unknown one is a JSON 404, never the app's page. */
+const NOT_PAGES = /^\/(api|whip|whep|hls|dash|ws|assets|metrics|healthz|readyz)(\/|$)/;
 
 export async function registerWebApp(app: FastifyInstance, distDir: string): Promise<void> {
   const built = existsSync(join(distDir, 'index.html'));
@@ -29,4 +35,9 @@ export async function registerWebApp(app: FastifyInstance, distDir: string): Pro
   for (const route of APP_ROUTES) {
     app.get(route, async (_req, reply) => reply.header('Cache-Control', 'no-cache').sendFile('index.html', { cacheControl: false }));
   }
+  app.get('/*', async (req, reply) => {
+    const path = req.url.split('?')[0] ?? '/';
+    if (NOT_PAGES.test(path)) throw notFound('not_found', `no route for ${req.method} ${path}`);
+    return reply.code(404).header('Cache-Control', 'no-cache').sendFile('index.html', { cacheControl: false });
+  });
 }
