@@ -38,10 +38,35 @@ export interface Stream {
   viewerCount: number;
   live: boolean;
   startedAt: string | null;
+  /** When it last went offline (null while live or if it never was). */
+  endedAt?: string | null;
   playback: Playback;
   ownerId?: string;
   ownerName?: string;
 }
+
+/** One of the signed-in user's streams (GET /api/me/streams): its settings and ingest URL, never its key. */
+export interface ChannelStream extends Stream {
+  ownerId: string;
+  createdAt: string;
+  ingest: { whip: string };
+}
+
+/** A user banned (`until` null) or timed out from a stream's chat. */
+export interface ChatBan {
+  userId: string;
+  username: string;
+  until: string | null;
+  reason: string;
+  bannedBy: string | null;
+  since: string;
+}
+
+/** An event of a stream's activity feed (GET /api/streams/{id}/activity). */
+export type ActivityEvent =
+  | { kind: 'tip'; at: string; username: string; amount: number; currency: string; message: string | null }
+  | { kind: 'ban' | 'timeout'; at: string; username: string; until: string | null; by: string | null }
+  | { kind: 'moderator_added'; at: string; username: string };
 
 /** A stream as its owner sees it right after creating it: with the stream key and the ingest URL. */
 export interface OwnedStream {
@@ -136,14 +161,23 @@ export interface OnAirApi {
   rotateStreamKey(id: string): Promise<{ streamKey: string; ingest: { whip: string } }>;
   /** URL of the live stream's newest poster JPEG (404 while offline or before the first picture). */
   thumbnailUrl(id: string): string;
+  /** The signed-in user's streams, newest first. */
+  myStreams(): Promise<{ items: ChannelStream[] }>;
   moderators(streamId: string): Promise<{ items: Moderator[] }>;
-  addModerator(streamId: string, userId: string): Promise<Moderator>;
+  /** Grants moderation to a user given by id, or by `{ username }`. */
+  addModerator(streamId: string, user: string | { username: string }): Promise<Moderator>;
   removeModerator(streamId: string, userId: string): Promise<void>;
   chatHistory(streamId: string, query?: { before?: number; limit?: number }): Promise<ChatHistoryPage>;
   ban(streamId: string, userId: string, opts?: { durationSeconds?: number; reason?: string }): Promise<{ streamId: string; userId: string; until: string | null }>;
   unban(streamId: string, userId: string): Promise<void>;
   deleteMessage(streamId: string, messageId: string): Promise<void>;
   updateChatSettings(streamId: string, settings: Partial<ChatSettings>): Promise<ChatSettings>;
+  /** The chat settings in force (owner and moderators). */
+  chatSettings(streamId: string): Promise<ChatSettings>;
+  /** Bans and timeouts in force (owner and moderators). */
+  bans(streamId: string): Promise<{ items: ChatBan[] }>;
+  /** Tips, bans, timeouts and moderators granted, newest first (owner and moderators). */
+  activity(streamId: string, query?: { limit?: number }): Promise<{ items: ActivityEvent[] }>;
   wallet(): Promise<Wallet>;
   topUp(amount: number, opts?: { idempotencyKey?: string }): Promise<TopUp>;
   tip(streamId: string, input: TipInput): Promise<{ tip: Tip }>;
@@ -177,13 +211,17 @@ export function api(baseUrl: string, token?: string): OnAirApi {
     rotateStreamKey: (id) => call('POST', `${sid(id)}/key/rotate`, {}),
     thumbnailUrl: (id) => `${base}${sid(id)}/thumbnail.jpg`,
     moderators: (id) => call('GET', `${sid(id)}/moderators`),
-    addModerator: (id, userId) => call('POST', `${sid(id)}/moderators`, { userId }),
+    myStreams: () => call('GET', '/api/me/streams'),
+    addModerator: (id, user) => call('POST', `${sid(id)}/moderators`, typeof user === 'string' ? { userId: user } : { username: user.username }),
     removeModerator: (id, userId) => call('DELETE', `${sid(id)}/moderators/${encodeURIComponent(userId)}`),
     chatHistory: (id, query = {}) => call('GET', `${sid(id)}/chat${queryString(query)}`),
     ban: (id, userId, opts = {}) => call('POST', `${sid(id)}/bans`, { userId, ...opts }),
     unban: (id, userId) => call('DELETE', `${sid(id)}/bans/${encodeURIComponent(userId)}`),
     deleteMessage: (id, messageId) => call('DELETE', `${sid(id)}/messages/${encodeURIComponent(messageId)}`),
     updateChatSettings: (id, settings) => call('PATCH', `${sid(id)}/chat-settings`, settings),
+    chatSettings: (id) => call('GET', `${sid(id)}/chat-settings`),
+    bans: (id) => call('GET', `${sid(id)}/bans`),
+    activity: (id, query = {}) => call('GET', `${sid(id)}/activity${queryString(query)}`),
     wallet: () => call('GET', '/api/wallet'),
     topUp: (amount, opts = {}) => call('POST', '/api/wallet/topups', { amount }, opts.idempotencyKey ? { 'idempotency-key': opts.idempotencyKey } : {}),
     tip: (id, { idempotencyKey, ...body }) => call('POST', `${sid(id)}/tips`, body, { 'idempotency-key': idempotencyKey ?? newIdempotencyKey() }),

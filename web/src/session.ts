@@ -1,10 +1,13 @@
-// What the browser remembers between visits, in localStorage: the signed-in user's token and the
-// stream they created last (its key is shown by the server only once, at creation). Nothing else
-// reads or writes these keys; sign-in and sign-out are announced with onAuthChange.
-import { api, type AuthSession, type OnAirApi, type OwnedStream } from '@onair/client-sdk';
+// What the browser remembers between visits, in localStorage: the signed-in user's token, and
+// nothing else. A user's streams and their settings come from the server (GET /api/me/streams), and a
+// stream key is never written to browser storage (see pages/dashboard/stream-key-memory.ts). Nothing
+// else reads or writes this key; sign-in and sign-out are announced with onAuthChange.
+import { api, type AuthSession, type OnAirApi } from '@onair/client-sdk';
 
 const AUTH_KEY = 'onair.auth';
-const STREAM_KEY = 'onair.stream';
+/** Where earlier versions kept the last created stream with its key: deleted on sight. */
+const LEGACY_STREAM_KEY = 'onair.stream';
+localStorage.removeItem(LEGACY_STREAM_KEY);
 
 export function loadAuth(): AuthSession | undefined {
   return read<AuthSession>(AUTH_KEY, (v) => typeof v.token === 'string' && typeof v.user?.id !== 'undefined');
@@ -17,7 +20,6 @@ export function saveAuth(auth: AuthSession): void {
 
 export function clearAuth(): void {
   localStorage.removeItem(AUTH_KEY);
-  localStorage.removeItem(STREAM_KEY);
   authChanged();
 }
 
@@ -31,20 +33,6 @@ function authChanged(): void {
 export function onAuthChange(fn: () => void): () => void {
   window.addEventListener(AUTH_EVENT, fn);
   return () => window.removeEventListener(AUTH_EVENT, fn);
-}
-
-/** The user's last created stream, if it belongs to `userId`. */
-export function loadOwnedStream(userId: string): OwnedStream | undefined {
-  const stream = read<OwnedStream>(STREAM_KEY, (v) => typeof v.id === 'string' && typeof v.streamKey === 'string');
-  return stream && String(stream.ownerId) === String(userId) ? stream : undefined;
-}
-
-export function saveOwnedStream(stream: OwnedStream): void {
-  localStorage.setItem(STREAM_KEY, JSON.stringify(stream));
-}
-
-export function forgetOwnedStream(): void {
-  localStorage.removeItem(STREAM_KEY);
 }
 
 /** The API client for this origin, signed in when a token is stored. */

@@ -5,6 +5,7 @@ import type { Stream, StreamQuery } from '@onair/client-sdk';
 import { field, fill, h, messageOf } from '../dom.js';
 import type { Page } from '../router.js';
 import { client } from '../session.js';
+import { LANGUAGES, languageName } from '../components/languages.js';
 
 // Polling is cheap: GET /api/streams answers with an ETag and `Cache-Control: no-cache`, so the
 // browser's HTTP cache revalidates each poll with If-None-Match and the server answers 304.
@@ -12,14 +13,13 @@ const REFRESH_MS = 5000;
 const SEARCH_DEBOUNCE_MS = 300;
 
 const CATEGORIES = ['Music', 'Gaming', 'Talk', 'Coding', 'Art', 'Sports', 'Testing'];
-const LANGUAGES: Array<[string, string]> = [['en', 'English'], ['es', 'Spanish'], ['fr', 'French'], ['de', 'German'], ['pt', 'Portuguese'], ['ja', 'Japanese']];
 
 export const directoryPage: Page = (root) => {
   document.title = 'Live now · OnAir';
   const params = new URLSearchParams(location.search);
   const q = h('input', { type: 'search', name: 'q', placeholder: 'Search titles, tags, streamers…', value: params.get('q') ?? '', autocomplete: 'off' });
   const category = h('select', { name: 'category' }, h('option', { value: '' }, 'All categories'), ...CATEGORIES.map((c) => h('option', { value: c }, c)));
-  const language = h('select', { name: 'language' }, h('option', { value: '' }, 'All languages'), ...LANGUAGES.map(([code, name]) => h('option', { value: code }, name)));
+  const language = h('select', { name: 'language' }, h('option', { value: '' }, 'All languages'), ...LANGUAGES.filter(([code]) => code !== 'other').map(([code, name]) => h('option', { value: code }, name)));
   const sort = h('select', { name: 'sort' }, h('option', { value: 'viewers' }, 'Most viewers'), h('option', { value: 'recent' }, 'Recently started'));
   category.value = params.get('category') ?? '';
   language.value = params.get('language') ?? '';
@@ -110,7 +110,7 @@ function streamCard(stream: Stream, setTag: (tag: string) => void): HTMLElement 
       h('span', { class: 'thumb-frame' }, thumb, h('span', { class: 'badge live' }, 'Live'), h('span', { class: 'viewers-badge' }, viewers)),
       h('strong', { class: 'title' }, stream.title || 'Untitled stream'),
       stream.ownerName ? h('span', { class: 'owner' }, stream.ownerName) : null,
-      h('span', { class: 'meta' }, [stream.category, stream.language].filter(Boolean).join(' · ')),
+      h('span', { class: 'meta' }, [stream.category, stream.language && languageName(stream.language)].filter(Boolean).join(' · ')),
     ),
     stream.tags?.length
       ? h('div', { class: 'tags' }, ...stream.tags.map((t) => h('button', { type: 'button', class: 'chip', onclick: () => setTag(t), 'aria-label': `Filter by tag ${t}` }, `#${t}`)))

@@ -1,10 +1,20 @@
 // Going live with a stream: from the browser (camera or screen share, a device picker for camera and
 // microphone, codec and simulcast choice, a local preview before and while live, Stop) through the
-// SDK's publish(), or from OBS with the WHIP URL and stream key shown here.
+// SDK's publish(), or from OBS with the WHIP URL and stream key shown here. The key is the one this
+// page was shown (creation, rotation); after a reload there is none, and going live or "Get a new
+// key" asks the server for a new one (rotation): keys are stored hashed and never shown twice.
 // The panel owns the camera and the publisher and releases both on Stop, on unmount and on page hide.
 // The current publisher is exposed as `window.onairPublisher`.
-import { isOnAirError, publish, type OwnedStream, type Publisher, type VideoCodec } from '@onair/client-sdk';
+import { isOnAirError, publish, type ChannelStream, type Publisher, type VideoCodec } from '@onair/client-sdk';
 import { field, h, messageOf } from '../../dom.js';
+
+/** The stream key as this page knows it. */
+export interface StreamKeySource {
+  /** The key shown to this page, if any. */
+  known(): string | undefined;
+  /** Rotates the key on the server and returns the new one. */
+  renew(): Promise<string>;
+}
 
 const STATE_TEXT: Record<RTCPeerConnectionState, string> = {
   new: 'Connecting…',
@@ -21,10 +31,14 @@ export interface BroadcastPanel {
   previewFrame: HTMLElement;
   /** The current publisher while live. */
   publisher(): Publisher | undefined;
+  /** The stream's title changed (Save details). */
+  retitle(title: string): void;
+  /** The key was rotated: a broadcast with the old key has ended, and the OBS card shows the new key. */
+  keyRotated(): void;
   unmount: () => void;
 }
 
-export function broadcastPanel(stream: OwnedStream, newStream: () => void): BroadcastPanel {
+export function broadcastPanel(stream: ChannelStream, keys: StreamKeySource): BroadcastPanel {
   const whipUrl = new URL(stream.ingest.whip, location.origin).href;
   const codec = h('select', { name: 'codec' }, h('option', { value: 'h264' }, 'H.264'), h('option', { value: 'vp8' }, 'VP8'));
   const simulcast = h('input', { type: 'checkbox', name: 'simulcast', id: 'f-simulcast' });
@@ -38,7 +52,8 @@ export function broadcastPanel(stream: OwnedStream, newStream: () => void): Broa
   const cameraPick = h('select', { name: 'camera' }, h('option', { value: '' }, 'Default camera'));
   const micPick = h('select', { name: 'microphone' }, h('option', { value: '' }, 'Default microphone'));
   const previewButton = h('button', { type: 'button', class: 'secondary' }, 'Preview');
-  const another = h('button', { type: 'button', class: 'secondary', onclick: newStream }, 'Create another stream');
+  const heading = h('h2', { id: 'broadcast-heading' }, stream.title || 'Untitled stream');
+  const obs = obsCard(whipUrl, keys, () => keyRotated());
 
   let camera: MediaStream | undefined;
   let publisher: Publisher | undefined;
@@ -49,7 +64,7 @@ export function broadcastPanel(stream: OwnedStream, newStream: () => void): Broa
     element.dataset.state = live ? 'live' : 'offline';
     goLive.disabled = live || starting;
     stop.disabled = !live && !starting;
-    codec.disabled = simulcast.disabled = another.disabled = source.disabled = cameraPick.disabled = micPick.disabled = previewButton.disabled = live || starting;
+    codec.disabled = simulcast.disabled = source.disabled = cameraPick.disabled = micPick.disabled = previewButton.disabled = live || starting;
   };
 
   /** Lists cameras and microphones (names appear once the user granted access). */
@@ -111,8 +126,15 @@ export function broadcastPanel(stream: OwnedStream, newStream: () => void): Broa
       camera = media;
       preview.srcObject = media;
       void listDevices();
+      let streamKey = keys.known();
+      if (!streamKey) {
+        status.textContent = 'Getting a stream key…';
+        streamKey = await keys.renew();
+        obs.refresh();
+        if (mine !== attempt) return media.getTracks().forEach((t) => t.stop());
+      }
       status.textContent = 'Connecting…';
-      const next = await publish({ whipUrl, streamKey: stream.streamKey, stream: media, videoCodec: codec.value as VideoCodec, simulcast: simulcast.checked });
+      const next = await publish({ whipUrl, streamKey, stream: media, videoCodec: codec.value as VideoCodec, simulcast: simulcast.checked });
       if (mine !== attempt) return void next.stop().catch(() => {});
       publisher = next;
       window.onairPublisher = next;
@@ -151,6 +173,17 @@ export function broadcastPanel(stream: OwnedStream, newStream: () => void): Broa
     setLive(false);
   };
 
+  const keyRotated = () => {
+    obs.refresh();
+    if (!publisher && !starting) return;
+    attempt++;
+    starting = false;
+    void release().catch(() => {});
+    status.textContent = 'Offline';
+    error.textContent = 'The stream key was rotated, which ended this broadcast (the old key no longer works). Go live again to use the new key.';
+    setLive(false);
+  };
+
   goLive.addEventListener('click', () => void start());
   previewButton.addEventListener('click', () => void startPreview());
   for (const pick of [source, cameraPick, micPick]) pick.addEventListener('change', () => camera && void startPreview());
@@ -162,7 +195,7 @@ export function broadcastPanel(stream: OwnedStream, newStream: () => void): Broa
   const element = h(
     'section',
     { class: 'broadcast', 'aria-labelledby': 'broadcast-heading' },
-    h('h2', { id: 'broadcast-heading' }, stream.title || 'Untitled stream'),
+    heading,
     h('p', { class: 'meta' }, h('a', { href: `/watch/${encodeURIComponent(stream.id)}`, target: '_blank', rel: 'noopener' }, 'Open the watch page'), ' (new tab)'),
     h(
       'div',
@@ -175,8 +208,7 @@ export function broadcastPanel(stream: OwnedStream, newStream: () => void): Broa
       status,
       error,
     ),
-    obsCard(whipUrl, stream.streamKey),
-    h('div', { class: 'actions' }, another),
+    obs.element,
   );
   setLive(false);
 
@@ -184,6 +216,8 @@ export function broadcastPanel(stream: OwnedStream, newStream: () => void): Broa
     element,
     previewFrame,
     publisher: () => publisher,
+    retitle: (title) => (heading.textContent = title || 'Untitled stream'),
+    keyRotated: () => keyRotated(),
     unmount: () => {
       window.removeEventListener('pagehide', onPageHide);
       attempt++;
@@ -192,25 +226,56 @@ export function broadcastPanel(stream: OwnedStream, newStream: () => void): Broa
   };
 }
 
-function obsCard(whipUrl: string, streamKey: string): HTMLElement {
+function obsCard(whipUrl: string, keys: StreamKeySource, renewed: () => void): { element: HTMLElement; refresh(): void } {
   const url = h('input', { readOnly: true, value: whipUrl, name: 'whip-url', spellcheck: false });
-  const key = h('input', { readOnly: true, value: streamKey, type: 'password', name: 'stream-key', spellcheck: false });
+  const key = h('input', { readOnly: true, type: 'password', name: 'stream-key', spellcheck: false, autocomplete: 'off' });
   const reveal = h('button', { type: 'button', class: 'secondary', 'aria-pressed': 'false' }, 'Show');
+  const copy = copyButton('Copy key', () => key.value);
+  const renew = h('button', { type: 'button', class: 'secondary' }, 'Get a new key');
+  const keyNote = h('p', { class: 'hint', id: 'stream-key-note' });
+  const error = h('p', { class: 'error', role: 'alert' });
+  key.setAttribute('aria-describedby', keyNote.id);
+  const refresh = () => {
+    const known = keys.known();
+    key.value = known ?? '';
+    key.placeholder = known ? '' : 'Hidden: shown only when made';
+    reveal.hidden = copy.hidden = !known;
+    keyNote.textContent = known
+      ? 'Keep the key secret. It is shown only on this page: after a reload, get a new one.'
+      : 'The key is shown only once, when it is made. Get a new key to see one: the old key (in OBS, say) stops working.';
+  };
   reveal.addEventListener('click', () => {
     const shown = key.type === 'password';
     key.type = shown ? 'text' : 'password';
     reveal.textContent = shown ? 'Hide' : 'Show';
     reveal.setAttribute('aria-pressed', String(shown));
   });
+  renew.addEventListener('click', async () => {
+    if (keys.known() && !confirm('Get a new stream key? The old key stops working and a running broadcast ends.')) return;
+    error.textContent = '';
+    try {
+      await keys.renew();
+      renewed();
+      key.type = 'text';
+      reveal.textContent = 'Hide';
+      reveal.setAttribute('aria-pressed', 'true');
+    } catch (err) {
+      error.textContent = messageOf(err);
+    }
+  });
+  refresh();
   // A form (never submitted) so the browser treats the masked key field as a form field.
-  return h(
+  const element = h(
     'form',
     { class: 'card', 'aria-label': 'Go live from OBS', onsubmit: (ev: Event) => ev.preventDefault() },
     h('h3', {}, 'Go live from OBS'),
-    h('p', { class: 'hint' }, 'In OBS: Settings → Stream → Service "WHIP", then paste the server URL and the stream key as the Bearer token. Keep the key secret.'),
+    h('p', { class: 'hint' }, 'In OBS: Settings → Stream → Service "WHIP", then paste the server URL and the stream key as the Bearer token.'),
     h('div', { class: 'copy-row' }, field('WHIP URL', url), copyButton('Copy URL', () => url.value)),
-    h('div', { class: 'copy-row' }, field('Stream key', key), reveal, copyButton('Copy key', () => key.value)),
+    h('div', { class: 'copy-row' }, field('Stream key', key), reveal, copy, renew),
+    keyNote,
+    error,
   );
+  return { element, refresh };
 }
 
 function copyButton(label: string, text: () => string): HTMLButtonElement {

@@ -1,15 +1,12 @@
-// Creating a stream: title, category, tags and language. The created stream (with its key, which the
-// server shows only now) is remembered and `done` re-renders the dashboard.
+// Creating a stream: title, category, tags and language. The key the server shows only now is kept
+// in this page's memory (stream-key-memory.ts) and `done` shows the new stream on the dashboard.
 import { isOnAirError } from '@onair/client-sdk';
 import { field, h, messageOf } from '../../dom.js';
-import { client, saveOwnedStream } from '../../session.js';
+import { LANGUAGES } from '../../components/languages.js';
+import { client } from '../../session.js';
+import { rememberStreamKey } from './stream-key-memory.js';
 
-const LANGUAGES: Array<[string, string]> = [
-  ['en', 'English'], ['es', 'Spanish'], ['fr', 'French'], ['de', 'German'], ['pt', 'Portuguese'],
-  ['it', 'Italian'], ['ja', 'Japanese'], ['ko', 'Korean'], ['zh', 'Chinese'], ['other', 'Other'],
-];
-
-export function newStreamForm(done: () => void, signOut: () => void): HTMLElement {
+export function newStreamForm(done: (streamId: string) => void, signOut: () => void, cancel?: () => void): HTMLElement {
   const title = h('input', { name: 'title', required: true, maxLength: 140, placeholder: 'What are you streaming?' });
   const category = h('input', { name: 'category', maxLength: 60, placeholder: 'e.g. Music', list: 'onair-categories' });
   const tags = h('input', { name: 'tags', placeholder: 'e.g. chill, guitar' });
@@ -34,8 +31,8 @@ export function newStreamForm(done: () => void, signOut: () => void): HTMLElemen
             language: language.value,
             tags: tags.value.split(',').map((t) => t.trim()).filter(Boolean),
           });
-          saveOwnedStream(stream);
-          done();
+          rememberStreamKey(stream.id, stream.streamKey);
+          done(stream.id);
         } catch (err) {
           if (isOnAirError(err) && err.status === 401) return signOut(); // the token expired
           error.textContent = messageOf(err);
@@ -49,7 +46,7 @@ export function newStreamForm(done: () => void, signOut: () => void): HTMLElemen
     categories,
     field('Tags', tags, 'Separated by commas.'),
     field('Language', language),
-    h('div', { class: 'actions' }, create),
+    h('div', { class: 'actions' }, create, cancel ? h('button', { type: 'button', class: 'secondary', onclick: cancel }, 'Cancel') : null),
     error,
   );
 }

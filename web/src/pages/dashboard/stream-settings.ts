@@ -1,25 +1,40 @@
-// Editing a stream's title, category, tags and language (PATCH /api/streams/{id}), and rotating its
-// stream key (the new key is remembered and shown; a running broadcast is ended by the server).
-import { isOnAirError, type OwnedStream } from '@onair/client-sdk';
+// Editing a stream's title, category, tags and language (PATCH /api/streams/{id}), filled from the
+// server's copy, and rotating its stream key. `saved` gets the server's answer (the dashboard's
+// heading and channel list follow it); `rotated` gets the new key (kept in page memory only) after
+// the server has ended any broadcast that used the old one.
+import { isOnAirError, type ChannelStream, type Stream } from '@onair/client-sdk';
 import { field, h, messageOf } from '../../dom.js';
-import { client, saveOwnedStream } from '../../session.js';
+import { LANGUAGES, languageName } from '../../components/languages.js';
+import { client } from '../../session.js';
 
-export function streamSettings(stream: OwnedStream, changed: () => void): HTMLElement {
+export interface StreamSettingsEvents {
+  saved(stream: Stream): void;
+  rotated(streamKey: string): void;
+}
+
+export function streamSettings(stream: ChannelStream, on: StreamSettingsEvents): HTMLElement {
   const title = h('input', { name: 'edit-title', required: true, maxLength: 140, value: stream.title });
   const category = h('input', { name: 'edit-category', maxLength: 50, value: stream.category });
   const tags = h('input', { name: 'edit-tags', value: stream.tags.join(', ') });
-  const language = h('input', { name: 'edit-language', maxLength: 8, value: stream.language });
-  const note = h('p', { class: 'hint', 'aria-live': 'polite' });
+  const codes = LANGUAGES.map(([code]) => code);
+  const language = h(
+    'select',
+    { name: 'edit-language' },
+    ...LANGUAGES.map(([code, name]) => h('option', { value: code }, name)),
+    codes.includes(stream.language) ? null : h('option', { value: stream.language }, languageName(stream.language)),
+  );
+  language.value = stream.language;
+  const note = h('p', { class: 'hint', role: 'status' });
   const error = h('p', { class: 'error', role: 'alert' });
   const rotate = h('button', { type: 'button', class: 'secondary' }, 'Rotate stream key');
 
   rotate.addEventListener('click', async () => {
     if (!confirm('Rotate the stream key? The old key stops working and a running broadcast ends.')) return;
-    error.textContent = '';
+    error.textContent = note.textContent = '';
     try {
-      const { streamKey, ingest } = await client().rotateStreamKey(stream.id);
-      saveOwnedStream({ ...stream, streamKey, ingest });
-      changed();
+      const { streamKey } = await client().rotateStreamKey(stream.id);
+      on.rotated(streamKey);
+      note.textContent = 'New stream key made: the old one no longer works.';
     } catch (err) {
       error.textContent = messageOf(err);
     }
@@ -34,13 +49,13 @@ export function streamSettings(stream: OwnedStream, changed: () => void): HTMLEl
         ev.preventDefault();
         error.textContent = note.textContent = '';
         try {
-          const s = await client().updateStream(stream.id, {
+          const saved = await client().updateStream(stream.id, {
             title: title.value.trim(),
             category: category.value.trim(),
-            language: language.value.trim() || 'en',
+            language: language.value || 'en',
             tags: tags.value.split(',').map((t) => t.trim()).filter(Boolean),
           });
-          saveOwnedStream({ ...stream, title: s.title, category: s.category, language: s.language, tags: s.tags });
+          on.saved(saved);
           note.textContent = 'Saved.';
         } catch (err) {
           error.textContent = isOnAirError(err) ? `${err.message}` : messageOf(err);

@@ -1,15 +1,23 @@
-// The watch page's chat: the message log (history on join, then live batches), the send form (or a
-// "Sign in to chat" button), slow-mode and reconnecting notices, refused-message errors, and for the
-// stream's owner and moderators the moderation actions on each message (delete, 10-minute timeout,
-// ban). Moderation events from the channel remove messages for everyone. Reads the Channel it is
-// given; does not own it.
-import type { Channel, ChannelErrorFrame, ChatMessage } from '@onair/client-sdk';
+// The chat of the watch page and the dashboard: the message log (history on join, then live batches)
+// that follows new messages unless the reader scrolled up ("More messages below" then), tips
+// highlighted among the messages, the send form with a character counter (or a "Sign in to chat"
+// button), the chat-mode notice (slow mode) and reconnecting notices, refused-message errors (a
+// timeout with the time left), and for the stream's owner and moderators the moderation actions on
+// each message (delete, 10-minute timeout, ban). Moderation events from the channel remove messages
+// for everyone. Reads the Channel it is given; does not own it.
+import type { Channel, ChannelErrorFrame, ChatMessage, TipEvent } from '@onair/client-sdk';
 import { h, messageOf } from '../../dom.js';
 import { client, loadAuth } from '../../session.js';
 import { openSignInDialog } from '../../components/sign-in-dialog.js';
+import { formatMoney } from '../../components/money.js';
+import { formatRemaining } from '../../components/durations.js';
 
 const MAX_SHOWN = 200;
 const TIMEOUT_SECONDS = 600;
+/** The server refuses longer messages (too_long); the counter says so before sending. */
+export const MAX_CHAT_CHARS = 500;
+/** Within this many pixels of the bottom, the log counts as following new messages. */
+const FOLLOW_SLACK_PX = 40;
 
 const ERROR_TEXT: Record<string, string> = {
   not_signed_in: 'Sign in to chat.',
@@ -29,20 +37,49 @@ export interface ChatPanel {
   dispose(): void;
 }
 
-export function chatPanel(streamId: string, ch: Channel): ChatPanel {
+export function chatPanel(streamId: string, ch: Channel, options: { heading?: string } = {}): ChatPanel {
   const log = h('ol', { class: 'chat-log', role: 'log', 'aria-label': 'Chat messages', 'aria-live': 'polite', tabindex: 0 });
-  const notice = h('p', { class: 'chat-notice hint' });
+  const notice = h('p', { class: 'chat-notice hint', role: 'status' });
   const error = h('p', { class: 'error', role: 'alert' });
-  const input = h('input', { name: 'chat', id: 'f-chat', maxLength: 500, autocomplete: 'off', placeholder: 'Say something nice', 'aria-label': 'Chat message' });
+  const counter = h('span', { class: 'chat-counter', id: 'chat-counter', 'aria-live': 'polite' }, `0/${MAX_CHAT_CHARS}`);
+  const input = h('input', { name: 'chat', id: 'f-chat', autocomplete: 'off', placeholder: 'Say something nice', 'aria-label': 'Chat message', 'aria-describedby': 'chat-counter' });
   const send = h('button', { type: 'submit' }, 'Send');
-  const form = h('form', { class: 'chat-form' }, input, send);
+  const form = h('form', { class: 'chat-form' }, input, send, counter);
   const signIn = h('button', { type: 'button', class: 'secondary' }, 'Sign in to chat');
   signIn.addEventListener('click', () => openSignInDialog('Sign in or create an account to chat and tip.'));
+  const below = h('button', { type: 'button', class: 'more-below', hidden: true }, 'More messages below');
   const footer = h('div', { class: 'chat-footer' });
-  const element = h('aside', { class: 'chat card', 'aria-labelledby': 'chat-heading' }, h('h2', { id: 'chat-heading' }, 'Chat'), notice, log, error, footer);
+  const element = h(
+    'aside',
+    { class: 'chat card', 'aria-labelledby': 'chat-heading' },
+    h('h2', { id: 'chat-heading' }, options.heading ?? 'Chat'),
+    notice,
+    h('div', { class: 'chat-scroll' }, log, below),
+    error,
+    footer,
+  );
 
   let canModerate = false;
+  let connected = ch.state === 'open';
   const pending = new Map<number, string>();
+
+  const tooLong = () => [...input.value.trim()].length > MAX_CHAT_CHARS;
+  const renderCounter = () => {
+    const n = [...input.value.trim()].length;
+    counter.textContent = n > MAX_CHAT_CHARS ? `${n}/${MAX_CHAT_CHARS}: ${n - MAX_CHAT_CHARS} too many` : `${n}/${MAX_CHAT_CHARS}`;
+    counter.classList.toggle('over', n > MAX_CHAT_CHARS);
+    send.disabled = !connected || tooLong();
+  };
+  input.addEventListener('input', renderCounter);
+  const atBottom = () => log.scrollTop + log.clientHeight >= log.scrollHeight - FOLLOW_SLACK_PX;
+  const toBottom = () => {
+    log.scrollTop = log.scrollHeight;
+    below.hidden = true;
+  };
+  below.addEventListener('click', toBottom);
+  log.addEventListener('scroll', () => {
+    if (atBottom()) below.hidden = true;
+  });
 
   const renderFooter = () => footer.replaceChildren(loadAuth() ? form : signIn);
 
@@ -71,26 +108,43 @@ export function chatPanel(streamId: string, ch: Channel): ChatPanel {
       'span',
       { class: 'mod-actions' },
       act('Delete', () => client().deleteMessage(streamId, m.id)),
-      act('Timeout', () => client().ban(streamId, m.userId, { durationSeconds: TIMEOUT_SECONDS })),
+      act(`Timeout ${TIMEOUT_SECONDS / 60} min`, () => client().ban(streamId, m.userId, { durationSeconds: TIMEOUT_SECONDS })),
       act('Ban', () => client().ban(streamId, m.userId)),
     );
   };
 
-  const append = (messages: ChatMessage[]) => {
-    const stick = log.scrollTop + log.clientHeight >= log.scrollHeight - 40;
-    log.append(...messages.map(messageItem));
+  const append = (items: HTMLElement[]) => {
+    const follow = atBottom();
+    log.append(...items);
     while (log.childElementCount > MAX_SHOWN) log.firstElementChild?.remove();
-    if (stick) log.scrollTop = log.scrollHeight;
+    if (follow) toBottom();
+    else below.hidden = false;
   };
+  const tipItem = (t: TipEvent) =>
+    h(
+      'li',
+      { class: 'chat-tip', 'data-tip': t.tipId },
+      h('span', { class: 'tip-badge' }, formatMoney(t.amount, t.currency)),
+      ' ',
+      h('strong', { class: 'who' }, t.fromUsername),
+      ' tipped',
+      t.message ? h('span', { class: 'text' }, `: ${t.message}`) : '',
+    );
 
   const offs = [
     ch.on('chat', (messages, info) => {
-      append(messages);
+      append(messages.map(messageItem));
       if (info.sampled) notice.textContent = 'Chat is fast: showing a sample.';
+    }),
+    ch.on('tip', (t) => {
+      if (!log.querySelector(`[data-tip="${CSS.escape(t.tipId)}"]`)) append([tipItem(t)]);
     }),
     ch.on('moderation', (ev) => {
       if (ev.deletedMessageId) log.querySelector(`[data-id="${CSS.escape(ev.deletedMessageId)}"]`)?.remove();
       if (ev.bannedUserId) log.querySelectorAll(`[data-user="${CSS.escape(ev.bannedUserId)}"]`).forEach((el) => el.remove());
+      if (ev.bannedUserId && ev.bannedUserId === loadAuth()?.user.id) {
+        error.textContent = ev.bannedUntilMs ? `You are timed out for ${formatRemaining(ev.bannedUntilMs - Date.now())}.` : 'You are banned from this chat.';
+      }
     }),
     ch.on('status', (s) => {
       notice.textContent = s.chatReconnecting ? 'Chat is reconnecting…' : s.slowModeSeconds ? `Slow mode: one message every ${s.slowModeSeconds} s.` : '';
@@ -98,11 +152,13 @@ export function chatPanel(streamId: string, ch: Channel): ChatPanel {
     ch.on('error', (e: ChannelErrorFrame) => {
       const text = pending.get(e.seq);
       pending.delete(e.seq);
-      error.textContent = ERROR_TEXT[e.code] ?? e.message;
+      error.textContent =
+        e.code === 'banned' && e.retryAfterMs > 0 ? `You are timed out: you can chat again in ${formatRemaining(e.retryAfterMs)}.` : (ERROR_TEXT[e.code] ?? e.message);
       if (text && !input.value) input.value = text; // give the refused text back
     }),
     ch.on('state', (state) => {
-      send.disabled = state !== 'open';
+      connected = state === 'open';
+      renderCounter();
       if (state === 'reconnecting') notice.textContent = 'Chat connection lost; reconnecting…';
       else if (state === 'open' && notice.textContent?.startsWith('Chat connection lost')) notice.textContent = '';
     }),
@@ -112,6 +168,10 @@ export function chatPanel(streamId: string, ch: Channel): ChatPanel {
     ev.preventDefault();
     const text = input.value.trim();
     if (!text) return;
+    if (tooLong()) {
+      error.textContent = ERROR_TEXT.too_long!;
+      return;
+    }
     error.textContent = '';
     const seq = ch.chat(text);
     if (!seq) {
@@ -121,8 +181,9 @@ export function chatPanel(streamId: string, ch: Channel): ChatPanel {
     pending.set(seq, text);
     if (pending.size > 50) pending.delete(pending.keys().next().value as number);
     input.value = '';
+    renderCounter();
   });
-  send.disabled = ch.state !== 'open';
+  renderCounter();
   renderFooter();
 
   return {

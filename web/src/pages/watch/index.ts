@@ -2,8 +2,13 @@
 // reaction buttons and bursts, the Tip button with animated tip alerts over the video, and the chat
 // panel with moderation for the owner and moderators. One real-time channel per page feeds chat,
 // reactions, tips, the viewer count and the live status; the page owns it and closes it on leave.
-import { channel, type Stream } from '@onair/client-sdk';
-import { h } from '../../dom.js';
+// The stream is looked up first: an unknown id gets the not-found page and opens no channel (no
+// reconnect loop against a stream that does not exist); an offline one says when it was last live.
+import { channel, isOnAirError, type Stream } from '@onair/client-sdk';
+import { h, messageOf } from '../../dom.js';
+import { languageName } from '../../components/languages.js';
+import { formatAgo } from '../../components/durations.js';
+import { showNotFound } from '../not-found.js';
 import type { Page } from '../../router.js';
 import { client, loadAuth, onAuthChange } from '../../session.js';
 import { tipAlerts } from '../../components/tip-alerts.js';
@@ -12,9 +17,33 @@ import { playerView } from './player-view.js';
 import { reactionButtons, reactionLayer } from './reactions.js';
 import { tipButton } from './tip-dialog.js';
 
-export const watchPage: Page = (root, { params }) => {
-  const id = params.id ?? '';
+export const watchPage: Page = (root, ctx) => {
+  const id = ctx.params.id ?? '';
   document.title = 'Watch · OnAir';
+  let active = true;
+  let unmount: (() => void) | undefined;
+  const loading = h('p', { class: 'hint', role: 'status' }, 'Loading the stream…');
+  root.replaceChildren(loading);
+  client()
+    .getStream(id)
+    .then((stream) => {
+      if (active) unmount = mountWatch(root, id, stream);
+    })
+    .catch((err: unknown) => {
+      if (!active) return;
+      if (isOnAirError(err) && err.status === 404) return showNotFound(root, 'Stream not found', 'There is no stream at this address. It may have been deleted, or the link is mistyped.');
+      root.replaceChildren(
+        h('p', { class: 'error', role: 'alert' }, `The stream could not be loaded: ${messageOf(err)}`),
+        h('button', { type: 'button', onclick: () => ctx.navigate(location.pathname) }, 'Try again'),
+      );
+    });
+  return () => {
+    active = false;
+    unmount?.();
+  };
+};
+
+function mountWatch(root: HTMLElement, id: string, initial: Stream): () => void {
   const title = h('h1', {}, 'Stream');
   const meta = h('span', {});
   const viewers = h('span', { class: 'viewer-count' });
@@ -25,13 +54,23 @@ export const watchPage: Page = (root, { params }) => {
     stream = s;
     title.textContent = s.title || 'Untitled stream';
     document.title = `${title.textContent} · OnAir`;
-    meta.textContent = [s.ownerName, s.category, s.language].filter(Boolean).join(' · ');
-    if (viewers.textContent === '') viewers.textContent = s.live ? `${s.viewerCount} watching` : '';
+    meta.textContent = [s.ownerName, s.category, s.language && languageName(s.language)].filter(Boolean).join(' · ');
+    if (s.live) {
+      if (!viewers.textContent || viewers.dataset.offline) viewers.textContent = `${s.viewerCount} watching`;
+      delete viewers.dataset.offline;
+    } else {
+      viewers.dataset.offline = 'true';
+      viewers.textContent = s.endedAt ? `Offline · last live ${formatAgo(s.endedAt)}` : 'Offline';
+    }
     if (first) void refreshRole(); // the owner is known now; moderators are checked once per sign-in
   };
 
   const ch = channel({ baseUrl: location.origin, streamId: id, token: loadAuth()?.token });
-  const player = playerView(id, describe);
+  const offlineText = () => {
+    const who = stream?.ownerName ?? 'The streamer';
+    return stream?.endedAt ? `${who} is offline. Last live ${formatAgo(stream.endedAt)}.` : `${who} is offline.`;
+  };
+  const player = playerView(id, describe, offlineText);
   const layer = reactionLayer(ch);
   const alerts = tipAlerts();
   player.frame.append(layer.element, alerts.element);
@@ -53,7 +92,9 @@ export const watchPage: Page = (root, { params }) => {
   };
 
   const offs = [
-    ch.on('viewers', (n) => (viewers.textContent = `${n} watching`)),
+    ch.on('viewers', (n) => {
+      if (!viewers.dataset.offline) viewers.textContent = `${n} watching`;
+    }),
     ch.on('tip', (tip) => alerts.show(tip)),
     ch.on('status', (s) => (s.live ? player.wentLive() : player.wentOffline())),
     onAuthChange(() => {
@@ -62,7 +103,8 @@ export const watchPage: Page = (root, { params }) => {
     }),
   ];
 
-  root.append(
+  describe(initial);
+  root.replaceChildren(
     h('div', { class: 'watch-head' }, title, h('p', { class: 'meta' }, meta, ' ', viewers)),
     h(
       'div',
@@ -81,4 +123,4 @@ export const watchPage: Page = (root, { params }) => {
     chat.dispose();
     ch.close();
   };
-};
+}

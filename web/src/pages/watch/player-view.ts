@@ -1,5 +1,7 @@
 // The watch page's player: the <video>, the "Low latency / Standard" indicator, the quality menu and
-// the state overlay (Connecting, Offline with Retry, Stream ended, errors). Plays with the SDK's
+// the state overlay (Connecting, Offline with Retry, Stream ended, errors), a LIVE badge instead of a
+// seek bar (live video has nothing to seek), mute and full-screen buttons, and a "Click to unmute"
+// overlay (browsers only autoplay muted video). Plays with the SDK's
 // play(), which picks WebRTC and falls back to HLS/DASH by itself; the view re-starts it on Retry and
 // retries by itself while the stream is offline. Owns the StreamPlayer and stops it on dispose().
 // Exposes the player as `window.onairStreamPlayer` and the WHEP player as `window.onairPlayer`.
@@ -23,13 +25,34 @@ export interface PlayerView {
   dispose(): void;
 }
 
-export function playerView(streamId: string, onStream: (stream: Stream) => void): PlayerView {
-  const video = h('video', { class: 'player', controls: true, muted: true, autoplay: true, playsInline: true, 'aria-label': 'Live video' });
+export function playerView(streamId: string, onStream: (stream: Stream) => void, offlineText: () => string = () => 'Offline'): PlayerView {
+  const video = h('video', { class: 'player', muted: true, autoplay: true, playsInline: true, 'aria-label': 'Live video' });
   const overlay = h('div', { class: 'player-state', role: 'status', 'aria-live': 'polite' });
-  const frame = h('div', { class: 'player-frame' }, video, overlay);
+  const unmute = h('button', { type: 'button', class: 'unmute', hidden: true }, '🔇 Click to unmute');
+  const frame = h('div', { class: 'player-frame' }, video, overlay, unmute);
+  const liveBadge = h('span', { class: 'badge live', hidden: true }, 'LIVE');
+  const mute = h('button', { type: 'button', class: 'secondary', 'aria-pressed': 'true' }, 'Unmute');
+  const fullscreen = h('button', { type: 'button', class: 'secondary' }, 'Full screen');
   const latency = h('span', { class: 'latency', 'data-transport': '' }, '');
   const quality = h('select', { name: 'quality', id: 'f-quality', 'aria-label': 'Quality', disabled: true }, h('option', { value: 'auto' }, 'Auto'));
-  const bar = h('div', { class: 'player-bar' }, latency, h('label', { class: 'visually-hidden', for: 'f-quality' }, 'Quality'), quality);
+  const bar = h('div', { class: 'player-bar' }, liveBadge, mute, fullscreen, latency, h('label', { class: 'visually-hidden', for: 'f-quality' }, 'Quality'), quality);
+
+  const renderSound = () => {
+    mute.textContent = video.muted ? 'Unmute' : 'Mute';
+    mute.setAttribute('aria-pressed', String(video.muted));
+    unmute.hidden = !video.muted || overlay.dataset.state !== 'playing';
+  };
+  const toggleSound = () => {
+    video.muted = !video.muted;
+    renderSound();
+  };
+  mute.addEventListener('click', toggleSound);
+  unmute.addEventListener('click', toggleSound);
+  video.addEventListener('volumechange', renderSound);
+  fullscreen.addEventListener('click', () => {
+    if (document.fullscreenElement) void document.exitFullscreen().catch(() => {});
+    else void frame.requestFullscreen?.().catch(() => {});
+  });
 
   let player: StreamPlayer | undefined;
   let timer: ReturnType<typeof setTimeout> | undefined;
@@ -39,6 +62,8 @@ export function playerView(streamId: string, onStream: (stream: Stream) => void)
 
   const show = (state: string, text: string, action?: { label: string; run: () => void }) => {
     overlay.dataset.state = state;
+    liveBadge.hidden = true;
+    renderSound();
     fill(overlay, h('p', {}, text), action ? h('button', { type: 'button', onclick: action.run }, action.label) : null);
   };
 
@@ -96,7 +121,7 @@ export function playerView(streamId: string, onStream: (stream: Stream) => void)
       if (!active || mine !== run) return;
       onStream(stream);
     } catch (err) {
-      if (isOnAirError(err) && err.status === 404) return show('missing', 'There is no such stream.');
+      if (isOnAirError(err) && err.status === 404) return show('missing', 'This stream no longer exists.');
     }
     const base = location.origin;
     const id = encodeURIComponent(streamId);
@@ -114,6 +139,8 @@ export function playerView(streamId: string, onStream: (stream: Stream) => void)
           playing = true;
           overlay.dataset.state = 'playing';
           fill(overlay);
+          liveBadge.hidden = false;
+          renderSound();
         } else if (p.state === 'reconnecting') show('reconnecting', 'Reconnecting…');
         else if (p.state === 'ended' || (p.state === 'offline' && playing)) ended();
         else if (p.state === 'offline') offline();
@@ -129,7 +156,7 @@ export function playerView(streamId: string, onStream: (stream: Stream) => void)
   };
 
   const offline = () => {
-    show('offline', 'Offline', { label: 'Retry', run: () => start() });
+    show('offline', offlineText(), { label: 'Retry', run: () => start() });
     clearTimeout(timer);
     timer = setTimeout(() => void start(true), OFFLINE_RETRY_MS);
   };
