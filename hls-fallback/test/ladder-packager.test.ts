@@ -1,8 +1,9 @@
 // The packager's handling of its input and its memory, with real ffmpeg output: any chunking of the
 // pipe gives the same parts; bad bytes break only their track until the encoder restarts; a new init
-// without restart() is treated as one; the window bounds memory; close() releases everything.
+// without restart() is treated as one; the window bounds memory; close() releases everything; the
+// wall clock is the ingest clock, however late the encoder's first parts come out.
 import { beforeAll, expect, it } from 'vitest';
-import { LadderPackager } from '@onair/hls-fallback';
+import { describeFragment, describeInit, LadderPackager } from '@onair/hls-fallback';
 import { LADDER_SMALL, recordOutputs, replay, tracksOf } from './support/encoder.js';
 
 const OPTS = { partTargetMs: 200, segmentTargetMs: 1000, windowSegments: 4 };
@@ -132,4 +133,56 @@ it('rejects unusable track lists and options', () => {
   expect(() => new LadderPackager('x', [{ kind: 'video', name: 'a/b', bandwidth: 1 }], OPTS)).toThrow();
   expect(() => new LadderPackager('x', [{ kind: 'video', name: 'a', bandwidth: 1 }, { kind: 'audio', name: 'a', bandwidth: 1 }], OPTS)).toThrow();
   expect(() => new LadderPackager('x', TRACKS, { ...OPTS, partTargetMs: 0 })).toThrow();
+});
+
+/** Each track's init bytes and its fragments (moof+mdat) with where their media ends, in seconds. */
+function fragmentsOf(outputs: Buffer[]) {
+  return outputs.map((buf) => {
+    const boxes: { type: string; bytes: Buffer }[] = [];
+    for (let at = 0; at + 8 <= buf.length; at += buf.readUInt32BE(at)) boxes.push({ type: buf.toString('latin1', at + 4, at + 8), bytes: buf.subarray(at, at + buf.readUInt32BE(at)) });
+    const initEnd = boxes.findIndex((b) => b.type === 'moof');
+    const init = Buffer.concat(boxes.slice(0, initEnd).map((b) => b.bytes));
+    const timescale = describeInit(init).ok ? (describeInit(init) as { info: { timescale: number } }).info.timescale : 1;
+    const fragments: { bytes: Buffer; endSec: number }[] = [];
+    for (let i = initEnd; i + 1 < boxes.length; i++) {
+      if (boxes[i]!.type !== 'moof' || boxes[i + 1]!.type !== 'mdat') continue;
+      const f = describeFragment(boxes[i]!.bytes);
+      if (f.ok) fragments.push({ bytes: Buffer.concat([boxes[i]!.bytes, boxes[i + 1]!.bytes]), endSec: (f.info.startTicks + f.info.durationTicks) / timescale });
+    }
+    return { init, fragments };
+  });
+}
+
+it('stamps the ingest clock: the encoder’s start-up backlog does not make PROGRAM-DATE-TIME late', () => {
+  // Media time 0 was ingested at `ingestedAt`. The encoder's first 2 s of parts come out in one
+  // burst 0.7 s late (its probing backlog); after that each part comes out 40 ms after the frame
+  // following it (the fps filter's hold: 1/30 s) was ingested.
+  const ingestedAt = 1_800_000_000_000;
+  let now = 0;
+  const p = new LadderPackager('clock', TRACKS, { ...OPTS, now: () => now });
+  const tracks = fragmentsOf(recorded);
+  tracks.forEach((t, i) => p.write(i, t.init));
+  const parts = tracks.flatMap((t, track) => t.fragments.map((f) => ({ ...f, track }))).sort((a, b) => a.endSec - b.endSec);
+  const hints: { msn: number; index: number }[] = [];
+  for (const part of parts) {
+    const steady = ingestedAt + (part.endSec + 1 / 30) * 1000 + 40;
+    now = Math.max(now, part.endSec <= 2 ? ingestedAt + 2700 : steady);
+    p.write(part.track, part.bytes);
+    if (part.track === 0) hints.push(p.tracks[0]!.timeline.nextPart());
+  }
+  const anchor = p.anchor(0)!;
+  expect(Math.abs(anchor.wallMs - (ingestedAt + anchor.mediaSec * 1000 + 40))).toBeLessThanOrEqual(1);
+  expect(p.timelineOriginMs).toBe(anchor.wallMs);
+  // every segment held, including those stamped during the burst, is on that one clock
+  for (const t of p.tracks) {
+    const ts = t.latestInit!.info.timescale;
+    for (const s of t.timeline.segments) expect(s.programDateMs).toBe(Math.round(anchor.wallMs + (s.startTicks / ts - anchor.mediaSec) * 1000));
+  }
+  // and every preload hint named a part that then existed: after part 4 of a segment, part 0 of the next
+  const video = p.tracks[0]!.timeline;
+  const held = hints.filter((h) => h.msn >= video.first!.msn && h.msn < video.last!.msn);
+  expect(held.length).toBeGreaterThan(10);
+  for (const h of held) expect(video.find(h.msn)?.parts[h.index], `${h.msn}.${h.index}`).toBeDefined();
+  expect(held.some((h) => h.index === 0)).toBe(true);
+  p.close();
 });

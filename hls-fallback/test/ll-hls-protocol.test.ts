@@ -121,7 +121,7 @@ describe('a live ladder', () => {
     for (let i = 0; i < 10 && !hint; i++) {
       const pl = parseMediaPlaylist(await (await get('/hls/live/360p/index.m3u8')).text());
       const [msn, index] = /(\d+)\.(\d+)\.m4s$/.exec(pl.preloadHint!)!.slice(1).map(Number) as [number, number];
-      // a hint at index 5 may never exist (the segment ends after 5 parts): take one inside a GOP
+      // a hint inside a GOP (the hint at a segment boundary is the next segment's part 0)
       if (index >= 1 && index <= 3) hint = { msn, index };
       else await new Promise((r) => setTimeout(r, 120));
     }

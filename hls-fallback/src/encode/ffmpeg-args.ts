@@ -33,7 +33,7 @@ const CMAF = ['-f', 'mp4', '-movflags', '+frag_keyframe+empty_moov+delay_moov+de
 export function ladderCommand(sdpPath: string, ladder: Rendition[], hasAudio: boolean, s: EncodeSettings): LadderCommand {
   const args = ['-hide_banner', '-loglevel', 'warning', '-nostats', '-nostdin'];
   args.push('-protocol_whitelist', 'file,udp,rtp', '-fflags', '+genpts', '-analyzeduration', '1M', '-probesize', '1M');
-  args.push('-reorder_queue_size', '64', '-i', sdpPath);
+  args.push('-reorder_queue_size', '64', '-threads', '1', '-i', sdpPath);
   const poster = s.posterIntervalMs > 0;
   const branches = ladder.length + (poster ? 1 : 0);
   const labels = Array.from({ length: branches }, (_, i) => `[s${i}]`).join('');

@@ -1,8 +1,9 @@
 // The in-memory packager of one live stream: it takes each ladder track's fMP4/CMAF bytes from the
 // encoder (one output per video rendition, one for audio), splits them into init segments and parts,
-// groups parts into numbered segments over a sliding window and stamps wall-clock time from part
-// arrival. Playlists, manifests and HTTP live in ../deliver; this module never renders text or
-// touches a socket. It owns its memory and its waiters: close() releases both, exactly once.
+// groups parts into numbered segments over a sliding window and stamps wall-clock time on them
+// (the ingest clock, see GenerationAnchor). Playlists, manifests and HTTP live in ../deliver; this
+// module never renders text or touches a socket. It owns its memory and its waiters: close()
+// releases both, exactly once.
 import { randomBytes } from 'node:crypto';
 import type { Logger } from '@onair/platform';
 import { BoxStream } from './box-stream.js';
@@ -40,11 +41,27 @@ export interface TrackInit {
   createdAtMs: number;
 }
 
-/** Where one encoder generation sits on the wall clock: media time `mediaSec` began at `wallMs`. */
+/**
+ * Where one encoder generation sits on the wall clock: media time `mediaSec` was ingested at
+ * `wallMs`. A part cannot leave the encoder before the frame that ends it was ingested (for video,
+ * the frame after that one: see onFragment), so every part bounds the anchor from above:
+ * `wallMs <= arrival - (part end - mediaSec)`. The anchor is the tightest bound seen so far (the
+ * smallest) of the video parts (of the audio parts until the first video part, or in an audio-only
+ * stream: the audio encoder's priming and frame size make its bound looser), and never earlier than
+ * `floorMs`, where the previous generation's media ends (an encoder that ran ahead must not make
+ * the wall clock go back). The first part alone is a poor bound: ffmpeg buffers its input while it
+ * probes, then works through that backlog faster than real time, so its first parts leave it late
+ * (0.7 s here); the bound tightens within a second, once the backlog is gone, and then holds to
+ * within the encoder's per-frame work.
+ */
 export interface GenerationAnchor {
   gen: number;
   wallMs: number;
   mediaSec: number;
+  floorMs: number;
+  /** tightest bound from video parts, and from audio parts (ms; Infinity before the first) */
+  videoBoundMs: number;
+  audioBoundMs: number;
 }
 
 export interface PackagedTrack {
@@ -93,6 +110,8 @@ export class LadderPackager {
   private readonly log: Logger | undefined;
   private gen = 0;
   private originMs: number | undefined;
+  /** the generation whose anchor is the DASH origin: the first one that produced media */
+  private originGen: number | undefined;
   private endedMs: number | undefined;
   private _state: PackagerState = 'live';
   /** bumps on every change a playlist could show; renderers cache by it */
@@ -137,7 +156,10 @@ export class LadderPackager {
     return [...this.anchors.values()].sort((a, b) => a.gen - b.gen);
   }
 
-  /** wall clock of the first media (DASH availabilityStartTime); fixed for the packager's life */
+  /**
+   * Wall clock of the first generation's media time `mediaSec` (DASH availabilityStartTime). It
+   * only moves, earlier, while the first generation's anchor tightens (see GenerationAnchor).
+   */
   get timelineOriginMs(): number | undefined {
     return this.originMs;
   }
@@ -286,23 +308,41 @@ export class LadderPackager {
     if (!t.frameRate && t.spec.kind === 'video' && f.info.firstSampleTicks) t.frameRate = ts / f.info.firstSampleTicks;
     let anchor = this.anchors.get(this.gen);
     if (!anchor) {
-      // The part just arrived whole, so its first sample was captured about its duration ago.
-      // After a restart the new generation must not overlap the old one on the wall clock (the
-      // encoder may have run ahead of real time), or PROGRAM-DATE-TIME and DASH periods would go back.
-      const wallMs = Math.max(Math.round(arrivedAtMs - (f.info.durationTicks / ts) * 1000), this.wallClockEndMs());
-      anchor = { gen: this.gen, wallMs, mediaSec: f.info.startTicks / ts };
+      anchor = { gen: this.gen, wallMs: Infinity, mediaSec: f.info.startTicks / ts, floorMs: this.wallClockEndMs(), videoBoundMs: Infinity, audioBoundMs: Infinity };
       this.anchors.set(this.gen, anchor);
-      this.originMs ??= anchor.wallMs;
     }
     const a = anchor;
+    // The encoder normalises the frame rate (ffmpeg's fps filter), which lets a frame go only once
+    // the next one has arrived: the video part ending at `end` leaves once the frame after it was ingested.
+    const heldSec = t.spec.kind === 'video' && t.frameRate ? 1 / t.frameRate : 0;
+    const boundMs = arrivedAtMs - ((f.info.startTicks + f.info.durationTicks) / ts + heldSec - a.mediaSec) * 1000;
+    if (t.spec.kind === 'video') a.videoBoundMs = Math.min(a.videoBoundMs, boundMs);
+    else a.audioBoundMs = Math.min(a.audioBoundMs, boundMs);
+    const wallMs = Math.max(Math.round(Number.isFinite(a.videoBoundMs) ? a.videoBoundMs : a.audioBoundMs), a.floorMs);
+    if (wallMs !== a.wallMs) this.moveAnchor(a, wallMs);
     const part: MediaPart | undefined = t.timeline.append(
       this.gen,
       { bytes: Buffer.concat([moof, mdat]), startTicks: f.info.startTicks, durationTicks: f.info.durationTicks, independent: f.info.independent, arrivedAtMs },
-      (ticks) => Math.round(a.wallMs + (ticks / ts - a.mediaSec) * 1000),
+      (ticks) => this.wallClockOf(a, ticks / ts),
     );
     if (!part) return;
     this.forgetUnusedGenerations();
     this.changed();
+  }
+
+  private wallClockOf(a: GenerationAnchor, mediaSec: number): number {
+    return Math.round(a.wallMs + (mediaSec - a.mediaSec) * 1000);
+  }
+
+  /** A tighter bound on a generation's anchor: re-stamps its segments, and the DASH origin with it. */
+  private moveAnchor(a: GenerationAnchor, wallMs: number): void {
+    a.wallMs = wallMs;
+    if (this.originGen === undefined) this.originGen = a.gen;
+    if (this.originGen === a.gen) this.originMs = wallMs;
+    for (const t of this.states) {
+      const ts = t.inits.get(a.gen)?.info.timescale;
+      if (ts) t.timeline.restamp(a.gen, (ticks) => this.wallClockOf(a, ticks / ts));
+    }
   }
 
   /** Where the media held so far ends on the wall clock. */

@@ -24,7 +24,7 @@ export interface MediaSegment {
   durationTicks: number;
   /** first segment after an encoder restart */
   discontinuity: boolean;
-  /** wall-clock start, stamped by the packager (EXT-X-PROGRAM-DATE-TIME) */
+  /** wall-clock start, stamped by the packager (EXT-X-PROGRAM-DATE-TIME); re-stamped while its clock tightens */
   programDateMs: number;
   /** bytes of a complete segment, built on first request */
   joined?: Buffer;
@@ -122,11 +122,23 @@ export class TrackTimeline {
     if (discontinuity && this.segments.length) this.pendingDiscontinuity = true;
   }
 
-  /** The next part a player would ask for (PRELOAD-HINT): msn and part index. */
+  /**
+   * The next part a player would ask for (PRELOAD-HINT): msn and part index. A video segment that
+   * has its target duration is ended by the next part (the encoder forces a key frame there), so
+   * the hint is the next segment's first part, never a part past the end that would never exist.
+   */
   nextPart(): { msn: number; index: number } {
     const cur = this.last;
     if (!cur) return { msn: this.nextMsn, index: 0 };
-    return cur.complete ? { msn: cur.msn + 1, index: 0 } : { msn: cur.msn, index: cur.parts.length };
+    if (cur.complete) return { msn: cur.msn + 1, index: 0 };
+    const lastPartSec = (cur.parts[cur.parts.length - 1]?.durationTicks ?? 0) / this.timescale();
+    if (cur.durationTicks / this.timescale() >= this.segmentTargetSec - lastPartSec / 2) return { msn: cur.msn + 1, index: 0 };
+    return { msn: cur.msn, index: cur.parts.length };
+  }
+
+  /** Stamps the segments of generation `gen` again, after the packager tightened its clock. */
+  restamp(gen: number, programDateOf: (ticks: number) => number): void {
+    for (const s of this.segments) if (s.gen === gen) s.programDateMs = programDateOf(s.startTicks);
   }
 
   generationStart(gen: number): { msn: number; startTicks: number } | undefined {
