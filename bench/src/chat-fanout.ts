@@ -17,7 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { connect as natsConnect } from 'nats';
 import WebSocket, { WebSocketServer } from 'ws';
 import { onair } from '@onair/proto';
-import { subjects } from '@onair/platform';
+import { streamTopics } from '@onair/platform';
 
 const { ServerFrame, ChatMessage } = onair.channel.v1;
 const NATS_URL = process.env.TEST_NATS_URL ?? 'nats://127.0.0.1:4222';
@@ -49,7 +49,7 @@ async function servePlain(streamId: string): Promise<void> {
     sockets.add(ws);
     ws.on('close', () => sockets.delete(ws));
   });
-  nc.subscribe(subjects.chatAll(streamId), {
+  nc.subscribe(streamTopics.chat.pattern(streamId), {
     callback: (_err, msg) => {
       const m = ChatMessage.decode(msg.data);
       const frame = ServerFrame.encode({ chat: { messages: [m] } }).finish();
@@ -141,7 +141,8 @@ async function run(mode: 'batched' | 'plain', viewers: number, rate: number, sec
     const due = Math.floor(((Date.now() - started) / 1000) * rate);
     for (; sent < due; sent++) {
       const userId = `00000000-0000-4000-8000-${String(sent % 5000).padStart(12, '0')}`;
-      nc.publish(subjects.chatFor(gw.streamId, userId), ChatMessage.encode({ id: `b${sent}`, userId, username: 'bench', text: `message number ${sent} of the flood`, sentAtMs: Date.now() }).finish());
+      const m = { id: `b${sent}`, userId, username: 'bench', text: `message number ${sent} of the flood`, sentAtMs: Date.now() };
+      nc.publish(streamTopics.chat.subject(gw.streamId, m), streamTopics.chat.codec.encode(m));
     }
     await sleep(5);
   }

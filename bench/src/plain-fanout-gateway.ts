@@ -5,7 +5,7 @@
 import { connect } from 'nats';
 import WebSocket, { WebSocketServer } from 'ws';
 import { onair } from '@onair/proto';
-import { subjects } from '@onair/platform';
+import { streamTopics } from '@onair/platform';
 
 const { ServerFrame, ChatMessage } = onair.channel.v1;
 const [natsUrl, streamId] = process.argv.slice(2) as [string, string];
@@ -23,7 +23,7 @@ wss.on('connection', (ws) => {
   ws.on('error', () => ws.terminate());
   ws.on('close', () => sockets.delete(ws));
 });
-nc.subscribe(subjects.chatAll(streamId), {
+nc.subscribe(streamTopics.chat.pattern(streamId), {
   callback: (_err, msg) => {
     const m = ChatMessage.decode(msg.data);
     const frame = ServerFrame.encode({ chat: { messages: [m] } }).finish();

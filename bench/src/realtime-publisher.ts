@@ -7,7 +7,7 @@
 // Reports how many it published in the flood and over how long, then exits.
 import { connect } from 'nats';
 import { onair } from '@onair/proto';
-import { subjects } from '@onair/platform';
+import { streamTopics } from '@onair/platform';
 
 const { ChatMessage } = onair.channel.v1;
 
@@ -41,7 +41,7 @@ async function publishReactions(job: PublishJob): Promise<void> {
       const share = Math.floor(thisWindow / nodes) + (n < thisWindow % nodes ? 1 : 0);
       const counts: Record<string, number> = {};
       emojis.forEach((e, i) => (counts[e] = Math.floor(share / emojis.length) + (i < share % emojis.length ? 1 : 0)));
-      nc.publish(subjects.topic(job.streamId, 'reactions'), Buffer.from(JSON.stringify({ counts })));
+      nc.publish(streamTopics.reactions.subject(job.streamId), streamTopics.reactions.codec.encode({ counts }));
     }
     sent = due;
     await new Promise((r) => setTimeout(r, Math.max(0, started + window * 250 - Date.now())));
@@ -66,7 +66,7 @@ process.once('message', (job: PublishJob) => {
         for (; sent < due; sent++, serial++) {
           const userId = `00000000-0000-4000-8000-${String(serial % 5000).padStart(12, '0')}`;
           const m = { id: `b${serial}`, userId, username: `crowd${serial % 5000}`, text: `message number ${serial} of the flood`, sentAtMs: Date.now() };
-          nc.publish(subjects.chatFor(job.streamId, userId), ChatMessage.encode(m).finish());
+          nc.publish(streamTopics.chat.subject(job.streamId, m), ChatMessage.encode(m).finish());
         }
         await new Promise((r) => setTimeout(r, 2));
       }

@@ -42,6 +42,11 @@ export interface PlayerOptions {
   httpStartTimeoutMs?: number;
   /** Reconnect attempts after a drop before giving up. Default 10. */
   maxReconnects?: number;
+  /**
+   * Who this player is for viewer counts (8-64 of `A-Z a-z 0-9 _ -`), sent with every transport so a
+   * player that falls back from WebRTC to HLS stays one viewer. Default: a random id per player.
+   */
+  clientId?: string;
   modules?: PlayerModules;
 }
 
@@ -94,7 +99,12 @@ class FallbackPlayer implements StreamPlayer {
   private generation = 0;
   private retryTimer: ReturnType<typeof setTimeout> | undefined;
 
-  constructor(private readonly opts: PlayerOptions) {}
+  /** Sent with every transport: see PlayerOptions.clientId. */
+  private readonly clientId: string;
+
+  constructor(private readonly opts: PlayerOptions) {
+    this.clientId = opts.clientId ?? newClientId();
+  }
 
   get transport(): Transport | undefined {
     return this.session?.transport;
@@ -193,7 +203,7 @@ class FallbackPlayer implements StreamPlayer {
   private async openWebRtc(ended: Ended): Promise<Session> {
     if (typeof RTCPeerConnection === 'undefined') throw new OnAirError(0, 'webrtc_unsupported', 'this browser has no WebRTC');
     const whepOpts = {
-      whepUrl: this.opts.playback.whep,
+      whepUrl: withClient(this.opts.playback.whep, this.clientId),
       video: this.opts.video,
       ...(this.opts.iceServers ? { iceServers: this.opts.iceServers } : {}),
       mediaTimeoutMs: this.opts.mediaTimeoutMs ?? 10_000,
@@ -242,7 +252,13 @@ class FallbackPlayer implements StreamPlayer {
       if (video.canPlayType('application/vnd.apple.mpegurl')) return this.openNativeHls(url, ended);
       throw new OnAirError(0, 'hls_unsupported', 'this browser cannot play HLS');
     }
-    const hls = new Hls({ lowLatencyMode: true, backBufferLength: 30 });
+    const clientId = this.clientId;
+    const hls = new Hls({
+      lowLatencyMode: true,
+      backBufferLength: 30,
+      // Same-origin or CORS-allowed: the server counts this player as the same viewer as its WebRTC session.
+      xhrSetup: (xhr) => xhr.setRequestHeader('X-OnAir-Client', clientId),
+    });
     let fatal: string | undefined;
     hls.on(Hls.Events.ERROR, (_e, data) => {
       if (!data.fatal) return;
@@ -282,28 +298,28 @@ class FallbackPlayer implements StreamPlayer {
   private async openNativeHls(url: string, ended: Ended): Promise<Session> {
     const video = this.opts.video;
     resetVideo(video);
-    video.src = url;
+    video.src = withClient(url, this.clientId);
     video.play().catch(() => {});
     const cleanupEnded = onVideoEnded(video, () => ended('ended', 'native-hls ended'));
     const onError = () => ended('failed', `native-hls error ${video.error?.code ?? ''}`);
     video.addEventListener('error', onError);
-    await waitForPicture(video, this.opts.httpStartTimeoutMs ?? 20_000, () => undefined);
-    return {
-      transport: 'native-hls',
-      quality: 'auto',
-      qualities: () => [{ id: 'auto', label: 'Auto' }],
-      setQuality: () => {},
-      stop: async () => {
-        cleanupEnded();
-        video.removeEventListener('error', onError);
-        video.removeAttribute('src');
-        video.load();
-      },
+    const stop = async () => {
+      cleanupEnded();
+      video.removeEventListener('error', onError);
+      video.removeAttribute('src');
+      video.load();
     };
+    try {
+      await waitForPicture(video, this.opts.httpStartTimeoutMs ?? 20_000, () => undefined);
+    } catch (err) {
+      await stop(); // a player that never showed a picture leaves no listener behind
+      throw err;
+    }
+    return { transport: 'native-hls', quality: 'auto', qualities: () => [{ id: 'auto', label: 'Auto' }], setQuality: () => {}, stop };
   }
 
   private async openDash(ended: Ended): Promise<Session> {
-    const url = this.opts.playback.dash;
+    const url = withClient(this.opts.playback.dash, this.clientId);
     await waitForManifest(url, this.opts.httpStartTimeoutMs ?? 20_000);
     const dashjs = await (this.opts.modules?.dash ?? DEFAULT_MODULES.dash)();
     const video = this.opts.video;
@@ -417,6 +433,17 @@ function waitForPicture(video: HTMLVideoElement, timeoutMs: number, fatal: () =>
 }
 
 /** After a WebRTC drop: is the stream still live (then reconnect) or did it end? */
+/** The URL with the player's client id as `?client=` (WHEP offers and DASH manifests carry it so). */
+function withClient(url: string, clientId: string): string {
+  return `${url}${url.includes('?') ? '&' : '?'}client=${encodeURIComponent(clientId)}`;
+}
+
+/** A random client id (URL-safe, 22 characters). */
+function newClientId(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return btoa(String.fromCharCode(...bytes)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+}
+
 async function streamIsLive(whepUrl: string): Promise<boolean> {
   try {
     const u = new URL(whepUrl, globalThis.location?.href);

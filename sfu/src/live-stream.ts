@@ -144,7 +144,8 @@ export class LiveStream extends EventEmitter<LiveStreamEvents> {
       placement.release();
       if (!this.ended) this.emit('viewers', this.viewers.size);
     });
-    this.emit('viewers', this.viewers.size);
+    // A viewer counts once its media can flow (ICE and DTLS up), not when it only posted an offer.
+    session.once('connected', () => !this.ended && this.emit('viewers', this.viewers.size));
   }
 
   producers(): types.Producer[] {

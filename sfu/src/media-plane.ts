@@ -53,6 +53,9 @@ export interface MediaPlaneEvents {
 /** How a relay's upstream is reached: given our end of the pipe, returns the far end and its producers. */
 export type UpstreamNegotiation = (local: PipeEndpoint) => Promise<{ remote: PipeEndpoint; producers: RelayedProducer[] }>;
 
+/** A WHEP session that has not connected ICE and DTLS within this is released (and never counted). */
+export const VIEWER_CONNECT_TIMEOUT_MS = 10_000;
+
 export class MediaPlane extends EventEmitter<MediaPlaneEvents> {
   private readonly streams = new Map<string, LiveStream>();
   /** Stream ids whose ingest is being set up: reserves the id against a racing second publisher. */
@@ -82,6 +85,18 @@ export class MediaPlane extends EventEmitter<MediaPlaneEvents> {
 
   viewerCount(streamId: string): number {
     return this.streams.get(streamId)?.viewers.size ?? 0;
+  }
+
+  /** One id per connected WebRTC viewer of the stream here (its client id, else its session): a PlayerSource. */
+  *players(streamId: string): Iterable<string> {
+    const stream = this.streams.get(streamId);
+    if (!stream) return;
+    for (const v of stream.viewers.values()) if (v.connected) yield v.playerId;
+  }
+
+  /** Streams with WebRTC viewers here. */
+  *playerStreams(): Iterable<string> {
+    for (const s of this.streams.values()) if (s.viewers.size > 0) yield s.id;
   }
 
   /** Whether this node holds the stream as its origin or as a relay (undefined: not here). */
@@ -152,7 +167,7 @@ export class MediaPlane extends EventEmitter<MediaPlaneEvents> {
   }
 
   /** WHEP: adds a viewer. 404 when nobody publishes; 409 while the publisher's media has not arrived. */
-  async play(streamId: string, offerSdp: string): Promise<SessionAnswer> {
+  async play(streamId: string, offerSdp: string, options: { clientId?: string } = {}): Promise<SessionAnswer> {
     this.assertOpen();
     if (this.isFull()) throw new AppError(503, 'node_full', 'this node serves as many viewers as it can; retry later or elsewhere', { 'Retry-After': '5' });
     const offer = parseOffer(offerSdp);
@@ -164,12 +179,13 @@ export class MediaPlane extends EventEmitter<MediaPlaneEvents> {
     try {
       session = await ViewerSession.open(placement.router, stream.producers(), offer, {
         ...this.opts,
-        connectTimeoutMs: this.opts.viewerConnectTimeoutMs ?? 30_000,
+        connectTimeoutMs: this.opts.viewerConnectTimeoutMs ?? VIEWER_CONNECT_TIMEOUT_MS,
       });
     } catch (err) {
       placement.release();
       throw err;
     }
+    session.clientId = options.clientId;
     stream.attachViewer(session, placement);
     return { sessionId: session.id, sdp: session.answer, etag: session.etag };
   }

@@ -33,9 +33,11 @@ export async function createWebRtcTransport(router: types.Router, s: TransportSe
   });
 }
 
-export abstract class RtcSession extends EventEmitter<{ closed: [reason: string] }> {
+export abstract class RtcSession extends EventEmitter<{ closed: [reason: string]; connected: [] }> {
   readonly id = newId();
   etag = newEtag();
+  /** ICE and DTLS are up: media can flow (a viewer counts from here on). */
+  connected = false;
   private remoteUfrag: string;
   private _closed = false;
   private connectTimer: NodeJS.Timeout | undefined;
@@ -54,7 +56,9 @@ export abstract class RtcSession extends EventEmitter<{ closed: [reason: string]
     transport.on('dtlsstatechange', (state) => {
       if (state === 'connected') {
         clearTimeout(this.connectTimer);
+        this.connected = true;
         this.onConnected();
+        this.emit('connected');
       } else if (state === 'failed' || state === 'closed') this.close(`dtls_${state}`);
     });
     transport.on('icestatechange', (state) => {

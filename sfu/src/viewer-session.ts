@@ -14,6 +14,13 @@ import { inViewerNumbering } from './viewer-numbering.js';
 export class ViewerSession extends RtcSession {
   readonly consumers: types.Consumer[] = [];
   answer = '';
+  /** The player's client id (the SDK's, shared with its chat socket), when it sent one. */
+  clientId: string | undefined;
+
+  /** Who this player is for viewer counts: its client id, else this session. */
+  get playerId(): string {
+    return this.clientId ?? `session:${this.id}`;
+  }
 
   static async open(
     router: types.Router,

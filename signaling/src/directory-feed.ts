@@ -1,76 +1,53 @@
-// Feeds the media plane's facts into the stream directory: live when a publisher's media arrives,
-// offline when it leaves (on the origin node only: a relay of the stream coming and going on an edge
-// changes nothing), and the playback viewer count (WebRTC sessions, here and on relay nodes, plus
-// HLS/DASH players; written at most once a second per stream on local WebRTC changes, and every 2 s
-// for streams whose audience changes without local events: HTTP players, relays' viewers) for
-// streams the real-time channel does not count: while a stream has a channel on this node, the
-// channel writes the total over all nodes and all kinds of viewers, and this feed stays quiet.
-// On start it clears live flags left by a previous run of this node (embedded mode, single node).
-import { clearStaleLiveFlags, type Database, type Logger, type StreamCatalog } from '@onair/platform';
-import type { MediaPlane } from '@onair/sfu';
+// Feeds the media plane's facts into the stream directory, on the stream's origin node only (a relay
+// of the stream coming and going on an edge changes nothing): live when a publisher's media arrives,
+// offline when it leaves, and while it is live the viewer total the node's Audience computes (written
+// when it changes, at most once per audience interval). On start it clears live flags left by a
+// previous run of this node (embedded mode, single node). close() removes every listener it added.
+import { clearStaleLiveFlags, type Audience, type Database, type Logger, type StreamCatalog } from '@onair/platform';
+import type { MediaPlane, MediaPlaneEvents } from '@onair/sfu';
 
-const VIEWER_WRITE_INTERVAL_MS = 1000;
-const AUDIENCE_SWEEP_MS = 2000;
-
-export interface PlaybackAudience {
-  /** WebRTC viewers plus HTTP players of a stream on this node. */
-  count(streamId: string): number;
-  /** Streams whose audience changes without media events here (packaged on this node, or relayed). */
-  polledStreams(): Iterable<string>;
+export interface DirectoryFeed {
+  /** Settled once stale live flags are cleared. */
+  ready: Promise<unknown>;
+  close(): void;
 }
 
-export function linkDirectoryToMedia(
-  media: MediaPlane,
-  streams: StreamCatalog,
-  db: Database,
-  log: Logger,
-  channelCounts: (streamId: string) => boolean = () => false,
-  audience: PlaybackAudience = { count: (id) => media.viewerCount(id), polledStreams: () => [] },
-) {
-  const pending = new Map<string, NodeJS.Timeout>();
-  const written = new Map<string, number>();
-  const write = (id: string) => {
-    if (media.roleOf(id) !== 'origin' || channelCounts(id)) return;
-    const n = audience.count(id);
-    if (written.get(id) === n) return;
-    written.set(id, n);
-    void run('viewers', id, streams.setViewerCount(id, n));
-  };
-  // HTTP players and relays' viewers come and go without local events: sweep those streams.
-  const sweep = setInterval(() => {
-    for (const id of audience.polledStreams()) write(id);
-  }, AUDIENCE_SWEEP_MS);
-  sweep.unref();
+export function linkDirectoryToMedia(media: MediaPlane, streams: StreamCatalog, db: Database, log: Logger, audience: Audience): DirectoryFeed {
+  const unwatch = new Map<string, () => void>();
   const run = (what: string, streamId: string, p: Promise<unknown>) =>
     p.catch((err) => log.error({ err, streamId }, `directory update failed: ${what}`));
 
-  media.on('live', (id, role) => role !== 'relay' && void run('live', id, streams.markLive(id)));
-  media.on('offline', (id, reason, role) => {
-    clearTimeout(pending.get(id));
-    pending.delete(id);
-    written.delete(id);
+  const onLive: (...a: MediaPlaneEvents['live']) => void = (id, role) => {
+    if (role === 'relay' || unwatch.has(id)) return;
+    void run('live', id, streams.markLive(id));
+    let written = -1;
+    unwatch.set(
+      id,
+      audience.watch(id, (total) => {
+        if (total === written) return;
+        written = total;
+        void run('viewers', id, streams.setViewerCount(id, total));
+      }),
+    );
+  };
+  const onOffline: (...a: MediaPlaneEvents['offline']) => void = (id, reason, role) => {
     if (role === 'relay') return;
+    unwatch.get(id)?.();
+    unwatch.delete(id);
     log.info({ streamId: id, reason }, 'stream offline');
     void run('offline', id, streams.markOffline(id));
-  });
-  media.on('viewers', (id) => {
-    if (pending.has(id)) return;
-    pending.set(
-      id,
-      setTimeout(() => {
-        pending.delete(id);
-        write(id);
-      }, VIEWER_WRITE_INTERVAL_MS),
-    );
-  });
+  };
+  media.on('live', onLive);
+  media.on('offline', onOffline);
   return {
-    ready: db.kind === 'embedded'
+    ready: db.capabilities.singleNode
       ? clearStaleLiveFlags(db).then((n) => n && log.warn({ streams: n }, 'cleared live flags left by an earlier run'))
       : Promise.resolve(),
     close() {
-      clearInterval(sweep);
-      for (const t of pending.values()) clearTimeout(t);
-      pending.clear();
+      media.off('live', onLive);
+      media.off('offline', onOffline);
+      for (const stop of unwatch.values()) stop();
+      unwatch.clear();
     },
   };
 }

@@ -5,7 +5,7 @@ import Fastify, { LogController, type FastifyBaseLogger } from 'fastify';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { Accounts, createLogger, openDatabase, StreamCatalog, type Config, type Database, type Logger } from '@onair/platform';
 import { BusTipSink, createStripeClient, openBus, registerLedgerMetrics, TipLedger, TipOutboxRelay, TopUps, type Bus } from '@onair/platform';
-import { ChatHistory, ChatModeration, openRateLimiter, StreamActivity } from '@onair/platform';
+import { Audience, ChatHistory, ChatModeration, ChatService, openRateLimiter, StreamActivity } from '@onair/platform';
 import { MemoryDirectoryStore, RedisDirectoryStore, StreamDirectory } from '@onair/platform';
 import { MediaPlane, registerMediaMetrics } from '@onair/sfu';
 import { Cascade, NodeRegistry } from '@onair/origin-cascade';
@@ -30,6 +30,8 @@ import { registerChannelMetrics } from './realtime/channel-metrics.js';
 
 /** How long an ended stream's final playlists (with ENDLIST) stay readable. */
 const ENDED_PLAYLIST_GRACE_MS = 30_000;
+/** How often nodes share viewer counts (and viewers, the dashboard and the directory see new totals). */
+const VIEWER_INTERVAL_MS = 2000;
 
 export interface OnAirNode {
   /** Base URL of this node, e.g. http://127.0.0.1:8080 (the real port when PORT=0). */
@@ -79,6 +81,7 @@ export async function startNode(config: Config, log: Logger = createLogger(confi
     cleanups.push(() => chatHistory.close());
     const moderation = new ChatModeration(db, bus, streams, chatHistory, log);
     cleanups.push(() => moderation.close());
+    const chat = new ChatService({ bus, moderation, limiter, history: chatHistory });
     // Tips: group-committed ledger, then published from the outbox on the stream's bus subject.
     const tips = await TipLedger.open(db, log, config.tips);
     cleanups.push(() => tips.close());
@@ -162,16 +165,20 @@ export async function startNode(config: Config, log: Logger = createLogger(confi
             log,
           );
     if (packagers) cleanups.push(() => packagers.close());
+    // Viewers: WebRTC sessions and HTTP players of this node, summed over nodes on the bus.
     const httpAudience = new HttpAudience();
-    let gateway: ChannelGateway | undefined; // created below, once the HTTP server exists
-    // A relay's WebRTC viewers are counted once, by the stream's origin (from the cascade registry);
-    // HTTP players are only ever on the origin (other nodes redirect them).
-    const playbackViewers = (id: string) =>
-      media.roleOf(id) === 'relay' ? 0 : media.viewerCount(id) + httpAudience.count(id) + (cascade?.relayedViewers(id) ?? 0);
-    const feed = linkDirectoryToMedia(media, streams, db, log, (id) => gateway?.channel(id) !== undefined, {
-      count: playbackViewers,
-      polledStreams: () => [...(packagers?.ids() ?? []), ...(cascade?.relayedStreams() ?? [])],
+    const audience = new Audience({
+      nodeId: config.cascade.nodeId,
+      bus,
+      log,
+      sources: [
+        { players: (id) => media.players(id), streams: () => media.playerStreams() },
+        { players: (id) => httpAudience.players(id), streams: () => httpAudience.streams() },
+      ],
+      intervalMs: VIEWER_INTERVAL_MS,
     });
+    cleanups.push(() => audience.close());
+    const feed = linkDirectoryToMedia(media, streams, db, log, audience);
     await feed.ready;
     cleanups.push(() => feed.close());
 
@@ -188,17 +195,16 @@ export async function startNode(config: Config, log: Logger = createLogger(confi
       trustProxy: true,
     });
     cleanups.push(() => app.close());
-    gateway = new ChannelGateway({
+    const gateway = new ChannelGateway({
       accounts,
       streams,
       bus,
+      chat,
       history: chatHistory,
       moderation,
-      limiter,
+      audience,
       log,
-      playbackViewers,
       isLive: (id) => media.isBroadcasting(id),
-      onViewerTotal: (id, total) => void streams.setViewerCount(id, total).catch((err) => log.warn({ err, streamId: id }, 'viewer count write failed')),
       channel: config.chat,
     });
     cleanups.push(() => gateway.close());

@@ -2,12 +2,13 @@
 // them (a private nats-server, so it can be stopped), one PostgreSQL, real Redis for rate limits.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { onair } from '@onair/proto';
-import { subjects } from '@onair/platform';
+import { streamTopics } from '@onair/platform';
 import type { OnAirNode } from '@onair/signaling';
 import { api, ChannelClient, registerUser } from '../../test/support/channel-client.js';
 import { createTestDatabase, type TestDatabase } from '../../test/support/databases.js';
 import { PrivateNatsServer } from '../../test/support/nats-server.js';
 import { createUserAndStream, startTestNode, waitFor } from '../../test/support/onair-node.js';
+import { publish, watch, type Viewer } from '../../test/support/werift-peers.js';
 
 const TEST_REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const { ChatMessage } = onair.channel.v1;
@@ -94,14 +95,24 @@ describe('real-time channel across two nodes (NATS, PostgreSQL, Redis)', () => {
     expect(onB.chatMessages.filter((m) => m.text?.startsWith('b')).length).toBe(2);
   });
 
-  it('counts viewers over both nodes and tells node B when the stream goes live on node A', async () => {
+  it("shows node A's players to chat sockets on node B (chat sockets themselves are not viewers), and tells B when the stream goes live on A", async () => {
     const s = await createUserAndStream(a.url, 'count across');
     const onA = [await connect(a, s.id), await connect(a, s.id)];
     const onB = await connect(b, s.id);
-    await waitFor('a total of 3 on B', () => onB.of('viewers').some((v) => v.count === 3), 7000);
-    await waitFor('a total of 3 on A', () => onA[0]!.of('viewers').some((v) => v.count === 3), 7000);
-    a.media.emit('live', s.id, 'origin');
-    await waitFor('live on B', () => onB.of('status').some((st) => st.live));
+    await waitFor('a count on B', () => onB.of('viewers').length > 0, 7000);
+    expect(onB.of('viewers').at(-1)?.count).toBe(0);
+    const pub = await publish(a.url, s.id, s.streamKey, 'vp8');
+    const viewers: Viewer[] = [];
+    try {
+      await waitFor('live on B', () => onB.of('status').some((st) => st.live), 20_000);
+      viewers.push(await watch(a.url, s.id, { clientId: 'cluster-viewer-1' }));
+      await viewers[0]!.connected;
+      await waitFor('a total of 1 on B', () => onB.of('viewers').at(-1)?.count === 1, 7000);
+      await waitFor('a total of 1 on A', () => onA[0]!.of('viewers').at(-1)?.count === 1, 7000);
+    } finally {
+      await Promise.all(viewers.map((v) => v.stop()));
+      await pub.stop();
+    }
   });
 
   it('a moderator granted on node A takes the role on node B without reconnecting (every message, no slow mode); revoking takes it back', async () => {
@@ -115,7 +126,7 @@ describe('real-time channel across two nodes (NATS, PostgreSQL, Redis)', () => {
     const flood = async (tag: string) => {
       for (let i = 0; i < 200; i++) {
         const m = { id: `${tag}${i}`, userId: `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`, username: 'crowd', text: `${tag} ${i}`, sentAtMs: Date.now() };
-        a.bus.publish(subjects.chatFor(s.id, m.userId), ChatMessage.encode(m).finish());
+        streamTopics.chat.publish(a.bus, s.id, m);
       }
       await waitFor(`flood ${tag} seen`, () => [userOnB, viewerB].every((c) => c.chatMessages.some((m) => m.id?.startsWith(tag))));
       await sleep(500); // the rest of the flood's windows

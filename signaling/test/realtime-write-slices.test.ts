@@ -4,7 +4,7 @@
 // viewer must still get every window once, in order, the same bytes as the others.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { onair } from '@onair/proto';
-import { loadConfig, subjects } from '@onair/platform';
+import { loadConfig, streamTopics } from '@onair/platform';
 import type { OnAirNode } from '@onair/signaling';
 import { ChannelClient } from '../../test/support/channel-client.js';
 import { createUserAndStream, startTestNode, waitFor } from '../../test/support/onair-node.js';
@@ -50,7 +50,7 @@ describe('sliced chat fan-out and the delivery knobs', () => {
     while (Date.now() - started < 2500) {
       for (let i = 0; i < 40; i++, sent++) {
         const m = { id: `s${sent}`, userId: `00000000-0000-4000-8000-${String(sent % 300).padStart(12, '0')}`, username: 'crowd', text: `m${sent}`, sentAtMs: Date.now() };
-        node.bus.publish(subjects.chatFor(s.id, m.userId), ChatMessage.encode(m).finish());
+        streamTopics.chat.publish(node.bus, s.id, m);
       }
       if (!joiner && Date.now() - started > 800) {
         joiner = await connect();

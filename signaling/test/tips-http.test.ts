@@ -2,7 +2,7 @@
 // development top-up provider, tip events on the bus).
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { auditLedger, tipSubject } from '@onair/platform';
+import { auditLedger, streamTopics } from '@onair/platform';
 import { onair } from '@onair/proto';
 import type { OnAirNode } from '@onair/signaling';
 import { createTestDatabase, type TestDatabase } from '../../test/support/databases.js';
@@ -49,7 +49,7 @@ describe('tips over HTTP', () => {
     const streamer = await createUserAndStream(node.url, 'tip me');
     const viewer = await register();
     const received: onair.channel.v1.TipEvent[] = [];
-    const sub = node.bus.subscribe(tipSubject(streamer.id), (data) => received.push(onair.channel.v1.TipEvent.decode(data)));
+    const sub = node.bus.subscribe(streamTopics.tip.subject(streamer.id), (data) => received.push(onair.channel.v1.TipEvent.decode(data)));
 
     const topup = await call('POST', '/api/wallet/topups', viewer.token, { amount: 2000 });
     expect(topup.status).toBe(201);

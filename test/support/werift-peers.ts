@@ -199,7 +199,8 @@ export interface Viewer {
   stop(): Promise<void>;
 }
 
-export async function watch(baseUrl: string, streamId: string): Promise<Viewer> {
+/** A WHEP viewer; `clientId` is sent as the SDK sends it (`?client=`), tying sessions of one player. */
+export async function watch(baseUrl: string, streamId: string, options: { clientId?: string } = {}): Promise<Viewer> {
   const pc = newPeer('vp8');
   const received = { audio: 0, video: 0 };
   for (const kind of ['audio', 'video'] as const) {
@@ -208,7 +209,8 @@ export async function watch(baseUrl: string, streamId: string): Promise<Viewer> 
   }
   await pc.setLocalDescription(await pc.createOffer());
   await waitGathered(pc);
-  const res = await fetch(`${baseUrl}/whep/${streamId}`, { method: 'POST', headers: { 'content-type': 'application/sdp' }, body: pc.localDescription!.sdp });
+  const query = options.clientId ? `?client=${encodeURIComponent(options.clientId)}` : '';
+  const res = await fetch(`${baseUrl}/whep/${streamId}${query}`, { method: 'POST', headers: { 'content-type': 'application/sdp' }, body: pc.localDescription!.sdp });
   if (res.status !== 201) {
     await pc.close();
     throw new Error(`WHEP POST answered ${res.status}: ${await res.text()}`);

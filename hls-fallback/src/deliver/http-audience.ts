@@ -1,5 +1,7 @@
-// Counts the HLS/DASH players of each stream as seen by this origin: distinct clients (address plus
-// user agent) that fetched one of the stream's playlists or manifests within the last window. Players
+// Counts the HLS/DASH players of each stream as seen by this origin: distinct players that fetched one
+// of the stream's playlists or manifests within the last window, each known by the client id the SDK
+// sends (the same id as its WebRTC session, so a player falling back to HLS stays one viewer), or by
+// address plus user agent for players that send none. Players
 // reload a live playlist at least every target duration, so a player that stopped drops out within
 // the window. Behind a CDN the origin sees the CDN, not the players: there the CDN's own logs count.
 export class HttpAudience {
@@ -12,6 +14,17 @@ export class HttpAudience {
     let clients = this.seen.get(streamId);
     if (!clients) this.seen.set(streamId, (clients = new Map()));
     clients.set(client, this.now());
+  }
+
+  /** The players of `streamId` within the window (a PlayerSource for the node's Audience). */
+  *players(streamId: string): Iterable<string> {
+    if (this.count(streamId) === 0) return;
+    yield* this.seen.get(streamId)!.keys();
+  }
+
+  /** Streams with players within the window. */
+  streams(): Iterable<string> {
+    return [...this.seen.keys()];
   }
 
   /** Distinct clients of `streamId` within the window (expired ones are forgotten as a side effect). */

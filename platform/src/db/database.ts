@@ -10,8 +10,18 @@ export interface Queryable {
   query<T = Record<string, unknown>>(text: string, params?: readonly unknown[]): Promise<T[]>;
 }
 
+/** What an adapter can do, so that domain code asks for a capability instead of an adapter's name. */
+export interface DatabaseCapabilities {
+  /** Connections that can run statements at once (PGlite: one). */
+  maxConcurrentConnections: number;
+  /** Only this process uses the database (embedded): state left by an earlier run of it can be cleared at start. */
+  singleNode: boolean;
+}
+
 export interface Database extends Queryable {
+  /** For logs and operators; domain code reads `capabilities`. */
   readonly kind: 'postgres' | 'embedded';
+  readonly capabilities: DatabaseCapabilities;
   /**
    * Runs fn in one transaction: commits when it resolves, rolls back when it throws (or when one of
    * its statements failed, even if fn caught that). A DatabaseUnavailable from the COMMIT itself

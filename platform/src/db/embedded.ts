@@ -17,6 +17,7 @@ export async function openEmbedded(dataDir: string | null): Promise<Database> {
 
   return {
     kind: 'embedded',
+    capabilities: { maxConcurrentConnections: 1, singleNode: true },
     async query<T = Record<string, unknown>>(text: string, params?: readonly unknown[]) {
       const res = await pg.query<T>(text, params ? [...params] : []);
       return res.rows;

@@ -28,8 +28,10 @@ export async function openPostgres(url: string, options: Partial<PostgresOptions
     throw err;
   }
 
+  const size = { ...DEFAULTS, ...options }.size;
   return {
     kind: 'postgres',
+    capabilities: { maxConcurrentConnections: size, singleNode: false },
     async query<T = Record<string, unknown>>(text: string, params?: readonly unknown[]): Promise<T[]> {
       try {
         return await pool.query<T>(text, params);

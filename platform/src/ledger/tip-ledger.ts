@@ -81,7 +81,7 @@ export class TipLedger {
     if (!Number.isInteger(rules.feeBps) || rules.feeBps < 0 || rules.feeBps > 10_000) throw new Error('feeBps is 0..10000');
     if (rules.minAmount < 1 || rules.maxAmount < rules.minAmount || !Number.isSafeInteger(rules.maxAmount)) throw new Error('bad tip amount limits');
     const ledger = new TipLedger(db, rules, log);
-    const writers = db.kind === 'embedded' ? 1 : Math.max(1, rules.writers); // PGlite has one connection
+    const writers = Math.max(1, Math.min(rules.writers, db.capabilities.maxConcurrentConnections));
     for (let shard = 0; shard < writers; shard++) {
       const feeAccount = await ledger.wallets.systemAccount('platform_fee', shard);
       ledger.writers.push(new TipWriter(db, feeAccount, rules.currency, rules, log));

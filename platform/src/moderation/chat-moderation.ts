@@ -5,6 +5,7 @@
 import { EventEmitter } from 'node:events';
 import type { AuthUser } from '../accounts/tokens.js';
 import type { Bus, BusSubscription } from '../bus/bus.js';
+import { ANY_KEY, streamTopics, type ModerationNotice } from '../bus/topics.js';
 import type { ChatHistory } from '../chat/chat-history.js';
 import type { Database } from '../db/database.js';
 import { badRequest, forbidden, notFound } from '../errors.js';
@@ -17,13 +18,7 @@ export interface ChatSettings {
   blockedTerms: string[];
 }
 
-export type ModerationNotice =
-  | { kind: 'ban'; streamId: string; userId: string; untilMs: number | null }
-  | { kind: 'unban'; streamId: string; userId: string }
-  | { kind: 'delete'; streamId: string; messageId: string }
-  | { kind: 'settings'; streamId: string; settings: ChatSettings }
-  /** The owner granted (true) or revoked (false) a user's moderator role: sessions pick it up live. */
-  | { kind: 'moderator'; streamId: string; userId: string; moderator: boolean };
+export type { ModerationNotice };
 
 interface StreamChatState {
   bans: Map<string, number | null>;
@@ -33,7 +28,6 @@ interface StreamChatState {
 
 export const MAX_SLOW_MODE_SECONDS = 3600;
 export const MAX_BAN_SECONDS = 366 * 24 * 3600;
-const MODERATION_SUBJECTS = 'onair.stream.*.moderation';
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export class ChatModeration extends EventEmitter<{ notice: [ModerationNotice] }> {
@@ -48,15 +42,10 @@ export class ChatModeration extends EventEmitter<{ notice: [ModerationNotice] }>
     private readonly log: Logger,
   ) {
     super();
-    this.sub = bus.subscribe(MODERATION_SUBJECTS, (data) => {
-      let notice: ModerationNotice;
-      try {
-        notice = JSON.parse(Buffer.from(data).toString('utf8')) as ModerationNotice;
-      } catch {
-        return;
-      }
-      void this.apply(notice);
-    });
+    // Parsed by the topic's schema: a malformed or forged-shape notice never reaches apply().
+    this.sub = streamTopics.moderation.subscribe(bus, ANY_KEY, (notice) => void this.apply(notice).catch((err: unknown) => {
+      log.error({ err, streamId: notice.streamId, kind: notice.kind }, 'applying a moderation notice failed');
+    }), { log });
   }
 
   /** Owner, admin or one of the stream's moderators. */
@@ -120,7 +109,7 @@ export class ChatModeration extends EventEmitter<{ notice: [ModerationNotice] }>
   private announce(notice: ModerationNotice): void {
     // Without the bus, at least this node's viewers see the change.
     if (this.bus.status !== 'connected') this.emit('notice', notice);
-    this.bus.publish(`onair.stream.${notice.streamId}.moderation`, Buffer.from(JSON.stringify(notice)));
+    streamTopics.moderation.publish(this.bus, notice.streamId, notice);
   }
 
   /**

@@ -5,7 +5,7 @@
 // Session URLs (/whip/:id/:session) are unguessable capabilities, as in the RFC's examples.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { AppError, type IceServer, type StreamCatalog } from '@onair/platform';
+import { AppError, CLIENT_ID, type IceServer, type StreamCatalog } from '@onair/platform';
 import type { MediaPlane, SessionRole } from '@onair/sfu';
 
 /** Where a WHEP viewer goes (the cascade); without it every viewer is served by this node. */
@@ -51,11 +51,16 @@ export function registerMediaRoutes(app: FastifyInstance, deps: MediaRouteDeps):
         if ('redirect' in placed) {
           req.log.info({ streamId, to: placed.nodeId }, 'whep viewer redirected to another node');
           // 307 keeps the method and body: the client re-POSTs the same offer there (WHEP section 4.5).
-          return reply.code(307).header('Location', placed.redirect).header('Cache-Control', 'no-store').send();
+          // The query (the player's client id) goes along.
+          const query = req.url.includes('?') ? req.url.slice(req.url.indexOf('?')) : '';
+          return reply.code(307).header('Location', placed.redirect + query).header('Cache-Control', 'no-store').send();
         }
       }
       const sdp = String(req.body ?? '');
-      const answer = role === 'ingest' ? await deps.media.publish(streamId, sdp) : await deps.media.play(streamId, sdp);
+      // The SDK's client id ties this WebRTC session to the same player's HLS/DASH requests (one viewer).
+      const client = (req.query as Record<string, unknown>).client;
+      const clientId = typeof client === 'string' && CLIENT_ID.test(client) ? client : undefined;
+      const answer = role === 'ingest' ? await deps.media.publish(streamId, sdp) : await deps.media.play(streamId, sdp, { clientId });
       req.log.info({ streamId, sessionId: answer.sessionId, role }, `${prefix} session created`);
       if (link) reply.header('Link', link);
       return reply

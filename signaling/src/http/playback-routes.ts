@@ -3,6 +3,7 @@
 // its client connection (a player that goes away stops waiting) and writes the reply. Blocking,
 // caching and status rules live in @onair/hls-fallback, never here.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { CLIENT_ID } from '@onair/platform';
 import { PlaybackOrigin, type HttpAudience, type PackagerLookup, type PlaybackReply, type PlaybackRequest } from '@onair/hls-fallback';
 
 export interface PlaybackRouteDeps {
@@ -49,7 +50,7 @@ export function registerPlaybackRoutes(app: FastifyInstance, deps: PlaybackRoute
   const playlist = (call: (ids: Ids, r: PlaybackRequest, req: FastifyRequest) => Promise<PlaybackReply>) =>
     handle(async (ids, r, req) => {
       const out = await call(ids, r, req);
-      if (out.status < 300) deps.audience?.saw(ids.streamId, `${req.ip} ${req.headers['user-agent'] ?? ''}`);
+      if (out.status < 300) deps.audience?.saw(ids.streamId, playerIdentity(req));
       return out;
     });
   app.get('/hls/:streamId/index.m3u8', handle((p, r) => origin.multivariant(p.streamId, r, true)));
@@ -64,4 +65,16 @@ export function registerPlaybackRoutes(app: FastifyInstance, deps: PlaybackRoute
     reply.header('Cache-Control', 'no-store').header('Content-Type', 'text/plain; charset=utf-8').send(new Date().toISOString()),
   );
   return origin;
+}
+
+/**
+ * Who a player is for viewer counts: the SDK's client id (header `X-OnAir-Client`, or `?client=` for
+ * players that cannot set headers), else its address and user agent.
+ */
+function playerIdentity(req: FastifyRequest): string {
+  const header = req.headers['x-onair-client'];
+  const query = (req.query as Record<string, unknown>).client;
+  const id = typeof header === 'string' ? header : typeof query === 'string' ? query : undefined;
+  if (id !== undefined && CLIENT_ID.test(id)) return id;
+  return `addr:${req.ip} ${String(req.headers['user-agent'] ?? '').slice(0, 200)}`;
 }

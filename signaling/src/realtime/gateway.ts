@@ -1,58 +1,55 @@
 // The WebSocket gateway at /ws/{streamId}: authenticates the upgrade (JWT in Sec-WebSocket-Protocol
 // or ?token=; anonymous viewers may read), keeps one StreamChannel per watched stream on this node,
-// and applies the chat rules to what signed-in users send (identity from the token, never from the
-// frame). Binary protobuf frames only. Owns its WebSocketServer, channels and timers; `close()`
-// releases them all. Never crashes on client input: bad frames get an `error` frame.
-import { randomBytes } from 'node:crypto';
+// and hands what signed-in users send to the chat service (identity from the token, never from the
+// frame), mapping its refusals to `error` frames. Holds no chat rule itself. Binary protobuf frames
+// only. Owns its WebSocketServer, channels and timers; `close()` releases them all. Never crashes on
+// client input: bad frames get an `error` frame.
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import {
+  ANY_KEY,
   isAppError,
   isSubjectToken,
-  subjects,
+  streamTopics,
   type Accounts,
+  type Audience,
   type AuthUser,
   type Bus,
   type BusSubscription,
   type ChatHistory,
   type ChatModeration,
+  type ChatService,
   type Logger,
   type ModerationNotice,
-  type RateLimiter,
   type StreamCatalog,
 } from '@onair/platform';
-import { decodeClientFrame, encodeChatMessage, encodeServerFrame, errorFrame, MAX_CLIENT_FRAME_BYTES, type ChatMessageProps } from './frames.js';
-import { DEFAULT_CHANNEL_OPTIONS, newChannelStats, RECENT_DELIVERED, StreamChannel, type ChannelOptions, type Viewer } from './stream-channel.js';
+import { decodeClientFrame, encodeServerFrame, errorFrame, MAX_CLIENT_FRAME_BYTES, type ChatMessageProps } from './frames.js';
+import { FrameWriter, type Viewer } from './frame-writer.js';
+import { DEFAULT_CHANNEL_OPTIONS, RECENT_DELIVERED, StreamChannel, type ChannelOptions } from './stream-channel.js';
 import { isAllowedReaction } from './reactions.js';
 
 export const CHANNEL_SUBPROTOCOL = 'onair.channel.v1';
-export const MAX_CHAT_CHARS = 500;
 export const HISTORY_ON_JOIN = RECENT_DELIVERED;
 
 export interface GatewayLimits {
-  /** Chat messages per user per stream per window. */
-  chatPerWindow: number;
-  chatWindowMs: number;
   /** Reactions per user (or anonymous connection) per second. */
   reactionsPerSecond: number;
 }
 
-export const DEFAULT_GATEWAY_LIMITS: GatewayLimits = { chatPerWindow: 5, chatWindowMs: 10_000, reactionsPerSecond: 20 };
+export const DEFAULT_GATEWAY_LIMITS: GatewayLimits = { reactionsPerSecond: 20 };
 
 export interface GatewayDeps {
   accounts: Accounts;
   streams: StreamCatalog;
   bus: Bus;
+  chat: ChatService;
   history: ChatHistory;
   moderation: ChatModeration;
-  limiter: RateLimiter;
+  /** The node's viewer counts: each channel shows its stream's total. */
+  audience: Audience;
   log: Logger;
-  /** This node's WHEP viewers of a stream. */
-  playbackViewers: (streamId: string) => number;
   isLive: (streamId: string) => boolean;
-  /** Called every viewer interval with the stream's total over all nodes. */
-  onViewerTotal?: (streamId: string, total: number) => void;
   channel?: Partial<ChannelOptions>;
   limits?: Partial<GatewayLimits>;
 }
@@ -70,9 +67,8 @@ interface Connection extends Viewer {
 }
 
 export class ChannelGateway {
-  readonly nodeId = randomBytes(6).toString('hex');
-  /** Frames sent and dropped, slow clients disconnected, chat batches: over all channels. */
-  readonly stats = newChannelStats();
+  /** Every channel's socket writes (its stats: frames sent and dropped, slow clients disconnected, chat batches). */
+  readonly writer: FrameWriter;
   /** Clients closed for flooding inbound frames. */
   floodCloses = 0;
   /** Reactions counted into the aggregates, and refused by the per-connection limit. */
@@ -99,13 +95,11 @@ export class ChannelGateway {
   constructor(private readonly deps: GatewayDeps) {
     this.options = { ...DEFAULT_CHANNEL_OPTIONS, ...deps.channel };
     this.limits = { ...DEFAULT_GATEWAY_LIMITS, ...deps.limits };
+    this.writer = new FrameWriter(this.options, deps.log);
     deps.moderation.on('notice', this.onNotice);
     deps.bus.on('status', this.onBusStatus);
     // Live/offline comes from whichever node has the publisher.
-    this.statusSub = deps.bus.subscribe('onair.stream.*.status', (data, subject) => {
-      const live = parseLive(data);
-      if (live !== null) this.applyStreamStatus(subject.split('.')[2] ?? '', live);
-    });
+    this.statusSub = streamTopics.status.subscribe(deps.bus, ANY_KEY, (s, streamId) => this.applyStreamStatus(streamId, s.live), { log: deps.log });
   }
 
   attach(server: Server): void {
@@ -168,17 +162,15 @@ export class ChannelGateway {
     if (!opening) {
       opening = (async () => {
         const view = await this.deps.moderation.view(streamId);
-        const channel = new StreamChannel(
+        const channel = new StreamChannel({
           streamId,
-          this.nodeId,
-          this.deps.bus,
-          view,
-          this.options,
-          this.deps.log,
-          () => this.deps.playbackViewers(streamId),
-          (id, total) => this.deps.onViewerTotal?.(id, total),
-          this.stats,
-        );
+          bus: this.deps.bus,
+          moderation: view,
+          options: this.options,
+          writer: this.writer,
+          audience: this.deps.audience,
+          log: this.deps.log,
+        });
         channel.live = this.deps.isLive(streamId) || ((await this.deps.streams.get(streamId))?.live ?? false);
         this.channels.set(streamId, channel);
         return channel;
@@ -282,31 +274,9 @@ export class ChannelGateway {
     conn.channel.addReaction(emoji);
   }
 
-  private async chat(conn: Connection, rawText: string, seq: number): Promise<void> {
-    const { channel, user } = conn;
-    const refuse = (code: string, message: string, retryAfterMs = 0) => channel.send(conn, errorFrame(code, message, seq, retryAfterMs));
-    if (!user) return refuse('not_signed_in', 'sign in to chat');
-    const text = rawText.trim();
-    if (text.length === 0) return refuse('empty_message', 'say something');
-    if ([...text].length > MAX_CHAT_CHARS) return refuse('too_long', `a message is at most ${MAX_CHAT_CHARS} characters`);
-    if (/[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/.test(text)) return refuse('bad_frame', 'control characters are not allowed');
-    const streamId = channel.streamId;
-    const bannedUntil = await this.deps.moderation.bannedUntil(streamId, user.id);
-    if (bannedUntil !== null) {
-      return refuse('banned', bannedUntil === Infinity ? 'you are banned from this chat' : 'you are timed out', bannedUntil === Infinity ? 0 : bannedUntil - Date.now());
-    }
-    if (this.deps.bus.status !== 'connected') return refuse('chat_reconnecting', 'chat is reconnecting; try again in a moment', 1000);
-    const settings = await this.deps.moderation.settings(streamId);
-    if (settings.slowModeSeconds > 0 && !conn.moderator) {
-      const slow = await this.deps.limiter.hit(`slow:${streamId}:${user.id}`, 1, settings.slowModeSeconds * 1000);
-      if (!slow.allowed) return refuse('slow_mode', `slow mode: one message every ${settings.slowModeSeconds} s`, slow.retryAfterMs);
-    }
-    const rate = await this.deps.limiter.hit(`chat:${streamId}:${user.id}`, this.limits.chatPerWindow, this.limits.chatWindowMs);
-    if (!rate.allowed) return refuse('rate_limited', 'you are sending messages too fast', rate.retryAfterMs);
-    if (await this.deps.moderation.isBlockedText(streamId, text)) return refuse('blocked_term', 'that message contains a blocked word');
-    const message: ChatMessageProps = { id: newMessageId(), userId: user.id, username: user.username, text, sentAtMs: Date.now() };
-    channel.publishChat(message, encodeChatMessage(message));
-    this.deps.history.append({ id: message.id!, streamId, userId: user.id, username: user.username, text, sentAtMs: message.sentAtMs! });
+  private async chat(conn: Connection, text: string, seq: number): Promise<void> {
+    const decision = await this.deps.chat.send(conn.channel.streamId, conn.user, text, { exempt: conn.moderator });
+    if (!decision.ok) conn.channel.send(conn, errorFrame(decision.code, decision.message, seq, decision.retryAfterMs));
   }
 
   // ---- notices to every viewer ------------------------------------------------------------------
@@ -354,7 +324,7 @@ export class ChannelGateway {
   /** The media plane says a stream went live or offline on this node: tell every node. */
   streamStatus(streamId: string, live: boolean): void {
     if (!isSubjectToken(streamId)) return;
-    this.deps.bus.publish(subjects.topic(streamId, 'status'), Buffer.from(JSON.stringify({ live })));
+    streamTopics.status.publish(this.deps.bus, streamId, { live });
     if (this.deps.bus.status !== 'connected') this.applyStreamStatus(streamId, live);
   }
 
@@ -375,20 +345,6 @@ export class ChannelGateway {
     for (const c of this.channels.values()) c.close();
     this.channels.clear();
     await new Promise<void>((r) => this.wss.close(() => r()));
-  }
-}
-
-/** Time-ordered, unguessable: 9 base36 chars of milliseconds, then 8 random base64url chars. */
-function newMessageId(): string {
-  return Date.now().toString(36).padStart(9, '0') + randomBytes(6).toString('base64url');
-}
-
-function parseLive(data: Uint8Array): boolean | null {
-  try {
-    const v = JSON.parse(Buffer.from(data).toString('utf8')) as { live?: unknown };
-    return typeof v.live === 'boolean' ? v.live : null;
-  } catch {
-    return null;
   }
 }
 

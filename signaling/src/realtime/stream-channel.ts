@@ -5,11 +5,18 @@
 // delivery window and goes out in ONE socket write per viewer per window: several WebSocket frames
 // back to back (the protocol is one ServerFrame per WebSocket message; see docs/api.md). Owned by the ChannelGateway;
 // closing it unsubscribes, stops its timers and closes its sockets, exactly once.
-// Never lets a slow socket grow memory: frames are dropped for it, then it is disconnected.
-import * as wsModule from 'ws';
-import type { WebSocket } from 'ws';
-import { subjects, type AuthUser, type Bus, type BusSubscription, type Logger, type StreamChatStateView } from '@onair/platform';
-import { decodeChatMessage, decodeTipEvent, encodeServerFrame, type ChatMessageProps } from './frames.js';
+// Socket writes, and the slow-socket policy, belong to the node's FrameWriter; viewer counts to the
+// node's Audience (this channel only shows the total to its viewers).
+import {
+  streamTopics,
+  type Audience,
+  type Bus,
+  type BusSubscription,
+  type Logger,
+  type StreamChatStateView,
+} from '@onair/platform';
+import { encodeServerFrame, type ChatMessageProps } from './frames.js';
+import { frameJoined, type FrameWriter, type Viewer } from './frame-writer.js';
 
 export interface ChannelOptions {
   /** Chat frames per second per viewer at most. */
@@ -25,12 +32,22 @@ export interface ChannelOptions {
   writeSlice: number;
   /** Reactions are summed over this window (ms) before being sent. */
   reactionWindowMs: number;
-  /** How often viewer counts are shared between nodes and sent to viewers. */
-  viewerIntervalMs: number;
   /** Above this many bytes queued on a socket, frames for it are dropped. */
   slowSocketBytes: number;
   /** A socket dropping frames for this long (or queuing 4x slowSocketBytes) is disconnected. */
   slowSocketGraceMs: number;
+}
+
+/** Everything a channel is made of (one object: the gateway builds it, the channel owns nothing in it but its subscriptions). */
+export interface StreamChannelInit {
+  streamId: string;
+  bus: Bus;
+  /** The stream's bans (for hiding a banned user's messages) and settings, kept current by ChatModeration. */
+  moderation: StreamChatStateView;
+  options: ChannelOptions;
+  writer: FrameWriter;
+  audience: Audience;
+  log: Logger;
 }
 
 export const DEFAULT_CHANNEL_OPTIONS: ChannelOptions = {
@@ -38,66 +55,15 @@ export const DEFAULT_CHANNEL_OPTIONS: ChannelOptions = {
   maxMessagesPerFrame: 25,
   writeSlice: 500,
   reactionWindowMs: 250,
-  viewerIntervalMs: 2000,
   slowSocketBytes: 256 * 1024,
   slowSocketGraceMs: 5000,
 };
-
-// ---- frame once, write the same bytes to every socket ----------------------------------------
-// `ws` (8.x) frames each send separately; for a broadcast we build the WebSocket frame (header +
-// payload, unmasked, binary) once with Sender.frame and hand the same buffers to each socket's
-// sender. These are stable but untyped parts of ws: when they are missing, or a sender is busy
-// (compressing, queueing), we fall back to ws.send.
-type Framed = readonly Buffer[];
-interface SenderInternals {
-  _state?: number;
-  _queue?: unknown[];
-  sendFrame?: (list: Framed, cb?: (err?: Error) => void) => void;
-}
-const SenderClass = (wsModule as unknown as { Sender?: { frame?: (data: Buffer, o: object) => Buffer[] } }).Sender;
-
-export function frameOnce(bytes: Uint8Array): Framed | undefined {
-  if (typeof SenderClass?.frame !== 'function') return undefined;
-  const data = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  return SenderClass.frame(data, { fin: true, rsv1: false, opcode: 0x02, mask: false, readOnly: true });
-}
-
-function writeFramed(ws: WebSocket, framed: Framed): boolean {
-  const sender = (ws as unknown as { _sender?: SenderInternals })._sender;
-  if (!sender || typeof sender.sendFrame !== 'function' || sender._state !== 0 || (sender._queue?.length ?? 0) > 0) return false;
-  sender.sendFrame(framed);
-  return true;
-}
 
 /** Chat messages kept for the next frame at most (older ones are dropped first). */
 const MAX_PENDING_MESSAGES = 10_000;
 
 /** The last chat messages this channel delivered, kept for joiners (as many as the history on join). */
 export const RECENT_DELIVERED = 50;
-
-export interface Viewer {
-  readonly ws: WebSocket;
-  readonly user: AuthUser | null;
-  /** Owner, moderator or admin: receives every message, not a sample. Changes live when the owner grants or revokes. */
-  moderator: boolean;
-  /** Since when frames have been dropped for this socket (0: it keeps up). */
-  slowSince: number;
-  droppedFrames: number;
-}
-
-export interface ChannelStats {
-  /** WebSocket messages (ServerFrames) sent. */
-  framesSent: number;
-  /** Socket writes: one per viewer per delivery window carries all of that window's frames. */
-  writes: number;
-  framesDropped: number;
-  slowDisconnects: number;
-  batches: number;
-}
-
-export function newChannelStats(): ChannelStats {
-  return { framesSent: 0, writes: 0, framesDropped: 0, slowDisconnects: 0, batches: 0 };
-}
 
 /** How many tip ids a channel remembers to drop redelivered tip events (the relay retries within seconds). */
 const RECENT_TIP_IDS = 1000;
@@ -115,13 +81,13 @@ export class StreamChannel {
   private outbox: Uint8Array[] = [];
   private reactionsIn = new Map<string, number>();
   private reactionsLocal = new Map<string, number>();
-  private viewerCounts = new Map<string, { count: number; atMs: number }>();
   /**
    * Tip ids already shown. The ledger's outbox relay publishes at least once (a crash between
    * publishing and marking sent repeats a tip); dropping repeats here makes each alert appear once.
    */
   private readonly recentTipIds = new Set<string>();
   private subs: BusSubscription[] = [];
+  private readonly unwatchAudience: () => void;
   /** A reaction window shorter than a delivery window would only queue aggregates: never shorter. */
   private readonly reactionWindowMs: number;
   private timers: NodeJS.Timeout[] = [];
@@ -134,50 +100,50 @@ export class StreamChannel {
     return this.closed;
   }
 
-  constructor(
-    readonly streamId: string,
-    private readonly nodeId: string,
-    private readonly bus: Bus,
-    private readonly moderation: StreamChatStateView,
-    private readonly options: ChannelOptions,
-    private readonly log: Logger,
-    /** This node's other viewers of the stream (WHEP sessions). */
-    private readonly localPlaybackViewers: () => number,
-    private readonly onViewerTotal: (streamId: string, total: number) => void,
-    /** Counters shared by all channels of the node (for /metrics). */
-    readonly stats: ChannelStats = newChannelStats(),
-  ) {
-    this.reactionWindowMs = Math.max(options.reactionWindowMs, windowMs(options));
+  readonly streamId: string;
+  private readonly bus: Bus;
+  private readonly moderation: StreamChatStateView;
+  private readonly options: ChannelOptions;
+  private readonly writer: FrameWriter;
+  private readonly log: Logger;
+
+  constructor(init: StreamChannelInit) {
+    ({ streamId: this.streamId, bus: this.bus, moderation: this.moderation, options: this.options, writer: this.writer, log: this.log } = init);
+    const { streamId, bus, log } = init;
+    this.reactionWindowMs = Math.max(this.options.reactionWindowMs, windowMs(this.options));
     this.subs.push(
-      bus.subscribe(subjects.chatAll(streamId), (data) => {
-        const m = decodeChatMessage(data);
-        if (!m) return;
-        if (this.pending.length >= MAX_PENDING_MESSAGES) this.pending.shift();
-        this.pending.push(m);
-      }),
-      bus.subscribe(subjects.topic(streamId, 'reactions'), (data) => {
-        const partial = parseJson<{ counts: Record<string, number> }>(data);
-        for (const [emoji, n] of Object.entries(partial?.counts ?? {})) {
-          if (Number.isInteger(n) && n > 0) this.reactionsIn.set(emoji, (this.reactionsIn.get(emoji) ?? 0) + n);
-        }
-      }),
-      bus.subscribe(subjects.topic(streamId, 'tip'), (data) => {
-        const tip = decodeTipEvent(data);
-        if (!tip || this.recentTipIds.has(tip.tipId)) return;
-        this.recentTipIds.add(tip.tipId);
-        if (this.recentTipIds.size > RECENT_TIP_IDS) this.recentTipIds.delete(this.recentTipIds.values().next().value!);
-        this.broadcast(encodeServerFrame({ tip }));
-      }),
-      bus.subscribe(subjects.topic(streamId, 'viewers'), (data) => {
-        const v = parseJson<{ node: string; count: number }>(data);
-        if (v && typeof v.node === 'string' && Number.isInteger(v.count)) this.viewerCounts.set(v.node, { count: v.count, atMs: Date.now() });
-      }),
+      streamTopics.chat.subscribe(
+        bus,
+        streamId,
+        (m) => {
+          if (this.pending.length >= MAX_PENDING_MESSAGES) this.pending.shift();
+          this.pending.push(m);
+        },
+        { log },
+      ),
+      streamTopics.reactions.subscribe(
+        bus,
+        streamId,
+        (partial) => {
+          for (const [emoji, n] of Object.entries(partial.counts)) this.reactionsIn.set(emoji, (this.reactionsIn.get(emoji) ?? 0) + n);
+        },
+        { log },
+      ),
+      streamTopics.tip.subscribe(
+        bus,
+        streamId,
+        (tip) => {
+          if (this.recentTipIds.has(tip.tipId)) return;
+          this.recentTipIds.add(tip.tipId);
+          if (this.recentTipIds.size > RECENT_TIP_IDS) this.recentTipIds.delete(this.recentTipIds.values().next().value!);
+          this.broadcast(encodeServerFrame({ tip }));
+        },
+        { log },
+      ),
     );
+    this.unwatchAudience = init.audience.watch(streamId, (total) => this.broadcast(encodeServerFrame({ viewers: { count: total } })));
     this.scheduleDelivery(Date.now());
-    this.timers.push(
-      setInterval(() => this.shareReactions(), this.reactionWindowMs),
-      setInterval(() => this.shareViewers(), options.viewerIntervalMs),
-    );
+    this.timers.push(setInterval(() => this.shareReactions(), this.reactionWindowMs));
   }
 
   /** The last messages delivered on this channel, oldest first (a copy: later windows do not change it). */
@@ -191,11 +157,6 @@ export class StreamChannel {
   }
 
   // ---- inbound from this node's viewers ---------------------------------------------------------
-
-  /** Publishes an accepted chat message to every node (this one included). */
-  publishChat(message: ChatMessageProps, bytes: Uint8Array): void {
-    this.bus.publish(subjects.chatFor(this.streamId, message.userId ?? ''), bytes);
-  }
 
   addReaction(emoji: string): void {
     this.reactionsLocal.set(emoji, (this.reactionsLocal.get(emoji) ?? 0) + 1);
@@ -239,7 +200,7 @@ export class StreamChannel {
     if (all.length > 0) this.delivered = [...this.delivered, ...all.slice(-RECENT_DELIVERED)].slice(-RECENT_DELIVERED);
     if (this.viewers.size === 0 || (all.length === 0 && common.length === 0)) return done();
     if (all.length === 0) return this.writeToAll(common, common, undefined, done);
-    this.stats.batches++;
+    this.writer.stats.batches++;
     const full = encodeServerFrame({ chat: { messages: all, sampled: false } });
     if (all.length <= this.options.maxMessagesPerFrame) return this.writeToAll([...common, full], [...common, full], undefined, done);
     // A fair sample: every k-th message of the window, in order.
@@ -304,14 +265,14 @@ export class StreamChannel {
 
   /** One viewer's window: the shared frames, plus its own messages when the sample left them out. */
   private writeWindow(v: Viewer, frames: Uint8Array[], joined: Buffer | undefined, own: Uint8Array | undefined): void {
-    if (!own) return this.sendMany(v, frames, joined);
+    if (!own) return this.writer.write(v, frames, joined, this.streamId);
     const ownJoined = joined && frameJoined([own]);
-    this.sendMany(v, [...frames, own], ownJoined ? Buffer.concat([joined, ownJoined]) : undefined);
+    this.writer.write(v, [...frames, own], ownJoined ? Buffer.concat([joined, ownJoined]) : undefined, this.streamId);
   }
 
   private shareReactions(): void {
     if (this.reactionsLocal.size > 0) {
-      this.bus.publish(subjects.topic(this.streamId, 'reactions'), Buffer.from(JSON.stringify({ counts: Object.fromEntries(this.reactionsLocal) })));
+      streamTopics.reactions.publish(this.bus, this.streamId, { counts: Object.fromEntries(this.reactionsLocal) });
       this.reactionsLocal.clear();
     }
     if (this.reactionsIn.size > 0) {
@@ -319,26 +280,6 @@ export class StreamChannel {
       this.reactionsIn.clear();
       this.broadcast(frame);
     }
-  }
-
-  /** Total viewers of the stream over all nodes (WebSocket + this node's WHEP, as last reported). */
-  viewerTotal(): number {
-    const now = Date.now();
-    let total = 0;
-    for (const [node, v] of this.viewerCounts) {
-      if (now - v.atMs > this.options.viewerIntervalMs * 3) this.viewerCounts.delete(node);
-      else total += v.count;
-    }
-    return total;
-  }
-
-  private shareViewers(): void {
-    const mine = this.viewers.size + this.localPlaybackViewers();
-    this.bus.publish(subjects.topic(this.streamId, 'viewers'), Buffer.from(JSON.stringify({ node: this.nodeId, count: mine })));
-    if (this.bus.status !== 'connected') this.viewerCounts.set(this.nodeId, { count: mine, atMs: Date.now() });
-    const total = this.viewerTotal();
-    this.broadcast(encodeServerFrame({ viewers: { count: total } }));
-    if (this.live) this.onViewerTotal(this.streamId, total); // the directory counts live streams only
   }
 
   /** Queues a frame for every viewer; it goes out with the next delivery window (at most 1/framesPerSecond later). */
@@ -349,38 +290,7 @@ export class StreamChannel {
 
   /** One frame to one viewer now (status on join, history, errors, pong). */
   send(v: Viewer, frame: Uint8Array): void {
-    this.sendMany(v, [frame]);
-  }
-
-  /**
-   * Frames to one viewer in one socket write (`joined`: the frames already framed back to back),
-   * unless its socket is too far behind (then dropped; then disconnected).
-   */
-  private sendMany(v: Viewer, frames: readonly Uint8Array[], joined?: Buffer): void {
-    const ws = v.ws;
-    if (ws.readyState !== ws.OPEN) return;
-    const queued = ws.bufferedAmount;
-    if (queued > this.options.slowSocketBytes) {
-      const now = Date.now();
-      v.slowSince ||= now;
-      v.droppedFrames += frames.length;
-      this.stats.framesDropped += frames.length;
-      if (queued > this.options.slowSocketBytes * 4 || now - v.slowSince > this.options.slowSocketGraceMs) {
-        this.stats.slowDisconnects++;
-        this.log.info({ streamId: this.streamId, userId: v.user?.id, queued }, 'disconnecting a slow channel client');
-        ws.terminate();
-      }
-      return;
-    }
-    v.slowSince = 0;
-    this.stats.framesSent += frames.length;
-    this.stats.writes++;
-    if (joined && writeFramed(ws, [joined])) return;
-    // ws frames each send itself; cork so the frames still leave in one write.
-    const socket = (ws as unknown as { _socket?: { cork(): void; uncork(): void } })._socket;
-    socket?.cork();
-    for (const f of frames) ws.send(f, { binary: true, compress: false });
-    socket?.uncork();
+    this.writer.write(v, [frame], undefined, this.streamId);
   }
 
   close(): void {
@@ -389,6 +299,7 @@ export class StreamChannel {
     for (const t of this.timers) clearInterval(t);
     clearTimeout(this.deliveryTimer);
     for (const s of this.subs) s.unsubscribe();
+    this.unwatchAudience();
     for (const v of this.viewers) v.ws.close(1001, 'channel closed');
     this.viewers.clear();
     this.pending = [];
@@ -399,21 +310,3 @@ function windowMs(options: ChannelOptions): number {
   return Math.max(10, Math.floor(1000 / options.framesPerSecond));
 }
 
-/** Frames framed as WebSocket binary messages and joined into one buffer (undefined without ws internals). */
-function frameJoined(frames: readonly Uint8Array[]): Buffer | undefined {
-  const parts: Buffer[] = [];
-  for (const f of frames) {
-    const framed = frameOnce(f);
-    if (!framed) return undefined;
-    parts.push(...framed);
-  }
-  return Buffer.concat(parts);
-}
-
-function parseJson<T>(data: Uint8Array): T | null {
-  try {
-    return JSON.parse(Buffer.from(data).toString('utf8')) as T;
-  } catch {
-    return null;
-  }
-}
