@@ -48,7 +48,9 @@ cleanup() {
 trap cleanup EXIT
 
 command -v debootstrap >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null; }
-MIRROR="$(grep -rhoE 'https?://[^ ]+/debian/?' /etc/apt/sources.list /etc/apt/sources.list.d/ 2>/dev/null | grep -v security | head -1)"
+# The machine's own Debian mirror (deb822 "URIs:" or one-line "deb URL" entries), security archive aside.
+MIRROR="$(cat /etc/apt/sources.list /etc/apt/sources.list.d/* 2>/dev/null | grep -v '^ *#' \
+  | grep -oE '^(URIs: *|deb +)https?://[^ ]+' | grep -oE 'https?://[^ ]+' | grep -v security | head -1 || true)"
 MIRROR="${MIRROR:-http://deb.debian.org/debian}"
 
 if [ ! -x "$FRESH/usr/bin/apt-get" ]; then
@@ -64,8 +66,11 @@ cp "$(readlink -f "$(command -v node)")" "$FRESH/usr/local/bin/node"
 rm -rf "$FRESH/usr/local/lib/node_modules/npm"; cp -a "$NPM_DIR" "$FRESH/usr/local/lib/node_modules/npm"
 ln -sf ../lib/node_modules/npm/bin/npm-cli.js "$FRESH/usr/local/bin/npm"
 ln -sf ../lib/node_modules/npm/bin/npx-cli.js "$FRESH/usr/local/bin/npx"
-# A machine behind a TLS-inspecting proxy (like this workplace) needs its CA bundle for the registry.
-[ -f /etc/npmrc ] && cp /etc/npmrc "$FRESH/etc/npmrc"
+# A machine behind a TLS-inspecting proxy (like this workplace) needs its CA bundle for the registry:
+# the host's npm global config goes where the copied npm reads it ($prefix/etc/npmrc).
+mkdir -p "$FRESH/usr/local/etc"
+GLOBAL_NPMRC="$(npm config get globalconfig 2>/dev/null || true)"
+[ -f "$GLOBAL_NPMRC" ] && cp "$GLOBAL_NPMRC" "$FRESH/usr/local/etc/npmrc"
 [ -f /etc/ssl/certs/ca-certificates.crt ] && cp /etc/ssl/certs/ca-certificates.crt "$FRESH/etc/ssl/certs/"
 cp /etc/resolv.conf "$FRESH/etc/resolv.conf"
 # As in container images: packages installed in the chroot do not start their daemons (the host's
@@ -78,7 +83,7 @@ mount --bind /dev "$FRESH/dev"; mount -t devpts devpts "$FRESH/dev/pts" -o newin
 mount -t tmpfs -o size=2g shm "$FRESH/dev/shm"
 
 in_fresh() { # in_fresh COMMAND: runs a shell command in the fresh system with a clean environment
-  chroot "$FRESH" /usr/bin/env -i HOME=/root TERM=dumb LANG=C.UTF-8 \
+  chroot "$FRESH" /usr/bin/env -i HOME=/root TERM=dumb LANG=C.UTF-8 ${NODE_EXTRA_CA_CERTS:+NODE_EXTRA_CA_CERTS=$NODE_EXTRA_CA_CERTS} \
     PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin bash -c "cd /root/onair && $1"
 }
 
