@@ -107,6 +107,11 @@ export interface ChatSettings {
   blockedTerms: string[];
 }
 
+/** What anyone may read of a stream's chat settings (GET chat-settings without moderation rights). */
+export interface ChatMode {
+  slowModeSeconds: number;
+}
+
 export interface Wallet {
   /** Spendable on tips, in minor units. */
   balance: number;
@@ -172,8 +177,8 @@ export interface OnAirApi {
   unban(streamId: string, userId: string): Promise<void>;
   deleteMessage(streamId: string, messageId: string): Promise<void>;
   updateChatSettings(streamId: string, settings: Partial<ChatSettings>): Promise<ChatSettings>;
-  /** The chat settings in force (owner and moderators). */
-  chatSettings(streamId: string): Promise<ChatSettings>;
+  /** The chat settings in force: all of them for the owner and moderators, the chat mode for anyone else. */
+  chatSettings(streamId: string): Promise<ChatSettings | ChatMode>;
   /** Bans and timeouts in force (owner and moderators). */
   bans(streamId: string): Promise<{ items: ChatBan[] }>;
   /** Tips, bans, timeouts and moderators granted, newest first (owner and moderators). */

@@ -23,6 +23,7 @@ export {
   type Moderator,
   type ChatHistoryPage,
   type ChatSettings,
+  type ChatMode,
   type Wallet,
   type TopUp,
   type Tip,

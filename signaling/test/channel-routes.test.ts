@@ -83,7 +83,7 @@ describe.each(STORAGE_KINDS)("a streamer's channel over HTTP on %s storage", (ki
     expectError(await call(mod, 'POST', `/api/streams/${stream.id}/moderators`, { username: owner.user.username }), 403, 'forbidden');
   });
 
-  it('chat settings, bans and the activity feed are read by the owner and moderators only', async () => {
+  it('bans, the activity feed and blocked terms are read by the owner and moderators only; the chat mode by anyone', async () => {
     const owner = await register();
     const mod = await register();
     const viewer = await register();
@@ -120,7 +120,12 @@ describe.each(STORAGE_KINDS)("a streamer's channel over HTTP on %s storage", (ki
     await call(owner, 'DELETE', `${base}/bans/${troll.user.id}`);
     expect((await call(owner, 'GET', `${base}/bans`)).json().items.map((b: { userId: string }) => b.userId)).toEqual([viewer.user.id]);
 
-    for (const path of ['chat-settings', 'bans', 'activity']) {
+    // Anyone sees the chat mode; only the owner and moderators the blocked terms.
+    expect((await call(mod, 'GET', `${base}/chat-settings`)).json()).toEqual({ slowModeSeconds: 10, blockedTerms: ['spoiler'] });
+    expect((await call(viewer, 'GET', `${base}/chat-settings`)).json()).toEqual({ slowModeSeconds: 10 });
+    expect((await call(null, 'GET', `${base}/chat-settings`)).json()).toEqual({ slowModeSeconds: 10 });
+    expectError(await call(null, 'GET', '/api/streams/nosuchstream/chat-settings'), 404, 'stream_not_found');
+    for (const path of ['bans', 'activity']) {
       expectError(await call(viewer, 'GET', `${base}/${path}`), 403, 'forbidden');
       expectError(await call(null, 'GET', `${base}/${path}`), 401, 'not_signed_in');
       expectError(await call(owner, 'GET', `/api/streams/nosuchstream/${path}`), 404, 'stream_not_found');

@@ -1,5 +1,6 @@
 // Entry point: mounts the page for the current path into <main id="app"> and keeps the account
-// part of the top bar (Sign in, or the user's name and Sign out) in step with the session.
+// part of the top bar (Sign in, which opens a dialog over the current page, or the user's name and
+// Sign out) in step with the session.
 import './styles.css';
 import { dashboardPage } from './pages/dashboard/index.js';
 import { directoryPage } from './pages/directory.js';
@@ -8,6 +9,7 @@ import { watchPage } from './pages/watch/index.js';
 import { Router } from './router.js';
 import { h, fill } from './dom.js';
 import { clearAuth, loadAuth, onAuthChange } from './session.js';
+import { openSignInDialog } from './components/sign-in-dialog.js';
 
 const root = document.getElementById('app')!;
 new Router(root, notFoundPage)
@@ -19,7 +21,8 @@ new Router(root, notFoundPage)
 const accountNav = document.getElementById('account-nav')!;
 const renderAccountNav = () => {
   const auth = loadAuth();
-  if (!auth) return fill(accountNav, h('a', { href: '/dashboard', 'data-link': true }, 'Sign in'));
+  // Signing in from any page but the dashboard keeps you on that page (the stream you were watching).
+  if (!auth) return fill(accountNav, h('button', { type: 'button', class: 'link nav-sign-in', onclick: () => openSignInDialog('Sign in or create an account.'), 'aria-haspopup': 'dialog' }, 'Sign in'));
   fill(accountNav, h('span', { class: 'who' }, auth.user.username), ' ', h('button', { type: 'button', class: 'link', onclick: () => clearAuth() }, 'Sign out'));
 };
 onAuthChange(renderAccountNav);

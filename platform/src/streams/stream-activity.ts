@@ -1,5 +1,5 @@
 // What the owner and moderators of a stream see about it beyond the directory: its chat settings as
-// stored, the users banned or timed out from its chat now (with who did it and until when), and an
+// stored (anyone sees the chat mode, i.e. slow mode; the blocked terms are theirs only), the users banned or timed out from its chat now (with who did it and until when), and an
 // activity feed of tips, bans, timeouts and moderators granted, newest first. Reads only: changing
 // any of it is ChatModeration's and StreamCatalog's job. Decides who may read (the stream's owner,
 // its moderators, an admin; ChatModeration.canModerate) and never shows it to anyone else.
@@ -24,6 +24,11 @@ export type ActivityEvent =
   | { kind: 'ban' | 'timeout'; at: string; username: string; until: string | null; by: string | null }
   | { kind: 'moderator_added'; at: string; username: string };
 
+/** What everyone may know of a stream's chat settings: the chat mode shown to joiners. */
+export interface ChatMode {
+  slowModeSeconds: number;
+}
+
 export const MAX_ACTIVITY_EVENTS = 100;
 
 export class StreamActivity {
@@ -33,10 +38,16 @@ export class StreamActivity {
     private readonly nowMs: () => number = Date.now,
   ) {}
 
-  /** The chat settings in force (slow mode, blocked terms), for the settings form. */
-  async chatSettings(streamId: string, actor: AuthUser): Promise<ChatSettings> {
-    await this.assertCanModerate(streamId, actor);
-    return this.moderation.settings(streamId);
+  /**
+   * The chat settings in force: all of them (slow mode, blocked terms; for the settings form) to the
+   * owner, moderators and admins, the chat mode only to anyone else (blocked terms stay private, so
+   * they cannot be spelt around).
+   */
+  async chatSettings(streamId: string, actor: AuthUser | null): Promise<ChatSettings | ChatMode> {
+    await this.assertStreamExists(streamId);
+    const settings = await this.moderation.settings(streamId);
+    if (actor && (await this.moderation.canModerate(streamId, actor))) return settings;
+    return { slowModeSeconds: settings.slowModeSeconds };
   }
 
   /** Bans and timeouts in force now, newest first (expired timeouts are left out). */
@@ -93,9 +104,13 @@ export class StreamActivity {
     });
   }
 
-  private async assertCanModerate(streamId: string, actor: AuthUser): Promise<void> {
+  private async assertStreamExists(streamId: string): Promise<void> {
     const exists = streamId.length <= 64 && (await this.db.query('SELECT 1 FROM streams WHERE id = $1', [streamId])).length > 0;
     if (!exists) throw notFound('stream_not_found', 'no such stream');
+  }
+
+  private async assertCanModerate(streamId: string, actor: AuthUser): Promise<void> {
+    await this.assertStreamExists(streamId);
     if (!(await this.moderation.canModerate(streamId, actor))) throw forbidden('forbidden', "only the stream's owner or moderators may see this");
   }
 }

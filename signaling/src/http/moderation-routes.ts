@@ -4,7 +4,7 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { Accounts, ChatModeration, StreamActivity } from '@onair/platform';
-import { requireUser } from './auth.js';
+import { optionalUser, requireUser } from './auth.js';
 import { parseBody, parseParams, parseQuery } from './validate.js';
 
 const Stream = z.object({ id: z.string().min(1).max(64) });
@@ -46,7 +46,7 @@ export function registerModerationRoutes(app: FastifyInstance, deps: ModerationR
   });
 
   app.get('/api/streams/:id/chat-settings', async (req) => {
-    const user = await requireUser(req, accounts);
+    const user = await optionalUser(req, accounts);
     const { id } = parseParams(Stream, req.params);
     return await activity.chatSettings(id, user);
   });

@@ -44,7 +44,9 @@ export function chatSettings(streamId: string, ownerId: string, changed: () => v
   const loadSettings = () =>
     run(async () => {
       try {
-        showSettings(await client().chatSettings(streamId));
+        const settings = await client().chatSettings(streamId);
+        if (!('blockedTerms' in settings)) throw new Error('only the owner and moderators may change the chat settings');
+        showSettings(settings);
         settingsNote.textContent = '';
         save.disabled = false; // never saved before it showed what the server has: saving would wipe it
       } catch (err) {
@@ -92,7 +94,7 @@ export function chatSettings(streamId: string, ownerId: string, changed: () => v
         });
       },
     },
-    h('div', { class: 'row' }, field('Slow mode', slow), field('Blocked terms', terms, 'Separated by commas; the profanity filter always applies.')),
+    h('div', { class: 'row top' }, field('Slow mode', slow), field('Blocked terms', terms, 'Separated by commas; the profanity filter always applies.')),
     h('div', { class: 'actions' }, save),
     settingsNote,
   );

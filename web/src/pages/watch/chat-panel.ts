@@ -61,6 +61,19 @@ export function chatPanel(streamId: string, ch: Channel, options: { heading?: st
 
   let canModerate = false;
   let connected = ch.state === 'open';
+  let slowModeSeconds = 0;
+  let statusSeen = false;
+  let chatReconnecting = false;
+  const renderNotice = () => {
+    notice.textContent = chatReconnecting ? 'Chat is reconnecting…' : slowModeSeconds ? `Slow mode is on: one message every ${slowModeSeconds} s.` : '';
+  };
+  client()
+    .chatSettings(streamId)
+    .then((mode) => {
+      if (!statusSeen || mode.slowModeSeconds) slowModeSeconds = mode.slowModeSeconds;
+      renderNotice();
+    })
+    .catch(() => {}); // the channel's status frames still tell
   const pending = new Map<number, string>();
 
   const tooLong = () => [...input.value.trim()].length > MAX_CHAT_CHARS;
@@ -147,7 +160,11 @@ export function chatPanel(streamId: string, ch: Channel, options: { heading?: st
       }
     }),
     ch.on('status', (s) => {
-      notice.textContent = s.chatReconnecting ? 'Chat is reconnecting…' : s.slowModeSeconds ? `Slow mode: one message every ${s.slowModeSeconds} s.` : '';
+      // A joiner's first status frame may not carry the chat mode: it is read from the API too.
+      if (s.slowModeSeconds || statusSeen) slowModeSeconds = s.slowModeSeconds;
+      statusSeen = true;
+      chatReconnecting = s.chatReconnecting;
+      renderNotice();
     }),
     ch.on('error', (e: ChannelErrorFrame) => {
       const text = pending.get(e.seq);

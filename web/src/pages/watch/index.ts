@@ -105,7 +105,7 @@ function mountWatch(root: HTMLElement, id: string, initial: Stream): () => void 
 
   describe(initial);
   root.replaceChildren(
-    h('div', { class: 'watch-head' }, title, h('p', { class: 'meta' }, meta, ' ', viewers)),
+    h('div', { class: 'watch-head' }, title, h('p', { class: 'meta' }, meta, ' · ', viewers)),
     h(
       'div',
       { class: 'watch-layout' },

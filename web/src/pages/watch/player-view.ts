@@ -38,6 +38,7 @@ export function playerView(streamId: string, onStream: (stream: Stream) => void,
   const bar = h('div', { class: 'player-bar' }, liveBadge, mute, fullscreen, latency, h('label', { class: 'visually-hidden', for: 'f-quality' }, 'Quality'), quality);
 
   const renderSound = () => {
+    mute.hidden = fullscreen.hidden = overlay.dataset.state !== 'playing';
     mute.textContent = video.muted ? 'Unmute' : 'Mute';
     mute.setAttribute('aria-pressed', String(video.muted));
     unmute.hidden = !video.muted || overlay.dataset.state !== 'playing';
