@@ -189,13 +189,7 @@ export class PlaybackOrigin {
         // A part about to exist (the PRELOAD-HINT, or the next segment's first part) is held until
         // it is complete; anything further ahead is unknown.
         const next = tl.nextPart();
-        const open = tl.last && !tl.last.complete ? tl.last : undefined;
-        const soon =
-          p.state === 'live' &&
-          ((msn === next.msn && partIndex <= next.index + 2) ||
-            (msn === next.msn + 1 && partIndex <= 1) ||
-            // the segment in progress may run a part longer than its target (a late key frame)
-            (open !== undefined && msn === open.msn && partIndex <= open.parts.length + 1));
+        const soon = p.state === 'live' && (msn === next.msn ? partIndex <= next.index + 2 : msn === next.msn + 1 && partIndex <= 1);
         if (!soon) throw isClosed(p) ? gone() : err(404, 'object_not_found', `no part ${msn}.${partIndex}`);
         const o = await p.waitUntil(() => hasPart(track, msn, partIndex), waitMs, req.signal);
         if (o === 'timeout') throw unavailable(`part ${msn}.${partIndex} did not appear in time`);

@@ -51,8 +51,8 @@ export interface TrackInit {
  * `floorMs`, where the previous generation's media ends (an encoder that ran ahead must not make
  * the wall clock go back). The first part alone is a poor bound: ffmpeg buffers its input while it
  * probes, then works through that backlog faster than real time, so its first parts leave it late
- * (0.7 s here); the bound tightens within a second, once the backlog is gone, and then holds to
- * within the encoder's per-frame work.
+ * (0.7 s here); the bound tightens within a second, once the backlog is gone, to within the
+ * encoder's per-frame work, and is fixed after ANCHOR_SETTLE_MS.
  */
 export interface GenerationAnchor {
   gen: number;
@@ -62,7 +62,17 @@ export interface GenerationAnchor {
   /** tightest bound from video parts, and from audio parts (ms; Infinity before the first) */
   videoBoundMs: number;
   audioBoundMs: number;
+  /** after this (wall clock), the anchor no longer moves */
+  settlesAtMs: number;
 }
+
+/**
+ * How long after a generation's first part its anchor may still tighten: long enough for ffmpeg's
+ * start-up backlog (under a second, here, even on a loaded machine), short enough that players
+ * which sync segments by PROGRAM-DATE-TIME (Shaka) never see a listed segment's time move later on:
+ * once settled, a part that happens to come out faster than all before moves nothing.
+ */
+const ANCHOR_SETTLE_MS = 3000;
 
 export interface PackagedTrack {
   readonly index: number;
@@ -308,7 +318,15 @@ export class LadderPackager {
     if (!t.frameRate && t.spec.kind === 'video' && f.info.firstSampleTicks) t.frameRate = ts / f.info.firstSampleTicks;
     let anchor = this.anchors.get(this.gen);
     if (!anchor) {
-      anchor = { gen: this.gen, wallMs: Infinity, mediaSec: f.info.startTicks / ts, floorMs: this.wallClockEndMs(), videoBoundMs: Infinity, audioBoundMs: Infinity };
+      anchor = {
+        gen: this.gen,
+        wallMs: Infinity,
+        mediaSec: f.info.startTicks / ts,
+        floorMs: this.wallClockEndMs(),
+        videoBoundMs: Infinity,
+        audioBoundMs: Infinity,
+        settlesAtMs: arrivedAtMs + ANCHOR_SETTLE_MS,
+      };
       this.anchors.set(this.gen, anchor);
     }
     const a = anchor;
@@ -316,10 +334,12 @@ export class LadderPackager {
     // the next one has arrived: the video part ending at `end` leaves once the frame after it was ingested.
     const heldSec = t.spec.kind === 'video' && t.frameRate ? 1 / t.frameRate : 0;
     const boundMs = arrivedAtMs - ((f.info.startTicks + f.info.durationTicks) / ts + heldSec - a.mediaSec) * 1000;
-    if (t.spec.kind === 'video') a.videoBoundMs = Math.min(a.videoBoundMs, boundMs);
-    else a.audioBoundMs = Math.min(a.audioBoundMs, boundMs);
-    const wallMs = Math.max(Math.round(Number.isFinite(a.videoBoundMs) ? a.videoBoundMs : a.audioBoundMs), a.floorMs);
-    if (wallMs !== a.wallMs) this.moveAnchor(a, wallMs);
+    if (arrivedAtMs < a.settlesAtMs || !Number.isFinite(a.wallMs)) {
+      if (t.spec.kind === 'video') a.videoBoundMs = Math.min(a.videoBoundMs, boundMs);
+      else a.audioBoundMs = Math.min(a.audioBoundMs, boundMs);
+      const wallMs = Math.max(Math.round(Number.isFinite(a.videoBoundMs) ? a.videoBoundMs : a.audioBoundMs), a.floorMs);
+      if (wallMs !== a.wallMs) this.moveAnchor(a, wallMs);
+    }
     const part: MediaPart | undefined = t.timeline.append(
       this.gen,
       { bytes: Buffer.concat([moof, mdat]), startTicks: f.info.startTicks, durationTicks: f.info.durationTicks, independent: f.info.independent, arrivedAtMs },

@@ -1,8 +1,8 @@
 // One track's recent media, as the playlists and manifests see it: segments numbered by media
 // sequence number, each made of parts (one CMAF fragment each), within a sliding window. It decides
-// where segments begin (video: at an independent part once the current segment is long enough;
-// audio: every whole number of parts closest to the target) and keeps the discontinuity count right
-// as the window slides. It holds bytes only for the window; it never waits, times or does I/O.
+// where segments begin and end (after the whole number of parts closest to the target; video also
+// at an independent part once the current segment is long enough) and keeps the discontinuity count
+// right as the window slides. It holds bytes only for the window; it never waits, times or does I/O.
 
 export interface MediaPart {
   msn: number;
@@ -109,9 +109,12 @@ export class TrackTimeline {
     cur.parts.push(part);
     cur.durationTicks += p.durationTicks;
     this.maxPartSec = Math.max(this.maxPartSec, partSec);
-    // Every audio part is independent: close the segment as soon as another part would take it
-    // further from the target than stopping here does.
-    if (this.kind === 'audio' && cur.durationTicks / ts >= this.segmentTargetSec - partSec / 2) this.complete(cur);
+    // Close the segment as soon as another part would take it further from the target than
+    // stopping here does: every audio part is independent, and the encoder forces a video key frame
+    // at every target duration. So the playlist closes a segment with its last part, and the
+    // preload hint then names the next segment's part 0 (players such as Shaka take a hint for a
+    // part of the last listed segment, and one past its end never exists).
+    if (cur.durationTicks / ts >= this.segmentTargetSec - partSec / 2) this.complete(cur);
     return part;
   }
 
@@ -122,18 +125,11 @@ export class TrackTimeline {
     if (discontinuity && this.segments.length) this.pendingDiscontinuity = true;
   }
 
-  /**
-   * The next part a player would ask for (PRELOAD-HINT): msn and part index. A video segment that
-   * has its target duration is ended by the next part (the encoder forces a key frame there), so
-   * the hint is the next segment's first part, never a part past the end that would never exist.
-   */
+  /** The next part a player would ask for (PRELOAD-HINT): msn and part index. */
   nextPart(): { msn: number; index: number } {
     const cur = this.last;
     if (!cur) return { msn: this.nextMsn, index: 0 };
-    if (cur.complete) return { msn: cur.msn + 1, index: 0 };
-    const lastPartSec = (cur.parts[cur.parts.length - 1]?.durationTicks ?? 0) / this.timescale();
-    if (cur.durationTicks / this.timescale() >= this.segmentTargetSec - lastPartSec / 2) return { msn: cur.msn + 1, index: 0 };
-    return { msn: cur.msn, index: cur.parts.length };
+    return cur.complete ? { msn: cur.msn + 1, index: 0 } : { msn: cur.msn, index: cur.parts.length };
   }
 
   /** Stamps the segments of generation `gen` again, after the packager tightened its clock. */
