@@ -13,6 +13,8 @@ export interface FrameSample {
   delayMs: number;
   /** Wall-clock ms from the arrival of the frame's last packet to its presentation, when Chromium says. */
   receiveToShowMs: number | undefined;
+  /** The HTTP player's own live-latency figure when the frame was shown (ms), when it has one. */
+  playerLatencyMs: number | undefined;
 }
 
 export interface ViewerReport {
@@ -27,6 +29,10 @@ export interface ViewerReport {
   /** Mean jitter-buffer delay (ms) of the frames decoded so far. */
   jitterBufferMs: number | undefined;
   connectionState: string | undefined;
+  /** Every error event of an HTTP player (fatal or not), as `code/detail` strings. */
+  playerErrors: string[];
+  /** Heights of the renditions an HTTP player played, one entry per switch, with when (ms). */
+  renditionSwitches: { at: number; height: number }[];
 }
 
 export interface PublisherReport {
@@ -115,7 +121,7 @@ async function startWatching(opts: { whepUrl: string; timeoutMs: number }): Prom
 }
 
 /** Reads the painted clock back from every frame the video element presents. */
-function sampleFrames(video: HTMLVideoElement): void {
+function sampleFrames(video: HTMLVideoElement, playerLatencyMs: () => number | undefined = () => undefined): void {
   const canvas = document.createElement('canvas');
   canvas.width = FRAME_WIDTH;
   canvas.height = FRAME_HEIGHT;
@@ -128,7 +134,7 @@ function sampleFrames(video: HTMLVideoElement): void {
     if (paintedAt === undefined) unreadable++;
     else {
       const receivedAt = meta.receiveTime === undefined ? undefined : performance.timeOrigin + meta.receiveTime;
-      samples.push({ shownAt, delayMs: shownAt - paintedAt, receiveToShowMs: receivedAt === undefined ? undefined : shownAt - receivedAt });
+      samples.push({ shownAt, delayMs: shownAt - paintedAt, receiveToShowMs: receivedAt === undefined ? undefined : shownAt - receivedAt, playerLatencyMs: playerLatencyMs() });
     }
     video.requestVideoFrameCallback(onFrame);
   };
@@ -137,40 +143,98 @@ function sampleFrames(video: HTMLVideoElement): void {
 
 declare global {
   interface Window {
-    // hls.js and dash.js, loaded by the HTTP bench's page as plain scripts.
+    // hls.js, dash.js, Shaka Player and video.js, loaded by the HTTP bench's page as plain scripts.
     Hls?: any; // eslint-disable-line @typescript-eslint/no-explicit-any
     dashjs?: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+    shaka?: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+    videojs?: any; // eslint-disable-line @typescript-eslint/no-explicit-any
   }
 }
 
-const httpPlayerState: { fatal?: string } = {};
+/** What an HTTP player page plays: the protocol, and the player that plays it. */
+export type HttpKind = 'll-hls' | 'hls' | 'dash';
+export type HttpPlayerName = 'hls.js' | 'dash.js' | 'shaka' | 'video.js';
+
+const httpPlayerState: { fatal?: string; errors: string[]; switches: { at: number; height: number }[] } = { errors: [], switches: [] };
+
+function noteHeight(height: number): void {
+  const last = httpPlayerState.switches.at(-1);
+  if (height > 0 && last?.height !== height) httpPlayerState.switches.push({ at: Date.now(), height });
+}
 
 /**
- * Plays LL-HLS (hls.js low-latency mode), plain HLS (hls.js with parts ignored) or low-latency DASH
- * (dash.js) at the top rendition, and samples every presented frame like startWatching.
+ * Plays LL-HLS, plain HLS (parts ignored) or low-latency DASH with one of the HTTP players and
+ * samples every presented frame like startWatching, with the player's own live-latency figure.
+ * hls.js and dash.js are pinned to the top rendition (`top`), as the bench always measured them;
+ * Shaka and video.js choose by themselves unless `top` is set.
  */
-async function startWatchingHttp(opts: { url: string; kind: 'll-hls' | 'hls' | 'dash' }): Promise<void> {
+async function startWatchingHttp(opts: { url: string; kind: HttpKind; player?: HttpPlayerName; top?: boolean }): Promise<void> {
   const video = document.createElement('video');
   video.muted = true;
   video.autoplay = true;
   document.body.append(video);
-  if (opts.kind === 'dash') {
+  const name = opts.player ?? (opts.kind === 'dash' ? 'dash.js' : 'hls.js');
+  const top = opts.top ?? (name === 'hls.js' || name === 'dash.js');
+  let latencyMs: () => number | undefined = () => undefined;
+  const error = (what: string, fatal: boolean) => {
+    httpPlayerState.errors.push(what);
+    if (fatal) httpPlayerState.fatal ??= what;
+  };
+  if (name === 'dash.js') {
     const player = window.dashjs.MediaPlayer().create();
-    player.updateSettings({ streaming: { delay: { liveDelay: 1.5 }, liveCatchup: { enabled: true }, abr: { autoSwitchBitrate: { video: false } } } });
-    player.on(window.dashjs.MediaPlayer.events.ERROR, (e: { error?: { message?: string } }) => (httpPlayerState.fatal = e.error?.message ?? 'error'));
+    player.updateSettings({ streaming: { delay: { liveDelay: 1.5 }, liveCatchup: { enabled: true }, abr: { autoSwitchBitrate: { video: !top } } } });
+    player.on(window.dashjs.MediaPlayer.events.ERROR, (e: { error?: { code?: number; message?: string } }) => error(`${e.error?.code ?? ''}/${e.error?.message ?? 'error'}`, true));
     player.initialize(video, opts.url, true);
-  } else {
+    latencyMs = () => {
+      const s = player.getCurrentLiveLatency() as number;
+      return Number.isFinite(s) && s > 0 ? s * 1000 : undefined;
+    };
+  } else if (name === 'hls.js') {
     const hls = new window.Hls({ lowLatencyMode: opts.kind === 'll-hls', startLevel: -1 });
     hls.on(window.Hls.Events.MANIFEST_PARSED, () => {
-      hls.currentLevel = hls.levels.length - 1; // hls.js orders levels by bitrate: the last is the top
+      if (top) hls.currentLevel = hls.levels.length - 1; // hls.js orders levels by bitrate: the last is the top
     });
-    hls.on(window.Hls.Events.ERROR, (_e: unknown, d: { fatal: boolean; details: string }) => {
-      if (d.fatal) httpPlayerState.fatal = d.details;
-    });
+    hls.on(window.Hls.Events.ERROR, (_e: unknown, d: { fatal: boolean; details: string }) => error(d.details, d.fatal));
     hls.loadSource(opts.url);
     hls.attachMedia(video);
+    latencyMs = () => (Number.isFinite(hls.latency) && hls.latency > 0 ? hls.latency * 1000 : undefined);
+  } else if (name === 'shaka') {
+    window.shaka.polyfill.installAll();
+    const player = new window.shaka.Player();
+    await player.attach(video);
+    player.configure({ streaming: { lowLatencyMode: opts.kind !== 'hls' }, abr: { enabled: !top } });
+    player.addEventListener('error', (e: { detail: { code: number; severity: number; data?: unknown[] } }) =>
+      error(`shaka ${e.detail.code}${e.detail.data?.length ? ` ${JSON.stringify(e.detail.data).slice(0, 200)}` : ''}`, e.detail.severity === 2));
+    await player.load(opts.url);
+    if (top) {
+      const best = (player.getVariantTracks() as { bandwidth: number }[]).reduce((a, b) => (b.bandwidth > a.bandwidth ? b : a));
+      player.selectVariantTrack(best, true);
+    }
+    // Shaka's own figure (stats.liveLatency: now - presentation start - currentTime), read at most
+    // every 250 ms: getStats() copies the whole session history
+    let last = { at: 0, ms: undefined as number | undefined };
+    latencyMs = () => {
+      if (Date.now() - last.at >= 250) {
+        const s = (player.getStats() as { liveLatency: number }).liveLatency;
+        last = { at: Date.now(), ms: Number.isFinite(s) && s > 0 ? s * 1000 : undefined };
+      }
+      return last.ms;
+    };
+    window.shakaPlayer = player;
+  } else {
+    video.className = 'video-js';
+    const player = window.videojs(video, { autoplay: 'muted', muted: true, html5: { vhs: { overrideNative: true } } });
+    player.on('error', () => error(`video.js ${player.error()?.code ?? ''} ${player.error()?.message ?? ''}`, true));
+    player.src({ src: opts.url, type: opts.kind === 'dash' ? 'application/dash+xml' : 'application/x-mpegURL' });
+    latencyMs = () => {
+      // VHS keeps no wall clock: its figure is how far behind the seekable end it plays
+      const tracker = player.liveTracker;
+      const behind = tracker?.isLive() ? (tracker.liveCurrentTime() as number) - (player.currentTime() as number) : NaN;
+      return Number.isFinite(behind) && behind > 0 ? behind * 1000 : undefined;
+    };
   }
-  sampleFrames(video);
+  video.addEventListener('resize', () => noteHeight(video.videoHeight));
+  sampleFrames(video, latencyMs);
 }
 
 async function viewerReport(): Promise<ViewerReport> {
@@ -188,6 +252,8 @@ async function viewerReport(): Promise<ViewerReport> {
     framesDropped: (stat?.framesDropped as number | undefined) ?? 0,
     jitterBufferMs: emitted && delay !== undefined ? (delay / emitted) * 1000 : undefined,
     connectionState: player?.pc.connectionState ?? httpPlayerState.fatal,
+    playerErrors: httpPlayerState.errors,
+    renditionSwitches: httpPlayerState.switches,
   };
 }
 
@@ -209,6 +275,7 @@ export type G2gPage = typeof g2g;
 declare global {
   interface Window {
     g2g?: G2gPage;
+    shakaPlayer?: any; // eslint-disable-line @typescript-eslint/no-explicit-any
   }
 }
 window.g2g = g2g;

@@ -1,0 +1,263 @@
+// OnAir's LL-HLS, HLS and DASH in players OnAir does not ship, and the truth of their clocks. A page
+// paints the wall clock into a canvas and publishes it over WHIP (the glass-to-glass bench's page,
+// bench/src/g2g-page.ts); then:
+// - the picture of each LL-HLS part, decoded by ffmpeg, shows the clock its EXT-X-PROGRAM-DATE-TIME
+//   gives it, and a blocking reload never hands out a part before its PROGRAM-DATE-TIME says it ended;
+// - every preload hint names a part that comes to exist;
+// - Shaka Player plays LL-HLS and DASH with no error event, no gap in its buffer, no rendition
+//   flapping, and a live latency within 300 ms of the one read from the picture; video.js (VHS)
+//   plays HLS; hls.js and dash.js report their figures beside them;
+// - ffprobe reads every playlist and the MPD, and ffmpeg decodes from them;
+// - after ffmpeg is killed, the clock stays true across the discontinuity.
+// Latencies are printed: docs/players.md records them.
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { OnAirNode } from '@onair/signaling';
+import { launchBrowser } from '../support/browser.js';
+import { createUserAndStream, startTestNode, waitFor, type TestStream } from '../support/onair-node.js';
+import { lastPartOf, parseMediaPlaylist, type ParsedMediaPlaylist } from '../../hls-fallback/test/support/playlists.js';
+import { openBenchPage } from '../../bench/src/bench-page.js';
+import type { FrameSample, HttpKind, HttpPlayerName, ViewerReport } from '../../bench/src/g2g-page.js';
+import { FRAME_HEIGHT, FRAME_WIDTH, readTimecode } from '../../bench/src/timecode.js';
+
+const run = promisify(execFile);
+let node: OnAirNode;
+let browser: Browser;
+let stream: TestStream;
+const contexts: BrowserContext[] = [];
+
+const hlsUrl = () => `${node.url}/hls/${stream.id}/index.m3u8`;
+const dashUrl = () => `${node.url}/dash/${stream.id}/manifest.mpd`;
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+beforeAll(async () => {
+  node = await startTestNode({ HLS_MODE: 'always', HLS_POSTER_INTERVAL_MS: '0' });
+  browser = await launchBrowser();
+  stream = await createUserAndStream(node.url, 'players');
+  const context = await browser.newContext({ viewport: { width: 700, height: 400 } });
+  contexts.push(context);
+  const sender = await openBenchPage(context, node.url, 'sender');
+  await sender.evaluate((o) => window.g2g!.startPublishing(o), { whipUrl: `${node.url}/whip/${stream.id}`, streamKey: stream.streamKey, videoCodec: 'h264' as const, audio: true });
+  await waitFor('the HLS ladder to run', () => node.packagers?.get(stream.id)?.state === 'running', 30_000);
+});
+
+afterAll(async () => {
+  await Promise.all(contexts.map((c) => c.close().catch(() => {})));
+  await browser?.close();
+  await node?.close();
+});
+
+const text = async (url: string) => {
+  const res = await fetch(url);
+  expect(res.status, url).toBe(200);
+  return res.text();
+};
+const bytes = async (url: string) => Buffer.from(await (await fetch(url)).arrayBuffer());
+
+/** The top rendition's LL-HLS media playlist URL. */
+async function topMediaUrl(): Promise<string> {
+  const variants = (await text(hlsUrl())).split('\n').filter((l) => l && !l.startsWith('#'));
+  return new URL(variants[0]!, hlsUrl()).toString();
+}
+
+/** The clock painted into the first frame of an fMP4 part (its init segment prepended), via ffmpeg. */
+async function paintedClockOf(init: Buffer, part: Buffer): Promise<number | undefined> {
+  const child = execFile('ffmpeg', ['-v', 'error', '-i', 'pipe:0', '-frames:v', '1', '-vf', `scale=${FRAME_WIDTH}:${FRAME_HEIGHT}`, '-f', 'rawvideo', '-pix_fmt', 'rgba', 'pipe:1'], {
+    encoding: 'buffer',
+    maxBuffer: 16 << 20,
+  });
+  const out = new Promise<Buffer>((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    child.stdout!.on('data', (d: Buffer) => chunks.push(d));
+    child.once('close', (code) => (code === 0 ? resolve(Buffer.concat(chunks)) : reject(new Error(`ffmpeg exited ${code}`))));
+  });
+  child.stdin!.end(Buffer.concat([init, part]));
+  const rgba = await out;
+  return readTimecode({ width: FRAME_WIDTH, height: FRAME_HEIGHT, data: new Uint8ClampedArray(rgba.buffer, rgba.byteOffset, rgba.length) } as ImageData);
+}
+
+interface ClockCheck {
+  /** PROGRAM-DATE-TIME of the part's first frame minus the clock painted into it (ms). */
+  errorMs: number;
+}
+
+/** For the independent parts listed in one playlist: how far PROGRAM-DATE-TIME is from the picture. */
+async function clockErrors(mediaUrl: string, pl: ParsedMediaPlaylist): Promise<ClockCheck[]> {
+  const checks: ClockCheck[] = [];
+  const inits = new Map<string, Buffer>();
+  for (const s of pl.segments) {
+    if (s.pdt === undefined || !s.map || !s.parts.length) continue;
+    let init = inits.get(s.map);
+    if (!init) inits.set(s.map, (init = await bytes(new URL(s.map, mediaUrl).toString())));
+    // a segment's first part starts with its key frame, at the segment's PROGRAM-DATE-TIME
+    const painted = await paintedClockOf(init, await bytes(new URL(s.parts[0]!.uri, mediaUrl).toString()));
+    if (painted !== undefined) checks.push({ errorMs: s.pdt - painted });
+  }
+  return checks;
+}
+
+/** Blocking reloads for the next part: how long after its PROGRAM-DATE-TIME end each one arrived. */
+async function partArrivalsAfterTheirEnd(mediaUrl: string, count: number): Promise<number[]> {
+  const lags: number[] = [];
+  let pl = parseMediaPlaylist(await text(mediaUrl));
+  while (lags.length < count) {
+    const want = lastPartOf(pl);
+    const next = pl.preloadHint ? /(\d+)\.(\d+)\.m4s$/.exec(pl.preloadHint)!.slice(1).map(Number) : [want.msn, want.index + 1];
+    pl = parseMediaPlaylist(await text(`${mediaUrl}?_HLS_msn=${next[0]}&_HLS_part=${next[1]}`));
+    const receivedAt = Date.now();
+    const seg = pl.segments.find((s) => s.msn === next[0]);
+    const part = seg?.parts[next[1]!];
+    if (!seg?.pdt || !part) continue; // a later playlist than asked for (a stall): no clean figure
+    const endMs = seg.pdt + seg.parts.slice(0, next[1]! + 1).reduce((a, p) => a + p.duration * 1000, 0);
+    lags.push(receivedAt - endMs);
+  }
+  return lags;
+}
+
+interface PlayerRun {
+  report: ViewerReport;
+  shaka: { gapsJumped: number; stallsDetected: number } | undefined;
+  kept: FrameSample[];
+  pictureLatencyMs: number;
+  playerLatencyMs: number | undefined;
+}
+const runs = new Map<string, PlayerRun>();
+
+/** Plays `url` with `player` for warm-up + sampling seconds, reading the clock from every frame. */
+async function watch(player: HttpPlayerName, kind: HttpKind, url: string, warmupMs = 6000, sampleMs = 10_000): Promise<PlayerRun> {
+  const context = await browser.newContext({ viewport: { width: 700, height: 400 } });
+  contexts.push(context);
+  const page: Page = await openBenchPage(context, node.url, player);
+  await page.evaluate((o) => window.g2g!.startWatchingHttp(o), { url, kind, player });
+  await page.waitForFunction(() => (document.querySelector('video')?.videoWidth ?? 0) > 0, undefined, { timeout: 30_000 });
+  const firstFrameAt = Date.now();
+  // Shaka's own account of gaps it had to jump in its buffer (media it never got) and of stalls,
+  // over the sampling window (joining may jump a gap at the start)
+  const shakaStats = () =>
+    page.evaluate(() => {
+      const stats = window.shakaPlayer.getStats() as { gapsJumped: number; stallsDetected: number };
+      return { gapsJumped: stats.gapsJumped, stallsDetected: stats.stallsDetected };
+    });
+  await page.waitForTimeout(warmupMs);
+  const shakaBefore = player === 'shaka' ? await shakaStats() : undefined;
+  await page.waitForTimeout(sampleMs);
+  const report = await page.evaluate(() => window.g2g!.viewerReport());
+  const shakaAfter = shakaBefore ? await shakaStats() : undefined;
+  const shaka = shakaBefore && shakaAfter
+    ? { gapsJumped: shakaAfter.gapsJumped - shakaBefore.gapsJumped, stallsDetected: shakaAfter.stallsDetected - shakaBefore.stallsDetected }
+    : undefined;
+  await context.close();
+  const kept = report.samples.filter((s) => s.shownAt >= firstFrameAt + warmupMs);
+  const own = kept.map((s) => s.playerLatencyMs).filter((v): v is number => v !== undefined);
+  const r: PlayerRun = { report, shaka, kept, pictureLatencyMs: median(kept.map((s) => s.delayMs)), playerLatencyMs: own.length ? median(own) : undefined };
+  runs.set(`${player} ${kind}`, r);
+  console.log(`[players] ${player} ${kind}: picture ${r.pictureLatencyMs} ms, player says ${r.playerLatencyMs ?? '-'} ms, ${kept.length} frames, switches ${JSON.stringify(report.renditionSwitches.map((s) => s.height))}, errors ${JSON.stringify(report.playerErrors)}${shaka ? `, gaps jumped ${shaka.gapsJumped}, stalls ${shaka.stallsDetected}` : ''}`);
+  return r;
+}
+
+/** No rendition switch after the player's first choice settled (the first seconds may ramp up). */
+function switchesAfter(r: PlayerRun, fromMs: number): number[] {
+  return r.report.renditionSwitches.filter((s) => s.at >= fromMs).map((s) => s.height);
+}
+
+describe('timestamps are the capture clock', () => {
+  it('gives each LL-HLS segment the PROGRAM-DATE-TIME its picture was captured at, within 50 ms', async () => {
+    const mediaUrl = await topMediaUrl();
+    // the first second of a stream is ffmpeg's backlog: the packager's clock is tight after it
+    await new Promise((r) => setTimeout(r, 3000));
+    const checks = await clockErrors(mediaUrl, parseMediaPlaylist(await text(mediaUrl)));
+    console.log(`[players] PROGRAM-DATE-TIME - painted clock: ${JSON.stringify(checks.map((c) => c.errorMs))}`);
+    expect(checks.length).toBeGreaterThanOrEqual(3);
+    for (const c of checks) expect(Math.abs(c.errorMs)).toBeLessThanOrEqual(50);
+  });
+
+  it('never hands out a part (blocking reload) before the end time its PROGRAM-DATE-TIME gives it', async () => {
+    const lags = await partArrivalsAfterTheirEnd(await topMediaUrl(), 8);
+    console.log(`[players] part received - its PROGRAM-DATE-TIME end (ms): ${JSON.stringify(lags)}`);
+    for (const lag of lags) expect(lag).toBeGreaterThanOrEqual(0);
+    expect(median(lags)).toBeLessThan(400);
+  });
+});
+
+describe('every preload hint', () => {
+  it('names a part that comes to exist (never one past the end of its segment)', async () => {
+    const mediaUrl = await topMediaUrl();
+    const hints = new Set<string>();
+    const until = Date.now() + 3000;
+    while (Date.now() < until) {
+      hints.add(parseMediaPlaylist(await text(mediaUrl)).preloadHint!);
+      await new Promise((r) => setTimeout(r, 70));
+    }
+    expect([...hints].some((h) => /\.0\.m4s$/.test(h))).toBe(true); // seen at a segment boundary
+    const statuses = await Promise.all([...hints].map(async (h) => [h, (await fetch(new URL(h, mediaUrl))).status] as const));
+    expect(statuses.filter(([, s]) => s !== 200)).toEqual([]);
+  });
+});
+
+describe('players OnAir does not ship', () => {
+  for (const [kind, url] of [['ll-hls', hlsUrl], ['dash', dashUrl]] as const) {
+    it(`Shaka Player plays ${kind} without error events or rendition flapping, and its live latency is the picture's within 300 ms`, async () => {
+      const r = await watch('shaka', kind, url());
+      expect(r.report.playerErrors).toEqual([]);
+      expect(r.shaka).toEqual({ gapsJumped: 0, stallsDetected: 0 }); // no media missing from its buffer while sampled
+      expect(r.kept.length).toBeGreaterThan(150); // ~30 fps shown over 10 s
+      expect(switchesAfter(r, r.kept[0]!.shownAt)).toEqual([]);
+      expect(r.playerLatencyMs).toBeDefined();
+      expect(Math.abs(r.playerLatencyMs! - r.pictureLatencyMs)).toBeLessThanOrEqual(300);
+    }, 60_000);
+  }
+
+  it('video.js (VHS) plays the HLS without error', async () => {
+    const r = await watch('video.js', 'hls', hlsUrl());
+    expect(r.report.playerErrors).toEqual([]);
+    expect(r.kept.length).toBeGreaterThan(150);
+  }, 60_000);
+
+  it('hls.js (LL-HLS) and dash.js still play, beside them', async () => {
+    for (const [player, kind, url] of [['hls.js', 'll-hls', hlsUrl()], ['dash.js', 'dash', dashUrl()]] as const) {
+      const r = await watch(player, kind, url, 6000, 6000);
+      expect(r.report.connectionState, 'fatal error').toBeUndefined();
+      expect(r.kept.length).toBeGreaterThan(90);
+    }
+  }, 90_000);
+
+  it('ffprobe reads every playlist and the MPD, and ffmpeg decodes from them', async () => {
+    const master = await text(hlsUrl());
+    const media = master.split('\n').filter((l) => l && !l.startsWith('#'));
+    const audio = [...master.matchAll(/URI="([^"]+)"/g)].map((m) => m[1]!);
+    const urls = [hlsUrl(), `${node.url}/hls/${stream.id}/plain.m3u8`, ...[...media, ...audio].flatMap((m) => [new URL(m, hlsUrl()).toString(), new URL(m.replace('index.m3u8', 'plain.m3u8'), hlsUrl()).toString()]), dashUrl()];
+    for (const url of urls) {
+      const { stdout } = await run('ffprobe', ['-v', 'error', '-rw_timeout', '10000000', '-show_entries', 'stream=codec_type,height', '-of', 'json', url], { timeout: 30_000 });
+      const streams = (JSON.parse(stdout) as { streams: { codec_type: string }[] }).streams;
+      expect(streams.length, url).toBeGreaterThan(0);
+    }
+    for (const url of [hlsUrl(), dashUrl()]) {
+      const { stderr } = await run('ffmpeg', ['-v', 'error', '-i', url, '-t', '2', '-f', 'null', '-'], { timeout: 30_000 });
+      expect(stderr.trim(), url).toBe('');
+    }
+  });
+});
+
+describe('after an ffmpeg restart', () => {
+  it('keeps PROGRAM-DATE-TIME true to the picture across the discontinuity', async () => {
+    const packaging = node.packagers!.get(stream.id)!;
+    const killed = packaging.encoderPid!;
+    process.kill(killed, 'SIGKILL');
+    await waitFor('ffmpeg to be restarted', () => (packaging.encoderPid ?? killed) !== killed, 10_000);
+    const mediaUrl = await topMediaUrl();
+    await waitFor('a discontinuity followed by 3 segments', async () => {
+      const pl = parseMediaPlaylist(await text(mediaUrl));
+      const at = pl.segments.findIndex((s) => s.discontinuity);
+      return at >= 0 && pl.segments.length - at >= 4;
+    }, 20_000);
+    await new Promise((r) => setTimeout(r, 1000)); // the new encoder's clock has settled (3 s)
+    const pl = parseMediaPlaylist(await text(mediaUrl));
+    const after = pl.segments.slice(pl.segments.findIndex((s) => s.discontinuity));
+    const checks = await clockErrors(mediaUrl, { ...pl, segments: after });
+    console.log(`[players] after the restart, PROGRAM-DATE-TIME - painted clock: ${JSON.stringify(checks.map((c) => c.errorMs))}`);
+    expect(checks.length).toBeGreaterThanOrEqual(3);
+    for (const c of checks) expect(Math.abs(c.errorMs)).toBeLessThanOrEqual(50);
+  });
+});
