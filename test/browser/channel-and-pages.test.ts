@@ -15,6 +15,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import type { OnAirNode } from '@onair/signaling';
 import { launchBrowser } from '../support/browser.js';
 import { startTestNode, waitFor } from '../support/onair-node.js';
+import { openSdkPage, publishFakeCamera } from '../support/sdk-page.js';
 
 const SHOTS = fileURLToPath(new URL('../../test-artifacts/screenshots/', import.meta.url));
 const DESKTOP = { width: 1280, height: 800 };
@@ -230,14 +231,77 @@ describe('the web app for a returning streamer and their viewers', () => {
 
     await page.getByRole('button', { name: /^Unban / }).click();
     await page.getByRole('list', { name: 'Banned and timed out' }).getByText('Nobody is banned or timed out.').waitFor();
+
+    // A tip stands out in the chat of everyone (not only as an overlay) and in the activity feed.
+    const viewerToken = await viewer.evaluate(() => JSON.parse(localStorage.getItem('onair.auth') ?? '{}').token as string);
+    expect((await api('POST', '/api/wallet/topups', viewerToken, { amount: 2000 })).status).toBeLessThan(300);
+    const tip = await fetch(`${node.url}/api/streams/${streamId}/tips`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${viewerToken}`, 'content-type': 'application/json', 'idempotency-key': randomBytes(8).toString('hex') },
+      body: JSON.stringify({ amount: 500, message: 'for the show' }),
+    });
+    expect(tip.status).toBe(201);
+    for (const p of [viewer, page]) await p.locator('.chat-tip', { hasText: '$5.00' }).filter({ hasText: 'for the show' }).waitFor({ timeout: 15_000 });
+    await page.locator('.activity', { hasText: 'tipped $5.00' }).waitFor();
   }, 120_000);
+
+  it('keyboard only: sign up, create a stream, save its chat settings, and chat from the watch page', async () => {
+    const page = await newPage();
+    await page.goto(`${node.url}/dashboard`);
+    await page.getByRole('button', { name: 'Sign up' }).waitFor();
+    /** Presses Tab until the focused element matches `selector` (at most 40 times). */
+    const tabTo = async (selector: string, text?: string) => {
+      for (let i = 0; i < 40; i++) {
+        await page.keyboard.press('Tab');
+        const reached = await page.evaluate(([sel, t]) => {
+          const el = document.activeElement;
+          return !!el?.matches(sel!) && (t === undefined || (el.textContent ?? '').includes(t));
+        }, [selector, text] as const);
+        if (reached) return;
+      }
+      expect.fail(`Tab never reached ${selector} ${text ?? ''}`);
+    };
+    await tabTo('input[name="username"]');
+    await page.keyboard.type(uniqueName('keys'));
+    await page.keyboard.press('Tab');
+    await page.keyboard.type(PASSWORD);
+    await page.keyboard.press('Enter'); // the form's first submit button: Sign up
+    await page.getByLabel('Title').waitFor();
+    await tabTo('input[name="title"]');
+    await page.keyboard.type('Typed without a mouse');
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { name: 'Typed without a mouse' }).waitFor();
+    await page.locator('button:not([disabled])', { hasText: 'Save chat settings' }).waitFor();
+    await tabTo('select[name="slow-mode"]');
+    await page.keyboard.press('ArrowDown'); // 5 seconds
+    await tabTo('button[type="submit"]', 'Save chat settings');
+    await page.keyboard.press('Enter');
+    await page.getByText('Saved: slow mode 5 s, 0 blocked terms.').waitFor();
+
+    await tabTo('a', 'Open the watch page');
+    const watchUrl = await page.evaluate(() => (document.activeElement as HTMLAnchorElement).href);
+    await page.goto(watchUrl);
+    await page.getByText('Slow mode is on: one message every 5 s.').waitFor();
+    await tabTo('input[name="chat"]');
+    await page.keyboard.type('hello by keyboard');
+    await page.keyboard.press('Enter');
+    await page.locator('.chat-message', { hasText: 'hello by keyboard' }).waitFor();
+  }, 60_000);
 
   it('axe-core finds no serious or critical violation on any page, light and dark, desktop and phone', async () => {
     const owner = await register(uniqueName('axeowner'));
     const { json: stream } = await api<{ id: string }>('POST', '/api/streams', owner.token, { title: 'Accessible stream', tags: ['a11y'], category: 'Talk', language: 'fr' });
     await api('PATCH', `/api/streams/${stream.id}/chat-settings`, owner.token, { slowModeSeconds: 5 });
+    // A live stream too, published from the fake camera: the directory's cards and the playing player.
+    const liveOwner = await register(uniqueName('axelive'));
+    const { json: live } = await api<{ id: string; streamKey: string }>('POST', '/api/streams', liveOwner.token, { title: 'Live and accessible', tags: ['axe'], category: 'Music', language: 'de' });
+    const publisher = await openSdkPage(browser, node.url, 'publisher');
+    contexts.push(publisher.context);
+    await publishFakeCamera(publisher.page, `${node.url}/whip/${live.id}`, live.streamKey);
+    await waitFor('the stream to be live', async () => (await api<{ live: boolean }>('GET', `/api/streams/${live.id}`)).json.live, 20_000);
     const pages: Array<{ name: string; path: string; signedIn: boolean; ready: (p: Page) => Promise<unknown> }> = [
-      { name: 'directory', path: '/', signedIn: false, ready: (p) => p.getByRole('heading', { level: 1 }).first().waitFor() },
+      { name: 'directory', path: '/', signedIn: false, ready: (p) => p.getByRole('link', { name: /Live and accessible/ }).waitFor() },
+      { name: 'watch-live', path: `/watch/${live.id}`, signedIn: false, ready: (p) => p.getByText('LIVE', { exact: true }).waitFor({ timeout: 20_000 }).then(() => p.getByRole('button', { name: /Click to unmute/ }).waitFor()) },
       { name: 'watch-offline', path: `/watch/${stream.id}`, signedIn: false, ready: (p) => p.locator('.player-state', { hasText: 'offline' }).waitFor().then(() => p.getByText('Slow mode is on').waitFor()) },
       { name: 'watch-not-found', path: '/watch/nosuchstream2', signedIn: false, ready: (p) => p.getByRole('heading', { name: 'Stream not found' }).waitFor() },
       { name: 'not-found', path: '/channels/foo', signedIn: false, ready: (p) => p.getByRole('heading', { name: 'Page not found' }).waitFor() },

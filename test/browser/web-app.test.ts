@@ -149,7 +149,8 @@ describe('the web app against a real node', () => {
     await streamer.getByRole('button', { name: 'Go live' }).click();
     await streamer.waitForFunction(() => window.onairPublisher?.state === 'connected', undefined, { timeout: 20_000 });
     await streamer.getByRole('status').getByText('Live').waitFor();
-    const id = await streamer.evaluate(() => (JSON.parse(localStorage.getItem('onair.stream') ?? '{}') as { id: string }).id);
+    const watchLink = await streamer.getByRole('link', { name: 'Open the watch page' }).getAttribute('href');
+    const id = decodeURIComponent(watchLink?.split('/').pop() ?? '');
     expect(await streamer.getByLabel('WHIP URL').inputValue()).toBe(`${node.url}/whip/${id}`);
 
     // A viewer (another context) finds it in the directory by searching, and watches over WebRTC.
