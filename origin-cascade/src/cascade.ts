@@ -6,8 +6,8 @@
 // origin lives, links to dead downstream nodes are closed, and a stream whose origin died ends.
 // It owns its bus subscriptions, its timer and its registry entries; the MediaPlane owns the media.
 // Never touches HTTP: the WHEP route asks `placeViewer` and acts on the answer.
-import { AppError, BusRequestError, type Bus, type BusSubscription, type Logger } from '@onair/platform';
-import type { LinkSettings, MediaPlane, PipeEndpoint, RelayedProducer, StreamRole } from '@onair/sfu';
+import { BusRequestError, type Bus, type BusSubscription, type Logger } from '@onair/platform';
+import { isMediaError, MediaError, type LinkSettings, type MediaPlane, type PipeEndpoint, type RelayedProducer, type StreamRole } from '@onair/sfu';
 import { NodeRegistry, type NodeRecord, type StreamHolding } from './node-registry.js';
 import { chooseUpstream, chooseViewerNode, type Locality } from './placement.js';
 import { decode, encode, LinkNotice, nodeSubject, RelayReply, RelayRequest } from './relay-protocol.js';
@@ -95,7 +95,7 @@ export class Cascade {
       const holders = await this.deps.registry.holders(streamId, nodes);
       const other = chooseViewerNode(nodes.values(), holders, this.s.nodeId, this.s);
       if (other) return { redirect: `${other.url}/whep/${encodeURIComponent(streamId)}`, nodeId: other.nodeId };
-      if (full) throw new AppError(503, 'node_full', 'every node that could serve this stream is full; retry shortly', { 'Retry-After': '5' });
+      if (full) throw new MediaError('node_full', 'every node that could serve this stream is full; retry shortly', 5000);
     }
     if (media.isBroadcasting(streamId)) return { serve: true }; // the MediaPlane answers 409 while it starts
     await this.pull(streamId);
@@ -155,19 +155,19 @@ export class Cascade {
       const holders = await registry.holders(streamId, nodes);
       const upstream = chooseUpstream(holders, nodes, this.s.nodeId, this.s, this.s.maxDownstream, tried);
       if (!upstream) {
-        if (attempt === 0 && !holders.length) throw new AppError(404, 'stream_offline', 'this stream is not live');
+        if (attempt === 0 && !holders.length) throw new MediaError('stream_offline', 'this stream is not live');
         break;
       }
       try {
         await this.relayFrom(streamId, upstream, nodes.get(upstream.nodeId)!);
         return;
       } catch (err) {
-        if (err instanceof AppError && err.status === 409) return; // pulled by a racing request
+        if (isMediaError(err) && err.code === 'stream_already_here') return; // pulled by a racing request
         log.warn({ err, streamId, upstream: upstream.nodeId }, 'relay from upstream failed; trying another');
         tried.add(upstream.nodeId);
       }
     }
-    throw new AppError(503, 'relay_unavailable', 'no node could relay this stream here; retry shortly', { 'Retry-After': '2' });
+    throw new MediaError('relay_unavailable', 'no node could relay this stream here; retry shortly', 2000);
   }
 
   private async relayFrom(streamId: string, upstream: StreamHolding, node: NodeRecord): Promise<void> {
@@ -194,7 +194,7 @@ export class Cascade {
         if (this.upstreams.get(streamId) === state) this.upstreams.delete(streamId);
         this.notify(state.nodeId, 'release', { streamId, linkId: state.linkId, reason: 'setup_failed' });
       }
-      throw err instanceof BusRequestError ? new AppError(503, 'relay_unavailable', err.message, { 'Retry-After': '2' }) : err;
+      throw err instanceof BusRequestError ? new MediaError('relay_unavailable', err.message, 2000) : err;
     });
   }
 

@@ -4,3 +4,4 @@ export { DownstreamLink, UpstreamLink, type LinkSettings, type PipeEndpoint, typ
 export { routerMediaCodecs } from './media-codecs.js';
 export type { PatchResult } from './rtc-session.js';
 export { registerMediaMetrics } from './media-metrics.js';
+export { isMediaError, MediaError, type MediaErrorCode } from './media-error.js';

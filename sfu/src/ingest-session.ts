@@ -2,7 +2,7 @@
 // incoming byte count to say when media first arrives (the stream goes live) and when it stops for
 // longer than the publisher timeout (the stream ends). Owns its producers through its transport.
 import type { types } from 'mediasoup';
-import { AppError } from '@onair/platform';
+import { MediaError } from './media-error.js';
 import { buildAnswer, type AnswerSection } from './sdp/answer.js';
 import type { ParsedOffer } from './sdp/offer.js';
 import { planProducer, type ProducerPlan } from './sdp/producer-plan.js';
@@ -40,7 +40,7 @@ export class IngestSession extends RtcSession {
     const refusedAv = sections.filter((s) => !s.plan && (s.m.type === 'audio' || s.m.type === 'video'));
     if (refusedAv.length || !accepted.length) {
       const why = (refusedAv.length ? refusedAv : sections).map((s) => s.reason).join('; ');
-      throw new AppError(422, 'unsupported_sdp', `the offer cannot be ingested: ${why}`);
+      throw new MediaError('unsupported_sdp', `the offer cannot be ingested: ${why}`);
     }
     const transport = await createWebRtcTransport(router, opts);
     const session = new IngestSession(transport, offer, accepted.map((s) => ({ mid: s.m.mid, kind: s.m.type })), opts);

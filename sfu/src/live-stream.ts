@@ -6,7 +6,8 @@
 // new viewers go there. It never talks HTTP, NATS or to the directory: it emits events.
 import { EventEmitter } from 'node:events';
 import type { types } from 'mediasoup';
-import { AppError, type Logger } from '@onair/platform';
+import type { Logger } from '@onair/platform';
+import { MediaError } from './media-error.js';
 import type { IngestSession } from './ingest-session.js';
 import { routerMediaCodecs } from './media-codecs.js';
 import type { DownstreamLink, UpstreamLink } from './relay-link.js';
@@ -57,6 +58,7 @@ export class LiveStream extends EventEmitter<LiveStreamEvents> {
     private readonly log: Logger,
   ) {
     super();
+    this.sourceRouter = router;
     this.branches = [{ router, worker, viewers: 0 }];
     pool.book(worker, 1);
     router.observer.once('close', () => this.end('router_closed'));
@@ -66,9 +68,11 @@ export class LiveStream extends EventEmitter<LiveStreamEvents> {
     return this.isLive;
   }
 
-  /** The router holding the source (publisher or upstream link). */
+  private readonly sourceRouter: types.Router;
+
+  /** The router holding the source (publisher or upstream link); closed once the stream ends. */
   get router(): types.Router {
-    return this.branches[0]!.router;
+    return this.sourceRouter;
   }
 
   /** Routers serving viewers, with how many each has (for inspection and tests). */
@@ -98,7 +102,7 @@ export class LiveStream extends EventEmitter<LiveStreamEvents> {
   attachDownstream(link: DownstreamLink): void {
     if (this.ended) {
       link.close('stream_ended');
-      throw new AppError(404, 'stream_offline', 'the stream ended');
+      throw new MediaError('stream_offline', 'the stream ended');
     }
     this.downstream.set(link.id, link);
     link.once('closed', () => this.downstream.delete(link.id));
@@ -133,7 +137,7 @@ export class LiveStream extends EventEmitter<LiveStreamEvents> {
     if (this.ended) {
       placement.release();
       session.close('stream_ended');
-      throw new AppError(404, 'stream_offline', 'the stream ended');
+      throw new MediaError('stream_offline', 'the stream ended');
     }
     this.viewers.set(session.id, session);
     this.pool.book(placement.worker, session.consumers.length);
@@ -161,7 +165,9 @@ export class LiveStream extends EventEmitter<LiveStreamEvents> {
     for (const l of [...this.downstream.values()]) l.close('stream_ended');
     this.ingest?.close(reason);
     this.upstream?.close(reason);
-    for (const b of this.branches.slice().reverse()) {
+    // The parent-initiated close path (as mediasoup's routerClosed()): the branches leave the list
+    // first, so their routers' own close observers (closeBranch) find nothing left to release.
+    for (const b of this.branches.splice(0).reverse()) {
       if (!b.router.closed) b.router.close();
       this.pool.book(b.worker, -1);
     }
@@ -183,7 +189,7 @@ export class LiveStream extends EventEmitter<LiveStreamEvents> {
     const router = await worker.createRouter({ mediaCodecs: routerMediaCodecs });
     if (this.ended) {
       router.close();
-      throw new AppError(404, 'stream_offline', 'the stream ended');
+      throw new MediaError('stream_offline', 'the stream ended');
     }
     const branch: Branch = { router, worker, viewers: 0 };
     this.pool.book(worker, 1);

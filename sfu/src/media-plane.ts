@@ -5,7 +5,8 @@
 // from which are the callers' jobs, never done here.
 import { EventEmitter } from 'node:events';
 import type { types } from 'mediasoup';
-import { AppError, type Logger } from '@onair/platform';
+import type { Logger } from '@onair/platform';
+import { MediaError } from './media-error.js';
 import { IngestSession } from './ingest-session.js';
 import { LiveStream, type StreamRole } from './live-stream.js';
 import { DownstreamLink, UpstreamLink, type LinkSettings, type PipeEndpoint, type RelayedProducer } from './relay-link.js';
@@ -135,7 +136,7 @@ export class MediaPlane extends EventEmitter<MediaPlaneEvents> {
     this.assertOpen();
     const offer = parseOffer(offerSdp);
     if (this.isBroadcasting(streamId)) {
-      throw new AppError(409, 'stream_already_live', 'this stream is already being published from another session; end it first', { 'Retry-After': '5' });
+      throw new MediaError('stream_already_live', 'this stream is already being published from another session; end it first', 5000);
     }
     this.starting.add(streamId);
     let stream: LiveStream | undefined;
@@ -169,11 +170,11 @@ export class MediaPlane extends EventEmitter<MediaPlaneEvents> {
   /** WHEP: adds a viewer. 404 when nobody publishes; 409 while the publisher's media has not arrived. */
   async play(streamId: string, offerSdp: string, options: { clientId?: string } = {}): Promise<SessionAnswer> {
     this.assertOpen();
-    if (this.isFull()) throw new AppError(503, 'node_full', 'this node serves as many viewers as it can; retry later or elsewhere', { 'Retry-After': '5' });
+    if (this.isFull()) throw new MediaError('node_full', 'this node serves as many viewers as it can; retry later or elsewhere', 5000);
     const offer = parseOffer(offerSdp);
     const stream = this.streams.get(streamId);
-    if (!stream) throw new AppError(404, 'stream_offline', 'this stream is not live');
-    if (!stream.live) throw new AppError(409, 'stream_starting', 'the publisher is connecting; retry shortly', { 'Retry-After': '1' });
+    if (!stream) throw new MediaError('stream_offline', 'this stream is not live');
+    if (!stream.live) throw new MediaError('stream_starting', 'the publisher is connecting; retry shortly', 1000);
     const placement = await stream.placeViewer();
     let session: ViewerSession;
     try {
@@ -197,7 +198,7 @@ export class MediaPlane extends EventEmitter<MediaPlaneEvents> {
    */
   async relay(streamId: string, negotiate: UpstreamNegotiation, settings: LinkSettings): Promise<void> {
     this.assertOpen();
-    if (this.isBroadcasting(streamId)) throw new AppError(409, 'stream_already_here', 'this node already holds this stream');
+    if (this.isBroadcasting(streamId)) throw new MediaError('stream_already_here', 'this node already holds this stream');
     this.starting.add(streamId);
     let stream: LiveStream | undefined;
     try {
@@ -229,7 +230,7 @@ export class MediaPlane extends EventEmitter<MediaPlaneEvents> {
   ): Promise<{ linkId: string; local: PipeEndpoint; producers: RelayedProducer[] }> {
     this.assertOpen();
     const stream = this.streams.get(streamId);
-    if (!stream?.live) throw new AppError(404, 'stream_offline', 'this node does not hold this stream live');
+    if (!stream?.live) throw new MediaError('stream_offline', 'this node does not hold this stream live');
     const { link, producers } = await DownstreamLink.open(stream.router, stream.producers(), remote, settings);
     stream.attachDownstream(link);
     link.once('closed', (reason) => {
@@ -355,11 +356,11 @@ export class MediaPlane extends EventEmitter<MediaPlaneEvents> {
   private session(role: SessionRole, streamId: string, sessionId: string): RtcSession {
     const stream = this.streams.get(streamId);
     const session = role === 'ingest' ? (stream?.ingest?.id === sessionId ? stream.ingest : undefined) : stream?.viewers.get(sessionId);
-    if (!session || session.closed) throw new AppError(404, 'session_not_found', 'no such session (it may have ended)');
+    if (!session || session.closed) throw new MediaError('session_not_found', 'no such session (it may have ended)');
     return session;
   }
 
   private assertOpen(): void {
-    if (this.closing) throw new AppError(503, 'node_shutting_down', 'this node is shutting down', { 'Retry-After': '5' });
+    if (this.closing) throw new MediaError('node_shutting_down', 'this node is shutting down', 5000);
   }
 }

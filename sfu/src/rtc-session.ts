@@ -4,7 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { types } from 'mediasoup';
-import { AppError } from '@onair/platform';
+import { MediaError } from './media-error.js';
 import type { ParsedOffer } from './sdp/offer.js';
 import { candidateLine, parseSdpFrag, writeRestartFrag } from './sdp/trickle.js';
 
@@ -89,19 +89,19 @@ export abstract class RtcSession extends EventEmitter<{ closed: [reason: string]
 
   /** RFC 9725 section 4.3: trickle ICE (204) or ICE restart (200 with new credentials and ETag). */
   async patch(ifMatch: string | undefined, body: string): Promise<PatchResult> {
-    if (this._closed) throw new AppError(404, 'session_not_found', 'this session has ended');
+    if (this._closed) throw new MediaError('session_not_found', 'this session has ended');
     const frag = parseSdpFrag(body);
     const restart = ifMatch === '*';
     if (!restart && ifMatch !== undefined && ifMatch !== this.etag) {
-      throw new AppError(412, 'etag_mismatch', `If-Match ${ifMatch} does not match the session's current ETag`);
+      throw new MediaError('etag_mismatch', `If-Match ${ifMatch} does not match the session's current ETag`);
     }
     if (!restart) {
       if (frag.iceUfrag && frag.iceUfrag !== this.remoteUfrag) {
-        throw new AppError(422, 'ice_ufrag_mismatch', 'the fragment belongs to another ICE session; an ICE restart needs If-Match: *');
+        throw new MediaError('ice_ufrag_mismatch', 'the fragment belongs to another ICE session; an ICE restart needs If-Match: *');
       }
       return { status: 204 }; // ICE-lite: remote candidates are learnt from connectivity checks
     }
-    if (!frag.iceUfrag || !frag.icePwd) throw new AppError(400, 'bad_sdp', 'an ICE restart needs a=ice-ufrag and a=ice-pwd');
+    if (!frag.iceUfrag || !frag.icePwd) throw new MediaError('bad_sdp', 'an ICE restart needs a=ice-ufrag and a=ice-pwd');
     const ice = await this.transport.restartIce();
     this.remoteUfrag = frag.iceUfrag;
     this.etag = newEtag();
@@ -117,8 +117,8 @@ export abstract class RtcSession extends EventEmitter<{ closed: [reason: string]
   /** Ends a session whose setup failed and rethrows the failure as a client error. */
   failSetup(err: unknown): never {
     this.close('setup_failed');
-    if (err instanceof AppError) throw err;
-    throw new AppError(422, 'unsupported_sdp', `mediasoup refused the offer: ${(err as Error).message}`);
+    if (err instanceof MediaError) throw err;
+    throw new MediaError('unsupported_sdp', `mediasoup refused the offer: ${(err as Error).message}`);
   }
 
   close(reason: string): void {

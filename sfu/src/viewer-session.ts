@@ -4,7 +4,7 @@
 // mediasoup's SimulcastConsumer follows the viewer's bandwidth estimate (transport-cc/REMB).
 import { randomUUID } from 'node:crypto';
 import type { types } from 'mediasoup';
-import { AppError } from '@onair/platform';
+import { MediaError } from './media-error.js';
 import { buildAnswer, type AnswerSection } from './sdp/answer.js';
 import { viewerCapabilities } from './sdp/consumer-caps.js';
 import type { ParsedOffer } from './sdp/offer.js';
@@ -37,7 +37,7 @@ export class ViewerSession extends RtcSession {
     });
     if (!plans.some((p) => p.producer)) {
       const kinds = producers.map((p) => `${p.kind} (${p.rtpParameters.codecs[0]?.mimeType})`).join(', ');
-      throw new AppError(422, 'unsupported_sdp', `the offer can receive none of this stream's media: ${kinds}; offer recvonly sections with a matching codec`);
+      throw new MediaError('unsupported_sdp', `the offer can receive none of this stream's media: ${kinds}; offer recvonly sections with a matching codec`);
     }
     const accepted = plans.filter((p) => p.producer);
     const transport = await createWebRtcTransport(router, opts);

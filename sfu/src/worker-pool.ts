@@ -45,9 +45,18 @@ export class WorkerPool {
     return candidates.reduce<types.Worker | undefined>((a, b) => (a && (this.load.get(a) ?? 0) <= (this.load.get(b) ?? 0) ? a : b), undefined);
   }
 
-  /** Books (or releases, with a negative n) load units on a worker for placement decisions. */
+  /**
+   * Books (or releases, with a negative n) load units on a worker for placement decisions. Not
+   * clamped: a release without its booking would show as negative load (see `bookedLoad`), which is
+   * how a double release is caught rather than hidden.
+   */
   book(worker: types.Worker, n: number): void {
-    this.load.set(worker, Math.max(0, (this.load.get(worker) ?? 0) + n));
+    this.load.set(worker, (this.load.get(worker) ?? 0) + n);
+  }
+
+  /** The load booked on each worker now (0 everywhere once every stream and viewer is gone). */
+  bookedLoad(): number[] {
+    return this.workers.map((w) => this.load.get(w) ?? 0);
   }
 
   async close(): Promise<void> {

@@ -211,8 +211,14 @@ export async function startNode(config: Config, log: Logger = createLogger(confi
     gateway.attach(app.server);
     registerChannelMetrics(registry, gateway, bus);
     // Only the origin's start and end change a stream's status; a relay coming and going does not.
-    media.on('live', (id, role) => role !== 'relay' && gateway.streamStatus(id, true));
-    media.on('offline', (id, _reason, role) => role !== 'relay' && gateway.streamStatus(id, false));
+    const onLive = (id: string, role?: string) => role !== 'relay' && gateway.streamStatus(id, true);
+    const onOffline = (id: string, _reason: string, role?: string) => role !== 'relay' && gateway.streamStatus(id, false);
+    media.on('live', onLive);
+    media.on('offline', onOffline);
+    cleanups.push(() => {
+      media.off('live', onLive);
+      media.off('offline', onOffline);
+    });
     installErrorHandler(app, log);
     acceptEmptyJsonBodies(app);
     installCors(app);

@@ -176,7 +176,11 @@ async function rtpSource(kind: 'audio' | 'video', codec: VideoCodec, bitrateKbps
             : ['-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-profile:v', 'baseline', '-g', '30', '-b:v', `${bitrateKbps}k`, '-bsf:v', 'h264_mp4toannexb']),
           ...out,
         ];
-  const ff: ChildProcess = spawn('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-t', MAX_SOURCE_SECONDS, ...args], { stdio: ['ignore', 'ignore', 'inherit'] });
+  // Under `setpriv --pdeathsig KILL` (as the ladder's ffmpeg): a test worker that is killed, not
+  // exited, would otherwise leave this encoder running for MAX_SOURCE_SECONDS.
+  const ff: ChildProcess = spawn('/usr/bin/setpriv', ['--pdeathsig', 'KILL', '--', 'ffmpeg', '-hide_banner', '-loglevel', 'error', '-t', MAX_SOURCE_SECONDS, ...args], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
   children.add(ff);
   ff.once('exit', () => children.delete(ff));
   let stopped = false;

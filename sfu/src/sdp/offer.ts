@@ -1,7 +1,7 @@
 // Parses and validates a WHIP/WHEP SDP offer into the facts the SFU needs. Malformed input becomes an
-// AppError (400 bad_sdp) with a message naming what is wrong; it never throws anything else.
+// MediaError (bad_sdp) with a message naming what is wrong; it never throws anything else.
 import sdpTransform from 'sdp-transform';
-import { AppError } from '@onair/platform';
+import { MediaError } from '../media-error.js';
 
 export type MediaKind = 'audio' | 'video';
 export type Direction = 'sendrecv' | 'sendonly' | 'recvonly' | 'inactive';
@@ -40,7 +40,7 @@ export interface ParsedOffer {
   media: OfferedMedia[];
 }
 
-export const badSdp = (message: string) => new AppError(400, 'bad_sdp', message);
+export const badSdp = (message: string) => new MediaError('bad_sdp', message);
 
 const SDP_MAX_BYTES = 64 * 1024;
 

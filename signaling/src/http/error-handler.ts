@@ -1,8 +1,11 @@
 // Turns every failure into the contract's JSON error body. AppErrors carry their own status and code;
+// the media plane's MediaErrors get theirs from media-errors.ts;
 // Fastify's own client errors (bad JSON, body too large, unsupported media type) keep their 4xx;
 // anything else is a bug: logged once with the request context and answered 500 without details.
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { isAppError, type Logger } from '@onair/platform';
+import { isMediaError } from '@onair/sfu';
+import { mediaErrorReply } from './media-errors.js';
 
 export function sendError(
   reply: { code(n: number): unknown; header(k: string, v: string): unknown; send(b: unknown): unknown },
@@ -20,6 +23,11 @@ export function installErrorHandler(app: FastifyInstance, log: Logger): void {
     if (isAppError(err)) {
       for (const [k, v] of Object.entries(err.headers)) reply.header(k, v);
       return sendError(reply, err.status, err.code, err.message);
+    }
+    if (isMediaError(err)) {
+      const { status, headers } = mediaErrorReply(err);
+      for (const [k, v] of Object.entries(headers)) reply.header(k, v);
+      return sendError(reply, status, err.code, err.message);
     }
     const status = (err as FastifyError).statusCode;
     if (status && status >= 400 && status < 500) {
