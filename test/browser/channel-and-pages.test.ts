@@ -16,6 +16,7 @@ import type { OnAirNode } from '@onair/signaling';
 import { launchBrowser } from '../support/browser.js';
 import { startTestNode, waitFor } from '../support/onair-node.js';
 import { openSdkPage, publishFakeCamera } from '../support/sdk-page.js';
+import { ChannelClient } from '../support/channel-client.js';
 
 const SHOTS = fileURLToPath(new URL('../../test-artifacts/screenshots/', import.meta.url));
 const DESKTOP = { width: 1280, height: 800 };
@@ -244,6 +245,36 @@ describe('the web app for a returning streamer and their viewers', () => {
     for (const p of [viewer, page]) await p.locator('.chat-tip', { hasText: '$5.00' }).filter({ hasText: 'for the show' }).waitFor({ timeout: 15_000 });
     await page.locator('.activity', { hasText: 'tipped $5.00' }).waitFor();
   }, 120_000);
+
+  it('the chat follows new messages, and says "More messages below" to a reader who scrolled up', async () => {
+    const owner = await register(uniqueName('busy'));
+    const { json: stream } = await api<{ id: string }>('POST', '/api/streams', owner.token, { title: 'A busy chat' });
+    const page = await newPage({ viewport: PHONE });
+    await page.goto(`${node.url}/watch/${stream.id}`);
+    await page.getByRole('button', { name: 'Sign in to chat' }).waitFor();
+    const log = page.getByRole('log', { name: 'Chat messages' });
+    const followed = () => log.evaluate((el) => el.scrollTop + el.clientHeight >= el.scrollHeight - 40 && el.scrollHeight > el.clientHeight);
+    const chatters = await Promise.all([1, 2, 3, 4, 5].map(async (n) => ChannelClient.connect(node.url, stream.id, (await register(uniqueName(`chatter${n}`))).token)));
+    try {
+      const line = (i: number) => `message ${i}: ${'a long line that wraps on a phone screen, '.repeat(3)}`;
+      for (let i = 0; i < 20; i++) chatters[i % chatters.length]!.chat(line(i));
+      await page.locator('.chat-message', { hasText: 'message 19:' }).waitFor();
+      await expect.poll(followed).toBe(true);
+      expect(await page.getByRole('button', { name: 'More messages below' }).isVisible()).toBe(false);
+
+      await log.evaluate((el) => (el.scrollTop = 0)); // the reader scrolls up to read
+      chatters[0]!.chat('one more while you read');
+      await page.locator('.chat-message', { hasText: 'one more while you read' }).waitFor();
+      const below = page.getByRole('button', { name: 'More messages below' });
+      await below.waitFor();
+      expect(await log.evaluate((el) => el.scrollTop)).toBeLessThan(50); // not yanked down
+      await below.click();
+      await expect.poll(followed).toBe(true);
+      await below.waitFor({ state: 'hidden' });
+    } finally {
+      await Promise.all(chatters.map((c) => c.close()));
+    }
+  }, 60_000);
 
   it('keyboard only: sign up, create a stream, save its chat settings, and chat from the watch page', async () => {
     const page = await newPage();
