@@ -211,6 +211,8 @@ describe('the web app for a returning streamer and their viewers', () => {
     await signIn(viewer.getByRole('dialog'), uniqueName('chatty'), 'Sign up');
     await viewer.getByRole('textbox', { name: 'Chat message' }).waitFor();
     expect(new URL(viewer.url()).pathname).toBe(`/watch/${streamId}`);
+    // The broadcast the rotation ended: the watch page says when the streamer was last live.
+    await viewer.getByText(/is offline\. Last live (just now|1 min ago)\./).waitFor({ timeout: 15_000 });
     const input = viewer.getByRole('textbox', { name: 'Chat message' });
     await input.fill('x'.repeat(501));
     await viewer.getByText('501/500: 1 too many').waitFor();
