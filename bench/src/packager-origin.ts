@@ -5,7 +5,7 @@
 // and stops (ffmpeg, packager, server) when the parent says so or goes away.
 import Fastify from 'fastify';
 import { createLogger } from '@onair/platform';
-import { LadderPackager } from '@onair/hls-fallback';
+import { LadderPackager, PlaybackOrigin } from '@onair/hls-fallback';
 import { installCors, installErrorHandler, registerPlaybackRoutes } from '@onair/signaling';
 import { LiveEncoder, tracksOf, type Rendition } from '../../hls-fallback/test/support/encoder.js';
 
@@ -20,7 +20,7 @@ async function main(): Promise<void> {
   const app = Fastify();
   installErrorHandler(app, createLogger('silent'));
   installCors(app);
-  registerPlaybackRoutes(app, { packagers: { get: (id) => (id === 'bench' ? packager : undefined) } });
+  registerPlaybackRoutes(app, { origin: new PlaybackOrigin({ get: (id) => (id === 'bench' ? packager : undefined) }) });
   await app.listen({ port: 0, host: '127.0.0.1' });
   const { port } = app.server.address() as { port: number };
   await packager.waitUntil(() => packager.tracks.every((t) => t.timeline.segments.length >= 2), 20_000);

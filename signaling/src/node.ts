@@ -1,15 +1,16 @@
 // The composition root: `startNode(config)` wires storage, accounts, the stream catalog, the media
-// plane and the HTTP edge into one running OnAir node. The embedded mode and the distributed mode
-// differ only in which adapters are chosen here from config. Nothing else constructs these objects.
+// plane, the real-time channel and the HTTP edge into one running OnAir node, in dependency order,
+// each long-lived object's release registered as it is made (closed in reverse). The embedded and
+// the distributed mode differ only in the adapters the providers (providers.ts) return. Nothing
+// else constructs these objects: routes and modules get theirs passed in.
 import Fastify, { LogController, type FastifyBaseLogger } from 'fastify';
 import { collectDefaultMetrics, Registry } from 'prom-client';
-import { Accounts, createLogger, openDatabase, StreamCatalog, type Config, type Database, type Logger } from '@onair/platform';
-import { BusTipSink, createStripeClient, openBus, registerLedgerMetrics, TipLedger, TipOutboxRelay, TopUps, type Bus } from '@onair/platform';
-import { Audience, ChatHistory, ChatModeration, ChatService, openRateLimiter, StreamActivity } from '@onair/platform';
-import { MemoryDirectoryStore, RedisDirectoryStore, StreamDirectory } from '@onair/platform';
-import { MediaPlane, registerMediaMetrics } from '@onair/sfu';
-import { Cascade, NodeRegistry } from '@onair/origin-cascade';
-import { HttpAudience, LadderPackager, ladderSettings, LivePackagers } from '@onair/hls-fallback';
+import { Accounts, createLogger, StreamCatalog, type Config, type Database, type Logger } from '@onair/platform';
+import { BusTipSink, createStripeClient, registerLedgerMetrics, TipLedger, TipOutboxRelay, TopUps, type Bus } from '@onair/platform';
+import { Audience, ChatHistory, ChatModeration, ChatService, StreamActivity, StreamDirectory } from '@onair/platform';
+import { registerMediaMetrics, type MediaPlane } from '@onair/sfu';
+import { Cascade } from '@onair/origin-cascade';
+import { HttpAudience, PlaybackOrigin, type LadderPackager, type LivePackagers } from '@onair/hls-fallback';
 import { registerAuthRoutes } from './http/auth-routes.js';
 import { installCors } from './http/cors.js';
 import { acceptEmptyJsonBodies, installErrorHandler } from './http/error-handler.js';
@@ -23,13 +24,12 @@ import { registerStripeWebhook } from './http/stripe-webhook.js';
 import { registerTipRoutes } from './http/tip-routes.js';
 import { registerWalletRoutes } from './http/wallet-routes.js';
 import { linkDirectoryToMedia } from './directory-feed.js';
+import { createBus, createDatabase, createDirectoryStore, createLadders, createMediaPlane, createNodeRegistry, createRateLimiter } from './providers.js';
 import { registerChatRoutes } from './http/chat-routes.js';
 import { registerModerationRoutes } from './http/moderation-routes.js';
 import { ChannelGateway } from './realtime/gateway.js';
 import { registerChannelMetrics } from './realtime/channel-metrics.js';
 
-/** How long an ended stream's final playlists (with ENDLIST) stay readable. */
-const ENDED_PLAYLIST_GRACE_MS = 30_000;
 /** How often nodes share viewer counts (and viewers, the dashboard and the directory see new totals). */
 const VIEWER_INTERVAL_MS = 2000;
 
@@ -62,20 +62,19 @@ export async function startNode(config: Config, log: Logger = createLogger(confi
     cleanups.length = 0;
   };
   try {
-    const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+    const db = await createDatabase(config);
     cleanups.push(() => db.close());
     log.info({ storage: db.kind }, 'storage ready');
     const accounts = await Accounts.open(db, { jwtSecret: config.jwtSecret, jwtTtlSeconds: config.jwtTtlSeconds });
     const streams = new StreamCatalog(db);
-    // The directory's page cache and frozen listings: shared by all nodes through Redis when configured.
-    const directoryStore = config.redisUrl ? await RedisDirectoryStore.connect(config.redisUrl) : new MemoryDirectoryStore();
+    const directoryStore = await createDirectoryStore(config);
     cleanups.push(() => directoryStore.close());
     const directory = new StreamDirectory(streams, directoryStore);
     cleanups.push(() => directory.close());
-    const bus = await openBus({ natsUrl: config.natsUrl, name: 'onair-node' }, log);
+    const bus = await createBus(config, log);
     cleanups.push(() => bus.close());
     // The real-time channel's state: chat history, moderation (shared over the bus), rate limits.
-    const limiter = await openRateLimiter(config.redisUrl, log);
+    const limiter = await createRateLimiter(config, log);
     cleanups.push(() => limiter.close());
     const chatHistory = new ChatHistory(db, log);
     cleanups.push(() => chatHistory.close());
@@ -98,29 +97,14 @@ export async function startNode(config: Config, log: Logger = createLogger(confi
     }, log);
     log.info({ currency: tips.wallets.currency, topups: topups.provider }, 'wallet ready');
 
-    const media = await MediaPlane.start(
-      {
-        numWorkers: config.media.numWorkers,
-        workerLogLevel: config.media.workerLogLevel,
-        rtcMinPort: config.media.rtcMinPort,
-        rtcMaxPort: config.media.rtcMaxPort,
-        listenIp: config.media.listenIp,
-        announcedAddress: config.media.announcedAddress,
-        publisherTimeoutMs: config.media.publisherTimeoutMs,
-        socketBufferBytes: config.media.socketBufferBytes,
-        routerMaxViewers: config.media.routerMaxViewers,
-        maxViewers: config.media.maxViewers,
-        upstreamSilenceMs: config.cascade.upstreamSilenceMs,
-      },
-      log,
-    );
+    const media = await createMediaPlane(config, log);
     cleanups.push(() => media.close());
     // Scale-out: relays between nodes need NATS (negotiation) and Redis (the node registry).
     let cascade: Cascade | undefined;
-    if (config.cascade.enabled) {
+    const nodeRegistry = await createNodeRegistry(config);
+    if (nodeRegistry) {
       const c = config.cascade;
-      const registry = await NodeRegistry.connect(config.redisUrl!, c.registryPrefix, c.nodeTtlMs);
-      cleanups.push(() => registry.close());
+      cleanups.push(() => nodeRegistry.close());
       cascade = new Cascade(
         {
           nodeId: c.nodeId,
@@ -138,7 +122,7 @@ export async function startNode(config: Config, log: Logger = createLogger(confi
         {
           media,
           bus,
-          registry,
+          registry: nodeRegistry,
           log,
           onOriginLost: (id) => {
             log.warn({ streamId: id }, 'origin node died: marking the stream offline');
@@ -150,20 +134,7 @@ export async function startNode(config: Config, log: Logger = createLogger(confi
       cleanups.push(() => cascade!.close());
     }
     log.info({ workers: media.pool.size }, 'mediasoup workers ready');
-    // HLS/DASH: one supervised ffmpeg ladder per live stream, packaged in memory for the playback routes.
-    const packagerOptions = { partTargetMs: config.hls.partMs, segmentTargetMs: config.hls.segmentMs, windowSegments: config.hls.windowSegments, log };
-    const packagers =
-      config.hls.mode === 'off'
-        ? undefined
-        : new LivePackagers<LadderPackager>(
-            media,
-            {
-              settings: ladderSettings(config.hls),
-              createSink: (id, tracks) => new LadderPackager(id, tracks, packagerOptions),
-              endedGraceMs: ENDED_PLAYLIST_GRACE_MS,
-            },
-            log,
-          );
+    const packagers = createLadders(config, media, log);
     if (packagers) cleanups.push(() => packagers.close());
     // Viewers: WebRTC sessions and HTTP players of this node, summed over nodes on the bus.
     const httpAudience = new HttpAudience();
@@ -182,10 +153,10 @@ export async function startNode(config: Config, log: Logger = createLogger(confi
     await feed.ready;
     cleanups.push(() => feed.close());
 
-    const registry = new Registry();
-    collectDefaultMetrics({ register: registry });
-    registerMediaMetrics(registry, media);
-    registerLedgerMetrics(registry, tips, tipEvents);
+    const metrics = new Registry();
+    collectDefaultMetrics({ register: metrics });
+    registerMediaMetrics(metrics, media);
+    registerLedgerMetrics(metrics, tips, tipEvents);
 
     const app = Fastify({
       loggerInstance: log as FastifyBaseLogger,
@@ -209,7 +180,7 @@ export async function startNode(config: Config, log: Logger = createLogger(confi
     });
     cleanups.push(() => gateway.close());
     gateway.attach(app.server);
-    registerChannelMetrics(registry, gateway, bus);
+    registerChannelMetrics(metrics, gateway, bus);
     // Only the origin's start and end change a stream's status; a relay coming and going does not.
     const onLive = (id: string, role?: string) => role !== 'relay' && gateway.streamStatus(id, true);
     const onOffline = (id: string, _reason: string, role?: string) => role !== 'relay' && gateway.streamStatus(id, false);
@@ -232,7 +203,7 @@ export async function startNode(config: Config, log: Logger = createLogger(confi
       thumbnail: (id: string) => baseUrl + urls.thumbnail(id),
     };
     registerOpsRoutes(app, {
-      registry,
+      registry: metrics,
       checks: [
         { name: 'database', check: () => db.ping() },
         { name: 'mediasoup', check: async () => media.pool.size > 0 },
@@ -254,7 +225,7 @@ export async function startNode(config: Config, log: Logger = createLogger(confi
     registerWalletRoutes(app, { accounts, wallets: tips.wallets, topups });
     await registerStripeWebhook(app, { topups });
     registerPlaybackRoutes(app, {
-      packagers: { get: (id) => packagers?.sink(id), pending: (id) => packagers?.pending(id) },
+      origin: new PlaybackOrigin({ get: (id) => packagers?.sink(id), pending: (id) => packagers?.pending(id) }),
       audience: httpAudience,
       ...(cascade ? { locate: async (id: string) => {
         const url = await cascade.originUrl(id).catch(() => undefined);

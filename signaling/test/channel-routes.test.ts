@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyInstance, type LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Accounts, ChatHistory, ChatModeration, createLogger, InProcessBus, StreamActivity, StreamCatalog } from '@onair/platform';
+import { Accounts, ChatHistory, ChatModeration, createLogger, InProcessBus, MemoryDirectoryStore, StreamActivity, StreamCatalog, StreamDirectory } from '@onair/platform';
 import { registerAuthRoutes } from '../src/http/auth-routes.js';
 import { installErrorHandler } from '../src/http/error-handler.js';
 import { registerModerationRoutes } from '../src/http/moderation-routes.js';
@@ -37,7 +37,7 @@ describe.each(STORAGE_KINDS)("a streamer's channel over HTTP on %s storage", (ki
     app = Fastify({ logger: false });
     installErrorHandler(app, log);
     registerAuthRoutes(app, { accounts });
-    registerStreamRoutes(app, { accounts, streams, urls: playbackUrlsFor('https://onair.test') });
+    registerStreamRoutes(app, { accounts, streams, directory: new StreamDirectory(streams, new MemoryDirectoryStore()), urls: playbackUrlsFor('https://onair.test') });
     registerModerationRoutes(app, { accounts, moderation, activity: new StreamActivity(t.db, moderation) });
     await app.ready();
   });

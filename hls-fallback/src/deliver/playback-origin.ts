@@ -111,6 +111,11 @@ export class PlaybackOrigin {
     this.noMediaWaitMs = opts.noMediaWaitMs ?? 2000;
   }
 
+  /** Whether this node packages the stream (or its ladder is starting here). */
+  holds(streamId: string): boolean {
+    return this.packagers.get(streamId) !== undefined || this.packagers.pending?.(streamId) !== undefined;
+  }
+
   /** GET /hls/{id}/index.m3u8 (LL) and /hls/{id}/plain.m3u8 (no LL tags) */
   async multivariant(streamId: string, req: PlaybackRequest, lowLatency: boolean): Promise<PlaybackReply> {
     const p = this.packager(streamId);

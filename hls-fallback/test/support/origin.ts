@@ -2,7 +2,7 @@
 // whatever packagers the test puts in its map.
 import Fastify, { type FastifyInstance } from 'fastify';
 import { createLogger } from '@onair/platform';
-import type { LadderPackager } from '@onair/hls-fallback';
+import { PlaybackOrigin, type LadderPackager } from '@onair/hls-fallback';
 import { installCors } from '../../../signaling/src/http/cors.js';
 import { installErrorHandler } from '../../../signaling/src/http/error-handler.js';
 import { registerPlaybackRoutes } from '../../../signaling/src/http/playback-routes.js';
@@ -31,7 +31,7 @@ export async function startOrigin(opts: { noMediaWaitMs?: number } = {}): Promis
   });
   installErrorHandler(app, createLogger('silent'));
   installCors(app);
-  registerPlaybackRoutes(app, { packagers, ...(opts.noMediaWaitMs !== undefined ? { noMediaWaitMs: opts.noMediaWaitMs } : {}) });
+  registerPlaybackRoutes(app, { origin: new PlaybackOrigin(packagers, opts.noMediaWaitMs !== undefined ? { noMediaWaitMs: opts.noMediaWaitMs } : {}) });
   await app.listen({ port: 0, host: '127.0.0.1' });
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : 0;

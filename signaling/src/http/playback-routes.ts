@@ -4,14 +4,13 @@
 // caching and status rules live in @onair/hls-fallback, never here.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { CLIENT_ID } from '@onair/platform';
-import { PlaybackOrigin, type HttpAudience, type PackagerLookup, type PlaybackReply, type PlaybackRequest } from '@onair/hls-fallback';
+import type { HttpAudience, PlaybackOrigin, PlaybackReply, PlaybackRequest } from '@onair/hls-fallback';
 
 export interface PlaybackRouteDeps {
-  packagers: PackagerLookup;
+  /** This node's playlists, manifests and segments (built by the composition root). */
+  origin: PlaybackOrigin;
   /** absolute URL of GET /time for the MPD's UTCTiming; by default derived from each request */
   timeUrl?: string;
-  /** how long a request for a stream with no media yet waits before 503 (default 2000) */
-  noMediaWaitMs?: number;
   /**
    * Where a stream not packaged on this node is (the base URL of its origin node in the cascade):
    * such requests answer 307 there. Undefined: 404 as usual.
@@ -28,8 +27,8 @@ interface Ids {
   file: string;
 }
 
-export function registerPlaybackRoutes(app: FastifyInstance, deps: PlaybackRouteDeps): PlaybackOrigin {
-  const origin = new PlaybackOrigin(deps.packagers, deps.noMediaWaitMs !== undefined ? { noMediaWaitMs: deps.noMediaWaitMs } : {});
+export function registerPlaybackRoutes(app: FastifyInstance, deps: PlaybackRouteDeps): void {
+  const { origin } = deps;
   const handle = (call: (ids: Ids, r: PlaybackRequest, req: FastifyRequest) => Promise<PlaybackReply>) =>
     async (req: FastifyRequest, reply: FastifyReply) => {
       const ac = new AbortController();
@@ -37,7 +36,7 @@ export function registerPlaybackRoutes(app: FastifyInstance, deps: PlaybackRoute
         if (!reply.raw.writableFinished) ac.abort();
       });
       const { streamId } = req.params as Ids;
-      if (deps.locate && !deps.packagers.get(streamId) && !deps.packagers.pending?.(streamId)) {
+      if (deps.locate && !origin.holds(streamId)) {
         const elsewhere = await deps.locate(streamId);
         if (elsewhere) return reply.code(307).header('location', elsewhere.replace(/\/+$/, '') + req.url).header('cache-control', 'no-store').send();
       }
@@ -64,7 +63,6 @@ export function registerPlaybackRoutes(app: FastifyInstance, deps: PlaybackRoute
   app.get('/time', async (_req, reply) =>
     reply.header('Cache-Control', 'no-store').header('Content-Type', 'text/plain; charset=utf-8').send(new Date().toISOString()),
   );
-  return origin;
 }
 
 /**

@@ -5,7 +5,6 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import {
   MAX_QUERY_CHARS,
-  MemoryDirectoryStore,
   notFound,
   StreamDirectory,
   type Accounts,
@@ -42,8 +41,8 @@ export interface StreamRouteDeps {
   accounts: Accounts;
   streams: StreamCatalog;
   urls: PlaybackUrls;
-  /** The cached, session-stable directory; one in process memory over `streams` when absent. */
-  directory?: StreamDirectory;
+  /** The cached, session-stable directory (built by the composition root). */
+  directory: StreamDirectory;
   /** Called after a key rotation: the node ends a broadcast that used the old (maybe leaked) key. */
   onKeyRotated?: (streamId: string) => void;
   /** Called after the owner grants or revokes a moderator: the node tells every node's channel sessions. */
@@ -111,7 +110,7 @@ export function ownedStreamView(s: StreamRecord, urls: PlaybackUrls) {
 
 export function registerStreamRoutes(app: FastifyInstance, deps: StreamRouteDeps): void {
   const { accounts, streams, urls } = deps;
-  const directory = deps.directory ?? new StreamDirectory(streams, new MemoryDirectoryStore());
+  const { directory } = deps;
 
   app.post('/api/streams', async (req, reply) => {
     const user = await requireUser(req, accounts);

@@ -1,0 +1,85 @@
+// One small provider per choice the composition root makes (as LiveKit's wire.go): each reads the
+// configuration and returns the adapter for this deployment — embedded (one process, no servers)
+// or distributed (PostgreSQL, Redis, NATS) — with the function that releases it. This is the only
+// place where "embedded or distributed" is decided; domain modules ask their adapters for
+// capabilities, routes get their dependencies passed in and never build fallbacks.
+import {
+  MemoryDirectoryStore,
+  openBus,
+  openDatabase,
+  openRateLimiter,
+  RedisDirectoryStore,
+  type Bus,
+  type Config,
+  type Database,
+  type DirectoryStore,
+  type Logger,
+  type RateLimiter,
+} from '@onair/platform';
+import { MediaPlane } from '@onair/sfu';
+import { NodeRegistry } from '@onair/origin-cascade';
+import { LadderPackager, ladderSettings, LivePackagers } from '@onair/hls-fallback';
+
+/** How long an ended stream's final playlists (with ENDLIST) stay readable. */
+const ENDED_PLAYLIST_GRACE_MS = 30_000;
+
+/** PostgreSQL when DATABASE_URL is set, else embedded PostgreSQL (PGlite) under DATA_DIR. */
+export function createDatabase(config: Config): Promise<Database> {
+  return openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+}
+
+/** The directory's page cache and frozen listings: in Redis (shared by all nodes) when REDIS_URL is set. */
+export async function createDirectoryStore(config: Config): Promise<DirectoryStore> {
+  return config.redisUrl ? RedisDirectoryStore.connect(config.redisUrl) : new MemoryDirectoryStore();
+}
+
+/** NATS when NATS_URL is set, else the in-process bus. */
+export function createBus(config: Config, log: Logger): Promise<Bus> {
+  return openBus({ natsUrl: config.natsUrl, name: 'onair-node' }, log);
+}
+
+/** Rate limits shared through Redis when REDIS_URL is set, else in this process. */
+export function createRateLimiter(config: Config, log: Logger): Promise<RateLimiter> {
+  return openRateLimiter(config.redisUrl, log);
+}
+
+/** The cascade's node registry in Redis: only when the cascade is on (it needs REDIS_URL and NATS_URL). */
+export async function createNodeRegistry(config: Config): Promise<NodeRegistry | undefined> {
+  if (!config.cascade.enabled) return undefined;
+  return NodeRegistry.connect(config.redisUrl!, config.cascade.registryPrefix, config.cascade.nodeTtlMs);
+}
+
+export function createMediaPlane(config: Config, log: Logger): Promise<MediaPlane> {
+  const m = config.media;
+  return MediaPlane.start(
+    {
+      numWorkers: m.numWorkers,
+      workerLogLevel: m.workerLogLevel,
+      rtcMinPort: m.rtcMinPort,
+      rtcMaxPort: m.rtcMaxPort,
+      listenIp: m.listenIp,
+      announcedAddress: m.announcedAddress,
+      publisherTimeoutMs: m.publisherTimeoutMs,
+      socketBufferBytes: m.socketBufferBytes,
+      routerMaxViewers: m.routerMaxViewers,
+      maxViewers: m.maxViewers,
+      upstreamSilenceMs: config.cascade.upstreamSilenceMs,
+    },
+    log,
+  );
+}
+
+/** HLS/DASH: one supervised ffmpeg ladder per live stream, packaged in memory; none when HLS_MODE=off. */
+export function createLadders(config: Config, media: MediaPlane, log: Logger): LivePackagers<LadderPackager> | undefined {
+  if (config.hls.mode === 'off') return undefined;
+  const packagerOptions = { partTargetMs: config.hls.partMs, segmentTargetMs: config.hls.segmentMs, windowSegments: config.hls.windowSegments, log };
+  return new LivePackagers<LadderPackager>(
+    media,
+    {
+      settings: ladderSettings(config.hls),
+      createSink: (id, tracks) => new LadderPackager(id, tracks, packagerOptions),
+      endedGraceMs: ENDED_PLAYLIST_GRACE_MS,
+    },
+    log,
+  );
+}
