@@ -51,8 +51,8 @@ export interface TrackInit {
  * `floorMs`, where the previous generation's media ends (an encoder that ran ahead must not make
  * the wall clock go back). The first part alone is a poor bound: ffmpeg buffers its input while it
  * probes, then works through that backlog faster than real time, so its first parts leave it late
- * (0.7 s here); the bound tightens within a second, once the backlog is gone, to within the
- * encoder's per-frame work, and is fixed after ANCHOR_SETTLE_MS.
+ * (0.7 s here); the bound tightens, usually within a second, to within the encoder's per-frame work
+ * once the backlog is gone, and is then fixed (ANCHOR_SETTLE_MS).
  */
 export interface GenerationAnchor {
   gen: number;
@@ -62,17 +62,26 @@ export interface GenerationAnchor {
   /** tightest bound from video parts, and from audio parts (ms; Infinity before the first) */
   videoBoundMs: number;
   audioBoundMs: number;
-  /** after this (wall clock), the anchor no longer moves */
-  settlesAtMs: number;
+  /** since when (wall clock) the anchor has moved by ANCHOR_BACKLOG_STEP_MS at most, and from where */
+  settling: { atMs: number; wallMs: number };
+  /** no longer moves (see ANCHOR_SETTLE_MS) */
+  settled: boolean;
 }
 
 /**
- * How long after a generation's first part its anchor may still tighten: long enough for ffmpeg's
- * start-up backlog (under a second, here, even on a loaded machine), short enough that players
- * which sync segments by PROGRAM-DATE-TIME (Shaka) never see a listed segment's time move later on:
- * once settled, a part that happens to come out faster than all before moves nothing.
+ * While ffmpeg works through its backlog, every part tightens the bound by about its own duration
+ * less ffmpeg's time on it; once ffmpeg keeps pace, parts only move it by jitter, a few ms. Moving
+ * by more than this (in any number of steps) is backlog.
  */
-const ANCHOR_SETTLE_MS = 3000;
+const ANCHOR_BACKLOG_STEP_MS = 40;
+/**
+ * The anchor settles (stops moving) once it has moved no more than ANCHOR_BACKLOG_STEP_MS for this
+ * long: the backlog
+ * is gone, however long a loaded machine took to clear it, and from then on players that sync
+ * segments by PROGRAM-DATE-TIME (Shaka) never see a listed segment's time move; a part that merely
+ * happens to come out faster than all before moves nothing.
+ */
+const ANCHOR_SETTLE_MS = 2000;
 
 export interface PackagedTrack {
   readonly index: number;
@@ -325,7 +334,8 @@ export class LadderPackager {
         floorMs: this.wallClockEndMs(),
         videoBoundMs: Infinity,
         audioBoundMs: Infinity,
-        settlesAtMs: arrivedAtMs + ANCHOR_SETTLE_MS,
+        settling: { atMs: arrivedAtMs, wallMs: Infinity },
+        settled: false,
       };
       this.anchors.set(this.gen, anchor);
     }
@@ -334,11 +344,13 @@ export class LadderPackager {
     // the next one has arrived: the video part ending at `end` leaves once the frame after it was ingested.
     const heldSec = t.spec.kind === 'video' && t.frameRate ? 1 / t.frameRate : 0;
     const boundMs = arrivedAtMs - ((f.info.startTicks + f.info.durationTicks) / ts + heldSec - a.mediaSec) * 1000;
-    if (arrivedAtMs < a.settlesAtMs || !Number.isFinite(a.wallMs)) {
+    if (!a.settled) {
       if (t.spec.kind === 'video') a.videoBoundMs = Math.min(a.videoBoundMs, boundMs);
       else a.audioBoundMs = Math.min(a.audioBoundMs, boundMs);
       const wallMs = Math.max(Math.round(Number.isFinite(a.videoBoundMs) ? a.videoBoundMs : a.audioBoundMs), a.floorMs);
       if (wallMs !== a.wallMs) this.moveAnchor(a, wallMs);
+      if (wallMs < a.settling.wallMs - ANCHOR_BACKLOG_STEP_MS) a.settling = { atMs: arrivedAtMs, wallMs };
+      else a.settled = arrivedAtMs - a.settling.atMs >= ANCHOR_SETTLE_MS;
     }
     const part: MediaPart | undefined = t.timeline.append(
       this.gen,
