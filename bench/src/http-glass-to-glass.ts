@@ -1,24 +1,31 @@
 // Glass-to-glass delay of the HTTP fallbacks on loopback: a real OnAir node with its HLS ladder,
 // headless Chromium publishing a canvas that shows the wall clock over WHIP, and another page playing
-// LL-HLS (hls.js low-latency mode), plain HLS (hls.js, parts ignored) or low-latency DASH (dash.js) at
-// the top rendition, reading the clock back from every presented frame. Prints p50/p95/max per
-// protocol as a table and as JSON. Knobs: G2G_SECONDS (30), G2G_WARMUP_SECONDS (8), G2G_KINDS.
+// it with one HTTP player after another, reading the clock back from every presented frame: hls.js
+// (LL-HLS in low-latency mode, and plain HLS), dash.js (low-latency DASH), Shaka Player (LL-HLS and
+// DASH), video.js (HLS). hls.js and dash.js play the top rendition; Shaka and video.js choose their
+// own. Prints p50/p95/max per player and protocol beside the player's own live-latency figure, as a
+// table and as JSON. Knobs: G2G_SECONDS (30), G2G_WARMUP_SECONDS (8), G2G_RUNS (player:protocol,...).
 import type { Browser } from 'playwright-core';
 import { createUserAndStream, startTestNode, waitFor } from '../../test/support/onair-node.js';
 import { launchBrowser } from '../../test/support/browser.js';
 import { openBenchPage } from './bench-page.js';
+import type { HttpKind, HttpPlayerName } from './g2g-page.js';
 import { distribution, machine, round, table } from './report.js';
 
-type Kind = 'll-hls' | 'hls' | 'dash';
 const seconds = Number(process.env.G2G_SECONDS ?? 30);
 const warmupMs = Number(process.env.G2G_WARMUP_SECONDS ?? 8) * 1000;
-const kinds = (process.env.G2G_KINDS ?? 'll-hls,hls,dash').split(',') as Kind[];
-const TARGET_MS: Record<Kind, number> = { 'll-hls': 2000, hls: 4000, dash: 3000 };
+const runs = (process.env.G2G_RUNS ?? 'hls.js:ll-hls,hls.js:hls,dash.js:dash,shaka:ll-hls,shaka:dash,video.js:hls')
+  .split(',')
+  .map((r) => {
+    const [player, kind] = r.split(':') as [HttpPlayerName, HttpKind];
+    return { player, kind };
+  });
+const TARGET_MS: Record<HttpKind, number> = { 'll-hls': 2000, hls: 4000, dash: 3000 };
 
 for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130));
 
-async function measure(kind: Kind, node: Awaited<ReturnType<typeof startTestNode>>, browser: Browser) {
-  const stream = await createUserAndStream(node.url, `g2g ${kind}`);
+async function measure(player: HttpPlayerName, kind: HttpKind, node: Awaited<ReturnType<typeof startTestNode>>, browser: Browser) {
+  const stream = await createUserAndStream(node.url, `g2g ${player} ${kind}`);
   const sendCtx = await browser.newContext({ viewport: { width: 700, height: 400 } });
   const watchCtx = await browser.newContext({ viewport: { width: 700, height: 400 } });
   try {
@@ -27,15 +34,29 @@ async function measure(kind: Kind, node: Awaited<ReturnType<typeof startTestNode
     await waitFor('the ladder to run', () => node.packagers?.get(stream.id)?.state === 'running', 30_000);
     const url = kind === 'dash' ? `${node.url}/dash/${stream.id}/manifest.mpd` : `${node.url}/hls/${stream.id}/index.m3u8`;
     const watcher = await openBenchPage(watchCtx, node.url, 'watcher');
-    await watcher.evaluate((o) => window.g2g!.startWatchingHttp(o), { url, kind });
+    await watcher.evaluate((o) => window.g2g!.startWatchingHttp(o), { url, kind, player });
     await watcher.waitForFunction(() => (document.querySelector('video')?.videoWidth ?? 0) > 0, undefined, { timeout: 30_000 });
     const firstFrameAt = Date.now();
-    process.stderr.write(`[g2g] ${kind}: playing; sampling for ${seconds} s\n`);
+    process.stderr.write(`[g2g] ${player} ${kind}: playing; sampling for ${seconds} s\n`);
     await watcher.waitForTimeout(seconds * 1000);
     const viewer = await watcher.evaluate(() => window.g2g!.viewerReport());
     await sender.evaluate(() => window.g2g!.stop());
     const kept = viewer.samples.filter((s) => s.shownAt >= firstFrameAt + warmupMs);
-    return { kind, delayMs: distribution(kept.map((s) => s.delayMs)), unreadable: viewer.unreadable, ladder: node.packagers?.get(stream.id)?.ladder.map((r) => r.name), fatal: viewer.connectionState };
+    const own = kept.map((s) => s.playerLatencyMs).filter((v): v is number => v !== undefined);
+    // the player's figure against the picture's, frame by frame
+    const gap = kept.filter((s) => s.playerLatencyMs !== undefined).map((s) => s.playerLatencyMs! - s.delayMs);
+    return {
+      player,
+      kind,
+      delayMs: distribution(kept.map((s) => s.delayMs)),
+      playerLatencyMs: own.length ? distribution(own) : undefined,
+      playerMinusPictureMs: gap.length ? distribution(gap) : undefined,
+      heights: [...new Set(viewer.renditionSwitches.map((s) => s.height))],
+      switches: Math.max(0, viewer.renditionSwitches.length - 1),
+      errors: viewer.playerErrors,
+      unreadable: viewer.unreadable,
+      ladder: node.packagers?.get(stream.id)?.ladder.map((r) => r.name),
+    };
   } finally {
     await watchCtx.close().catch(() => {});
     await sendCtx.close().catch(() => {});
@@ -47,7 +68,7 @@ async function main(): Promise<void> {
   const browser = await launchBrowser();
   const results: Awaited<ReturnType<typeof measure>>[] = [];
   try {
-    for (const kind of kinds) results.push(await measure(kind, node, browser));
+    for (const r of runs) results.push(await measure(r.player, r.kind, node, browser));
   } finally {
     await browser.close().catch(() => {});
     await node.close();
@@ -56,11 +77,17 @@ async function main(): Promise<void> {
   console.log(
     table(
       results.map((r) => ({
+        player: r.player,
         protocol: r.kind,
         frames: r.delayMs.count,
         'p50 ms': round(r.delayMs.p50, 0),
         'p95 ms': round(r.delayMs.p95, 0),
         'max ms': round(r.delayMs.max, 0),
+        'player says p50 ms': r.playerLatencyMs ? round(r.playerLatencyMs.p50, 0) : '-',
+        'says - picture p50 ms': r.playerMinusPictureMs ? round(r.playerMinusPictureMs.p50, 0) : '-',
+        renditions: r.heights.join('/'),
+        switches: r.switches,
+        errors: r.errors.length,
         unreadable: r.unreadable,
         'target ms': TARGET_MS[r.kind],
         'p50 target': r.delayMs.p50 <= TARGET_MS[r.kind] ? 'met' : 'MISSED',
