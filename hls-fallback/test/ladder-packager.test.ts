@@ -172,6 +172,7 @@ it('stamps the ingest clock: the encoder’s start-up backlog does not make PROG
   }
   const anchor = p.anchor(0)!;
   expect(Math.abs(anchor.wallMs - (ingestedAt + anchor.mediaSec * 1000 + 40))).toBeLessThanOrEqual(1);
+  expect(anchor.settled).toBe(true); // the steady parts came for more than 2 s: it no longer moves
   expect(p.timelineOriginMs).toBe(anchor.wallMs);
   // every segment held, including those stamped during the burst, is on that one clock
   for (const t of p.tracks) {
@@ -184,5 +185,11 @@ it('stamps the ingest clock: the encoder’s start-up backlog does not make PROG
   expect(held.length).toBeGreaterThan(10);
   for (const h of held) expect(video.find(h.msn)?.parts[h.index], `${h.msn}.${h.index}`).toBeDefined();
   expect(held.some((h) => h.index === 0)).toBe(true);
+  // once settled, a part that comes out faster than all before moves nothing
+  const settledAt = anchor.wallMs;
+  const lastVideo = parts.filter((x) => x.track === 0).at(-1)!;
+  now = ingestedAt + lastVideo.endSec * 1000;
+  p.write(0, lastVideo.bytes);
+  expect(p.anchor(0)!.wallMs).toBe(settledAt);
   p.close();
 });
