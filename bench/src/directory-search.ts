@@ -15,7 +15,7 @@
 // BENCH_KEEP=1 keeps the generated database (named onair_bench_directory) for another run,
 // BENCH_ONLY=text runs only the scenarios whose name contains it.
 import postgres from 'postgres';
-import { AppError, MemoryDirectoryStore, openDatabase, StreamCatalog, StreamDirectory, type Database, type StreamListQuery } from '@onair/platform';
+import { AppError, MemoryDirectoryStore, openDatabase, StreamCatalog, StreamDirectory, StreamListing, type Database, type StreamListQuery } from '@onair/platform';
 import { distribution, machine, round, table } from './report.js';
 
 const adminUrl = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -106,8 +106,9 @@ async function main() {
   const { url, drop } = await prepareDatabase();
   const db: Database = await openDatabase({ databaseUrl: url, dataDir: null });
   const catalog = new StreamCatalog(db);
+  const listing = new StreamListing(db);
   const directories = new Map(
-    [true, false].map((cached) => [cached, new StreamDirectory(catalog, new MemoryDirectoryStore(), { pageTtlMs: cached ? 1000 : 0 })]),
+    [true, false].map((cached) => [cached, new StreamDirectory(catalog, listing, new MemoryDirectoryStore(), { pageTtlMs: cached ? 1000 : 0 })]),
   );
   const uncached = directories.get(false)!;
 

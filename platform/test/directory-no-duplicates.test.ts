@@ -1,7 +1,7 @@
 // Search and listing never repeat a stream, live or ended, however many of its fields (title, tags,
 // category, owner name) and spellings of a word match at once. Runs on both storage adapters.
 import { describe, expect, it } from 'vitest';
-import { Accounts, MemoryDirectoryStore, StreamCatalog, StreamDirectory, type StreamListQuery } from '@onair/platform';
+import { Accounts, MemoryDirectoryStore, StreamCatalog, StreamDirectory, StreamListing, type StreamListQuery } from '@onair/platform';
 import { STORAGE_KINDS, useTestDatabase } from '../../test/support/databases.js';
 
 let seq = 0;
@@ -13,7 +13,8 @@ describe.each(STORAGE_KINDS)('directory answers on %s storage', (kind) => {
   it('never list a stream twice when a word matches its title, tags, category and owner name at once', async () => {
     const accounts = await Accounts.open(t.db, { jwtTtlSeconds: 60 });
     const catalog = new StreamCatalog(t.db);
-    const directory = new StreamDirectory(catalog, new MemoryDirectoryStore(), { pageTtlMs: 0 });
+    const listing = new StreamListing(t.db);
+    const directory = new StreamDirectory(catalog, listing, new MemoryDirectoryStore(), { pageTtlMs: 0 });
     const owner = (await accounts.register(unique('lofi'), 'password123')).user;
     const category = unique('Lo-fi Music');
     const ownerActor = { id: owner.id, username: owner.username, role: 'user' as const };
@@ -41,7 +42,7 @@ describe.each(STORAGE_KINDS)('directory answers on %s storage', (kind) => {
       [{ live: false, tag: 'lofi' }, [ended, never]],
     ];
     for (const [query, want] of expectations) {
-      for (const list of [(q: StreamListQuery) => catalog.list(q), (q: StreamListQuery) => directory.list(q)]) {
+      for (const list of [(q: StreamListQuery) => listing.list(q), (q: StreamListQuery) => directory.list(q)]) {
         const ids = (await list({ category, ...query })).items.map((s) => s.id);
         expect(ids, JSON.stringify(query)).toHaveLength(new Set(ids).size);
         expect(new Set(ids), JSON.stringify(query)).toEqual(new Set(want));

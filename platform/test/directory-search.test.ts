@@ -8,6 +8,7 @@ import {
   RedisDirectoryStore,
   StreamCatalog,
   StreamDirectory,
+  StreamListing,
   parseSearchQuery,
   type Database,
   type DirectoryStore,
@@ -28,6 +29,7 @@ function counting(db: Database): { db: Database; count: () => number } {
   let n = 0;
   const wrapped: Database = {
     kind: db.kind,
+    capabilities: db.capabilities,
     query: (text, params) => {
       n++;
       return db.query(text, params);
@@ -99,19 +101,20 @@ describe.each(STORAGE_KINDS)('directory search on %s storage', (kind) => {
   const setup = async () => {
     const accounts = await Accounts.open(t.db, { jwtTtlSeconds: 60 });
     const catalog = new StreamCatalog(t.db);
+    const listing = new StreamListing(t.db);
     const newUser = async (prefix = 'u') => (await accounts.register(unique(prefix), 'password123')).user;
-    return { accounts, catalog, newUser };
+    return { accounts, catalog, listing, newUser };
   };
 
   it('finds a title despite typos and partial words, best match first', async () => {
-    const { catalog, newUser } = await setup();
+    const { catalog, listing, newUser } = await setup();
     const owner = await newUser();
     const category = unique('cat');
     const make = async (title: string, tags: string[] = []) => (await catalog.create(owner.id, { title, tags, category })).stream.id;
     const speedrun = await make('Minecraft Speedrun any% world record attempts');
     const building = await make('Minecraft building a castle');
     const other = await make('Chess blitz with viewers');
-    const search = async (q: string) => (await catalog.list({ q, category })).items.map((s) => s.id);
+    const search = async (q: string) => (await listing.list({ q, category })).items.map((s) => s.id);
 
     expect((await search('minecraf speedrn'))[0]).toBe(speedrun);
     expect(await search('minecraf speedrn')).not.toContain(other);
@@ -124,45 +127,45 @@ describe.each(STORAGE_KINDS)('directory search on %s storage', (kind) => {
   });
 
   it('a tag match ranks above the same word as noise in titles', async () => {
-    const { catalog, newUser } = await setup();
+    const { catalog, listing, newUser } = await setup();
     const owner = await newUser();
     const category = unique('cat');
     const noise1 = (await catalog.create(owner.id, { title: 'talking about retro consoles and retro games', category })).stream.id;
     const tagged = (await catalog.create(owner.id, { title: 'Sunday stream', tags: ['retro'], category })).stream.id;
     const noise2 = (await catalog.create(owner.id, { title: 'retro', category })).stream.id;
-    const page = await catalog.list({ q: 'retro', category });
+    const page = await listing.list({ q: 'retro', category });
     expect(page.items.map((s) => s.id)).toEqual([tagged, expect.any(String), expect.any(String)]);
     expect(new Set(page.items.map((s) => s.id))).toEqual(new Set([tagged, noise1, noise2]));
   });
 
   it("matches the owner's name, the category and hyphenated tags", async () => {
-    const { catalog, newUser } = await setup();
+    const { catalog, listing, newUser } = await setup();
     const owner = await newUser('Zelda');
     const category = unique('Speed Cubing');
     const a = (await catalog.create(owner.id, { title: 'morning session', tags: ['Speed Run'], category })).stream.id;
-    const byOwner = await catalog.list({ q: owner.username.slice(0, 5), category });
+    const byOwner = await listing.list({ q: owner.username.slice(0, 5), category });
     expect(byOwner.items.map((s) => s.id)).toEqual([a]);
-    expect((await catalog.list({ q: 'cubing', category })).items.map((s) => s.id)).toEqual([a]);
-    expect((await catalog.list({ q: 'speed-run', category })).items.map((s) => s.id)).toEqual([a]);
-    expect((await catalog.list({ q: 'run', category })).items.map((s) => s.id)).toEqual([a]);
+    expect((await listing.list({ q: 'cubing', category })).items.map((s) => s.id)).toEqual([a]);
+    expect((await listing.list({ q: 'speed-run', category })).items.map((s) => s.id)).toEqual([a]);
+    expect((await listing.list({ q: 'run', category })).items.map((s) => s.id)).toEqual([a]);
   });
 
   it('SQL, LIKE, regex and tsquery metacharacters are plain text', async () => {
-    const { catalog, newUser } = await setup();
+    const { catalog, listing, newUser } = await setup();
     const owner = await newUser();
     const category = unique('cat');
     const a = (await catalog.create(owner.id, { title: "O'Brien's 100% (live) [c++]", category })).stream.id;
     for (const q of ["'; DROP TABLE streams; --", '.*', '%', '_', '\\', 'a & b | !c', ':*', '<->', '(((', "'", '$1']) {
-      const page = await catalog.list({ q, category });
+      const page = await listing.list({ q, category });
       expect(page.items.map((s) => s.id)).toEqual([]);
     }
-    expect((await catalog.list({ q: "o'brien's", category })).items.map((s) => s.id)).toEqual([a]);
-    expect((await catalog.list({ q: '100%', category })).items.map((s) => s.id)).toEqual([a]);
+    expect((await listing.list({ q: "o'brien's", category })).items.map((s) => s.id)).toEqual([a]);
+    expect((await listing.list({ q: '100%', category })).items.map((s) => s.id)).toEqual([a]);
     expect((await t.db.query('SELECT count(*)::int AS n FROM streams'))[0]).toMatchObject({ n: expect.any(Number) });
   });
 
   it('search combines with live, tag, category and language filters', async () => {
-    const { catalog, newUser } = await setup();
+    const { catalog, listing, newUser } = await setup();
     const owner = await newUser();
     const category = unique('Games');
     const mk = async (title: string, tags: string[], language: string, live: boolean) => {
@@ -174,7 +177,7 @@ describe.each(STORAGE_KINDS)('directory search on %s storage', (kind) => {
     const frLive = await mk('Zelda speedrun en français', ['speedrun'], 'fr', true);
     const enOff = await mk('Zelda speedrun practice', ['zelda'], 'en', false);
     await mk('Mario kart', ['speedrun'], 'en', true);
-    const ids = async (query: StreamListQuery) => (await catalog.list({ category, ...query })).items.map((s) => s.id).sort();
+    const ids = async (query: StreamListQuery) => (await listing.list({ category, ...query })).items.map((s) => s.id).sort();
 
     expect(await ids({ q: 'zelda speedrun' })).toEqual([enLive, frLive, enOff].sort());
     expect(await ids({ q: 'zelda speedrun', live: true })).toEqual([enLive, frLive].sort());
@@ -185,19 +188,19 @@ describe.each(STORAGE_KINDS)('directory search on %s storage', (kind) => {
   });
 
   it('relevance pages never repeat or skip a match', async () => {
-    const { catalog, newUser } = await setup();
+    const { catalog, listing, newUser } = await setup();
     const owner = await newUser();
     const category = unique('cat');
     for (let i = 0; i < 17; i++) {
       const tags = i % 3 === 0 ? ['puzzle'] : [];
       await catalog.create(owner.id, { title: `${'puzzle '.repeat(1 + (i % 4))}night ${i}`, tags, category });
     }
-    const all = (await catalog.list({ q: 'puzzle', category, limit: 100 })).items.map((s) => s.id);
+    const all = (await listing.list({ q: 'puzzle', category, limit: 100 })).items.map((s) => s.id);
     expect(all).toHaveLength(17);
     const paged: string[] = [];
     let cursor: string | undefined;
     do {
-      const page = await catalog.list({ q: 'puzzle', category, limit: 4, cursor });
+      const page = await listing.list({ q: 'puzzle', category, limit: 4, cursor });
       paged.push(...page.items.map((s) => s.id));
       cursor = page.nextCursor ?? undefined;
     } while (cursor);
@@ -205,8 +208,8 @@ describe.each(STORAGE_KINDS)('directory search on %s storage', (kind) => {
   });
 
   it('sort=relevance needs q', async () => {
-    const { catalog } = await setup();
-    const err = await appError(catalog.list({ sort: 'relevance' }));
+    const { listing } = await setup();
+    const err = await appError(listing.list({ sort: 'relevance' }));
     expect([err.status, err.code]).toEqual([400, 'invalid_query']);
   });
 
@@ -249,7 +252,7 @@ describe.each(STORAGE_KINDS)('directory search on %s storage', (kind) => {
   });
 
   it('over the whole history, candidates are bounded yet rare words in ended streams are found', async () => {
-    const { catalog, newUser } = await setup();
+    const { catalog, listing, newUser } = await setup();
     const owner = await newUser();
     const category = unique('cat');
     // More ended streams sharing a word than one word may contribute as candidates...
@@ -265,11 +268,11 @@ describe.each(STORAGE_KINDS)('directory search on %s storage', (kind) => {
     await catalog.markLive(live);
 
     // ...a common word is answered from a bounded set: live matches, tag matches, newest titles.
-    const common = await catalog.list({ q: 'glimmerwort', limit: 100 });
+    const common = await listing.list({ q: 'glimmerwort', limit: 100 });
     expect(common.items[0]?.id).toBe(tagged); // the tag match first
     const found = common.items.map((s) => s.id);
     for (let cursor = common.nextCursor; cursor; ) {
-      const page = await catalog.list({ q: 'glimmerwort', limit: 100, cursor });
+      const page = await listing.list({ q: 'glimmerwort', limit: 100, cursor });
       found.push(...page.items.map((s) => s.id));
       cursor = page.nextCursor;
     }
@@ -279,13 +282,13 @@ describe.each(STORAGE_KINDS)('directory search on %s storage', (kind) => {
     expect(found.length).toBeGreaterThan(ENDED_CANDIDATES_PER_WORD - 10);
     expect(found.length).toBeLessThanOrEqual(ENDED_CANDIDATES_PER_WORD + 2); // bounded: not all 420+ matches
     // sorted by viewers, the live match comes first
-    expect((await catalog.list({ q: 'glimmerwort', sort: 'viewers' })).items[0]?.id).toBe(live);
+    expect((await listing.list({ q: 'glimmerwort', sort: 'viewers' })).items[0]?.id).toBe(live);
     // A rare word finds its ended stream, with typos and as a prefix, also combined with a common word.
     for (const q of ['quixotic', 'quixotc', 'quixo', 'glimmerwort quixotic']) {
-      expect((await catalog.list({ q, live: false })).items.map((s) => s.id)).toEqual([rare]);
-      expect((await catalog.list({ q })).items.map((s) => s.id)).toEqual([rare]);
+      expect((await listing.list({ q, live: false })).items.map((s) => s.id)).toEqual([rare]);
+      expect((await listing.list({ q })).items.map((s) => s.id)).toEqual([rare]);
     }
-    expect((await catalog.list({ q: 'glimmerwort', live: true })).items.map((s) => s.id)).toEqual([live]);
+    expect((await listing.list({ q: 'glimmerwort', live: true })).items.map((s) => s.id)).toEqual([live]);
   });
 
   // PostgreSQL only: embedded PGlite runs queries in-process with no statement timer to cancel them.
@@ -300,22 +303,21 @@ describe.each(STORAGE_KINDS)('directory search on %s storage', (kind) => {
         return { ...sql, where: `${sql.where} AND pg_sleep(0.2) IS NOT NULL`, setup: [...sql.setup, 'SET LOCAL statement_timeout = 50'] };
       },
     };
-    const catalog = new StreamCatalog(t.db, slow);
-    await catalog.create(owner.id, { title: 'slowpoke marathon', category });
-    const err = await appError(catalog.list({ q: 'slowpoke' }));
+    await new StreamCatalog(t.db).create(owner.id, { title: 'slowpoke marathon', category });
+    const err = await appError(new StreamListing(t.db, slow).list({ q: 'slowpoke' }));
     expect([err.status, err.code]).toEqual([400, 'search_too_broad']);
     // the guard is per query: the connection is fine afterwards
-    expect((await new StreamCatalog(t.db).list({ q: 'slowpoke' })).items).toHaveLength(1);
+    expect((await new StreamListing(t.db).list({ q: 'slowpoke' })).items).toHaveLength(1);
   });
 
   it("a renamed owner's streams are found by the new name", async () => {
-    const { catalog, newUser } = await setup();
+    const { catalog, listing, newUser } = await setup();
     const owner = await newUser();
     const category = unique('cat');
     const { stream } = await catalog.create(owner.id, { title: 'x', category });
     const name = unique('Renamed');
     await t.db.query('UPDATE users SET username = $2, username_key = lower($2) WHERE id = $1', [owner.id, name]);
-    expect((await catalog.list({ q: name, category })).items.map((s) => s.id)).toEqual([stream.id]);
+    expect((await listing.list({ q: name, category })).items.map((s) => s.id)).toEqual([stream.id]);
   });
 });
 
@@ -324,7 +326,8 @@ describe.each(STORAGE_KINDS)('the directory on %s storage', (kind) => {
   const setup = async (store: DirectoryStore = new MemoryDirectoryStore(), options = {}) => {
     const accounts = await Accounts.open(t.db, { jwtTtlSeconds: 60 });
     const catalog = new StreamCatalog(t.db);
-    const directory = new StreamDirectory(catalog, store, options);
+    const listing = new StreamListing(t.db);
+    const directory = new StreamDirectory(catalog, listing, store, options);
     const owner = (await accounts.register(unique('owner'), 'password123')).user;
     const category = unique('cat');
     const liveStreams = async (n: number, title = 'stream') => {
@@ -337,7 +340,7 @@ describe.each(STORAGE_KINDS)('the directory on %s storage', (kind) => {
       }
       return ids;
     };
-    return { catalog, directory, category, liveStreams };
+    return { catalog, listing, directory, category, liveStreams };
   };
 
   /** Pages through a listing, scrambling every viewer count between two pages. */
@@ -363,7 +366,7 @@ describe.each(STORAGE_KINDS)('the directory on %s storage', (kind) => {
   }
 
   it('pages sorted by viewers have no duplicates or gaps while counts change between pages', async () => {
-    const { catalog, directory, category, liveStreams } = await setup();
+    const { catalog, listing, directory, category, liveStreams } = await setup();
     const ids = await liveStreams(23);
     const first = await directory.list({ category, live: true, limit: 5 });
     expect(first.items.map((s) => s.viewerCount)).toEqual([...first.items.map((s) => s.viewerCount)].sort((a, b) => b - a));
@@ -371,12 +374,12 @@ describe.each(STORAGE_KINDS)('the directory on %s storage', (kind) => {
     expect(seen).toHaveLength(23);
     expect(new Set(seen)).toEqual(new Set(ids));
 
-    // The catalog's plain keyset cursor cannot promise this: the directory's frozen order is needed.
+    // The planner's plain keyset cursor cannot promise this: the directory's frozen order is needed.
     const keyset: string[] = [];
     let cursor: string | undefined;
     let round = 100;
     do {
-      const page = await catalog.list({ category, live: true, limit: 5, sort: 'viewers', cursor });
+      const page = await listing.list({ category, live: true, limit: 5, sort: 'viewers', cursor });
       keyset.push(...page.items.map((s) => s.id));
       cursor = page.nextCursor ?? undefined;
       const rand = pseudoRandom(++round);
@@ -392,7 +395,7 @@ describe.each(STORAGE_KINDS)('the directory on %s storage', (kind) => {
     const bySearch = await pageWhileCountsChange(directory, catalog, ids, { category, q: 'galxy quest', limit: 3 });
     expect(bySearch).toHaveLength(19);
     expect(new Set(bySearch)).toEqual(new Set(ids));
-    // Past the first frozenMax (8) ids, pages follow the catalog's keyset (stable only while counts hold).
+    // Past the first frozenMax (8) ids, pages follow the planner's keyset (stable only while counts hold).
     const byViewers = await pageWhileCountsChange(directory, catalog, ids, { category, q: 'galaxy', sort: 'viewers', limit: 3 }, false);
     expect(byViewers).toHaveLength(19);
     expect(new Set(byViewers)).toEqual(new Set(ids));
@@ -418,7 +421,7 @@ describe.each(STORAGE_KINDS)('the directory on %s storage', (kind) => {
   it('repeated listings are served from the cache until the listing changes', async () => {
     const { db, count } = counting(t.db);
     const catalog = new StreamCatalog(db);
-    const directory = new StreamDirectory(catalog, new MemoryDirectoryStore(), { pageTtlMs: 60_000 });
+    const directory = new StreamDirectory(catalog, new StreamListing(db), new MemoryDirectoryStore(), { pageTtlMs: 60_000 });
     const accounts = await Accounts.open(t.db, { jwtTtlSeconds: 60 });
     const owner = (await accounts.register(unique('owner'), 'password123')).user;
     const category = unique('cat');
@@ -471,8 +474,8 @@ describe('the directory store on real Redis', () => {
       const accounts = await Accounts.open(t.db, { jwtTtlSeconds: 60 });
       const catalogA = new StreamCatalog(t.db);
       const catalogB = new StreamCatalog(t.db);
-      const nodeA = new StreamDirectory(catalogA, a, { pageTtlMs: 60_000 });
-      const nodeB = new StreamDirectory(catalogB, b, { pageTtlMs: 60_000 });
+      const nodeA = new StreamDirectory(catalogA, new StreamListing(t.db), a, { pageTtlMs: 60_000 });
+      const nodeB = new StreamDirectory(catalogB, new StreamListing(t.db), b, { pageTtlMs: 60_000 });
       const owner = (await accounts.register(unique('owner'), 'password123')).user;
       const category = unique('cat');
       const ids: string[] = [];

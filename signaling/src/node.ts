@@ -5,7 +5,7 @@
 // else constructs these objects: routes and modules get theirs passed in.
 import Fastify, { LogController, type FastifyBaseLogger } from 'fastify';
 import { collectDefaultMetrics, Registry } from 'prom-client';
-import { Accounts, createLogger, StreamCatalog, type Config, type Database, type Logger } from '@onair/platform';
+import { Accounts, createLogger, StreamCatalog, StreamListing, StreamModerators, type Config, type Database, type Logger } from '@onair/platform';
 import { BusTipSink, createStripeClient, registerLedgerMetrics, TipLedger, TipOutboxRelay, TopUps, type Bus } from '@onair/platform';
 import { Audience, ChatHistory, ChatModeration, ChatService, StreamActivity, StreamDirectory } from '@onair/platform';
 import { registerMediaMetrics, type MediaPlane } from '@onair/sfu';
@@ -67,9 +67,10 @@ export async function startNode(config: Config, log: Logger = createLogger(confi
     log.info({ storage: db.kind }, 'storage ready');
     const accounts = await Accounts.open(db, { jwtSecret: config.jwtSecret, jwtTtlSeconds: config.jwtTtlSeconds });
     const streams = new StreamCatalog(db);
+    const moderators = new StreamModerators(db, streams);
     const directoryStore = await createDirectoryStore(config);
     cleanups.push(() => directoryStore.close());
-    const directory = new StreamDirectory(streams, directoryStore);
+    const directory = new StreamDirectory(streams, new StreamListing(db), directoryStore);
     cleanups.push(() => directory.close());
     const bus = await createBus(config, log);
     cleanups.push(() => bus.close());
@@ -78,7 +79,7 @@ export async function startNode(config: Config, log: Logger = createLogger(confi
     cleanups.push(() => limiter.close());
     const chatHistory = new ChatHistory(db, log);
     cleanups.push(() => chatHistory.close());
-    const moderation = new ChatModeration(db, bus, streams, chatHistory, log);
+    const moderation = new ChatModeration(db, bus, streams, moderators, chatHistory, log);
     cleanups.push(() => moderation.close());
     const chat = new ChatService({ bus, moderation, limiter, history: chatHistory });
     // Tips: group-committed ledger, then published from the outbox on the stream's bus subject.
@@ -213,6 +214,7 @@ export async function startNode(config: Config, log: Logger = createLogger(confi
     registerStreamRoutes(app, {
       accounts,
       streams,
+      moderators,
       directory,
       urls: absolute,
       onKeyRotated: (id) => media.endStream(id, 'stream_key_rotated'),

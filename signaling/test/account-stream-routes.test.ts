@@ -1,6 +1,6 @@
 import Fastify, { type FastifyInstance, type LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Accounts, createLogger, MemoryDirectoryStore, StreamCatalog, StreamDirectory } from '@onair/platform';
+import { Accounts, createLogger, MemoryDirectoryStore, StreamCatalog, StreamDirectory, StreamListing, StreamModerators } from '@onair/platform';
 import { registerAuthRoutes } from '../src/http/auth-routes.js';
 import { installErrorHandler } from '../src/http/error-handler.js';
 import { playbackUrlsFor, registerStreamRoutes } from '../src/http/stream-routes.js';
@@ -33,7 +33,8 @@ describe.each(STORAGE_KINDS)('account and stream routes on %s storage', (kind) =
     app = Fastify({ logger: false });
     installErrorHandler(app, createLogger('silent'));
     registerAuthRoutes(app, { accounts });
-    registerStreamRoutes(app, { accounts, streams, directory: new StreamDirectory(streams, new MemoryDirectoryStore()), urls: playbackUrlsFor(BASE_URL) });
+    const directory = new StreamDirectory(streams, new StreamListing(t.db), new MemoryDirectoryStore());
+    registerStreamRoutes(app, { accounts, streams, moderators: new StreamModerators(t.db, streams), directory, urls: playbackUrlsFor(BASE_URL) });
     await app.ready();
   });
   afterAll(async () => {

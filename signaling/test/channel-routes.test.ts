@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyInstance, type LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Accounts, ChatHistory, ChatModeration, createLogger, InProcessBus, MemoryDirectoryStore, StreamActivity, StreamCatalog, StreamDirectory } from '@onair/platform';
+import { Accounts, ChatHistory, ChatModeration, createLogger, InProcessBus, MemoryDirectoryStore, StreamActivity, StreamCatalog, StreamDirectory, StreamListing, StreamModerators } from '@onair/platform';
 import { registerAuthRoutes } from '../src/http/auth-routes.js';
 import { installErrorHandler } from '../src/http/error-handler.js';
 import { registerModerationRoutes } from '../src/http/moderation-routes.js';
@@ -33,11 +33,13 @@ describe.each(STORAGE_KINDS)("a streamer's channel over HTTP on %s storage", (ki
     const log = createLogger('silent');
     const accounts = await Accounts.open(t.db, { jwtTtlSeconds: 600 });
     const streams = new StreamCatalog(t.db);
-    moderation = new ChatModeration(t.db, new InProcessBus(), streams, new ChatHistory(t.db, log), log);
+    const moderators = new StreamModerators(t.db, streams);
+    moderation = new ChatModeration(t.db, new InProcessBus(), streams, moderators, new ChatHistory(t.db, log), log);
     app = Fastify({ logger: false });
     installErrorHandler(app, log);
     registerAuthRoutes(app, { accounts });
-    registerStreamRoutes(app, { accounts, streams, directory: new StreamDirectory(streams, new MemoryDirectoryStore()), urls: playbackUrlsFor('https://onair.test') });
+    const directory = new StreamDirectory(streams, new StreamListing(t.db), new MemoryDirectoryStore());
+    registerStreamRoutes(app, { accounts, streams, moderators, directory, urls: playbackUrlsFor('https://onair.test') });
     registerModerationRoutes(app, { accounts, moderation, activity: new StreamActivity(t.db, moderation) });
     await app.ready();
   });

@@ -1,6 +1,6 @@
 import Fastify, { type FastifyInstance, type LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Accounts, createLogger, MemoryDirectoryStore, StreamCatalog, StreamDirectory } from '@onair/platform';
+import { Accounts, createLogger, MemoryDirectoryStore, StreamCatalog, StreamDirectory, StreamListing, StreamModerators } from '@onair/platform';
 import { installErrorHandler } from '../src/http/error-handler.js';
 import { playbackUrlsFor, registerStreamRoutes } from '../src/http/stream-routes.js';
 import { STORAGE_KINDS, useTestDatabase } from '../../test/support/databases.js';
@@ -23,11 +23,11 @@ describe.each(STORAGE_KINDS)('GET /api/streams (the directory) on %s storage', (
   beforeAll(async () => {
     const accounts = await Accounts.open(t.db, { jwtTtlSeconds: 600 });
     catalog = new StreamCatalog(t.db);
-    directory = new StreamDirectory(catalog, new MemoryDirectoryStore(), { pageTtlMs: 60_000 });
+    directory = new StreamDirectory(catalog, new StreamListing(t.db), new MemoryDirectoryStore(), { pageTtlMs: 60_000 });
     ownerId = (await accounts.register(unique('owner'), 'password123')).user.id;
     app = Fastify({ logger: false });
     installErrorHandler(app, createLogger('silent'));
-    registerStreamRoutes(app, { accounts, streams: catalog, directory, urls: playbackUrlsFor('https://onair.test') });
+    registerStreamRoutes(app, { accounts, streams: catalog, moderators: new StreamModerators(t.db, catalog), directory, urls: playbackUrlsFor('https://onair.test') });
     await app.ready();
   });
   afterAll(async () => {

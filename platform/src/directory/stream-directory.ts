@@ -1,10 +1,10 @@
 // The directory as viewers read it: `GET /api/streams` pages, cached and stable. Two jobs on top of
-// StreamCatalog (which owns the data, the filters and the SQL):
+// StreamListing (which owns the filters, the cursors and the SQL) and StreamCatalog (the data):
 //  - Stable paging under moving viewer counts. A listing sorted by viewers or relevance is a session:
 //    its first page freezes the order of up to frozenMax (2,000) matching ids in the DirectoryStore; the
 //    cursor names that frozen list and an offset. Later pages slice it and show current data, so no
 //    stream appears twice and none is skipped however the counts change. Past the frozen part,
-//    paging falls back to the catalog's keyset cursor. Only orders that can move are frozen: live
+//    paging falls back to StreamListing's keyset cursor. Only orders that can move are frozen: live
 //    streams by viewers (ended ones follow them, with 0 viewers, in a fixed order) and searches.
 //  - Not asking PostgreSQL per request. Each page is cached for pageTtlMs under its normalised query
 //    and the listing generation, which any create/edit/live/offline bumps; viewer counts are at most
@@ -13,18 +13,11 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { badRequest } from '../errors.js';
-import {
-  clampLimit,
-  normaliseCategory,
-  normaliseLanguage,
-  normaliseTag,
-  resolveSort,
-  type StreamCatalog,
-  type StreamListQuery,
-  type StreamPage,
-  type StreamRecord,
-} from '../streams/stream-catalog.js';
+import type { StreamCatalog } from '../streams/stream-catalog.js';
+import { normaliseCategory, normaliseLanguage, normaliseTag } from '../streams/stream-input.js';
+import type { StreamRecord } from '../streams/stream-record.js';
 import type { DirectoryStore } from './directory-store.js';
+import { clampLimit, resolveSort, type StreamListing, type StreamListQuery, type StreamPage } from './stream-listing.js';
 import { parseSearchQuery } from './stream-search.js';
 
 export interface StreamDirectoryOptions {
@@ -61,6 +54,7 @@ export class StreamDirectory {
 
   constructor(
     private readonly catalog: StreamCatalog,
+    private readonly listing: StreamListing,
     private readonly store: DirectoryStore,
     options: StreamDirectoryOptions = {},
   ) {
@@ -103,24 +97,24 @@ export class StreamDirectory {
 
   private async compute(query: StreamListQuery & { sort: NonNullable<StreamListQuery['sort']>; limit: number }): Promise<StreamPage> {
     // Nothing to freeze where no order moves: start times only grow, ended streams have no viewers.
-    if (query.sort === 'recent' || (query.sort === 'viewers' && query.live === false && !query.q?.trim())) return this.catalog.list(query);
-    const listing = query.cursor ? decodeListingCursor(query.cursor, query.sort) : null;
-    if (query.cursor && !listing) return this.catalog.list(query); // past the frozen part: keyset
+    if (query.sort === 'recent' || (query.sort === 'viewers' && query.live === false && !query.q?.trim())) return this.listing.list(query);
+    const session = query.cursor ? decodeListingCursor(query.cursor, query.sort) : null;
+    if (query.cursor && !session) return this.listing.list(query); // past the frozen part: keyset
 
-    if (listing) {
-      const frozen = await this.store.readOrder(orderKey(listing.l), listing.o, query.limit);
+    if (session) {
+      const frozen = await this.store.readOrder(orderKey(session.l), session.o, query.limit);
       if (!frozen) throw badRequest('cursor_expired', 'this listing has expired; start again from the first page');
       const items = await this.catalog.getMany(frozen.ids);
-      const end = listing.o + frozen.ids.length;
+      const end = session.o + frozen.ids.length;
       const nextCursor =
-        end < frozen.total ? encodeListingCursor({ s: listing.s, l: listing.l, o: end }) : await this.store.get(tailKey(listing.l));
+        end < frozen.total ? encodeListingCursor({ s: session.s, l: session.l, o: end }) : await this.store.get(tailKey(session.l));
       return { items, nextCursor: nextCursor || null };
     }
 
     // A new listing: freeze its order.
     const { cursor: _none, ...first } = query;
     // Ended streams after the live ones: only the first page's worth is frozen (their order is fixed).
-    const order = await this.catalog.listIdsWithPage(first, this.frozenMax, query.limit, query.limit);
+    const order = await this.listing.listIdsWithPage(first, this.frozenMax, query.limit, query.limit);
     const items = order.items;
     if (order.ids.length <= query.limit) return { items, nextCursor: order.nextCursor };
     const id = randomBytes(16).toString('base64url');
@@ -141,7 +135,7 @@ function encodeListingCursor(cursor: ListingCursor): string {
   return Buffer.from(JSON.stringify(cursor)).toString('base64url');
 }
 
-/** A listing cursor of this sort; null for any other well-formed JSON (a catalog cursor, checked there). */
+/** A listing cursor of this sort; null for any other well-formed JSON (a keyset cursor, checked by StreamListing). */
 function decodeListingCursor(text: string, sort: string): ListingCursor | null {
   let json: unknown;
   try {

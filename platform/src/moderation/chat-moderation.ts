@@ -11,6 +11,7 @@ import type { Database } from '../db/database.js';
 import { badRequest, forbidden, notFound } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { StreamCatalog } from '../streams/stream-catalog.js';
+import type { StreamModerators } from '../streams/stream-moderators.js';
 import { foldText, isBlocked, MAX_BLOCKED_TERM_CHARS, MAX_BLOCKED_TERMS } from './text-filter.js';
 
 export interface ChatSettings {
@@ -38,6 +39,7 @@ export class ChatModeration extends EventEmitter<{ notice: [ModerationNotice] }>
     private readonly db: Database,
     private readonly bus: Bus,
     private readonly streams: StreamCatalog,
+    private readonly moderators: StreamModerators,
     private readonly history: ChatHistory,
     private readonly log: Logger,
   ) {
@@ -53,7 +55,7 @@ export class ChatModeration extends EventEmitter<{ notice: [ModerationNotice] }>
     if (user.role === 'admin') return true;
     const stream = await this.streams.get(streamId);
     if (!stream) return false;
-    return stream.ownerId === user.id || (await this.streams.isModerator(streamId, user.id));
+    return stream.ownerId === user.id || (await this.moderators.isModerator(streamId, user.id));
   }
 
   /** The cached state of a stream's chat (loaded from the database on first use). */
@@ -114,7 +116,7 @@ export class ChatModeration extends EventEmitter<{ notice: [ModerationNotice] }>
 
   /**
    * Tells every node that the owner granted or revoked a user's moderator role (already stored by
-   * StreamCatalog), so that user's open channel sessions change role without reconnecting.
+   * StreamModerators), so that user's open channel sessions change role without reconnecting.
    */
   moderatorChanged(streamId: string, userId: string, moderator: boolean): void {
     this.announce({ kind: 'moderator', streamId, userId, moderator });

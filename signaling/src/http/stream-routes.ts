@@ -1,14 +1,15 @@
-// HTTP routes for the stream catalog: create, list, show, edit, rotate the key, manage moderators.
-// Parses, authenticates, and calls StreamCatalog (which decides who may do what). Never returns a
-// stream key except in the responses to create and rotate.
+// HTTP routes for streams: create, list (the directory), show, edit, rotate the key, manage moderators.
+// Parses, authenticates, and calls StreamCatalog, StreamDirectory or StreamModerators (which decide
+// who may do what). Never returns a stream key except in the responses to create and rotate.
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import {
   MAX_QUERY_CHARS,
   notFound,
-  StreamDirectory,
   type Accounts,
   type StreamCatalog,
+  type StreamDirectory,
+  type StreamModerators,
   type StreamRecord,
 } from '@onair/platform';
 import { requireUser } from './auth.js';
@@ -40,6 +41,7 @@ export function playbackUrlsFor(baseUrl: string): PlaybackUrls {
 export interface StreamRouteDeps {
   accounts: Accounts;
   streams: StreamCatalog;
+  moderators: StreamModerators;
   urls: PlaybackUrls;
   /** The cached, session-stable directory (built by the composition root). */
   directory: StreamDirectory;
@@ -109,8 +111,7 @@ export function ownedStreamView(s: StreamRecord, urls: PlaybackUrls) {
 }
 
 export function registerStreamRoutes(app: FastifyInstance, deps: StreamRouteDeps): void {
-  const { accounts, streams, urls } = deps;
-  const { directory } = deps;
+  const { accounts, streams, moderators, directory, urls } = deps;
 
   app.post('/api/streams', async (req, reply) => {
     const user = await requireUser(req, accounts);
@@ -162,14 +163,14 @@ export function registerStreamRoutes(app: FastifyInstance, deps: StreamRouteDeps
 
   app.get('/api/streams/:id/moderators', async (req) => {
     const { id } = parseParams(StreamParams, req.params);
-    return { items: await streams.listModerators(id) };
+    return { items: await moderators.list(id) };
   });
 
   app.post('/api/streams/:id/moderators', async (req, reply) => {
     const user = await requireUser(req, accounts);
     const { id } = parseParams(StreamParams, req.params);
     const body = parseBody(ModeratorBody, req.body);
-    const moderator = await streams.addModerator(id, user, 'userId' in body ? body.userId : { username: body.username });
+    const moderator = await moderators.grant(id, user, 'userId' in body ? body.userId : { username: body.username });
     reply.code(201);
     deps.onModeratorChanged?.(id, moderator.userId, true);
     return moderator;
@@ -178,7 +179,7 @@ export function registerStreamRoutes(app: FastifyInstance, deps: StreamRouteDeps
   app.delete('/api/streams/:id/moderators/:userId', async (req, reply) => {
     const user = await requireUser(req, accounts);
     const { id, userId } = parseParams(ModeratorParams, req.params);
-    await streams.removeModerator(id, user, userId);
+    await moderators.revoke(id, user, userId);
     deps.onModeratorChanged?.(id, userId, false);
     return reply.code(204).send();
   });
