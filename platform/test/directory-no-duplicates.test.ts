@@ -40,6 +40,8 @@ describe.each(STORAGE_KINDS)('directory answers on %s storage', (kind) => {
       [{ live: false, q: 'lofi', sort: 'viewers' }, [ended, never]],
       [{ live: true, tag: 'lofi' }, [live]],
       [{ live: false, tag: 'lofi' }, [ended, never]],
+      [{ live: true, tag: ['lofi', 'lo-fi'] }, [live]],
+      [{ tag: ['lofi', 'lo-fi'] }, [live, ended]],
     ];
     for (const [query, want] of expectations) {
       for (const list of [(q: StreamListQuery) => listing.list(q), (q: StreamListQuery) => directory.list(q)]) {

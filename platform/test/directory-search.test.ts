@@ -401,6 +401,38 @@ describe.each(STORAGE_KINDS)('the directory on %s storage', (kind) => {
     expect(new Set(byViewers)).toEqual(new Set(ids));
   });
 
+  it('a listing filtered by several tags pages through the streams having all of them, cached per tag set', async () => {
+    const { catalog, directory, category } = await setup(new MemoryDirectoryStore(), { pageTtlMs: 60_000 });
+    const accounts = await Accounts.open(t.db, { jwtTtlSeconds: 60 });
+    const owner = (await accounts.register(unique('tagger'), 'password123')).user;
+    const make = async (title: string, tags: string[], live: boolean) => {
+      const { stream } = await catalog.create(owner.id, { title, tags, category });
+      if (live) await catalog.markLive(stream.id);
+      return stream.id;
+    };
+    const both = [await make('both live', ['retro', 'speedrun'], true), await make('both ended', ['speedrun', 'retro', 'pc'], false)];
+    await make('retro only', ['retro'], true);
+    await make('speedrun only', ['speedrun'], false);
+    const ids = async (query: StreamListQuery) => {
+      const seen: string[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await directory.list({ category, limit: 1, ...query, cursor });
+        seen.push(...page.items.map((s) => s.id));
+        cursor = page.nextCursor ?? undefined;
+      } while (cursor);
+      return seen;
+    };
+    expect(await ids({ tag: ['retro', 'speedrun'] })).toEqual(both); // live first, then ended
+    expect(await ids({ tag: ['Speedrun', '#retro'] })).toEqual(both); // the same tag set, normalised
+    expect(await ids({ tag: ['retro', 'speedrun'], sort: 'recent' })).toHaveLength(2);
+    expect(await ids({ tag: ['retro', 'speedrun', 'pc'] })).toEqual([both[1]]);
+    expect((await ids({ tag: ['retro', 'speedrun'], q: 'both' })).sort()).toEqual([...both].sort()); // ranked, not live first
+    const tooMany = await appError(directory.list({ tag: Array.from({ length: 11 }, (_, i) => `tag${i}`) }));
+    expect([tooMany.status, tooMany.code]).toEqual([400, 'invalid_query']);
+    directory.close();
+  });
+
   it('an expired listing, a forged listing cursor and one from another sort are 400s', async () => {
     const { directory, category, liveStreams } = await setup(new MemoryDirectoryStore(), { listingTtlMs: 1 });
     await liveStreams(4);

@@ -119,6 +119,35 @@ describe.each(STORAGE_KINDS)('the directory listing on %s storage', (kind) => {
     expect(await ids({ q: 'beats', live: true })).toEqual([]);
   });
 
+  it('repeated tag filters list the streams having every one of the tags', async () => {
+    const { catalog, listing, newUser } = await setup();
+    const owner = await newUser();
+    const marker = unique('t');
+    const a = (await catalog.create(owner.id, { title: 'a', tags: [marker, 'chess', 'blitz'], category: 'Games', language: 'en' })).stream;
+    const b = (await catalog.create(owner.id, { title: 'b', tags: [marker, 'chess'], category: 'Games', language: 'fr' })).stream;
+    const c = (await catalog.create(owner.id, { title: 'c', tags: [marker, 'blitz'], category: 'Games', language: 'en' })).stream;
+    const ids = async (query: StreamListQuery) => (await listing.list(query)).items.map((s) => s.id).sort();
+
+    // live and ended, ended only (one filter key per tag), live only (the live tags index), recent, search
+    for (const scope of [{}, { live: false }, { sort: 'recent' as const }]) {
+      expect(await ids({ ...scope, tag: [marker, 'chess'] })).toEqual([a.id, b.id].sort());
+      expect(await ids({ ...scope, tag: ['#Chess', marker, 'BLITZ'] })).toEqual([a.id]); // normalised like stored tags
+      expect(await ids({ ...scope, tag: [marker, 'chess', 'nosuchtag'] })).toEqual([]);
+      expect(await ids({ ...scope, tag: [marker, 'chess'], language: 'fr' })).toEqual([b.id]);
+      expect(await ids({ ...scope, tag: [marker, 'blitz', 'blitz', ''] })).toEqual([a.id, c.id].sort()); // duplicates and blanks ignored
+    }
+    expect(await ids({ live: true, tag: [marker, 'chess'] })).toEqual([]);
+    await catalog.markLive(a.id);
+    await catalog.markLive(c.id);
+    expect(await ids({ live: true, tag: [marker, 'blitz'] })).toEqual([a.id, c.id].sort());
+    expect(await ids({ live: true, tag: [marker, 'blitz', 'chess'] })).toEqual([a.id]);
+    expect(await ids({ tag: [marker, 'chess'] })).toEqual([a.id, b.id].sort()); // live a, then ended b
+    expect(await ids({ q: 'a', tag: [marker, 'chess'] })).toEqual([a.id]);
+
+    const tooMany = await appError(listing.list({ tag: Array.from({ length: 11 }, (_, i) => `t${i}`) }));
+    expect([tooMany.status, tooMany.code]).toEqual([400, 'invalid_query']);
+  });
+
   it('page size defaults to 20 and is clamped to 1..100', async () => {
     const { catalog, listing, newUser } = await setup();
     const owner = await newUser();

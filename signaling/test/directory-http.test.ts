@@ -72,6 +72,23 @@ describe.each(STORAGE_KINDS)('GET /api/streams (the directory) on %s storage', (
     expect(sorted.json().items.map((s: { id: string }) => s.id)).toEqual([hit.id]);
   });
 
+  it('repeated tag filters list the streams having every tag', async () => {
+    const category = unique('tags');
+    const both = (await catalog.create(ownerId, { title: 'both', tags: ['retro', 'speedrun'], category })).stream;
+    await catalog.create(ownerId, { title: 'retro only', tags: ['retro'], category });
+    await catalog.create(ownerId, { title: 'speedrun only', tags: ['speedrun'], category });
+    const ids = async (query: string) => {
+      const res = await get(`/api/streams?category=${category}&${query}`);
+      expect(res.statusCode, res.body).toBe(200);
+      return res.json().items.map((s: { id: string }) => s.id).sort();
+    };
+    expect(await ids('tag=retro&tag=speedrun')).toEqual([both.id]);
+    expect(await ids(`tag=${encodeURIComponent('#Speedrun')}&tag=RETRO&live=false`)).toEqual([both.id]);
+    expect(await ids('tag=retro&tag=speedrun&tag=chess')).toEqual([]);
+    expect(await ids('tag=retro')).toHaveLength(2); // one tag, as before
+    expectError(await get(`/api/streams?${Array.from({ length: 11 }, (_, i) => `tag=t${i}`).join('&')}`), 400, 'invalid_query');
+  });
+
   it.each([
     ['an unknown filter', '/api/streams?genre=music', 'invalid_query'],
     ['a misspelt filter', '/api/streams?catgory=music', 'invalid_query'],

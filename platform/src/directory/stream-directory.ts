@@ -14,7 +14,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { badRequest } from '../errors.js';
 import type { StreamCatalog } from '../streams/stream-catalog.js';
-import { normaliseCategory, normaliseLanguage, normaliseTag } from '../streams/stream-input.js';
+import { normaliseCategory, normaliseLanguage, normaliseTagFilter } from '../streams/stream-input.js';
 import type { StreamRecord } from '../streams/stream-record.js';
 import type { DirectoryStore } from './directory-store.js';
 import { clampLimit, resolveSort, type StreamListing, type StreamListQuery, type StreamPage } from './stream-listing.js';
@@ -68,10 +68,11 @@ export class StreamDirectory {
     const search = parseSearchQuery(query.q); // 400s for bad q before anything is cached
     const sort = resolveSort(query.sort, search !== null);
     const limit = clampLimit(query.limit);
+    const tags = normaliseTagFilter(query.tag); // 400s for too many tags, likewise
     const normalised = {
       live: query.live,
       words: search?.words,
-      tag: query.tag === undefined ? undefined : normaliseTag(query.tag) || undefined,
+      tags: tags.length > 0 ? tags : undefined,
       category: query.category === undefined ? undefined : normaliseCategory(query.category).toLowerCase() || undefined,
       language: query.language === undefined ? undefined : normaliseLanguage(query.language) || undefined,
       sort,

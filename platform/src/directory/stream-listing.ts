@@ -8,7 +8,7 @@
 import { z } from 'zod';
 import type { Database } from '../db/database.js';
 import { badRequest } from '../errors.js';
-import { normaliseCategory, normaliseLanguage, normaliseTag } from '../streams/stream-input.js';
+import { normaliseCategory, normaliseLanguage, normaliseTagFilter } from '../streams/stream-input.js';
 import { STREAM_FROM, STREAM_COLUMNS, toRecord, type StreamRecord, type StreamRow } from '../streams/stream-record.js';
 import {
   parseSearchQuery,
@@ -25,7 +25,8 @@ export type StreamSort = 'viewers' | 'recent' | 'relevance';
 export interface StreamListQuery {
   live?: boolean;
   q?: string;
-  tag?: string;
+  /** One tag or several: a stream is listed when it has every one (AND); at most MAX_TAGS. */
+  tag?: string | readonly string[];
   category?: string;
   language?: string;
   /** Default: `relevance` when q is given, else `viewers`. */
@@ -214,17 +215,21 @@ export class StreamListing {
       ctes = match.with;
       source = match.source;
     }
-    const tag = query.tag === undefined ? '' : normaliseTag(query.tag);
+    const tags = normaliseTagFilter(query.tag);
     const category = query.category === undefined ? '' : normaliseCategory(query.category);
     const language = query.language === undefined ? '' : normaliseLanguage(query.language);
-    const filters = [tag, category, language].filter((f) => f !== '').length;
-    if ((filters >= 2 || tag) && query.live !== true && !search) {
+    const filters = [category, language].filter((f) => f !== '').length + tags.length;
+    if ((filters >= 2 || tags.length > 0) && query.live !== true && !search) {
       // Over ended streams, a tag or a combination of filters is one GIN entry (migration 005):
       // exactly the matching streams, however rare the combination, instead of an ordered scan
-      // that filters through everything when the combination is rare or empty.
-      where.push(`s.filter_keys @> ARRAY[stream_filter_key(${param(tag || null)}, ${param(category || null)}, ${param(language || null)})]`);
+      // that filters through everything when the combination is rare or empty. Several tags are one
+      // entry each, all of which the stream must hold.
+      const c = param(category || null);
+      const l = param(language || null);
+      const keys = tags.length === 0 ? [`stream_filter_key(NULL, ${c}, ${l})`] : tags.map((t) => `stream_filter_key(${param(t)}, ${c}, ${l})`);
+      where.push(`s.filter_keys @> ARRAY[${keys.join(', ')}]`);
     } else {
-      if (tag) where.push(`s.tags @> ARRAY[${param(tag)}]::text[]`);
+      if (tags.length > 0) where.push(`s.tags @> ${param(tags)}::text[]`);
       if (category) where.push(`lower(s.category) = lower(${param(category)})`);
       if (language) where.push(`s.language = ${param(language)}`);
     }

@@ -87,3 +87,13 @@ export function parseStreamInput<S extends z.ZodType>(schema: S, input: unknown)
   throw badRequest(`invalid_${field}`, message);
 }
 
+/**
+ * The tags a listing filters by (every one must match): each normalised like a stored tag, empty ones
+ * dropped, deduplicated and sorted (equal filters read and cache alike). More than MAX_TAGS -> 400.
+ */
+export function normaliseTagFilter(tag: string | readonly string[] | undefined): string[] {
+  if (tag === undefined) return [];
+  const tags = [...new Set((typeof tag === 'string' ? [tag] : tag).map(normaliseTag).filter((t) => t.length > 0))].sort();
+  if (tags.length > MAX_TAGS) throw badRequest('invalid_query', `at most ${MAX_TAGS} tag filters`);
+  return tags;
+}

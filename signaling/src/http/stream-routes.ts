@@ -5,6 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import {
   MAX_QUERY_CHARS,
+  MAX_TAGS,
   notFound,
   type Accounts,
   type StreamCatalog,
@@ -75,7 +76,8 @@ const ModeratorBody = z.union(
 const ListQuery = z.strictObject({
   live: z.enum(['true', 'false'], 'live is true or false').optional().transform((v) => (v === undefined ? undefined : v === 'true')),
   q: z.string().max(MAX_QUERY_CHARS, `q is at most ${MAX_QUERY_CHARS} characters`).optional(),
-  tag: z.string().max(50).optional(),
+  // repeated (?tag=a&tag=b) lists streams with every one of the tags
+  tag: z.union([z.string().max(50), z.array(z.string().max(50)).max(MAX_TAGS, `at most ${MAX_TAGS} tag filters`)]).optional(),
   category: z.string().max(50).optional(),
   language: z.string().max(16).optional(),
   sort: z.enum(['viewers', 'recent', 'relevance'], 'sort is viewers, recent or relevance').optional(),
