@@ -3,9 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { Accounts, MemoryDirectoryStore, StreamCatalog, StreamDirectory, StreamListing, type StreamListQuery } from '@onair/platform';
 import { STORAGE_KINDS, useTestDatabase } from '../../test/support/databases.js';
-
-let seq = 0;
-const unique = (prefix: string) => `${prefix}${process.pid % 1000}x${++seq}`;
+import { unique } from '../../test/support/unique-name.js';
 
 describe.each(STORAGE_KINDS)('directory answers on %s storage', (kind) => {
   const t = useTestDatabase(kind);

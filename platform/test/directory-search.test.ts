@@ -16,13 +16,11 @@ import {
   type StreamSearch,
 } from '@onair/platform';
 import { STORAGE_KINDS, useTestDatabase } from '../../test/support/databases.js';
+import { streamFixtures } from '../../test/support/stream-fixtures.js';
+import { unique } from '../../test/support/unique-name.js';
 import { appError } from '../../test/support/app-error.js';
 
 const TEST_REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
-
-let seq = 0;
-const unique = (prefix: string) => `${prefix}${process.pid % 1000}x${++seq}`;
-
 
 /** The same Database, counting the statements that reach it. */
 function counting(db: Database): { db: Database; count: () => number } {
@@ -98,13 +96,7 @@ describe('the in-process directory store', () => {
 
 describe.each(STORAGE_KINDS)('directory search on %s storage', (kind) => {
   const t = useTestDatabase(kind);
-  const setup = async () => {
-    const accounts = await Accounts.open(t.db, { jwtTtlSeconds: 60 });
-    const catalog = new StreamCatalog(t.db);
-    const listing = new StreamListing(t.db);
-    const newUser = async (prefix = 'u') => (await accounts.register(unique(prefix), 'password123')).user;
-    return { accounts, catalog, listing, newUser };
-  };
+  const setup = () => streamFixtures(t.db);
 
   it('finds a title despite typos and partial words, best match first', async () => {
     const { catalog, listing, newUser } = await setup();

@@ -1,20 +1,12 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { Accounts, StreamCatalog, type AuthUser } from '@onair/platform';
 import { STORAGE_KINDS, useTestDatabase } from '../../test/support/databases.js';
+import { streamFixtures } from '../../test/support/stream-fixtures.js';
 import { appError } from '../../test/support/app-error.js';
-
-let seq = 0;
-const unique = (prefix: string) => `${prefix}${process.pid % 1000}x${++seq}`;
 
 describe.each(STORAGE_KINDS)('stream catalog on %s storage', (kind) => {
   const t = useTestDatabase(kind);
-  const setup = async () => {
-    const accounts = await Accounts.open(t.db, { jwtTtlSeconds: 60 });
-    const catalog = new StreamCatalog(t.db);
-    const newUser = async (prefix = 'u'): Promise<AuthUser> => (await accounts.register(unique(prefix), 'password123')).user;
-    return { accounts, catalog, newUser };
-  };
+  const setup = () => streamFixtures(t.db);
 
   it('a new stream is offline, normalised, and comes with a one-time stream key', async () => {
     const { catalog, newUser } = await setup();

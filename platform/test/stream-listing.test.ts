@@ -1,10 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { Accounts, StreamCatalog, StreamListing, type AuthUser, type StreamListQuery, type StreamRecord } from '@onair/platform';
+import type { StreamListing, StreamListQuery, StreamRecord } from '@onair/platform';
 import { STORAGE_KINDS, useTestDatabase } from '../../test/support/databases.js';
+import { streamFixtures } from '../../test/support/stream-fixtures.js';
+import { unique } from '../../test/support/unique-name.js';
 import { appError } from '../../test/support/app-error.js';
-
-let seq = 0;
-const unique = (prefix: string) => `${prefix}${process.pid % 1000}x${++seq}`;
 
 /** Every page of a listing, following nextCursor to the end. */
 async function allPages(listing: StreamListing, query: StreamListQuery): Promise<{ ids: string[]; pages: number }> {
@@ -24,13 +23,7 @@ async function allPages(listing: StreamListing, query: StreamListQuery): Promise
 
 describe.each(STORAGE_KINDS)('the directory listing on %s storage', (kind) => {
   const t = useTestDatabase(kind);
-  const setup = async () => {
-    const accounts = await Accounts.open(t.db, { jwtTtlSeconds: 60 });
-    const catalog = new StreamCatalog(t.db);
-    const listing = new StreamListing(t.db);
-    const newUser = async (prefix = 'u'): Promise<AuthUser> => (await accounts.register(unique(prefix), 'password123')).user;
-    return { accounts, catalog, listing, newUser };
-  };
+  const setup = () => streamFixtures(t.db);
 
   it('paging through the directory yields every stream exactly once, in order, for both sorts', async () => {
     const { catalog, listing, newUser } = await setup();

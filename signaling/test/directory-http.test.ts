@@ -4,9 +4,7 @@ import { Accounts, createLogger, MemoryDirectoryStore, StreamCatalog, StreamDire
 import { installErrorHandler } from '../src/http/error-handler.js';
 import { playbackUrlsFor, registerStreamRoutes } from '../src/http/stream-routes.js';
 import { STORAGE_KINDS, useTestDatabase } from '../../test/support/databases.js';
-
-let seq = 0;
-const unique = (prefix: string) => `${prefix}${process.pid % 1000}x${++seq}`;
+import { unique } from '../../test/support/unique-name.js';
 
 function expectError(res: LightMyRequestResponse, status: number, code: string) {
   expect(res.statusCode, res.body).toBe(status);
