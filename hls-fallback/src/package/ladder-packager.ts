@@ -76,10 +76,10 @@ export interface GenerationAnchor {
 const ANCHOR_BACKLOG_STEP_MS = 40;
 /**
  * The anchor settles (stops moving) once it has moved no more than ANCHOR_BACKLOG_STEP_MS for this
- * long: the backlog
- * is gone, however long a loaded machine took to clear it, and from then on players that sync
- * segments by PROGRAM-DATE-TIME (Shaka) never see a listed segment's time move; a part that merely
- * happens to come out faster than all before moves nothing.
+ * long: the backlog is gone, however long a loaded machine took to clear it, and from then on
+ * players that sync segments by PROGRAM-DATE-TIME (Shaka) do not see a listed segment's time move; a
+ * part that merely comes out faster than all before moves nothing. Only a part that arrives before
+ * the time its own timestamps say it ended (impossible with a true anchor) unsettles it.
  */
 const ANCHOR_SETTLE_MS = 2000;
 
@@ -344,6 +344,9 @@ export class LadderPackager {
     // the next one has arrived: the video part ending at `end` leaves once the frame after it was ingested.
     const heldSec = t.spec.kind === 'video' && t.frameRate ? 1 / t.frameRate : 0;
     const boundMs = arrivedAtMs - ((f.info.startTicks + f.info.durationTicks) / ts + heldSec - a.mediaSec) * 1000;
+    // A settled anchor that puts a video part's end after its own arrival is provably late (ffmpeg
+    // settled while it lagged, on a loaded machine, and has since sped up): it tightens again.
+    if (a.settled && t.spec.kind === 'video' && arrivedAtMs < this.wallClockOf(a, (f.info.startTicks + f.info.durationTicks) / ts)) a.settled = false;
     if (!a.settled) {
       if (t.spec.kind === 'video') a.videoBoundMs = Math.min(a.videoBoundMs, boundMs);
       else a.audioBoundMs = Math.min(a.audioBoundMs, boundMs);
