@@ -29,6 +29,7 @@ const Env = z.object({
   HOST: z.string().default('127.0.0.1'),
   PORT: intFrom(8080),
   PUBLIC_URL: z.string().url().optional(),
+  TRUST_PROXY: z.string().default(''),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   DATA_DIR: z.string().default('.data'),
   DATABASE_URL: z.string().optional(),
@@ -98,6 +99,11 @@ export interface Config {
   port: number;
   /** Base URL that clients reach this node at; used in Location headers and playback URLs. */
   publicUrl: string | undefined;
+  /**
+   * The reverse proxies (addresses or CIDR ranges) whose X-Forwarded-For / -Proto / -Host count;
+   * empty: none, every client's address is its socket's.
+   */
+  trustProxy: string[];
   logLevel: string;
   /** Where embedded storage lives; null keeps it in memory (DATA_DIR=:memory:, for tests). */
   dataDir: string | null;
@@ -264,6 +270,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     host: e.HOST,
     port: e.PORT,
     publicUrl: e.PUBLIC_URL?.replace(/\/$/, ''),
+    trustProxy: e.TRUST_PROXY.split(',').map((p) => p.trim()).filter(Boolean),
     logLevel: e.LOG_LEVEL,
     dataDir: e.DATA_DIR === ':memory:' ? null : resolve(e.DATA_DIR),
     databaseUrl: e.DATABASE_URL || undefined,

@@ -164,7 +164,9 @@ export async function startNode(config: Config, log: Logger = createLogger(confi
       // One line per event: our routes log what matters; Fastify's per-request lines would double it.
       logController: new LogController({ disableRequestLogging: true }),
       bodyLimit: 1024 * 1024,
-      trustProxy: true,
+      // Forwarding headers count only from the proxies the operator names (TRUST_PROXY): otherwise any
+      // client could choose its address (viewer counts, rate limits) or the host in URLs we hand out.
+      trustProxy: config.trustProxy.length > 0 ? config.trustProxy : false,
     });
     cleanups.push(() => app.close());
     const gateway = new ChannelGateway({
@@ -227,6 +229,8 @@ export async function startNode(config: Config, log: Logger = createLogger(confi
     registerWalletRoutes(app, { accounts, wallets: tips.wallets, topups });
     await registerStripeWebhook(app, { topups });
     registerPlaybackRoutes(app, {
+      // The MPD's UTCTiming URL: this node's own base URL, never a request's Host header (manifests are cached).
+      timeUrl: () => `${baseUrl}/time`,
       origin: new PlaybackOrigin({ get: (id) => packagers?.sink(id), pending: (id) => packagers?.pending(id) }),
       audience: httpAudience,
       ...(cascade ? { locate: async (id: string) => {

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { OnAirNode } from '@onair/signaling';
 import { ChannelClient } from '../../test/support/channel-client.js';
 import { createUserAndStream, startTestNode, waitFor } from '../../test/support/onair-node.js';
+import { publish } from '../../test/support/werift-peers.js';
 
 let node: OnAirNode;
 beforeAll(async () => {
@@ -53,3 +54,28 @@ it('answers HTTP paths with malformed percent-encoding with a 4xx JSON error', a
   expect((await fetch(`${node.url}/api/streams?q=%`)).status).toBe(200);
   expect((await fetch(`${node.url}/healthz`)).status).toBe(200);
 });
+
+it("takes no client's word for its address or this node's host: the MPD's UTCTiming is the node's own URL", async () => {
+  const hlsNode = await startTestNode({ HLS_MODE: 'always', HLS_POSTER_INTERVAL_MS: '0' });
+  const s = await createUserAndStream(hlsNode.url, 'forwarded headers');
+  const pub = await publish(hlsNode.url, s.id, s.streamKey, 'h264');
+  try {
+    let mpd = '';
+    await waitFor(
+      'the MPD',
+      async () => {
+        const res = await fetch(`${hlsNode.url}/dash/${s.id}/manifest.mpd`, {
+          headers: { 'x-forwarded-host': 'evil.example', 'x-forwarded-proto': 'https', 'x-forwarded-for': '203.0.113.9' },
+        });
+        mpd = await res.text();
+        return res.status === 200;
+      },
+      30_000,
+    );
+    const timing = /<UTCTiming[^>]*value="([^"]+)"/.exec(mpd)?.[1];
+    expect(timing).toBe(`${hlsNode.url}/time`);
+  } finally {
+    await pub.stop();
+    await hlsNode.close();
+  }
+}, 60_000);

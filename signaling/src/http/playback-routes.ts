@@ -9,8 +9,11 @@ import type { HttpAudience, PlaybackOrigin, PlaybackReply, PlaybackRequest } fro
 export interface PlaybackRouteDeps {
   /** This node's playlists, manifests and segments (built by the composition root). */
   origin: PlaybackOrigin;
-  /** absolute URL of GET /time for the MPD's UTCTiming; by default derived from each request */
-  timeUrl?: string;
+  /**
+   * The absolute URL of GET /time for the MPD's UTCTiming (the node's base URL, known once it
+   * listens); without it (tests, the packager bench), derived from each request.
+   */
+  timeUrl?: () => string;
   /**
    * Where a stream not packaged on this node is (the base URL of its origin node in the cascade):
    * such requests answer 307 there. Undefined: 404 as usual.
@@ -56,7 +59,7 @@ export function registerPlaybackRoutes(app: FastifyInstance, deps: PlaybackRoute
   app.get('/hls/:streamId/plain.m3u8', handle((p, r) => origin.multivariant(p.streamId, r, false)));
   app.get('/hls/:streamId/:track/index.m3u8', playlist((p, r) => origin.mediaPlaylist(p.streamId, p.track, r, true)));
   app.get('/hls/:streamId/:track/plain.m3u8', playlist((p, r) => origin.mediaPlaylist(p.streamId, p.track, r, false)));
-  app.get('/dash/:streamId/manifest.mpd', playlist((p, r, req) => origin.mpd(p.streamId, r, deps.timeUrl ?? `${req.protocol}://${req.host}/time`)));
+  app.get('/dash/:streamId/manifest.mpd', playlist((p, r, req) => origin.mpd(p.streamId, r, deps.timeUrl?.() ?? `${req.protocol}://${req.host}/time`)));
   for (const prefix of ['hls', 'dash']) {
     app.get(`/${prefix}/:streamId/:track/:session/:file`, handle((p, r) => origin.object(p.streamId, p.track, p.session, p.file, r)));
   }
