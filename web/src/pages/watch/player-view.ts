@@ -162,6 +162,11 @@ export function playerView(streamId: string, onStream: (stream: Stream) => void,
     timer = setTimeout(() => void start(true), OFFLINE_RETRY_MS);
   };
 
+  // Closing the tab ends the session at once (the SDK's DELETE goes out with keepalive): the viewer
+  // stops counting now, not when ICE consent runs out about 15 s later.
+  const onPageHide = () => void player?.stop();
+  window.addEventListener('pagehide', onPageHide);
+
   return {
     frame,
     bar,
@@ -180,6 +185,7 @@ export function playerView(streamId: string, onStream: (stream: Stream) => void,
       active = false;
       run++;
       clearTimeout(timer);
+      window.removeEventListener('pagehide', onPageHide);
       void player?.stop();
     },
   };
