@@ -35,7 +35,7 @@ NODE_MIN_MAJOR=22
 TOOLS="$ROOT/.tools"        # gitignored: the fetched Node and the cached mediasoup worker
 
 step_no=0
-step() { step_no=$((step_no + 1)); printf 'setup [%d] %s\n' "$step_no" "$*"; }
+step() { step_no=$((step_no + 1)); printf 'setup [%d] %s (at %s)\n' "$step_no" "$*" "$(elapsed)"; }
 note() { printf '        %s\n' "$*"; }
 fail() { printf 'setup: %s\n' "$*" >&2; exit "${FAIL_CODE:-1}"; }
 elapsed() { local t=$SECONDS; printf '%dm%02ds' $((t / 60)) $((t % 60)); }
@@ -220,19 +220,21 @@ services() {
   step "servers for the tests (PostgreSQL, Redis, NATS)"
   if [ -n "${TEST_DATABASE_URL:-}" ]; then note "PostgreSQL: TEST_DATABASE_URL given"
   else
-    if ! port_open 5432; then
-      [ "$(id -u)" = 0 ] || fail "PostgreSQL is not running on 127.0.0.1:5432: start it (sudo pg_ctlcluster <version> main start) or set TEST_DATABASE_URL"
+    local pg; pg="$(pg_port)"
+    if ! port_open "$pg"; then
+      [ "$(id -u)" = 0 ] || fail "PostgreSQL is not running on 127.0.0.1:$pg: start it (sudo pg_ctlcluster <version> main start) or set TEST_DATABASE_URL"
       local v; v="$(ls /etc/postgresql | sort -V | tail -1)"
-      note "starting PostgreSQL $v"
+      note "starting PostgreSQL $v (port $pg)"
       pg_ctlcluster --skip-systemctl-redirect "$v" main start
-      for _ in $(seq 1 30); do port_open 5432 && break; sleep 1; done
+      for _ in $(seq 1 30); do port_open "$pg" && break; sleep 1; done
     fi
     # A password for TCP logins (Debian's default pg_hba asks for one; trust ignores it) and database test.
-    if [ "$(id -u)" = 0 ] && id postgres >/dev/null 2>&1 && [ -S /var/run/postgresql/.s.PGSQL.5432 ]; then
-      su postgres -c "psql -q -c \"ALTER USER postgres PASSWORD 'postgres'\"" >/dev/null
-      su postgres -c "psql -tAc \"SELECT 1 FROM pg_database WHERE datname='test'\"" | grep -q 1 || su postgres -c "createdb test"
+    if [ "$(id -u)" = 0 ] && id postgres >/dev/null 2>&1 && [ -S "/var/run/postgresql/.s.PGSQL.$pg" ]; then
+      su postgres -c "psql -p $pg -q -c \"ALTER USER postgres PASSWORD 'postgres'\"" >/dev/null
+      su postgres -c "psql -p $pg -tAc \"SELECT 1 FROM pg_database WHERE datname='test'\"" | grep -q 1 || su postgres -c "createdb -p $pg test"
     fi
-    export TEST_DATABASE_URL="postgres://postgres:postgres@127.0.0.1:5432/test"
+    port_open "$pg" || fail "PostgreSQL did not start on 127.0.0.1:$pg"
+    export TEST_DATABASE_URL="postgres://postgres:postgres@127.0.0.1:$pg/test"
   fi
   if [ -n "${TEST_REDIS_URL:-}" ]; then note "Redis: TEST_REDIS_URL given"
   else
@@ -250,22 +252,33 @@ services() {
       note "starting NATS with JetStream"
       mkdir -p /var/lib/nats-server
       local nats; nats="$(command -v nats-server || echo /usr/sbin/nats-server)"
-      start-stop-daemon --start --oknodo --background --exec "$nats" -- -a 127.0.0.1 -p 4222 -js -sd /var/lib/nats-server -l /var/log/nats-server.log
+      # Matched by its own pid file, not by executable: another nats-server on the machine (another
+      # network namespace, a service on another port) is not this one.
+      start-stop-daemon --start --oknodo --background --make-pidfile --pidfile /run/onair-tests-nats.pid --exec "$nats" -- \
+        -a 127.0.0.1 -p 4222 -js -sd /var/lib/nats-server -l /var/log/nats-server.log
       for _ in $(seq 1 20); do port_open 4222 && break; sleep 0.5; done
     fi
     export TEST_NATS_URL="nats://127.0.0.1:4222"
   fi
   local s port name var
-  for s in "${SERVERS[@]}"; do
+  for s in "${SERVERS[@]:1}"; do # PostgreSQL is checked above, on its cluster's port
     IFS='|' read -r port _ name _ var <<<"$s"
     if [ "${!var}" = "$(default_url "$port")" ] && ! port_open "$port"; then fail "$name did not start on 127.0.0.1:$port"; fi
   done
   note "PostgreSQL, Redis and NATS answer"
 }
 
+# The port of the newest local PostgreSQL cluster (Debian layout), 5432 when there is none.
+pg_port() {
+  local v conf port=""
+  v="$(ls /etc/postgresql 2>/dev/null | sort -V | tail -1 || true)"
+  conf="/etc/postgresql/$v/main/postgresql.conf"
+  [ -n "$v" ] && [ -f "$conf" ] && port="$(sed -n 's/^[[:space:]]*port[[:space:]]*=[[:space:]]*\([0-9]*\).*/\1/p' "$conf" | head -1)"
+  echo "${port:-5432}"
+}
+
 default_url() {
   case "$1" in
-    5432) echo "postgres://postgres:postgres@127.0.0.1:5432/test" ;;
     6379) echo "redis://127.0.0.1:6379" ;;
     4222) echo "nats://127.0.0.1:4222" ;;
   esac

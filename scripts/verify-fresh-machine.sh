@@ -6,9 +6,11 @@
 #
 #   1. `npm start` until /healthz answers (apt packages, Node 24, npm ci, worker build, builds)
 #   2. `npm start` again until /healthz answers (nothing to install or rebuild: seconds)
-#   3. `npm test`: first its preparation with the network (test packages, incl. PostgreSQL, Redis and
-#      NATS in the fresh system), then the run itself in a network namespace of its own, so the fresh
-#      system's own servers start on the standard ports and the tests reach nothing of this machine.
+#   3. `npm test`: first its system packages with the network (`scripts/setup.sh system test`: the
+#      test packages, incl. PostgreSQL, Redis and NATS), then `npm test` itself in a network namespace
+#      of its own, so it starts the fresh system's own servers and the tests reach nothing of this
+#      machine (the namespace has no network beyond its loopback, so nothing else can be installed
+#      there: that is why the packages come first).
 #
 # Prints a step line per phase and a summary of timings. Needs root and Debian's debootstrap
 # (installed when missing). Takes about 25-35 min on 2 cores; not part of `npm test`.
@@ -109,13 +111,13 @@ timed "npm start, second run, until /healthz answers" start_until_healthy /tmp/o
 grep '^setup \[\|^        ' /tmp/onair-fresh-start-2.log || true
 
 if [ -n "$TESTS" ]; then
-  log "3a. npm test's preparation with the network (output: /tmp/onair-fresh-test-prepare.log)"
-  timed "npm test preparation (test packages and servers installed)" \
-    bash -c "$(declare -f in_fresh); FRESH='$FRESH'; in_fresh 'bash scripts/setup.sh prepare test'" >/tmp/onair-fresh-test-prepare.log 2>&1 \
+  log "3a. npm test's system packages with the network (output: /tmp/onair-fresh-test-prepare.log)"
+  timed "npm test's system packages (browser, nginx, fonts, servers)" \
+    bash -c "$(declare -f in_fresh); FRESH='$FRESH'; in_fresh 'bash scripts/setup.sh system test'" >/tmp/onair-fresh-test-prepare.log 2>&1 \
     || { tail -40 /tmp/onair-fresh-test-prepare.log; exit 1; }
   log "3b. npm test in its own network namespace (output: /tmp/onair-fresh-test.log)"
   ip netns add "$NS"; ip netns exec "$NS" ip link set lo up
-  timed "npm test (servers started, the whole suite)" \
+  timed "npm test (servers started, lint, the whole suite)" \
     ip netns exec "$NS" bash -c "$(declare -f in_fresh); FRESH='$FRESH'; in_fresh 'CI=true npm test'" >/tmp/onair-fresh-test.log 2>&1 \
     || { tail -60 /tmp/onair-fresh-test.log; exit 1; }
   grep -E '^ *Test(s| Files) ' /tmp/onair-fresh-test.log || true
