@@ -15,15 +15,18 @@
 # Prints a step line per phase and a summary of timings. Needs root and Debian's debootstrap
 # (installed when missing). Takes about 25-35 min on 2 cores; not part of `npm test`.
 #
-#   scripts/verify-fresh-machine.sh [--keep] [--no-tests] [DIR]   (default DIR: /var/tmp/onair-fresh)
+#   scripts/verify-fresh-machine.sh [--keep] [--no-tests] [--tests-only] [DIR]   (default DIR: /var/tmp/onair-fresh)
+#   --keep: leave DIR for another run; --tests-only: in a DIR kept from a run, move its clone to HEAD and
+#   run step 3 only (the clone's own .tools/ and node_modules stay, as on a developer's machine).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-KEEP=""; TESTS=yes; FRESH=/var/tmp/onair-fresh
+KEEP=""; TESTS=yes; ONLY_TESTS=""; FRESH=/var/tmp/onair-fresh
 for a in "$@"; do
   case "$a" in
     --keep) KEEP=yes ;;
     --no-tests) TESTS="" ;;
-    -*) echo "usage: $0 [--keep] [--no-tests] [DIR]" >&2; exit 64 ;;
+    --tests-only) ONLY_TESTS=yes; KEEP=yes ;;
+    -*) echo "usage: $0 [--keep] [--no-tests] [--tests-only] [DIR]" >&2; exit 64 ;;
     *) FRESH="$a" ;;
   esac
 done
@@ -78,7 +81,12 @@ cp /etc/resolv.conf "$FRESH/etc/resolv.conf"
 # As in container images: packages installed in the chroot do not start their daemons (the host's
 # PostgreSQL, Redis and NATS hold the ports); the tests' own run starts them in its namespace.
 printf '#!/bin/sh\nexit 101\n' > "$FRESH/usr/sbin/policy-rc.d"; chmod +x "$FRESH/usr/sbin/policy-rc.d"
-rm -rf "$FRESH/root/onair"; git clone -q --no-hardlinks "$ROOT" "$FRESH/root/onair"
+if [ -n "$ONLY_TESTS" ]; then
+  [ -d "$FRESH/root/onair/.git" ] || { echo "verify-fresh-machine: --tests-only needs a DIR kept by an earlier run (--keep)" >&2; exit 1; }
+  git -C "$FRESH/root/onair" fetch -q "$ROOT" HEAD && git -C "$FRESH/root/onair" reset -q --hard FETCH_HEAD
+else
+  rm -rf "$FRESH/root/onair"; git clone -q --no-hardlinks "$ROOT" "$FRESH/root/onair"
+fi
 
 mount -t proc proc "$FRESH/proc"; mount -t sysfs sys "$FRESH/sys"
 mount --bind /dev "$FRESH/dev"; mount -t devpts devpts "$FRESH/dev/pts" -o newinstance,ptmxmode=0666 || true
@@ -103,12 +111,14 @@ start_until_healthy() { # start_until_healthy LOG: npm start in the background u
   echo "no /healthz after an hour:"; tail -40 "$1"; return 1
 }
 
+if [ -z "$ONLY_TESTS" ]; then
 log "1. npm start on the fresh system (output: /tmp/onair-fresh-start-1.log)"
 timed "npm start, first run, until /healthz answers" start_until_healthy /tmp/onair-fresh-start-1.log
 grep '^setup \[' /tmp/onair-fresh-start-1.log || true
 log "2. npm start again"
 timed "npm start, second run, until /healthz answers" start_until_healthy /tmp/onair-fresh-start-2.log
 grep '^setup \[\|^        ' /tmp/onair-fresh-start-2.log || true
+fi
 
 if [ -n "$TESTS" ]; then
   log "3a. npm test's system packages with the network (output: /tmp/onair-fresh-test-prepare.log)"
