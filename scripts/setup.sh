@@ -300,6 +300,8 @@ if [ "$MODE" = prepare ]; then
 fi
 if [ "$MODE" = test ]; then
   services
+  step "lint and format check (biome check)"
+  node node_modules/@biomejs/biome/bin/biome check --max-diagnostics=50 . || fail "biome check found problems (npm run lint shows them; npm run format fixes formatting)"
   step "tests: vitest run $* (setup took $(elapsed))"
   exec node node_modules/vitest/vitest.mjs run "$@"
 fi

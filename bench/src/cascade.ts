@@ -77,8 +77,18 @@ function payloadOffset(pkt: Buffer): number {
 
 /** A consumer on `router` sending to a socket of ours; `srtp` makes it a viewer-like SRTP sender. */
 async function plainViewer(router: types.Router, producerId: string, sink: Socket, srtp: boolean) {
-  const transport = await router.createPlainTransport({ listenInfo: { protocol: 'udp', ip: '127.0.0.1' }, rtcpMux: true, comedia: false, enableSrtp: srtp, srtpCryptoSuite: SRTP });
-  await transport.connect({ ip: '127.0.0.1', port: (sink.address() as AddressInfo).port, ...(srtp ? { srtpParameters: { cryptoSuite: SRTP, keyBase64: transport.srtpParameters!.keyBase64 } } : {}) });
+  const transport = await router.createPlainTransport({
+    listenInfo: { protocol: 'udp', ip: '127.0.0.1' },
+    rtcpMux: true,
+    comedia: false,
+    enableSrtp: srtp,
+    srtpCryptoSuite: SRTP,
+  });
+  await transport.connect({
+    ip: '127.0.0.1',
+    port: (sink.address() as AddressInfo).port,
+    ...(srtp ? { srtpParameters: { cryptoSuite: SRTP, keyBase64: transport.srtpParameters!.keyBase64 } } : {}),
+  });
   const consumer = await transport.consume({ producerId, rtpCapabilities: router.rtpCapabilities });
   return { transport, consumer };
 }
@@ -99,11 +109,13 @@ async function hopDelay(workers: types.Worker[], srtp: boolean) {
   const sentAt = new Map<number, number>();
   const delays: number[][] = [[], [], []];
   const sinks = await Promise.all(
-    [0, 1, 2].map((hops) => udpSocket((msg) => {
-      const i = msg.readUInt32BE(payloadOffset(msg));
-      const at = sentAt.get(i);
-      if (at !== undefined) delays[hops]!.push(performance.now() - at);
-    })),
+    [0, 1, 2].map((hops) =>
+      udpSocket((msg) => {
+        const i = msg.readUInt32BE(payloadOffset(msg));
+        const at = sentAt.get(i);
+        if (at !== undefined) delays[hops]!.push(performance.now() - at);
+      }),
+    ),
   );
   for (const [hops, r] of routers.entries()) await plainViewer(r, origin.producer.id, sinks[hops]!, false);
   const ticks0 = machineTicks();
@@ -117,7 +129,16 @@ async function hopDelay(workers: types.Worker[], srtp: boolean) {
   const sent = sentAt.size;
   return [0, 1, 2].map((hops) => {
     const d = distribution(delays[hops]!);
-    return { links: srtp ? 'SRTP' : 'RTP', hops, received: `${delays[hops]!.length}/${sent}`, p50_ms: round(d.p50, 3), p95_ms: round(d.p95, 3), p99_ms: round(d.p99, 3), max_ms: round(d.max, 2), machine_busy: `${Math.round(busy * 100)} %` };
+    return {
+      links: srtp ? 'SRTP' : 'RTP',
+      hops,
+      received: `${delays[hops]!.length}/${sent}`,
+      p50_ms: round(d.p50, 3),
+      p95_ms: round(d.p95, 3),
+      p99_ms: round(d.p99, 3),
+      max_ms: round(d.max, 2),
+      machine_busy: `${Math.round(busy * 100)} %`,
+    };
   });
 }
 
@@ -192,7 +213,9 @@ async function main(): Promise<void> {
     console.log(table(hops));
     console.log(`extra delay per hop (p50): RTP ${perHop('RTP')} ms, SRTP ${perHop('SRTP')} ms (target <= 20 ms)\n`);
     console.log(table(cost));
-    console.log(`scaling: 2 workers forward at ${round((100 * cost[0]!.us_per_pkt) / cost[1]!.us_per_pkt, 0)} % of the per-packet efficiency of 1 (100 % = linear)`);
+    console.log(
+      `scaling: 2 workers forward at ${round((100 * cost[0]!.us_per_pkt) / cost[1]!.us_per_pkt, 0)} % of the per-packet efficiency of 1 (100 % = linear)`,
+    );
     console.log(JSON.stringify({ machine: machine(), hops, cost }));
   } finally {
     for (const w of workers) w.close();

@@ -69,7 +69,11 @@ interface Gateway {
   wsPath: string;
 }
 
-async function startChild(args: string[], env: Record<string, string>, marker: RegExp): Promise<{ child: ChildProcess; match: RegExpExecArray }> {
+async function startChild(
+  args: string[],
+  env: Record<string, string>,
+  marker: RegExp,
+): Promise<{ child: ChildProcess; match: RegExpExecArray }> {
   const child = spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
   const match = await new Promise<RegExpExecArray>((resolve, reject) => {
     let out = '';
@@ -85,13 +89,31 @@ async function startChild(args: string[], env: Record<string, string>, marker: R
 }
 
 async function startBatched(): Promise<Gateway> {
-  const { child, match } = await startChild([`${ROOT}signaling/dist/main.js`], {
-    PORT: '0', HOST: '127.0.0.1', DATA_DIR: ':memory:', LOG_LEVEL: 'warn', MEDIASOUP_WORKERS: '1', NATS_URL, REDIS_URL: '',
-  }, /OnAir is running at (\S+)/);
+  const { child, match } = await startChild(
+    [`${ROOT}signaling/dist/main.js`],
+    {
+      PORT: '0',
+      HOST: '127.0.0.1',
+      DATA_DIR: ':memory:',
+      LOG_LEVEL: 'warn',
+      MEDIASOUP_WORKERS: '1',
+      NATS_URL,
+      REDIS_URL: '',
+    },
+    /OnAir is running at (\S+)/,
+  );
   const url = match[1]!;
-  const reg = await fetch(`${url}/api/auth/register`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: `bench_${process.pid}`, password: 'correct horse battery' }) });
+  const reg = await fetch(`${url}/api/auth/register`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username: `bench_${process.pid}`, password: 'correct horse battery' }),
+  });
   const { token } = (await reg.json()) as { token: string };
-  const res = await fetch(`${url}/api/streams`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify({ title: 'chat bench' }) });
+  const res = await fetch(`${url}/api/streams`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    body: JSON.stringify({ title: 'chat bench' }),
+  });
   const { id } = (await res.json()) as { id: string };
   return { child, url, streamId: id, wsPath: `/ws/${id}` };
 }
@@ -112,23 +134,27 @@ async function run(mode: 'batched' | 'plain', viewers: number, rate: number, sec
   const rssBefore = rssBytes(pid);
   for (let i = 0; i < viewers; i += 100) {
     await Promise.all(
-      Array.from({ length: Math.min(100, viewers - i) }, (_, k) => new Promise<void>((resolve, reject) => {
-        const ws = new WebSocket(`${gw.url.replace('http', 'ws')}${gw.wsPath}`, { perMessageDeflate: false });
-        const sample = (i + k) % 10 === 0;
-        ws.on('message', (data: Buffer) => {
-          const f = ServerFrame.decode(data);
-          if (f.body !== 'chat' || f.chat?.history) return;
-          chatFrames++;
-          const now = Date.now();
-          for (const m of f.chat!.messages ?? []) {
-            messagesSeen++;
-            if (sample) latencies.push(now - Number(m.sentAtMs));
-          }
-        });
-        ws.once('open', () => resolve());
-        ws.once('error', reject);
-        sockets.push(ws);
-      })),
+      Array.from(
+        { length: Math.min(100, viewers - i) },
+        (_, k) =>
+          new Promise<void>((resolve, reject) => {
+            const ws = new WebSocket(`${gw.url.replace('http', 'ws')}${gw.wsPath}`, { perMessageDeflate: false });
+            const sample = (i + k) % 10 === 0;
+            ws.on('message', (data: Buffer) => {
+              const f = ServerFrame.decode(data);
+              if (f.body !== 'chat' || f.chat?.history) return;
+              chatFrames++;
+              const now = Date.now();
+              for (const m of f.chat!.messages ?? []) {
+                messagesSeen++;
+                if (sample) latencies.push(now - Number(m.sentAtMs));
+              }
+            });
+            ws.once('open', () => resolve());
+            ws.once('error', reject);
+            sockets.push(ws);
+          }),
+      ),
     );
   }
   await sleep(2000);
@@ -185,23 +211,28 @@ async function runReactions(viewers: number, senders: number, seconds: number) {
   const watchers: WebSocket[] = [];
   for (let i = 0; i < viewers; i++) {
     const first = i === 0;
-    watchers.push(await open((f) => {
-      if (f.body !== 'reactions') return;
-      reactionFrames++;
-      if (first) for (const n of Object.values(f.reactions?.counts ?? {})) summed += n;
-    }));
+    watchers.push(
+      await open((f) => {
+        if (f.body !== 'reactions') return;
+        reactionFrames++;
+        if (first) for (const n of Object.values(f.reactions?.counts ?? {})) summed += n;
+      }),
+    );
   }
   const senderSockets: WebSocket[] = [];
-  for (let i = 0; i < senders; i += 100) senderSockets.push(...(await Promise.all(Array.from({ length: Math.min(100, senders - i) }, () => open()))));
+  for (let i = 0; i < senders; i += 100)
+    senderSockets.push(...(await Promise.all(Array.from({ length: Math.min(100, senders - i) }, () => open()))));
   const emojis = ['❤️', '🔥', '😂', '👏'];
   const frames = emojis.map((emoji) => onair.channel.v1.ClientFrame.encode({ reaction: { emoji } }).finish());
   let sent = 0;
   const cpu0 = cpuSeconds(pid);
   const started = Date.now();
-  const timers = senderSockets.map((ws, i) => setInterval(() => {
-    ws.send(frames[(sent + i) % frames.length]!);
-    sent++;
-  }, 56));
+  const timers = senderSockets.map((ws, i) =>
+    setInterval(() => {
+      ws.send(frames[(sent + i) % frames.length]!);
+      sent++;
+    }, 56),
+  );
   await sleep(seconds * 1000);
   for (const t of timers) clearInterval(t);
   const elapsed = (Date.now() - started) / 1000;
@@ -216,8 +247,8 @@ async function runReactions(viewers: number, senders: number, seconds: number) {
     viewers,
     'reactions in/s': Math.round(sent / elapsed),
     'sum seen by a viewer': summed,
-    'sent': sent,
-    'exact': summed === sent,
+    sent: sent,
+    exact: summed === sent,
     'reaction frames/s per viewer': +(reactionFrames / viewers / (elapsed + 1.5)).toFixed(1),
     'gateway CPU s/s': +(cpu / (elapsed + 1.5)).toFixed(2),
   };
@@ -240,7 +271,9 @@ if (process.argv[2] === '--serve-plain') {
   console.table(rows);
   if (rows.length === 2) {
     const [b, p] = rows as unknown as [Record<string, number>, Record<string, number>];
-    console.log(`plain/batched: ${(p['chat frames/s out']! / b['chat frames/s out']!).toFixed(1)}x the frames, ${(p['gateway CPU s/s']! / b['gateway CPU s/s']!).toFixed(1)}x the gateway CPU, p99 ${p['p99 ms']} ms vs ${b['p99 ms']} ms`);
+    console.log(
+      `plain/batched: ${(p['chat frames/s out']! / b['chat frames/s out']!).toFixed(1)}x the frames, ${(p['gateway CPU s/s']! / b['gateway CPU s/s']!).toFixed(1)}x the gateway CPU, p99 ${p['p99 ms']} ms vs ${b['p99 ms']} ms`,
+    );
   }
   process.exit(0);
 }

@@ -15,7 +15,16 @@
 // BENCH_KEEP=1 keeps the generated database (named onair_bench_directory) for another run,
 // BENCH_ONLY=text runs only the scenarios whose name contains it.
 import postgres from 'postgres';
-import { AppError, MemoryDirectoryStore, openDatabase, StreamCatalog, StreamDirectory, StreamListing, type Database, type StreamListQuery } from '@onair/platform';
+import {
+  AppError,
+  MemoryDirectoryStore,
+  openDatabase,
+  StreamCatalog,
+  StreamDirectory,
+  StreamListing,
+  type Database,
+  type StreamListQuery,
+} from '@onair/platform';
 import { distribution, machine, round, table } from './report.js';
 
 const adminUrl = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -30,10 +39,103 @@ const startedAt = performance.now();
 const log = (msg: string) => process.stderr.write(`[directory +${((performance.now() - startedAt) / 1000).toFixed(1)} s] ${msg}\n`);
 
 const sqlList = (words: string[]) => `ARRAY[${words.map((w) => `'${w}'`).join(',')}]`;
-const TITLE_A = ['Minecraft', 'Chess', 'Zelda', 'Fortnite', 'Cooking', 'Lo-fi', 'Valorant', 'Mario', 'Retro', 'Poker', 'Painting', 'Coding', 'Elden Ring', 'Tetris', 'Factorio', 'Speedrun', 'Piano', 'Guitar', 'Yoga', 'Science', 'Just Chatting', 'Rust', 'Dota', 'League', 'Apex', 'Overwatch', 'Sims', 'Stardew', 'Hades', 'Celeste', 'Doom', 'Quake', 'Halo', 'Portal', 'Terraria', 'Roblox', 'Pokemon'];
-const TITLE_B = ['speedrun', 'marathon', 'practice', 'ranked', 'casual', 'tutorial', 'challenge', 'blind playthrough', 'any%', 'world record attempts', 'with viewers', 'late night', 'morning', 'chill', 'tournament', 'review', 'highlights', 'building', 'beats', 'live', 'q&a', 'first time', 'hardcore'];
-const TAGS = ['speedrun', 'retro', 'chill', 'competitive', 'english', 'music', 'art', 'coding', 'esports', 'casual', 'minecraft', 'chess', 'rpg', 'fps', 'indie', 'family-friendly', 'educational', 'irl', 'variety'];
-const CATEGORIES = ['Games', 'Music', 'Art', 'Science & Technology', 'Just Chatting', 'Sports', 'Food', 'Education', 'Talk Shows', 'Travel'];
+const TITLE_A = [
+  'Minecraft',
+  'Chess',
+  'Zelda',
+  'Fortnite',
+  'Cooking',
+  'Lo-fi',
+  'Valorant',
+  'Mario',
+  'Retro',
+  'Poker',
+  'Painting',
+  'Coding',
+  'Elden Ring',
+  'Tetris',
+  'Factorio',
+  'Speedrun',
+  'Piano',
+  'Guitar',
+  'Yoga',
+  'Science',
+  'Just Chatting',
+  'Rust',
+  'Dota',
+  'League',
+  'Apex',
+  'Overwatch',
+  'Sims',
+  'Stardew',
+  'Hades',
+  'Celeste',
+  'Doom',
+  'Quake',
+  'Halo',
+  'Portal',
+  'Terraria',
+  'Roblox',
+  'Pokemon',
+];
+const TITLE_B = [
+  'speedrun',
+  'marathon',
+  'practice',
+  'ranked',
+  'casual',
+  'tutorial',
+  'challenge',
+  'blind playthrough',
+  'any%',
+  'world record attempts',
+  'with viewers',
+  'late night',
+  'morning',
+  'chill',
+  'tournament',
+  'review',
+  'highlights',
+  'building',
+  'beats',
+  'live',
+  'q&a',
+  'first time',
+  'hardcore',
+];
+const TAGS = [
+  'speedrun',
+  'retro',
+  'chill',
+  'competitive',
+  'english',
+  'music',
+  'art',
+  'coding',
+  'esports',
+  'casual',
+  'minecraft',
+  'chess',
+  'rpg',
+  'fps',
+  'indie',
+  'family-friendly',
+  'educational',
+  'irl',
+  'variety',
+];
+const CATEGORIES = [
+  'Games',
+  'Music',
+  'Art',
+  'Science & Technology',
+  'Just Chatting',
+  'Sports',
+  'Food',
+  'Education',
+  'Talk Shows',
+  'Travel',
+];
 const LANGUAGES = ['en', 'fr', 'de', 'es', 'pt-br', 'ja', 'ko', 'it'];
 const USERS = 20_000;
 
@@ -108,7 +210,10 @@ async function main() {
   const catalog = new StreamCatalog(db);
   const listing = new StreamListing(db);
   const directories = new Map(
-    [true, false].map((cached) => [cached, new StreamDirectory(catalog, listing, new MemoryDirectoryStore(), { pageTtlMs: cached ? 1000 : 0 })]),
+    [true, false].map((cached) => [
+      cached,
+      new StreamDirectory(catalog, listing, new MemoryDirectoryStore(), { pageTtlMs: cached ? 1000 : 0 }),
+    ]),
   );
   const uncached = directories.get(false)!;
 
@@ -130,7 +235,18 @@ async function main() {
     return out;
   };
 
-  const typos = ['minecraf speedrn', 'chss', 'zelda practise', 'elden rng', 'lofi beats', 'retro', 'speedrun', 'cooking q', 'factorio', 'streamer123'];
+  const typos = [
+    'minecraf speedrn',
+    'chss',
+    'zelda practise',
+    'elden rng',
+    'lofi beats',
+    'retro',
+    'speedrun',
+    'cooking q',
+    'factorio',
+    'streamer123',
+  ];
   const tag = (i: number) => TAGS[i % TAGS.length]!;
   const category = (i: number) => CATEGORIES[(i * 7) % CATEGORIES.length]!;
   const language = (i: number) => LANGUAGES[(i * 3) % LANGUAGES.length]!;
@@ -142,7 +258,11 @@ async function main() {
     { name: 'list live by viewers, page 1 (cached)', query: () => ({ live: true, sort: 'viewers' }), cached: true },
     { name: 'list live by viewers, page 1', query: () => ({ live: true, sort: 'viewers' }), cached: false },
     { name: 'list live, frozen page 51', query: () => ({ live: true, cursor: midCursor }), cached: false, prepare: freshMidCursor },
-    { name: 'list live + category + language', query: (i) => ({ live: true, category: category(i), language: language(i) }), cached: false },
+    {
+      name: 'list live + category + language',
+      query: (i) => ({ live: true, category: category(i), language: language(i) }),
+      cached: false,
+    },
     { name: 'list all by viewers, page 1', query: () => ({}), cached: false },
     {
       name: 'list ended + tag, page 2 (keyset)',
@@ -151,8 +271,16 @@ async function main() {
       prepare: rotating(() => TAGS.map((t) => ({ live: false, tag: t }))),
     },
     { name: 'list all + tag', query: (i) => ({ tag: tag(i) }), cached: false },
-    { name: 'list all + tag + category + language', query: (i) => ({ tag: tag(i), category: category(i), language: language(i) }), cached: false },
-    { name: 'list ended + category + language', query: (i) => ({ live: false, category: category(i), language: language(i) }), cached: false },
+    {
+      name: 'list all + tag + category + language',
+      query: (i) => ({ tag: tag(i), category: category(i), language: language(i) }),
+      cached: false,
+    },
+    {
+      name: 'list ended + category + language',
+      query: (i) => ({ live: false, category: category(i), language: language(i) }),
+      cached: false,
+    },
     {
       name: 'list ended + tag + category + language, recent',
       query: (i) => ({ live: false, tag: tag(i), category: category(i), language: language(i), sort: 'recent' }),

@@ -134,7 +134,12 @@ function sampleFrames(video: HTMLVideoElement, playerLatencyMs: () => number | u
     if (paintedAt === undefined) unreadable++;
     else {
       const receivedAt = meta.receiveTime === undefined ? undefined : performance.timeOrigin + meta.receiveTime;
-      samples.push({ shownAt, delayMs: shownAt - paintedAt, receiveToShowMs: receivedAt === undefined ? undefined : shownAt - receivedAt, playerLatencyMs: playerLatencyMs() });
+      samples.push({
+        shownAt,
+        delayMs: shownAt - paintedAt,
+        receiveToShowMs: receivedAt === undefined ? undefined : shownAt - receivedAt,
+        playerLatencyMs: playerLatencyMs(),
+      });
     }
     video.requestVideoFrameCallback(onFrame);
   };
@@ -182,8 +187,12 @@ async function startWatchingHttp(opts: { url: string; kind: HttpKind; player?: H
   };
   if (name === 'dash.js') {
     const player = window.dashjs.MediaPlayer().create();
-    player.updateSettings({ streaming: { delay: { liveDelay: 1.5 }, liveCatchup: { enabled: true }, abr: { autoSwitchBitrate: { video: !top } } } });
-    player.on(window.dashjs.MediaPlayer.events.ERROR, (e: { error?: { code?: number; message?: string } }) => error(`${e.error?.code ?? ''}/${e.error?.message ?? 'error'}`, true));
+    player.updateSettings({
+      streaming: { delay: { liveDelay: 1.5 }, liveCatchup: { enabled: true }, abr: { autoSwitchBitrate: { video: !top } } },
+    });
+    player.on(window.dashjs.MediaPlayer.events.ERROR, (e: { error?: { code?: number; message?: string } }) =>
+      error(`${e.error?.code ?? ''}/${e.error?.message ?? 'error'}`, true),
+    );
     player.initialize(video, opts.url, true);
     latencyMs = () => {
       const s = player.getCurrentLiveLatency() as number;
@@ -204,7 +213,11 @@ async function startWatchingHttp(opts: { url: string; kind: HttpKind; player?: H
     await player.attach(video);
     player.configure({ streaming: { lowLatencyMode: opts.kind !== 'hls' }, abr: { enabled: !top } });
     player.addEventListener('error', (e: { detail: { code: number; severity: number; data?: unknown[] } }) =>
-      error(`shaka ${e.detail.code}${e.detail.data?.length ? ` ${JSON.stringify(e.detail.data).slice(0, 200)}` : ''}`, e.detail.severity === 2));
+      error(
+        `shaka ${e.detail.code}${e.detail.data?.length ? ` ${JSON.stringify(e.detail.data).slice(0, 200)}` : ''}`,
+        e.detail.severity === 2,
+      ),
+    );
     await player.load(opts.url);
     if (top) {
       const best = (player.getVariantTracks() as { bandwidth: number }[]).reduce((a, b) => (b.bandwidth > a.bandwidth ? b : a));

@@ -35,18 +35,24 @@ async function measure(codec: VideoCodec, nodeUrl: string, browser: Awaited<Retu
   const watchCtx = await browser.newContext({ viewport: { width: 700, height: 400 } });
   try {
     const sender = await openBenchPage(sendCtx, nodeUrl, 'sender');
-    await sender.evaluate(
-      (o) => window.g2g!.startPublishing(o),
-      { whipUrl: `${nodeUrl}/whip/${stream.id}`, streamKey: stream.streamKey, videoCodec: codec, audio: withAudio },
-    );
+    await sender.evaluate((o) => window.g2g!.startPublishing(o), {
+      whipUrl: `${nodeUrl}/whip/${stream.id}`,
+      streamKey: stream.streamKey,
+      videoCodec: codec,
+      audio: withAudio,
+    });
     const watcher = await openBenchPage(watchCtx, nodeUrl, 'watcher');
     await watcher.evaluate((o) => window.g2g!.startWatching(o), { whepUrl: `${nodeUrl}/whep/${stream.id}`, timeoutMs: 15_000 });
-    await watcher.waitForFunction(() => document.querySelector('video')!.videoWidth > 0, undefined, { timeout: 15_000 }).catch(async (err) => {
-      const { samples: _s, ...seen } = await watcher.evaluate(() => window.g2g!.viewerReport());
-      if (process.env.G2G_DEBUG) console.error(JSON.stringify(await watcher.evaluate(() => window.g2g!.viewerDiagnostics()), null, 1));
-      console.error(`[g2g] ${codec}: no picture; sender ${JSON.stringify(await sender.evaluate(() => window.g2g!.publisherReport()))}, viewer ${JSON.stringify(seen)}`);
-      throw err;
-    });
+    await watcher
+      .waitForFunction(() => document.querySelector('video')!.videoWidth > 0, undefined, { timeout: 15_000 })
+      .catch(async (err) => {
+        const { samples: _s, ...seen } = await watcher.evaluate(() => window.g2g!.viewerReport());
+        if (process.env.G2G_DEBUG) console.error(JSON.stringify(await watcher.evaluate(() => window.g2g!.viewerDiagnostics()), null, 1));
+        console.error(
+          `[g2g] ${codec}: no picture; sender ${JSON.stringify(await sender.evaluate(() => window.g2g!.publisherReport()))}, viewer ${JSON.stringify(seen)}`,
+        );
+        throw err;
+      });
     const firstFrameAt = Date.now();
     process.stderr.write(`[g2g] ${codec}: playing; sampling for ${seconds} s\n`);
     await watcher.waitForTimeout(seconds * 1000);
@@ -84,8 +90,10 @@ async function main(): Promise<void> {
     await browser.close().catch(() => {});
     await node.close();
   }
-  console.log(`\nGlass-to-glass over WebRTC on loopback (Chromium canvas -> WHIP -> mediasoup -> WHEP -> Chromium), ` +
-    `${seconds} s per codec, first ${warmupMs / 1000} s discarded; target p95 <= ${TARGET_P95_MS} ms\n`);
+  console.log(
+    `\nGlass-to-glass over WebRTC on loopback (Chromium canvas -> WHIP -> mediasoup -> WHEP -> Chromium), ` +
+      `${seconds} s per codec, first ${warmupMs / 1000} s discarded; target p95 <= ${TARGET_P95_MS} ms\n`,
+  );
   console.log(
     table(
       results.map((r) => ({
@@ -104,7 +112,14 @@ async function main(): Promise<void> {
       })),
     ),
   );
-  console.log('\n' + JSON.stringify({ bench: 'glass-to-glass', machine: machine(), seconds, warmupSeconds: warmupMs / 1000, audio: withAudio, results }, null, 2));
+  console.log(
+    '\n' +
+      JSON.stringify(
+        { bench: 'glass-to-glass', machine: machine(), seconds, warmupSeconds: warmupMs / 1000, audio: withAudio, results },
+        null,
+        2,
+      ),
+  );
 }
 
 main().then(

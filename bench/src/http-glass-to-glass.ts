@@ -14,12 +14,10 @@ import { distribution, machine, round, table } from './report.js';
 
 const seconds = Number(process.env.G2G_SECONDS ?? 30);
 const warmupMs = Number(process.env.G2G_WARMUP_SECONDS ?? 8) * 1000;
-const runs = (process.env.G2G_RUNS ?? 'hls.js:ll-hls,hls.js:hls,dash.js:dash,shaka:ll-hls,shaka:dash,video.js:hls')
-  .split(',')
-  .map((r) => {
-    const [player, kind] = r.split(':') as [HttpPlayerName, HttpKind];
-    return { player, kind };
-  });
+const runs = (process.env.G2G_RUNS ?? 'hls.js:ll-hls,hls.js:hls,dash.js:dash,shaka:ll-hls,shaka:dash,video.js:hls').split(',').map((r) => {
+  const [player, kind] = r.split(':') as [HttpPlayerName, HttpKind];
+  return { player, kind };
+});
 const TARGET_MS: Record<HttpKind, number> = { 'll-hls': 2000, hls: 4000, dash: 3000 };
 
 for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130));
@@ -30,7 +28,12 @@ async function measure(player: HttpPlayerName, kind: HttpKind, node: Awaited<Ret
   const watchCtx = await browser.newContext({ viewport: { width: 700, height: 400 } });
   try {
     const sender = await openBenchPage(sendCtx, node.url, 'sender');
-    await sender.evaluate((o) => window.g2g!.startPublishing(o), { whipUrl: `${node.url}/whip/${stream.id}`, streamKey: stream.streamKey, videoCodec: 'h264' as const, audio: true });
+    await sender.evaluate((o) => window.g2g!.startPublishing(o), {
+      whipUrl: `${node.url}/whip/${stream.id}`,
+      streamKey: stream.streamKey,
+      videoCodec: 'h264' as const,
+      audio: true,
+    });
     await waitFor('the ladder to run', () => node.packagers?.get(stream.id)?.state === 'running', 30_000);
     const url = kind === 'dash' ? `${node.url}/dash/${stream.id}/manifest.mpd` : `${node.url}/hls/${stream.id}/index.m3u8`;
     const watcher = await openBenchPage(watchCtx, node.url, 'watcher');
@@ -73,7 +76,9 @@ async function main(): Promise<void> {
     await browser.close().catch(() => {});
     await node.close();
   }
-  console.log(`\nGlass-to-glass over HTTP on loopback (Chromium canvas -> WHIP -> mediasoup -> ffmpeg ladder -> packager -> player), ${seconds} s each, first ${warmupMs / 1000} s discarded\n`);
+  console.log(
+    `\nGlass-to-glass over HTTP on loopback (Chromium canvas -> WHIP -> mediasoup -> ffmpeg ladder -> packager -> player), ${seconds} s each, first ${warmupMs / 1000} s discarded\n`,
+  );
   console.log(
     table(
       results.map((r) => ({
@@ -94,7 +99,9 @@ async function main(): Promise<void> {
       })),
     ),
   );
-  console.log('\n' + JSON.stringify({ bench: 'http-glass-to-glass', machine: machine(), seconds, warmupSeconds: warmupMs / 1000, results }, null, 2));
+  console.log(
+    `\n${JSON.stringify({ bench: 'http-glass-to-glass', machine: machine(), seconds, warmupSeconds: warmupMs / 1000, results }, null, 2)}`,
+  );
 }
 
 main().then(

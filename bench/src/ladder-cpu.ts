@@ -13,7 +13,11 @@ const size = process.env.LADDER_SIZE ?? '1280x720';
 const TARGET_CORES = 0.6;
 
 async function main(): Promise<void> {
-  const node = await startTestNode({ HLS_MODE: 'always', HLS_MAX_RENDITIONS: process.env.HLS_MAX_RENDITIONS ?? '3', HLS_PRESET: process.env.HLS_PRESET ?? 'veryfast' });
+  const node = await startTestNode({
+    HLS_MODE: 'always',
+    HLS_MAX_RENDITIONS: process.env.HLS_MAX_RENDITIONS ?? '3',
+    HLS_PRESET: process.env.HLS_PRESET ?? 'veryfast',
+  });
   const s = await createUserAndStream(node.url, 'ladder cpu');
   const publisher = await publish(node.url, s.id, s.streamKey, 'h264', 2500, size);
   try {
@@ -45,7 +49,7 @@ async function main(): Promise<void> {
     };
     console.log(`\nHLS ladder CPU per input over ${seconds} s (decode once, scale, x264 per rendition, AAC, poster)\n`);
     console.log(table([row]));
-    console.log('\n' + JSON.stringify({ bench: 'ladder-cpu', machine: machine(), seconds, ...row }, null, 2));
+    console.log(`\n${JSON.stringify({ bench: 'ladder-cpu', machine: machine(), seconds, ...row }, null, 2)}`);
   } finally {
     await publisher.stop();
     await node.close();

@@ -53,7 +53,9 @@ function get(base: string, path: string): Promise<{ status: number; body: Buffer
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => resolve({ status: res.statusCode!, body: Buffer.concat(chunks) }));
       res.on('error', () => resolve({ status: 0, body: Buffer.alloc(0) }));
-    }).on('error', () => resolve({ status: 0, body: Buffer.alloc(0) })).end();
+    })
+      .on('error', () => resolve({ status: 0, body: Buffer.alloc(0) }))
+      .end();
   });
 }
 
@@ -127,7 +129,9 @@ async function wrkRuns(base: string, pid: number, idleCpu: number): Promise<Reco
   // stays in the 8-segment window for the whole run
   const newestPart = async () => {
     const text = (await get(base, '/hls/bench/720p/index.m3u8')).body.toString();
-    return `/hls/bench/720p/${segmentUris(text).at(-1)!.replace(/\.m4s$/, '.0.m4s')}`;
+    return `/hls/bench/720p/${segmentUris(text)
+      .at(-1)!
+      .replace(/\.m4s$/, '.0.m4s')}`;
   };
   const targets: [string, () => Promise<string>, string[]][] = [
     ['LL media playlist (gzip)', async () => '/hls/bench/720p/index.m3u8', ['-H', 'Accept-Encoding: gzip']],
@@ -153,7 +157,7 @@ async function wrkRuns(base: string, pid: number, idleCpu: number): Promise<Reco
       'req/s': round(reqs, 0),
       'origin CPU': `${round(cpu * 100)} %`,
       'CPU per 1k req/s': `${round((cpu - idleCpu) / (reqs / 1000), 3)} core`,
-      'p99': p99,
+      p99: p99,
       'non-2xx': non2xx,
       'machine busy': `${round(machineBusyShare(m0, machineTicks()) * 100, 0)} %`,
     });
@@ -163,7 +167,9 @@ async function wrkRuns(base: string, pid: number, idleCpu: number): Promise<Reco
 }
 
 async function main(): Promise<void> {
-  const child = fork(fileURLToPath(new URL('./packager-origin.js', import.meta.url)), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child = fork(fileURLToPath(new URL('./packager-origin.js', import.meta.url)), [], {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
   process.on('exit', () => child.kill('SIGKILL'));
   const base = await new Promise<string>((resolve, reject) => {
     child.once('message', (m) => resolve((m as { url: string }).url));
@@ -215,7 +221,7 @@ async function main(): Promise<void> {
   console.log(JSON.stringify(machine()));
   console.log(`origin alone: ${round(idle.cpu * 100)} % of a core`);
   console.log(table(rows));
-  if (wrkRows.length) console.log('\n' + table(wrkRows));
+  if (wrkRows.length) console.log(`\n${table(wrkRows)}`);
   child.send('stop');
   await new Promise((r) => child.once('exit', r));
   agent.destroy();

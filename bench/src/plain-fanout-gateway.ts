@@ -3,7 +3,8 @@
 // every socket), with the same 256 KiB backpressure cut-off (frames dropped above it). Forked by
 // bench/src/realtime-scale.ts; answers `stats` over IPC with the frames it sent and dropped.
 import { connect } from 'nats';
-import WebSocket, { WebSocketServer } from 'ws';
+import type WebSocket from 'ws';
+import { WebSocketServer } from 'ws';
 import { onair } from '@onair/proto';
 import { streamTopics } from '@onair/platform';
 

@@ -35,7 +35,9 @@ export function machineBusyShare(a: MachineTicks, b: MachineTicks): number {
 
 /** Machine-wide count of UDP datagrams dropped because a socket's receive buffer was full (Udp RcvbufErrors). */
 export function udpReceiveBufferErrors(): number {
-  const lines = readFileSync('/proc/net/snmp', 'utf8').split('\n').filter((l) => l.startsWith('Udp:'));
+  const lines = readFileSync('/proc/net/snmp', 'utf8')
+    .split('\n')
+    .filter((l) => l.startsWith('Udp:'));
   const names = lines[0]?.split(/\s+/) ?? [];
   const values = lines[1]?.split(/\s+/) ?? [];
   const at = names.indexOf('RcvbufErrors');

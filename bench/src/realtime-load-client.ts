@@ -22,7 +22,13 @@ export interface ClientJob {
   concurrency: number;
 }
 
-export type ToClient = { kind: 'job'; job: ClientJob } | { kind: 'reset'; until?: number } | { kind: 'report' } | { kind: 'start-reactions' } | { kind: 'stop-reactions' } | { kind: 'exit' };
+export type ToClient =
+  | { kind: 'job'; job: ClientJob }
+  | { kind: 'reset'; until?: number }
+  | { kind: 'report' }
+  | { kind: 'start-reactions' }
+  | { kind: 'stop-reactions' }
+  | { kind: 'exit' };
 
 /** Latency histogram: 1 ms buckets up to 60 s (the last bucket holds the rest). */
 export const HISTOGRAM_MS = 60_000;
@@ -60,7 +66,21 @@ let reactionTimer: NodeJS.Timeout | undefined;
 let countUntil = Infinity;
 
 function newStats() {
-  return { open: 0, failed: 0, closed: 0, chatFrames: 0, reactionFrames: 0, otherFrames: 0, bytes: 0, sampledMessages: 0, histogram: new Uint32Array(HISTOGRAM_MS), maxBySecond: {} as Record<number, number>, reactionSum: 0, reactionsSent: 0, refusals: 0 };
+  return {
+    open: 0,
+    failed: 0,
+    closed: 0,
+    chatFrames: 0,
+    reactionFrames: 0,
+    otherFrames: 0,
+    bytes: 0,
+    sampledMessages: 0,
+    histogram: new Uint32Array(HISTOGRAM_MS),
+    maxBySecond: {} as Record<number, number>,
+    reactionSum: 0,
+    reactionsSent: 0,
+    refusals: 0,
+  };
 }
 
 function resetStats(): void {

@@ -65,7 +65,13 @@ process.once('message', (job: PublishJob) => {
         const due = Math.floor(((Date.now() - started) / 1000) * rate);
         for (; sent < due; sent++, serial++) {
           const userId = `00000000-0000-4000-8000-${String(serial % 5000).padStart(12, '0')}`;
-          const m = { id: `b${serial}`, userId, username: `crowd${serial % 5000}`, text: `message number ${serial} of the flood`, sentAtMs: Date.now() };
+          const m = {
+            id: `b${serial}`,
+            userId,
+            username: `crowd${serial % 5000}`,
+            text: `message number ${serial} of the flood`,
+            sentAtMs: Date.now(),
+          };
           nc.publish(streamTopics.chat.subject(job.streamId, m), ChatMessage.encode(m).finish());
         }
         await new Promise((r) => setTimeout(r, 2));

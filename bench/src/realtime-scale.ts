@@ -88,7 +88,17 @@ async function startBatched(databaseUrl: string, streamId?: string): Promise<Gat
   const storage = { DATABASE_URL: databaseUrl };
   const launcher = gatewayLauncher();
   const child = spawn(launcher.command, [...launcher.prefix, `${ROOT}signaling/dist/main.js`], {
-    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', ...storage, LOG_LEVEL: 'warn', MEDIASOUP_WORKERS: '1', NATS_URL, REDIS_URL: '', HLS_MODE: 'off' },
+    env: {
+      ...process.env,
+      PORT: '0',
+      HOST: '127.0.0.1',
+      ...storage,
+      LOG_LEVEL: 'warn',
+      MEDIASOUP_WORKERS: '1',
+      NATS_URL,
+      REDIS_URL: '',
+      HLS_MODE: 'off',
+    },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const url = await new Promise<string>((resolve, reject) => {
@@ -102,9 +112,17 @@ async function startBatched(databaseUrl: string, streamId?: string): Promise<Gat
   });
   child.stdout!.resume();
   if (streamId) return { child, httpUrl: url, wsUrl: `${url.replace('http', 'ws')}/ws/${streamId}`, streamId, kind: 'batched' };
-  const reg = await fetch(`${url}/api/auth/register`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: `rtbench_${process.pid}_${Date.now() % 100000}`, password: 'correct horse battery' }) });
+  const reg = await fetch(`${url}/api/auth/register`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username: `rtbench_${process.pid}_${Date.now() % 100000}`, password: 'correct horse battery' }),
+  });
   const { token } = (await reg.json()) as { token: string };
-  const res = await fetch(`${url}/api/streams`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify({ title: 'realtime bench' }) });
+  const res = await fetch(`${url}/api/streams`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    body: JSON.stringify({ title: 'realtime bench' }),
+  });
   const { id } = (await res.json()) as { id: string };
   return { child, httpUrl: url, wsUrl: `${url.replace('http', 'ws')}/ws/${id}`, streamId: id, kind: 'batched' };
 }
@@ -112,7 +130,11 @@ async function startBatched(databaseUrl: string, streamId?: string): Promise<Gat
 async function startPlain(): Promise<Gateway> {
   const streamId = `plain${process.pid}`;
   const launcher = gatewayLauncher();
-  const child = fork(here('./plain-fanout-gateway.js'), [NATS_URL, streamId], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execPath: launcher.command, execArgv: launcher.prefix });
+  const child = fork(here('./plain-fanout-gateway.js'), [NATS_URL, streamId], {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    execPath: launcher.command,
+    execArgv: launcher.prefix,
+  });
   const port = await new Promise<number>((resolve) => child.once('message', (m: { port: number }) => resolve(m.port)));
   return { child, wsUrl: `ws://127.0.0.1:${port}/`, streamId, kind: 'plain' };
 }
@@ -146,11 +168,21 @@ class LoadClient {
   }
 }
 
-async function startClients(gw: Gateway | Gateway[], count: number, per: (i: number) => Omit<ClientJob, 'url' | 'localAddress' | 'concurrency'>, firstAddress = 10): Promise<LoadClient[]> {
+async function startClients(
+  gw: Gateway | Gateway[],
+  count: number,
+  per: (i: number) => Omit<ClientJob, 'url' | 'localAddress' | 'concurrency'>,
+  firstAddress = 10,
+): Promise<LoadClient[]> {
   const gws = Array.isArray(gw) ? gw : [gw];
   const clients = Array.from({ length: count }, () => new LoadClient());
   const ready = await Promise.all(
-    clients.map((c, i) => c.ask<{ open: number; failed: number }>({ kind: 'job', job: { url: gws[i % gws.length]!.wsUrl, localAddress: `127.0.0.${firstAddress + i}`, concurrency: 100, ...per(i) } }, 'ready')),
+    clients.map((c, i) =>
+      c.ask<{ open: number; failed: number }>(
+        { kind: 'job', job: { url: gws[i % gws.length]!.wsUrl, localAddress: `127.0.0.${firstAddress + i}`, concurrency: 100, ...per(i) } },
+        'ready',
+      ),
+    ),
   );
   const failed = ready.reduce((n, r) => n + r.failed, 0);
   if (failed > 0) console.warn(`  ${failed} connections failed to open`);
@@ -175,7 +207,10 @@ function percentile(histogram: number[], total: number, p: number): number {
 
 async function metric(gw: Gateway, name: string): Promise<number> {
   if (!gw.httpUrl) return NaN;
-  const text = await fetch(`${gw.httpUrl}/metrics`).then((r) => r.text(), () => ''); // NaN when out of descriptors
+  const text = await fetch(`${gw.httpUrl}/metrics`).then(
+    (r) => r.text(),
+    () => '',
+  ); // NaN when out of descriptors
   const m = new RegExp(`^${name} (\\S+)$`, 'm').exec(text);
   return m ? Number(m[1]) : NaN;
 }
@@ -192,20 +227,38 @@ async function metric(gw: Gateway, name: string): Promise<number> {
 interface ChatViewers {
   pids: number[];
   reset(until: number): Promise<void>;
-  report(): Promise<{ open: number; closed: number; chatFrames: number; sampledViewers: number; sampledMessages: number; histogram: number[]; maxBySecond: Map<number, number> }>;
+  report(): Promise<{
+    open: number;
+    closed: number;
+    chatFrames: number;
+    sampledViewers: number;
+    sampledMessages: number;
+    histogram: number[];
+    maxBySecond: Map<number, number>;
+  }>;
   exit(): Promise<void>;
 }
 
 async function startChatViewers(gw: Gateway, viewers: number, clientCount: number): Promise<ChatViewers> {
   const native = arg('drainer', 'native') === 'native';
   const sampled = native ? Math.min(viewers, Number(arg('sampled', '500'))) : 0;
-  const drainers = native ? Array.from({ length: clientCount }, (_, i) => new DrainClient(gw.wsUrl, `127.0.0.${10 + i}`, share(viewers - sampled, clientCount, i))) : [];
+  const drainers = native
+    ? Array.from(
+        { length: clientCount },
+        (_, i) => new DrainClient(gw.wsUrl, `127.0.0.${10 + i}`, share(viewers - sampled, clientCount, i)),
+      )
+    : [];
   const drained = await Promise.all(drainers.map((d) => d.ready()));
   const failed = drained.reduce((n, r) => n + r.failed, 0);
   if (failed > 0) console.warn(`  ${failed} drain connections failed to open`);
   const clients = native
     ? await startClients(gw, 1, () => ({ viewers: sampled, sampleEvery: 1, senders: 0, reactionsPerSecond: 0 }), 10 + clientCount)
-    : await startClients(gw, clientCount, (i) => ({ viewers: share(viewers, clientCount, i), sampleEvery: Number(arg('sample-every', '20')), senders: 0, reactionsPerSecond: 0 }));
+    : await startClients(gw, clientCount, (i) => ({
+        viewers: share(viewers, clientCount, i),
+        sampleEvery: Number(arg('sample-every', '20')),
+        senders: 0,
+        reactionsPerSecond: 0,
+      }));
   return {
     pids: [...drainers.map((d) => d.child.pid!), ...clients.map((c) => c.child.pid!)],
     async reset(until) {
@@ -217,9 +270,11 @@ async function startChatViewers(gw: Gateway, viewers: number, clientCount: numbe
       const maxBySecond = new Map<number, number>();
       for (const r of rs) {
         r.histogram.forEach((n, ms) => (histogram[ms]! += n));
-        for (const [second, ms] of Object.entries(r.maxBySecond)) maxBySecond.set(Number(second), Math.max(ms, maxBySecond.get(Number(second)) ?? 0));
+        for (const [second, ms] of Object.entries(r.maxBySecond))
+          maxBySecond.set(Number(second), Math.max(ms, maxBySecond.get(Number(second)) ?? 0));
       }
-      const sum = (f: (r: { open: number; closed: number; chatFrames: number }) => number) => rs.reduce((n, r) => n + f(r), 0) + ds.reduce((n, d) => n + f(d), 0);
+      const sum = (f: (r: { open: number; closed: number; chatFrames: number }) => number) =>
+        rs.reduce((n, r) => n + f(r), 0) + ds.reduce((n, d) => n + f(d), 0);
       return {
         open: sum((r) => r.open),
         closed: sum((r) => r.closed),
@@ -253,10 +308,20 @@ async function runChat(kind: 'batched' | 'plain', viewers: number, clientCount: 
   // counted; never for plain, which would enter the flood already behind).
   const warmupSeconds = kind === 'plain' ? 0 : Number(arg('warmup-seconds', '0'));
   const publisher = fork(here('./realtime-publisher.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  const publisherSays = (kind: string) => new Promise<{ sent: number; seconds: number }>((resolve) => publisher.on('message', (m: { kind: string; sent: number; seconds: number }) => m.kind === kind && resolve(m)));
+  const publisherSays = (kind: string) =>
+    new Promise<{ sent: number; seconds: number }>((resolve) =>
+      publisher.on('message', (m: { kind: string; sent: number; seconds: number }) => m.kind === kind && resolve(m)),
+    );
   const warm = publisherSays('warm');
   const done = publisherSays('published');
-  publisher.send({ natsUrl: NATS_URL, streamId: gw.streamId, rate, seconds, warmupSeconds, warmupRate: Number(arg('warmup-rate', '2000')) } satisfies PublishJob);
+  publisher.send({
+    natsUrl: NATS_URL,
+    streamId: gw.streamId,
+    rate,
+    seconds,
+    warmupSeconds,
+    warmupRate: Number(arg('warmup-rate', '2000')),
+  } satisfies PublishJob);
   await warm;
   await sleep(500); // the warm-up's last messages delivered
   // Everything is counted over the same wall-clock window: the flood plus a 2 s drain.
@@ -280,7 +345,10 @@ async function runChat(kind: 'batched' | 'plain', viewers: number, clientCount: 
   const elapsed = (Date.now() - started) / 1000;
   const cpu = cpuSeconds(pid) - cpu0;
   const clientCpu = load.pids.reduce((s, p) => s + cpuSeconds(p), 0) - clientCpu0;
-  const metricsAtEnd = kind === 'batched' ? await Promise.all(['frames_sent', 'socket_writes', 'frames_dropped'].map((m) => metric(gw, `onair_channel_${m}_total`))) : [];
+  const metricsAtEnd =
+    kind === 'batched'
+      ? await Promise.all(['frames_sent', 'socket_writes', 'frames_dropped'].map((m) => metric(gw, `onair_channel_${m}_total`)))
+      : [];
   const r = await load.report();
   let plainStats: { sent: number; dropped: number } | undefined;
   if (kind === 'plain') {
@@ -301,7 +369,12 @@ async function runChat(kind: 'batched' | 'plain', viewers: number, clientCount: 
   await db?.drop();
   const open = r.open - r.closed;
   const seconds0 = Math.min(...r.maxBySecond.keys());
-  console.log(`  ${kind}: slowest delivery per second of the flood (ms): ${[...r.maxBySecond].sort(([a], [b]) => a - b).map(([s, ms]) => `+${s - seconds0}s ${ms}`).join(', ')}`);
+  console.log(
+    `  ${kind}: slowest delivery per second of the flood (ms): ${[...r.maxBySecond]
+      .sort(([a], [b]) => a - b)
+      .map(([s, ms]) => `+${s - seconds0}s ${ms}`)
+      .join(', ')}`,
+  );
   return {
     mode: kind,
     viewers: open,
@@ -341,7 +414,12 @@ async function runIdle(connections: number, clientCount: number, gatewayCount: n
   const pids = gws.map((g) => g.child.pid!);
   const rss0 = pids.reduce((n, pid) => n + rssBytes(pid), 0);
   const t0 = Date.now();
-  const clients = await startClients(gws, clientCount, (i) => ({ viewers: share(connections, clientCount, i), sampleEvery: 0, senders: 0, reactionsPerSecond: 0 }));
+  const clients = await startClients(gws, clientCount, (i) => ({
+    viewers: share(connections, clientCount, i),
+    sampleEvery: 0,
+    senders: 0,
+    reactionsPerSecond: 0,
+  }));
   const connectSeconds = (Date.now() - t0) / 1000;
   await sleep(3000);
   const cpu0 = pids.reduce((n, pid) => n + cpuSeconds(pid), 0);
@@ -392,7 +470,12 @@ async function runReactions(senders: number, perSender: number, watchersPerClien
   const db = await createDatabase();
   const gw = await startBatched(db.url);
   const pid = gw.child.pid!;
-  const clients = await startClients(gw, clientCount, (i) => ({ viewers: watchersPerClient, sampleEvery: 0, senders: share(senders, clientCount, i), reactionsPerSecond: perSender }));
+  const clients = await startClients(gw, clientCount, (i) => ({
+    viewers: watchersPerClient,
+    sampleEvery: 0,
+    senders: share(senders, clientCount, i),
+    reactionsPerSecond: perSender,
+  }));
   await sleep(2000);
   await Promise.all(clients.map((c) => c.ask({ kind: 'reset' }, 'reset-done')));
   const accepted0 = await metric(gw, 'onair_channel_reactions_accepted_total');
@@ -443,7 +526,12 @@ async function runReactionsViaBus(rate: number, nodes: number, watchers: number,
   const db = await createDatabase();
   const gw = await startBatched(db.url);
   const pid = gw.child.pid!;
-  const clients = await startClients(gw, clientCount, (i) => ({ viewers: share(watchers, clientCount, i), sampleEvery: 0, senders: 0, reactionsPerSecond: 0 }));
+  const clients = await startClients(gw, clientCount, (i) => ({
+    viewers: share(watchers, clientCount, i),
+    sampleEvery: 0,
+    senders: 0,
+    reactionsPerSecond: 0,
+  }));
   await sleep(1000);
   await Promise.all(clients.map((c) => c.ask({ kind: 'reset' }, 'reset-done')));
   const cpu0 = cpuSeconds(pid);
@@ -478,9 +566,14 @@ async function runReactionsViaBus(rate: number, nodes: number, watchers: number,
 const mode = arg('mode', 'chat');
 const clientCount = Number(arg('clients', '4'));
 // Every process (gateway, load client) needs one descriptor per connection it holds.
-const perProcess = mode === 'idle' ? Math.ceil(Number(arg('connections', '50000')) / Math.min(Number(arg('clients', '6')), Math.max(1, Number(arg('gateways', '3'))))) : 12_000;
+const perProcess =
+  mode === 'idle'
+    ? Math.ceil(Number(arg('connections', '50000')) / Math.min(Number(arg('clients', '6')), Math.max(1, Number(arg('gateways', '3')))))
+    : 12_000;
 if (fdLimit() < perProcess + 500) {
-  console.error(`open-file limit ${fdLimit()} is below the ~${perProcess + 500} one process needs: raise \`ulimit -n\` (the npm script raises the soft limit to the hard one) or use more --gateways/--clients`);
+  console.error(
+    `open-file limit ${fdLimit()} is below the ~${perProcess + 500} one process needs: raise \`ulimit -n\` (the npm script raises the soft limit to the hard one) or use more --gateways/--clients`,
+  );
   process.exit(2);
 }
 pinLoadSide();
@@ -513,11 +606,34 @@ if (mode === 'chat') {
   }
 } else if (mode === 'idle') {
   // Clients are assigned to gateways round-robin: keep --clients a multiple of --gateways.
-  console.table([await runIdle(Number(arg('connections', '50000')), Number(arg('clients', '6')), Number(arg('gateways', '3')), Number(arg('seconds', '10')))]);
+  console.table([
+    await runIdle(
+      Number(arg('connections', '50000')),
+      Number(arg('clients', '6')),
+      Number(arg('gateways', '3')),
+      Number(arg('seconds', '10')),
+    ),
+  ]);
 } else if (mode === 'reactions-bus') {
-  console.table([await runReactionsViaBus(Number(arg('rate', '100000')), Number(arg('nodes', '100')), Number(arg('watchers', '10000')), clientCount, Number(arg('seconds', '10')))]);
+  console.table([
+    await runReactionsViaBus(
+      Number(arg('rate', '100000')),
+      Number(arg('nodes', '100')),
+      Number(arg('watchers', '10000')),
+      clientCount,
+      Number(arg('seconds', '10')),
+    ),
+  ]);
 } else if (mode === 'reactions') {
-  console.table([await runReactions(Number(arg('senders', '5600')), Number(arg('per-sender', '18')), Number(arg('watchers', '25')), clientCount, Number(arg('seconds', '10')))]);
+  console.table([
+    await runReactions(
+      Number(arg('senders', '5600')),
+      Number(arg('per-sender', '18')),
+      Number(arg('watchers', '25')),
+      clientCount,
+      Number(arg('seconds', '10')),
+    ),
+  ]);
 } else {
   console.error('--mode chat|idle|reactions|reactions-bus');
   process.exit(2);

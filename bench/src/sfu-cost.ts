@@ -182,7 +182,11 @@ const loopDelay = monitorEventLoopDelay({ resolution: 10 });
 loopDelay.enable();
 
 async function main(): Promise<void> {
-  const node = await startTestNode({ MEDIASOUP_WORKERS: '1', PUBLISHER_TIMEOUT_MS: '60000', LOG_LEVEL: process.env.SFU_LOG_LEVEL ?? 'warn' });
+  const node = await startTestNode({
+    MEDIASOUP_WORKERS: '1',
+    PUBLISHER_TIMEOUT_MS: '60000',
+    LOG_LEVEL: process.env.SFU_LOG_LEVEL ?? 'warn',
+  });
   const worker = node.media.pool.all[0]!;
   // The stream's router and producers, seen through mediasoup's observer (the media plane keeps them private).
   const routers: types.Router[] = [];
@@ -196,7 +200,9 @@ async function main(): Promise<void> {
       const create = router.createWebRtcTransport.bind(router);
       router.createWebRtcTransport = (o) => {
         const listenInfos = 'listenInfos' in o ? o.listenInfos : undefined;
-        return create(listenInfos ? ({ ...o, listenInfos: listenInfos.map((l) => ({ ...l, recvBufferSize: ingestRecvBufferBytes })) } as typeof o) : o);
+        return create(
+          listenInfos ? ({ ...o, listenInfos: listenInfos.map((l) => ({ ...l, recvBufferSize: ingestRecvBufferBytes })) } as typeof o) : o,
+        );
       };
     }
     router.observer.on('newtransport', (t) => {
@@ -213,7 +219,11 @@ async function main(): Promise<void> {
   try {
     const stream = await createUserAndStream(node.url, 'sfu cost');
     publisher = await publish(node.url, stream.id, stream.streamKey, codec, kbps);
-    publisher.pc.connectionStateChange.subscribe((state) => log(`publisher connection: ${state} (event loop delay p99 ${round(loopDelay.percentile(99) / 1e6, 1)} ms, max ${round(loopDelay.max / 1e6, 1)} ms)`));
+    publisher.pc.connectionStateChange.subscribe((state) =>
+      log(
+        `publisher connection: ${state} (event loop delay p99 ${round(loopDelay.percentile(99) / 1e6, 1)} ms, max ${round(loopDelay.max / 1e6, 1)} ms)`,
+      ),
+    );
     publisher.pc.iceConnectionStateChange.subscribe((state) => log(`publisher ICE: ${state}`));
     await waitFor('the stream to go live', () => node.media.isLive(stream.id), 15_000);
     const router = routers[0]!;
@@ -223,7 +233,9 @@ async function main(): Promise<void> {
     const pauseProducers = () => Promise.all(producers.map((p) => p.pause()));
     const resumeProducers = () => Promise.all(producers.map((p) => p.resume()));
     const ingestPackets = async () =>
-      (await Promise.all(producers.map((p) => p.getStats()))).flat().reduce((a, st) => a + (st.type === 'inbound-rtp' ? st.packetCount : 0), 0);
+      (await Promise.all(producers.map((p) => p.getStats())))
+        .flat()
+        .reduce((a, st) => a + (st.type === 'inbound-rtp' ? st.packetCount : 0), 0);
 
     async function measure(stage: Stage): Promise<StepResult> {
       const stepStart = performance.now();
@@ -251,7 +263,11 @@ async function main(): Promise<void> {
         bench: { value: ((u) => (u.user + u.system) / 1e6)(process.cpuUsage()), atMs: nowMs() },
         machine: machineTicks(),
         udpDrops: udpReceiveBufferErrors(),
-        drops: { worker: processUdpDrops(worker.pid), bench: processUdpDrops(process.pid), sinks: stage.receiverPid ? processUdpDrops(stage.receiverPid) : 0 },
+        drops: {
+          worker: processUdpDrops(worker.pid),
+          bench: processUdpDrops(process.pid),
+          sinks: stage.receiverPid ? processUdpDrops(stage.receiverPid) : 0,
+        },
         recv: await stage.received(),
         ingest: { value: await ingestPackets(), atMs: nowMs() },
       });
@@ -268,7 +284,8 @@ async function main(): Promise<void> {
       phase('sentCounts1');
       const recv1 = await stage.received();
       phase('received1');
-      if ((performance.now() - stepStart) / 1000 > (settleMs + windowMs) / 1000 + 3) log(`slow step, phases (s): ${JSON.stringify(phases)}`);
+      if ((performance.now() - stepStart) / 1000 > (settleMs + windowMs) / 1000 + 3)
+        log(`slow step, phases (s): ${JSON.stringify(phases)}`);
       const workerCpu = rate(before.worker, after.worker);
       const packetsPerSecond = rate(before.recv, after.recv);
       const sent = sent1.packets - sent0.packets;
@@ -312,7 +329,9 @@ async function main(): Promise<void> {
       }
       log(`event loop delay of this process: p99 ${round(loopDelay.percentile(99) / 1e6, 1)} ms, max ${round(loopDelay.max / 1e6, 1)} ms`);
       loopDelay.reset();
-      log(`${stage.label} x${stage.n}: ${JSON.stringify(Object.fromEntries(Object.entries(row).map(([k, v]) => [k, typeof v === 'number' ? round(v, 4) : v])))}`);
+      log(
+        `${stage.label} x${stage.n}: ${JSON.stringify(Object.fromEntries(Object.entries(row).map(([k, v]) => [k, typeof v === 'number' ? round(v, 4) : v])))}`,
+      );
       return row;
     }
 
@@ -347,7 +366,10 @@ async function main(): Promise<void> {
     const caps: types.RtpCapabilities = {
       ...router.rtpCapabilities,
       // No transport-cc: these sinks send no feedback, so no bandwidth estimation (and no probing).
-      codecs: router.rtpCapabilities.codecs!.map((c) => ({ ...c, rtcpFeedback: (c.rtcpFeedback ?? []).filter((f) => f.type !== 'transport-cc') })),
+      codecs: router.rtpCapabilities.codecs!.map((c) => ({
+        ...c,
+        rtcpFeedback: (c.rtcpFeedback ?? []).filter((f) => f.type !== 'transport-cc'),
+      })),
       headerExtensions: router.rtpCapabilities.headerExtensions!.filter((h) => !/transport-wide-cc|abs-send-time|sdes:mid/.test(h.uri)),
     };
     const plainConsumers: types.Consumer[] = [];
@@ -362,17 +384,29 @@ async function main(): Promise<void> {
           enableSrtp: true,
           srtpCryptoSuite: SRTP_SUITE,
         });
-        await transport.connect({ ip: '127.0.0.1', port, srtpParameters: { cryptoSuite: SRTP_SUITE, keyBase64: randomBytes(30).toString('base64') } });
+        await transport.connect({
+          ip: '127.0.0.1',
+          port,
+          srtpParameters: { cryptoSuite: SRTP_SUITE, keyBase64: randomBytes(30).toString('base64') },
+        });
         for (const p of producers) plainConsumers.push(await transport.consume({ producerId: p.id, rtpCapabilities: caps }));
       };
       for (let i = 0; i < ports.length; i += 25) await Promise.all(ports.slice(i, i + 25).map(addViewer));
       plainViewers = n;
       log(`${n} PlainTransport viewers set up`);
-      const row = await measure({ label: 'PlainTransport+SRTP', n, consumers: plainConsumers, received: () => sinks.total(), receiverPid: sinks.pid });
+      const row = await measure({
+        label: 'PlainTransport+SRTP',
+        n,
+        consumers: plainConsumers,
+        received: () => sinks.total(),
+        receiverPid: sinks.pid,
+      });
       rows.push(row);
       if (row.workerCpu >= SATURATED || row.loss > 0.01) break;
       if (!row.ingestKeptUp) {
-        log(`stopping: at ${n} viewers the worker dropped the publisher's packets at its receive buffer (or ingest fell under half its rate)`);
+        log(
+          `stopping: at ${n} viewers the worker dropped the publisher's packets at its receive buffer (or ingest fell under half its rate)`,
+        );
         break;
       }
     }
@@ -384,8 +418,10 @@ async function main(): Promise<void> {
     await node.close();
   }
 
-  console.log(`\nSFU forwarding cost: one mediasoup ${machine().mediasoup} worker, ${codec} ${kbps} kbps + Opus publisher, ` +
-    `${windowMs / 1000} s window per step; targets >= ${TARGET_VIEWERS_PER_CORE} viewers/core at ${NOMINAL_VIDEO_KBPS} kbps, loss < ${TARGET_LOSS * 100} %\n`);
+  console.log(
+    `\nSFU forwarding cost: one mediasoup ${machine().mediasoup} worker, ${codec} ${kbps} kbps + Opus publisher, ` +
+      `${windowMs / 1000} s window per step; targets >= ${TARGET_VIEWERS_PER_CORE} viewers/core at ${NOMINAL_VIDEO_KBPS} kbps, loss < ${TARGET_LOSS * 100} %\n`,
+  );
   console.log(
     table(
       rows.map((r) => ({
@@ -409,7 +445,23 @@ async function main(): Promise<void> {
       })),
     ),
   );
-  console.log('\n' + JSON.stringify({ bench: 'sfu-cost', machine: machine(), codec, kbps, recvBufferBytes: ingestRecvBufferBytes || 'kernel default', windowSeconds: windowMs / 1000, producers: producerStats, steps: rows }, null, 2));
+  console.log(
+    '\n' +
+      JSON.stringify(
+        {
+          bench: 'sfu-cost',
+          machine: machine(),
+          codec,
+          kbps,
+          recvBufferBytes: ingestRecvBufferBytes || 'kernel default',
+          windowSeconds: windowMs / 1000,
+          producers: producerStats,
+          steps: rows,
+        },
+        null,
+        2,
+      ),
+  );
 }
 
 // Exits explicitly: werift leaves sockets and timers behind after its peers close.

@@ -46,7 +46,7 @@ export function decodeBits(bits: readonly boolean[]): number | undefined {
   }
   const data = bytes.slice(0, 6);
   if (crc16(data) !== ((bytes[6]! << 8) | bytes[7]!)) return undefined;
-  return (((data[0]! << 8) | data[1]!) * 2 ** 32) + ((data[2]! << 24) >>> 0) + ((data[3]! << 16) | (data[4]! << 8) | data[5]!);
+  return ((data[0]! << 8) | data[1]!) * 2 ** 32 + ((data[2]! << 24) >>> 0) + ((data[3]! << 16) | (data[4]! << 8) | data[5]!);
 }
 
 /** Paints the timecode grid (with a grey quiet zone around it) onto a FRAME_WIDTH x FRAME_HEIGHT canvas. */

@@ -7,7 +7,16 @@
 //   TIPS_SECONDS=5 TIPS_CONCURRENCY=400 TIPS_WRITERS=4 TIPS_STREAMERS=200 npm run tips -w bench
 import { randomBytes } from 'node:crypto';
 import postgres from 'postgres';
-import { createLogger, openDatabase, TipLedger, TipOutboxRelay, type AuthUser, type Database, type TipLedgerOptions, type TipEventSink } from '@onair/platform';
+import {
+  createLogger,
+  openDatabase,
+  TipLedger,
+  TipOutboxRelay,
+  type AuthUser,
+  type Database,
+  type TipLedgerOptions,
+  type TipEventSink,
+} from '@onair/platform';
 
 const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const SECONDS = Number(process.env.TIPS_SECONDS ?? 5);
@@ -63,7 +72,13 @@ interface Result {
   batches: string;
 }
 
-async function run(db: Database, fixture: Fixture, design: string, options: Partial<TipLedgerOptions>, concurrency: number): Promise<Result> {
+async function run(
+  db: Database,
+  fixture: Fixture,
+  design: string,
+  options: Partial<TipLedgerOptions>,
+  concurrency: number,
+): Promise<Result> {
   const ledger = await TipLedger.open(db, log, { minAmount: 1, ...options });
   const sink = new CountingSink();
   const relay = new TipOutboxRelay(db, sink, log, { batch: 1000, pollMs: 200 });
@@ -71,7 +86,9 @@ async function run(db: Database, fixture: Fixture, design: string, options: Part
   relay.start();
   // Warm the account-id cache as a long-running node has it (the first tip of a user costs a lookup).
   for (const v of fixture.viewers) await ledger.wallets.userAccount('wallet', v.id);
-  const owners = await db.query<{ owner_id: string }>('SELECT owner_id::text AS owner_id FROM streams WHERE id = ANY($1::text[])', [fixture.streams]);
+  const owners = await db.query<{ owner_id: string }>('SELECT owner_id::text AS owner_id FROM streams WHERE id = ANY($1::text[])', [
+    fixture.streams,
+  ]);
   for (const o of owners) await ledger.wallets.userAccount('earnings', o.owner_id);
   const before = await db.query<{ n: string }>('SELECT count(*)::text AS n FROM tips');
   const latencies: number[] = [];
@@ -123,12 +140,22 @@ async function main() {
   const db = await openDatabase({ databaseUrl: url.toString(), dataDir: null });
   try {
     const fixture = await seed(db);
-    console.log(`tips bench: ${SECONDS}s per design, ${VIEWERS} viewers, ${STREAMERS} streamers, PostgreSQL ${ADMIN_URL.replace(/\/\/[^@]*@/, '//')}`);
+    console.log(
+      `tips bench: ${SECONDS}s per design, ${VIEWERS} viewers, ${STREAMERS} streamers, PostgreSQL ${ADMIN_URL.replace(/\/\/[^@]*@/, '//')}`,
+    );
     const results: Result[] = [];
     results.push(await run(db, fixture, 'naive: 1 tip per transaction, 32 concurrent', { writers: 32, maxBatch: 1, lingerMs: 0 }, 32));
     const concurrency = Number(process.env.TIPS_CONCURRENCY ?? 400);
     const writers = Number(process.env.TIPS_WRITERS ?? 4);
-    results.push(await run(db, fixture, `group commit: ${writers} writers, <=256 per batch, ${concurrency} in flight`, { writers, maxBatch: 256, lingerMs: 2 }, concurrency));
+    results.push(
+      await run(
+        db,
+        fixture,
+        `group commit: ${writers} writers, <=256 per batch, ${concurrency} in flight`,
+        { writers, maxBatch: 256, lingerMs: 2 },
+        concurrency,
+      ),
+    );
     console.table(results);
     console.log(JSON.stringify(results));
   } finally {

@@ -33,7 +33,9 @@ export class DrainClient {
   /** Opens `count` viewers of `wsUrl` from `localAddress`; call `ready()` to wait for them. */
   constructor(wsUrl: string, localAddress: string, count: number, concurrency = 100) {
     const url = new URL(wsUrl);
-    this.child = spawn(buildDrainer(), [url.hostname, url.port, url.pathname, localAddress, String(count), String(concurrency)], { stdio: ['pipe', 'pipe', 'inherit'] });
+    this.child = spawn(buildDrainer(), [url.hostname, url.port, url.pathname, localAddress, String(count), String(concurrency)], {
+      stdio: ['pipe', 'pipe', 'inherit'],
+    });
     this.lines = createInterface({ input: this.child.stdout! })[Symbol.asyncIterator]();
   }
 

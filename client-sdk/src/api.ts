@@ -173,7 +173,11 @@ export interface OnAirApi {
   addModerator(streamId: string, user: string | { username: string }): Promise<Moderator>;
   removeModerator(streamId: string, userId: string): Promise<void>;
   chatHistory(streamId: string, query?: { before?: number; limit?: number }): Promise<ChatHistoryPage>;
-  ban(streamId: string, userId: string, opts?: { durationSeconds?: number; reason?: string }): Promise<{ streamId: string; userId: string; until: string | null }>;
+  ban(
+    streamId: string,
+    userId: string,
+    opts?: { durationSeconds?: number; reason?: string },
+  ): Promise<{ streamId: string; userId: string; until: string | null }>;
   unban(streamId: string, userId: string): Promise<void>;
   deleteMessage(streamId: string, messageId: string): Promise<void>;
   updateChatSettings(streamId: string, settings: Partial<ChatSettings>): Promise<ChatSettings>;
@@ -217,7 +221,8 @@ export function api(baseUrl: string, token?: string): OnAirApi {
     thumbnailUrl: (id) => `${base}${sid(id)}/thumbnail.jpg`,
     moderators: (id) => call('GET', `${sid(id)}/moderators`),
     myStreams: () => call('GET', '/api/me/streams'),
-    addModerator: (id, user) => call('POST', `${sid(id)}/moderators`, typeof user === 'string' ? { userId: user } : { username: user.username }),
+    addModerator: (id, user) =>
+      call('POST', `${sid(id)}/moderators`, typeof user === 'string' ? { userId: user } : { username: user.username }),
     removeModerator: (id, userId) => call('DELETE', `${sid(id)}/moderators/${encodeURIComponent(userId)}`),
     chatHistory: (id, query = {}) => call('GET', `${sid(id)}/chat${queryString(query)}`),
     ban: (id, userId, opts = {}) => call('POST', `${sid(id)}/bans`, { userId, ...opts }),
@@ -228,8 +233,10 @@ export function api(baseUrl: string, token?: string): OnAirApi {
     bans: (id) => call('GET', `${sid(id)}/bans`),
     activity: (id, query = {}) => call('GET', `${sid(id)}/activity${queryString(query)}`),
     wallet: () => call('GET', '/api/wallet'),
-    topUp: (amount, opts = {}) => call('POST', '/api/wallet/topups', { amount }, opts.idempotencyKey ? { 'idempotency-key': opts.idempotencyKey } : {}),
-    tip: (id, { idempotencyKey, ...body }) => call('POST', `${sid(id)}/tips`, body, { 'idempotency-key': idempotencyKey ?? newIdempotencyKey() }),
+    topUp: (amount, opts = {}) =>
+      call('POST', '/api/wallet/topups', { amount }, opts.idempotencyKey ? { 'idempotency-key': opts.idempotencyKey } : {}),
+    tip: (id, { idempotencyKey, ...body }) =>
+      call('POST', `${sid(id)}/tips`, body, { 'idempotency-key': idempotencyKey ?? newIdempotencyKey() }),
     receivedTips: (query = {}) => call('GET', `/api/wallet/tips${queryString(query)}`),
   };
 }

@@ -277,15 +277,33 @@ export function decodeServerFrame(data: Uint8Array): ServerFrame {
   r.fields((f, w) => {
     if (w !== 2) return false;
     switch (f) {
-      case 1: frame = { kind: 'chat', chat: sub(r, chatBatch) }; return true;
-      case 2: frame = { kind: 'reactions', reactions: sub(r, reactionAggregate) }; return true;
-      case 3: frame = { kind: 'tip', tip: sub(r, tipEvent) }; return true;
-      case 4: frame = { kind: 'viewers', viewers: sub(r, viewerCount) }; return true;
-      case 5: frame = { kind: 'moderation', moderation: sub(r, moderationEvent) }; return true;
-      case 6: frame = { kind: 'status', status: sub(r, streamStatus) }; return true;
-      case 7: frame = { kind: 'error', error: sub(r, errorFrame) }; return true;
-      case 8: r.bytes(); frame = { kind: 'pong' }; return true;
-      default: return false;
+      case 1:
+        frame = { kind: 'chat', chat: sub(r, chatBatch) };
+        return true;
+      case 2:
+        frame = { kind: 'reactions', reactions: sub(r, reactionAggregate) };
+        return true;
+      case 3:
+        frame = { kind: 'tip', tip: sub(r, tipEvent) };
+        return true;
+      case 4:
+        frame = { kind: 'viewers', viewers: sub(r, viewerCount) };
+        return true;
+      case 5:
+        frame = { kind: 'moderation', moderation: sub(r, moderationEvent) };
+        return true;
+      case 6:
+        frame = { kind: 'status', status: sub(r, streamStatus) };
+        return true;
+      case 7:
+        frame = { kind: 'error', error: sub(r, errorFrame) };
+        return true;
+      case 8:
+        r.bytes();
+        frame = { kind: 'pong' };
+        return true;
+      default:
+        return false;
     }
   });
   return frame;

@@ -3,7 +3,19 @@
 // with backoff, and the chat history the server sends on every (re)connect is merged with what the
 // caller already saw, so messages missed during the gap are delivered once and nothing twice. The
 // Channel owns its socket and timers; close() releases them.
-import { decodeServerFrame, encodeClientFrame, type ChannelErrorFrame, type ChatBatch, type ChatMessage, type ClientFrameBody, type ModerationEvent, type ReactionAggregate, type ServerFrame, type StreamStatus, type TipEvent } from './channel-codec.js';
+import {
+  decodeServerFrame,
+  encodeClientFrame,
+  type ChannelErrorFrame,
+  type ChatBatch,
+  type ChatMessage,
+  type ClientFrameBody,
+  type ModerationEvent,
+  type ReactionAggregate,
+  type ServerFrame,
+  type StreamStatus,
+  type TipEvent,
+} from './channel-codec.js';
 import { Listeners } from './listeners.js';
 
 /** The subset of the WebSocket API the channel uses (the browser's, or `ws` in Node). */
@@ -171,7 +183,12 @@ class StreamChannelClient implements Channel {
     ws.onmessage = (ev) => {
       if (this.ws !== ws) return;
       const data = ev.data;
-      const bytes = data instanceof ArrayBuffer ? new Uint8Array(data) : ArrayBuffer.isView(data) ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : undefined;
+      const bytes =
+        data instanceof ArrayBuffer
+          ? new Uint8Array(data)
+          : ArrayBuffer.isView(data)
+            ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength)
+            : undefined;
       if (!bytes) return; // text frames are not part of the protocol
       let frame: ServerFrame;
       try {

@@ -54,5 +54,9 @@ export function preferVideoCodec(transceiver: RTCRtpTransceiver, codec: VideoCod
       lastError = err;
     }
   }
-  throw new OnAirError(0, 'codec_unsupported', `could not prefer ${codec.toUpperCase()}: ${(lastError as Error)?.message ?? 'no video capabilities'}`);
+  throw new OnAirError(
+    0,
+    'codec_unsupported',
+    `could not prefer ${codec.toUpperCase()}: ${(lastError as Error)?.message ?? 'no video capabilities'}`,
+  );
 }

@@ -25,7 +25,12 @@ export function waitForIceGathering(pc: RTCPeerConnection, timeoutMs: number): P
  * end-of-candidates when gathering completes. Call right after the answer is applied.
  * Returns a function that stops listening.
  */
-export function trickleLateCandidates(pc: RTCPeerConnection, sentOffer: string, session: SessionResource, onError: (err: unknown) => void): () => void {
+export function trickleLateCandidates(
+  pc: RTCPeerConnection,
+  sentOffer: string,
+  session: SessionResource,
+  onError: (err: unknown) => void,
+): () => void {
   const sent = new Set(candidateLines(sentOffer));
   let queue: Promise<void> = Promise.resolve();
   const send = (candidates: string[], end: boolean) => {
@@ -79,5 +84,5 @@ function sdpFragment(pc: RTCPeerConnection, candidates: string[], end: boolean):
     ...candidates,
     ...(end ? ['a=end-of-candidates'] : []),
   ];
-  return lines.join('\r\n') + '\r\n';
+  return `${lines.join('\r\n')}\r\n`;
 }

@@ -2,9 +2,39 @@
 // join a stream's real-time channel, and call its HTTP API (incl. wallet and tips) from a browser.
 export { publish, SIMULCAST_ENCODINGS, type PublishOptions, type Publisher } from './whip.js';
 export { playWhep, type WhepOptions, type PlayOptions, type Player, type EndReason } from './whep.js';
-export { play, type PlayerOptions, type StreamPlayer, type PlayerState, type Transport, type Latency, type Quality, type PlayerModules } from './player.js';
-export { channel, REACTIONS, type Channel, type ChannelOptions, type ChannelEvents, type ChannelState, type ChannelSocket, type SocketFactory } from './channel.js';
-export { encodeClientFrame, decodeServerFrame, type ClientFrame, type ServerFrame, type ChatMessage, type ChatBatch, type ReactionAggregate, type TipEvent, type ModerationEvent, type StreamStatus, type ChannelErrorFrame } from './channel-codec.js';
+export {
+  play,
+  type PlayerOptions,
+  type StreamPlayer,
+  type PlayerState,
+  type Transport,
+  type Latency,
+  type Quality,
+  type PlayerModules,
+} from './player.js';
+export {
+  channel,
+  REACTIONS,
+  type Channel,
+  type ChannelOptions,
+  type ChannelEvents,
+  type ChannelState,
+  type ChannelSocket,
+  type SocketFactory,
+} from './channel.js';
+export {
+  encodeClientFrame,
+  decodeServerFrame,
+  type ClientFrame,
+  type ServerFrame,
+  type ChatMessage,
+  type ChatBatch,
+  type ReactionAggregate,
+  type TipEvent,
+  type ModerationEvent,
+  type StreamStatus,
+  type ChannelErrorFrame,
+} from './channel-codec.js';
 export {
   api,
   newIdempotencyKey,

@@ -283,7 +283,10 @@ class FallbackPlayer implements StreamPlayer {
       get quality() {
         return quality;
       },
-      qualities: () => [{ id: 'auto', label: 'Auto' }, ...hls.levels.map((l, i) => ({ id: i, label: `${l.height}p`, height: l.height, bitrate: l.bitrate }))],
+      qualities: () => [
+        { id: 'auto', label: 'Auto' },
+        ...hls.levels.map((l, i) => ({ id: i, label: `${l.height}p`, height: l.height, bitrate: l.bitrate })),
+      ],
       setQuality: (id) => {
         quality = id;
         hls.currentLevel = id === 'auto' ? -1 : id;
@@ -347,7 +350,10 @@ class FallbackPlayer implements StreamPlayer {
       get quality() {
         return quality;
       },
-      qualities: () => [{ id: 'auto', label: 'Auto' }, ...reps().map((r, i) => ({ id: i, label: `${r.height}p`, height: r.height, bitrate: r.bandwidth }))],
+      qualities: () => [
+        { id: 'auto', label: 'Auto' },
+        ...reps().map((r, i) => ({ id: i, label: `${r.height}p`, height: r.height, bitrate: r.bandwidth })),
+      ],
       setQuality: (id) => {
         quality = id;
         dash.updateSettings({ streaming: { abr: { autoSwitchBitrate: { video: id === 'auto' } } } });
@@ -441,7 +447,10 @@ function withClient(url: string, clientId: string): string {
 /** A random client id (URL-safe, 22 characters). */
 function newClientId(): string {
   const bytes = crypto.getRandomValues(new Uint8Array(16));
-  return btoa(String.fromCharCode(...bytes)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+  return btoa(String.fromCharCode(...bytes))
+    .replace(/\+/g, '-')
+    .replace(/\//g, '_')
+    .replace(/=+$/, '');
 }
 
 async function streamIsLive(whepUrl: string): Promise<boolean> {

@@ -20,7 +20,9 @@ describe('channel codec', () => {
       const ours = encodeClientFrame(f as never);
       const theirs = ClientFrame.encode(f as never).finish();
       expect(Buffer.from(ours).toString('hex'), JSON.stringify(f)).toBe(Buffer.from(theirs).toString('hex'));
-      expect(ClientFrame.toObject(ClientFrame.decode(ours), { defaults: false })).toEqual(ClientFrame.toObject(ClientFrame.decode(theirs), { defaults: false }));
+      expect(ClientFrame.toObject(ClientFrame.decode(ours), { defaults: false })).toEqual(
+        ClientFrame.toObject(ClientFrame.decode(theirs), { defaults: false }),
+      );
     }
   });
 
@@ -28,16 +30,50 @@ describe('channel codec', () => {
     const sentAtMs = 1_795_000_000_123; // beyond 32 bits
     const cases: Array<[onair.channel.v1.IServerFrame, unknown]> = [
       [
-        { chat: { messages: [{ id: 'm1', userId: 'u1', username: 'ann', text: 'hi ✨', sentAtMs }, { id: 'm2', userId: 'u2', username: 'bob', text: 'yo', sentAtMs: sentAtMs + 1 }], sampled: true, history: true } },
-        { kind: 'chat', chat: { messages: [{ id: 'm1', userId: 'u1', username: 'ann', text: 'hi ✨', sentAtMs }, { id: 'm2', userId: 'u2', username: 'bob', text: 'yo', sentAtMs: sentAtMs + 1 }], sampled: true, history: true } },
+        {
+          chat: {
+            messages: [
+              { id: 'm1', userId: 'u1', username: 'ann', text: 'hi ✨', sentAtMs },
+              { id: 'm2', userId: 'u2', username: 'bob', text: 'yo', sentAtMs: sentAtMs + 1 },
+            ],
+            sampled: true,
+            history: true,
+          },
+        },
+        {
+          kind: 'chat',
+          chat: {
+            messages: [
+              { id: 'm1', userId: 'u1', username: 'ann', text: 'hi ✨', sentAtMs },
+              { id: 'm2', userId: 'u2', username: 'bob', text: 'yo', sentAtMs: sentAtMs + 1 },
+            ],
+            sampled: true,
+            history: true,
+          },
+        },
       ],
-      [{ reactions: { counts: { '🔥': 3, '❤️': 70000 }, windowMs: 250 } }, { kind: 'reactions', reactions: { counts: { '🔥': 3, '❤️': 70000 }, windowMs: 250 } }],
-      [{ tip: { tipId: 't', fromUsername: 'ann', amount: 123456789012, currency: 'USD', message: 'gg' } }, { kind: 'tip', tip: { tipId: 't', fromUsername: 'ann', amount: 123456789012, currency: 'USD', message: 'gg' } }],
+      [
+        { reactions: { counts: { '🔥': 3, '❤️': 70000 }, windowMs: 250 } },
+        { kind: 'reactions', reactions: { counts: { '🔥': 3, '❤️': 70000 }, windowMs: 250 } },
+      ],
+      [
+        { tip: { tipId: 't', fromUsername: 'ann', amount: 123456789012, currency: 'USD', message: 'gg' } },
+        { kind: 'tip', tip: { tipId: 't', fromUsername: 'ann', amount: 123456789012, currency: 'USD', message: 'gg' } },
+      ],
       [{ viewers: { count: 42 } }, { kind: 'viewers', viewers: { count: 42 } }],
       [{ viewers: {} }, { kind: 'viewers', viewers: { count: 0 } }],
-      [{ moderation: { bannedUserId: 'u9', bannedUntilMs: sentAtMs } }, { kind: 'moderation', moderation: { deletedMessageId: '', bannedUserId: 'u9', bannedUntilMs: sentAtMs, unbannedUserId: '' } }],
-      [{ status: { live: true, chatReconnecting: false, slowModeSeconds: 30 } }, { kind: 'status', status: { live: true, chatReconnecting: false, slowModeSeconds: 30 } }],
-      [{ error: { code: 'slow_mode', message: 'wait', seq: 9, retryAfterMs: 1500 } }, { kind: 'error', error: { code: 'slow_mode', message: 'wait', seq: 9, retryAfterMs: 1500 } }],
+      [
+        { moderation: { bannedUserId: 'u9', bannedUntilMs: sentAtMs } },
+        { kind: 'moderation', moderation: { deletedMessageId: '', bannedUserId: 'u9', bannedUntilMs: sentAtMs, unbannedUserId: '' } },
+      ],
+      [
+        { status: { live: true, chatReconnecting: false, slowModeSeconds: 30 } },
+        { kind: 'status', status: { live: true, chatReconnecting: false, slowModeSeconds: 30 } },
+      ],
+      [
+        { error: { code: 'slow_mode', message: 'wait', seq: 9, retryAfterMs: 1500 } },
+        { kind: 'error', error: { code: 'slow_mode', message: 'wait', seq: 9, retryAfterMs: 1500 } },
+      ],
       [{ pong: {} }, { kind: 'pong' }],
     ];
     for (const [frame, expected] of cases) {

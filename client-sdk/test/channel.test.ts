@@ -84,7 +84,8 @@ describe('channel()', () => {
 
     other.chat('before the drop');
     await waitFor('first message', () => got.some((m) => m.text === 'before the drop'));
-    const history = async () => ((await (await fetch(`${node.url}/api/streams/${stream.id}/chat`)).json()) as { items: Array<{ text: string }> }).items;
+    const history = async () =>
+      ((await (await fetch(`${node.url}/api/streams/${stream.id}/chat`)).json()) as { items: Array<{ text: string }> }).items;
     await waitFor('first message stored', async () => (await history()).some((m) => m.text === 'before the drop'));
 
     rec.sockets[0]!.terminate(); // the network drops; no close handshake

@@ -16,7 +16,12 @@ interface Call {
 function fakeFetch(respond: (call: Call) => Response): Call[] {
   const calls: Call[] = [];
   vi.stubGlobal('fetch', async (url: string, init: RequestInit) => {
-    const call = { url, method: init.method ?? 'GET', headers: init.headers as Record<string, string>, body: init.body as string | undefined };
+    const call = {
+      url,
+      method: init.method ?? 'GET',
+      headers: init.headers as Record<string, string>,
+      body: init.body as string | undefined,
+    };
     calls.push(call);
     return respond(call);
   });
@@ -27,7 +32,10 @@ afterEach(() => vi.unstubAllGlobals());
 
 describe('the WHIP/WHEP SDP exchange', () => {
   it('posts the offer with the Bearer key and resolves Location against the endpoint, keeping the ETag', async () => {
-    const calls = fakeFetch(() => new Response(ANSWER, { status: 201, headers: { location: '../sessions/abc', etag: '"e1"', 'content-type': 'application/sdp' } }));
+    const calls = fakeFetch(
+      () =>
+        new Response(ANSWER, { status: 201, headers: { location: '../sessions/abc', etag: '"e1"', 'content-type': 'application/sdp' } }),
+    );
     const { answer, session } = await postOffer('http://node.test/whip/s1', 'v=0 offer', 'sk_key');
     expect(answer).toBe(ANSWER);
     expect(session.url).toBe('http://node.test/sessions/abc');
@@ -59,16 +67,22 @@ describe('the WHIP/WHEP SDP exchange', () => {
 
   it('trickles with If-Match and ends the session with DELETE exactly once, a 404 counting as ended', async () => {
     const calls = fakeFetch((call) =>
-      call.method === 'POST' ? new Response(ANSWER, { status: 201, headers: { location: '/whip/s1/sessions/abc', etag: '"e1"' } })
-      : call.method === 'PATCH' ? new Response(null, { status: 204 })
-      : new Response(null, { status: 404 }),
+      call.method === 'POST'
+        ? new Response(ANSWER, { status: 201, headers: { location: '/whip/s1/sessions/abc', etag: '"e1"' } })
+        : call.method === 'PATCH'
+          ? new Response(null, { status: 204 })
+          : new Response(null, { status: 404 }),
     );
     const { session } = await postOffer('http://node.test/whip/s1', 'v=0', 'sk_key');
     await session.patch('a=ice-ufrag:x\r\n');
     await session.delete();
     await session.delete();
     expect(calls.map((c) => c.method)).toEqual(['POST', 'PATCH', 'DELETE']);
-    expect(calls[1]?.headers).toMatchObject({ 'content-type': 'application/trickle-ice-sdpfrag', 'if-match': '"e1"', authorization: 'Bearer sk_key' });
+    expect(calls[1]?.headers).toMatchObject({
+      'content-type': 'application/trickle-ice-sdpfrag',
+      'if-match': '"e1"',
+      authorization: 'Bearer sk_key',
+    });
     expect(calls[2]?.url).toBe('http://node.test/whip/s1/sessions/abc');
   });
 });
@@ -84,7 +98,9 @@ describe('the API client', () => {
 
   it('posts JSON and rejects with the server error code', async () => {
     const calls = fakeFetch(() => Response.json({ error: { code: 'username_taken', message: 'taken' } }, { status: 409 }));
-    const err = await api('http://node.test').register('ann', 'secret-pass').catch((e: unknown) => e);
+    const err = await api('http://node.test')
+      .register('ann', 'secret-pass')
+      .catch((e: unknown) => e);
     expect(err).toMatchObject({ status: 409, code: 'username_taken' });
     expect(JSON.parse(calls[0]?.body ?? '{}')).toEqual({ username: 'ann', password: 'secret-pass' });
   });

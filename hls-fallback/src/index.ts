@@ -5,12 +5,26 @@ export { LivePackagers, type LivePackagersOptions } from './live-packagers.js';
 export { StreamPackaging, type CmafSink, type LadderSettings, type PackagingState } from './stream-packaging.js';
 export { DEFAULT_LADDER, chooseLadder, type LadderRung, type Rendition } from './encode/ladder.js';
 export { ladderSettings } from './ladder-settings.js';
-export { LadderPackager, type PackagerTrack, type PackagerOptions, type PackagerState, type PackagedTrack, type TrackInit, type GenerationAnchor } from './package/ladder-packager.js';
+export {
+  LadderPackager,
+  type PackagerTrack,
+  type PackagerOptions,
+  type PackagerState,
+  type PackagedTrack,
+  type TrackInit,
+  type GenerationAnchor,
+} from './package/ladder-packager.js';
 export { describeInit, type InitInfo } from './package/init-segment.js';
 export { describeFragment, type FragmentInfo } from './package/media-fragment.js';
 export type { MediaSegment, MediaPart } from './package/track-timeline.js';
 export { renderMultivariant, renderMediaPlaylist, objectNames } from './deliver/hls-playlists.js';
 export { renderMpd } from './deliver/dash-manifest.js';
-export { PlaybackOrigin, type PackagerLookup, type PlaybackRequest, type PlaybackReply, type PlaybackOriginOptions } from './deliver/playback-origin.js';
+export {
+  PlaybackOrigin,
+  type PackagerLookup,
+  type PlaybackRequest,
+  type PlaybackReply,
+  type PlaybackOriginOptions,
+} from './deliver/playback-origin.js';
 export { EXPOSED_HEADERS } from './deliver/http-caching.js';
 export { HttpAudience } from './deliver/http-audience.js';

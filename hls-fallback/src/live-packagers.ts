@@ -22,7 +22,11 @@ export class LivePackagers<Sink extends CmafSink = CmafSink> {
   private readonly onLive = (id: string, role: StreamRole) => role === 'origin' && this.start(id);
   private readonly onOffline = (id: string) => void this.stop(id);
 
-  constructor(private readonly media: MediaPlane, private readonly opts: LivePackagersOptions<Sink>, private readonly log: Logger) {
+  constructor(
+    private readonly media: MediaPlane,
+    private readonly opts: LivePackagersOptions<Sink>,
+    private readonly log: Logger,
+  ) {
     media.on('live', this.onLive);
     media.on('offline', this.onOffline);
   }
@@ -64,7 +68,13 @@ export class LivePackagers<Sink extends CmafSink = CmafSink> {
     if (!source) return;
     const previous = this.byStream.get(streamId);
     if (previous) void previous.close();
-    const packaging = new StreamPackaging(streamId, source, this.opts.settings, (tracks) => this.opts.createSink(streamId, tracks), this.log);
+    const packaging = new StreamPackaging(
+      streamId,
+      source,
+      this.opts.settings,
+      (tracks) => this.opts.createSink(streamId, tracks),
+      this.log,
+    );
     this.byStream.set(streamId, packaging);
   }
 

@@ -88,7 +88,9 @@ export class StreamPackaging<Sink extends CmafSink = CmafSink> {
     if (this.closed) return;
     if (!probed?.video) {
       const codec = video.rtpParameters.codecs[0]?.mimeType ?? 'unknown';
-      return this.fail(`no decodable video within ${this.settings.probeTimeoutMs} ms (codec ${codec}; no key frame, or a codec ffmpeg cannot decode)`);
+      return this.fail(
+        `no decodable video within ${this.settings.probeTimeoutMs} ms (codec ${codec}; no key frame, or a codec ffmpeg cannot decode)`,
+      );
     }
     this.source = probed.video;
     this.ladder = chooseLadder(probed.video.height, this.settings.rungs, this.settings.maxRenditions);
@@ -137,7 +139,9 @@ export class StreamPackaging<Sink extends CmafSink = CmafSink> {
     const port = await freeRtpPortPair();
     await transport.connect({ ip: '127.0.0.1', port, rtcpPort: port + 1 });
     const caps: types.RtpCapabilities = {
-      codecs: (router.rtpCapabilities.codecs ?? []).filter((c) => c.kind === producer.kind && !/\/rtx$/i.test(c.mimeType)).map((c) => ({ ...c, rtcpFeedback: [] })),
+      codecs: (router.rtpCapabilities.codecs ?? [])
+        .filter((c) => c.kind === producer.kind && !/\/rtx$/i.test(c.mimeType))
+        .map((c) => ({ ...c, rtcpFeedback: [] })),
       headerExtensions: [],
     };
     const consumer = await transport.consume({ producerId: producer.id, rtpCapabilities: caps, paused: true });

@@ -40,7 +40,9 @@ function get(path: string): Promise<{ status: number; body: Buffer; cache: strin
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => resolve({ status: res.statusCode!, body: Buffer.concat(chunks), cache: String(res.headers['x-cache-status']) }));
       res.on('error', reject);
-    }).on('error', reject).end();
+    })
+      .on('error', reject)
+      .end();
   });
 }
 
@@ -50,7 +52,7 @@ async function player(until: number, stats: { requests: number; failures: string
   const fetched = new Set<string>();
   let next: { msn: number; part: number } | undefined;
   while (Date.now() < until) {
-    const url = base + 'index.m3u8' + (next ? `?_HLS_msn=${next.msn}&_HLS_part=${next.part}` : '');
+    const url = `${base}index.m3u8${next ? `?_HLS_msn=${next.msn}&_HLS_part=${next.part}` : ''}`;
     const res = await get(url);
     stats.requests++;
     if (res.status !== 200) {
@@ -88,7 +90,14 @@ it(`serves ${PLAYERS} LL-HLS players through nginx with about one origin request
   const objects = hits.filter(([u]) => /\.(m4s|mp4)$/.test(u));
   const blocking = hits.filter(([u]) => u.includes('_HLS_msn='));
   const originRequests = hits.reduce((a, [, n]) => a + n, 0);
-  const report = { players: PLAYERS, playerRequests: stats.requests, originRequests, distinctUrls: hits.length, objects: objects.length, blockingReloads: blocking.length };
+  const report = {
+    players: PLAYERS,
+    playerRequests: stats.requests,
+    originRequests,
+    distinctUrls: hits.length,
+    objects: objects.length,
+    blockingReloads: blocking.length,
+  };
   console.log(JSON.stringify(report));
 
   expect(stats.failures).toEqual([]);

@@ -43,7 +43,15 @@ interface Probe {
 }
 
 async function probe(file: string): Promise<Probe> {
-  const { stdout, stderr } = await run('ffprobe', ['-v', 'error', '-show_entries', 'stream=codec_name,width,height,sample_rate,channels:packet=pts_time,duration_time,flags', '-of', 'json', file]);
+  const { stdout, stderr } = await run('ffprobe', [
+    '-v',
+    'error',
+    '-show_entries',
+    'stream=codec_name,width,height,sample_rate,channels:packet=pts_time,duration_time,flags',
+    '-of',
+    'json',
+    file,
+  ]);
   expect(stderr).toBe('');
   return JSON.parse(stdout) as Probe;
 }
@@ -58,46 +66,50 @@ it.each([
   ['480p', 'h264', 854, 480],
   ['240p', 'h264', 426, 240],
   ['audio', 'aac', undefined, undefined],
-])('%s: init + each segment probes and decodes; segments last 1 s within 10 %%', async (name, codec, width, height) => {
-  const pl = parseMediaPlaylist(await (await fetch(`${origin.url}/hls/ladder/${name}/index.m3u8`)).text());
-  const init = await bytes(`/hls/ladder/${name}/${pl.segments[0]!.map}`);
-  const complete = pl.segments.filter((s) => s.uri);
-  expect(complete.length).toBeGreaterThanOrEqual(5);
-  const all: Buffer[] = [init];
-  for (const s of complete) {
-    const seg = await bytes(`/hls/ladder/${name}/${s.uri}`);
-    all.push(seg);
-    const file = join(dir, `${name}-${s.msn}.mp4`);
-    await writeFile(file, Buffer.concat([init, seg]));
-    const info = await probe(file);
-    expect(info.streams).toHaveLength(1);
-    expect(info.streams[0]!.codec_name).toBe(codec);
-    if (width) expect([info.streams[0]!.width, info.streams[0]!.height]).toEqual([width, height]);
-    else expect([info.streams[0]!.sample_rate, info.streams[0]!.channels]).toEqual(['48000', 2]);
-    expect(info.packets[0]!.flags.startsWith('K')).toBe(true);
-    // (ffprobe leaves the duration of a fragment's first AAC packet N/A; the span is what counts)
-    const lastPacket = info.packets.at(-1)!;
-    const mediaSec = Number(lastPacket.pts_time) + Number(lastPacket.duration_time) - Number(info.packets[0]!.pts_time);
-    expect(Math.abs(mediaSec - s.duration!), `EXTINF of ${s.msn} matches its media`).toBeLessThan(0.002);
-    // the last segment of the recording may be cut short by the end of the input
-    if (s !== complete.at(-1)) expect(Math.abs(mediaSec - 1)).toBeLessThanOrEqual(0.1);
-    if (width) expect(info.packets).toHaveLength(30);
-    await decodesCleanly(file);
-  }
-  // the segments follow each other without gaps or overlaps
-  const whole = join(dir, `${name}-all.mp4`);
-  await writeFile(whole, Buffer.concat(all));
-  const info = await probe(whole);
-  const step = Number(info.packets[1]!.duration_time);
-  info.packets.forEach((k, i) => {
-    if (i) expect(Math.abs(Number(k.pts_time) - Number(info.packets[i - 1]!.pts_time) - step), `packet ${i}`).toBeLessThan(0.001);
-  });
-  // a single part, with the init segment, is playable on its own too
-  const lastWithParts = pl.segments.filter((s) => s.parts.length).at(-1)!;
-  const partFile = join(dir, `${name}-part.mp4`);
-  await writeFile(partFile, Buffer.concat([init, await bytes(`/hls/ladder/${name}/${lastWithParts.parts[0]!.uri}`)]));
-  await decodesCleanly(partFile);
-}, 60_000);
+])(
+  '%s: init + each segment probes and decodes; segments last 1 s within 10 %%',
+  async (name, codec, width, height) => {
+    const pl = parseMediaPlaylist(await (await fetch(`${origin.url}/hls/ladder/${name}/index.m3u8`)).text());
+    const init = await bytes(`/hls/ladder/${name}/${pl.segments[0]!.map}`);
+    const complete = pl.segments.filter((s) => s.uri);
+    expect(complete.length).toBeGreaterThanOrEqual(5);
+    const all: Buffer[] = [init];
+    for (const s of complete) {
+      const seg = await bytes(`/hls/ladder/${name}/${s.uri}`);
+      all.push(seg);
+      const file = join(dir, `${name}-${s.msn}.mp4`);
+      await writeFile(file, Buffer.concat([init, seg]));
+      const info = await probe(file);
+      expect(info.streams).toHaveLength(1);
+      expect(info.streams[0]!.codec_name).toBe(codec);
+      if (width) expect([info.streams[0]!.width, info.streams[0]!.height]).toEqual([width, height]);
+      else expect([info.streams[0]!.sample_rate, info.streams[0]!.channels]).toEqual(['48000', 2]);
+      expect(info.packets[0]!.flags.startsWith('K')).toBe(true);
+      // (ffprobe leaves the duration of a fragment's first AAC packet N/A; the span is what counts)
+      const lastPacket = info.packets.at(-1)!;
+      const mediaSec = Number(lastPacket.pts_time) + Number(lastPacket.duration_time) - Number(info.packets[0]!.pts_time);
+      expect(Math.abs(mediaSec - s.duration!), `EXTINF of ${s.msn} matches its media`).toBeLessThan(0.002);
+      // the last segment of the recording may be cut short by the end of the input
+      if (s !== complete.at(-1)) expect(Math.abs(mediaSec - 1)).toBeLessThanOrEqual(0.1);
+      if (width) expect(info.packets).toHaveLength(30);
+      await decodesCleanly(file);
+    }
+    // the segments follow each other without gaps or overlaps
+    const whole = join(dir, `${name}-all.mp4`);
+    await writeFile(whole, Buffer.concat(all));
+    const info = await probe(whole);
+    const step = Number(info.packets[1]!.duration_time);
+    info.packets.forEach((k, i) => {
+      if (i) expect(Math.abs(Number(k.pts_time) - Number(info.packets[i - 1]!.pts_time) - step), `packet ${i}`).toBeLessThan(0.001);
+    });
+    // a single part, with the init segment, is playable on its own too
+    const lastWithParts = pl.segments.filter((s) => s.parts.length).at(-1)!;
+    const partFile = join(dir, `${name}-part.mp4`);
+    await writeFile(partFile, Buffer.concat([init, await bytes(`/hls/ladder/${name}/${lastWithParts.parts[0]!.uri}`)]));
+    await decodesCleanly(partFile);
+  },
+  60_000,
+);
 
 it('advertises codecs, sizes and frame rate read from the init segments', async () => {
   const text = await (await fetch(`${origin.url}/hls/ladder/index.m3u8`)).text();

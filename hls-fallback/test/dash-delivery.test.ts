@@ -47,58 +47,66 @@ async function mpd(): Promise<XmlElement> {
 it('describes the ladder in a well-formed dynamic low-latency MPD', async () => {
   const root = await mpd();
   expect(root.name).toBe('MPD');
-  expect(root.attrs['type']).toBe('dynamic');
-  expect(root.attrs['profiles']).toContain('http://dashif.org/guidelines/dash-if-low-latency');
-  expect(Math.abs(Date.parse(root.attrs['availabilityStartTime']!) - Date.now())).toBeLessThan(60_000);
-  expect(Number([...elements(root, 'Latency')][0]!.attrs['target'])).toBeGreaterThan(0);
+  expect(root.attrs.type).toBe('dynamic');
+  expect(root.attrs.profiles).toContain('http://dashif.org/guidelines/dash-if-low-latency');
+  expect(Math.abs(Date.parse(root.attrs.availabilityStartTime!) - Date.now())).toBeLessThan(60_000);
+  expect(Number([...elements(root, 'Latency')][0]!.attrs.target)).toBeGreaterThan(0);
   const utc = [...elements(root, 'UTCTiming')][0]!;
-  expect(utc.attrs['schemeIdUri']).toBe('urn:mpeg:dash:utc:http-iso:2014');
-  const time = await fetch(utc.attrs['value']!);
+  expect(utc.attrs.schemeIdUri).toBe('urn:mpeg:dash:utc:http-iso:2014');
+  const time = await fetch(utc.attrs.value!);
   expect(time.headers.get('cache-control')).toBe('no-store');
   expect(Math.abs(Date.parse(await time.text()) - Date.now())).toBeLessThan(1000);
 
   const sets = [...elements(root, 'AdaptationSet')];
-  expect(sets.map((s) => s.attrs['contentType'])).toEqual(['video', 'audio']);
+  expect(sets.map((s) => s.attrs.contentType)).toEqual(['video', 'audio']);
   const video = [...elements(sets[0]!, 'Representation')];
-  expect(video.map((r) => [r.attrs['id'], r.attrs['width'], r.attrs['height'], r.attrs['frameRate']])).toEqual([
+  expect(video.map((r) => [r.attrs.id, r.attrs.width, r.attrs.height, r.attrs.frameRate])).toEqual([
     ['360p', '640', '360', '30'],
     ['180p', '320', '180', '30'],
   ]);
   const multivariant = await (await fetch(`${origin.url}/hls/live/index.m3u8`)).text();
-  for (const r of video) expect(multivariant).toContain(`CODECS="${r.attrs['codecs']},mp4a.40.2"`);
+  for (const r of video) expect(multivariant).toContain(`CODECS="${r.attrs.codecs},mp4a.40.2"`);
   const audio = [...elements(sets[1]!, 'Representation')];
-  expect(audio.map((r) => [r.attrs['id'], r.attrs['codecs'], r.attrs['audioSamplingRate']])).toEqual([['audio', 'mp4a.40.2', '48000']]);
+  expect(audio.map((r) => [r.attrs.id, r.attrs.codecs, r.attrs.audioSamplingRate])).toEqual([['audio', 'mp4a.40.2', '48000']]);
   for (const t of elements(root, 'SegmentTemplate')) {
-    expect(t.attrs['media']).toMatch(/^\w+\/[0-9a-z]+\/\$Number\$\.m4s$/);
-    expect(t.attrs['availabilityTimeComplete']).toBe('false');
-    const ato = Number(t.attrs['availabilityTimeOffset']);
+    expect(t.attrs.media).toMatch(/^\w+\/[0-9a-z]+\/\$Number\$\.m4s$/);
+    expect(t.attrs.availabilityTimeComplete).toBe('false');
+    const ato = Number(t.attrs.availabilityTimeOffset);
     expect(ato).toBeGreaterThan(0);
-    expect(ato).toBeLessThan(Number(t.attrs['duration']) / Number(t.attrs['timescale']));
+    expect(ato).toBeLessThan(Number(t.attrs.duration) / Number(t.attrs.timescale));
   }
 });
 
 it('addresses with $Number$ exactly the media each segment holds, on the wall clock HLS uses', async () => {
   const root = await mpd();
-  const ast = Date.parse(root.attrs['availabilityStartTime']!);
+  const ast = Date.parse(root.attrs.availabilityStartTime!);
   const period = [...elements(root, 'Period')][0]!;
-  const periodStartMs = isoDurationSec(period.attrs['start']!) * 1000;
+  const periodStartMs = isoDurationSec(period.attrs.start!) * 1000;
   const arrivalErrors: number[] = [];
   for (const rep of elements(period, 'Representation')) {
-    const name = rep.attrs['id']!;
+    const name = rep.attrs.id!;
     const t = [...elements(rep, 'SegmentTemplate')][0]!.attrs;
-    const [ts, d, start, pto] = [t['timescale'], t['duration'], t['startNumber'], t['presentationTimeOffset']].map(Number) as [number, number, number, number];
+    const [ts, d, start, pto] = [t.timescale, t.duration, t.startNumber, t.presentationTimeOffset].map(Number) as [
+      number,
+      number,
+      number,
+      number,
+    ];
     const track = p.trackByName(name)!;
     const hls = parseMediaPlaylist(await (await fetch(`${origin.url}/hls/live/${name}/index.m3u8`)).text());
-    const init = Buffer.from(await (await fetch(`${origin.url}/dash/live/${t['initialization']}`)).arrayBuffer());
+    const init = Buffer.from(await (await fetch(`${origin.url}/dash/live/${t.initialization}`)).arrayBuffer());
     const complete = track.timeline.segments.filter((s) => s.complete);
     for (const seg of complete.slice(0, -1)) {
       const n = seg.msn;
-      const res = await fetch(`${origin.url}/dash/live/${t['media']!.replace('$Number$', String(n))}`);
+      const res = await fetch(`${origin.url}/dash/live/${t.media!.replace('$Number$', String(n))}`);
       expect(res.status).toBe(200);
       const file = join(dir, `${name}-${n}.mp4`);
       await writeFile(file, Buffer.concat([init, Buffer.from(await res.arrayBuffer())]));
       const { stdout } = await run('ffprobe', ['-v', 'error', '-show_entries', 'packet=pts_time,duration_time', '-of', 'csv=p=0', file]);
-      const pts = stdout.trim().split('\n').map((l) => l.split(',').map(Number) as [number, number]);
+      const pts = stdout
+        .trim()
+        .split('\n')
+        .map((l) => l.split(',').map(Number) as [number, number]);
       const firstSec = pts[0]![0];
       const endSec = pts.at(-1)![0] + pts.at(-1)![1];
       // the template says where segment n starts and how long it is; the media agrees to the tick
@@ -129,14 +137,16 @@ it('sends the segment in progress with chunked transfer as its parts arrive', as
   const stop = p.subscribe(() => {
     if (!completedAt && track.timeline.find(n)?.complete) completedAt = performance.now();
   });
-  const { headers, chunks } = await new Promise<{ headers: Record<string, unknown>; chunks: { at: number; bytes: Buffer }[] }>((resolve, reject) => {
-    const chunks: { at: number; bytes: Buffer }[] = [];
-    request(`${origin.url}/dash/live/360p/${p.session}/${n}.m4s`, (res) => {
-      res.on('data', (b: Buffer) => chunks.push({ at: performance.now(), bytes: b }));
-      res.on('end', () => resolve({ headers: res.headers, chunks }));
-      res.on('error', reject);
-    }).end();
-  });
+  const { headers, chunks } = await new Promise<{ headers: Record<string, unknown>; chunks: { at: number; bytes: Buffer }[] }>(
+    (resolve, reject) => {
+      const chunks: { at: number; bytes: Buffer }[] = [];
+      request(`${origin.url}/dash/live/360p/${p.session}/${n}.m4s`, (res) => {
+        res.on('data', (b: Buffer) => chunks.push({ at: performance.now(), bytes: b }));
+        res.on('end', () => resolve({ headers: res.headers, chunks }));
+        res.on('error', reject);
+      }).end();
+    },
+  );
   stop();
   expect(headers['transfer-encoding']).toBe('chunked');
   expect(headers['content-length']).toBeUndefined();

@@ -12,7 +12,11 @@ const MAIN = fileURLToPath(new URL('../../signaling/dist/main.js', import.meta.u
 
 function childrenOf(pid: number): { pid: number; comm: string }[] {
   const out = spawnSync('ps', ['--ppid', String(pid), '-o', 'pid=,comm=']).stdout.toString();
-  return out.split('\n').map((l) => l.trim().split(/\s+/)).filter((p) => p.length === 2).map(([p, c]) => ({ pid: Number(p), comm: c! }));
+  return out
+    .split('\n')
+    .map((l) => l.trim().split(/\s+/))
+    .filter((p) => p.length === 2)
+    .map(([p, c]) => ({ pid: Number(p), comm: c! }));
 }
 
 const alive = (pid: number) => spawnSync('kill', ['-0', String(pid)]).status === 0;
@@ -27,7 +31,15 @@ describe('ffmpeg and the node process', () => {
 
   it('dies with the node even when the node is SIGKILLed', async () => {
     node = spawn(process.execPath, [MAIN], {
-      env: { ...process.env, PORT: '0', HOST: '127.0.0.1', DATA_DIR: ':memory:', LOG_LEVEL: 'warn', MEDIASOUP_WORKERS: '1', HLS_MODE: 'always' },
+      env: {
+        ...process.env,
+        PORT: '0',
+        HOST: '127.0.0.1',
+        DATA_DIR: ':memory:',
+        LOG_LEVEL: 'warn',
+        MEDIASOUP_WORKERS: '1',
+        HLS_MODE: 'always',
+      },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     let out = '';

@@ -31,28 +31,38 @@ afterAll(async () => {
 });
 
 /** node:http, which (unlike fetch) sends exactly the headers given and does not decode gzip */
-function raw(path: string, headers: Record<string, string> = {}, method = 'GET'): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: Buffer }> {
+function raw(
+  path: string,
+  headers: Record<string, string> = {},
+  method = 'GET',
+): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: Buffer }> {
   return new Promise((resolve, reject) => {
     httpRequest(origin.url + path, { headers, method }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks) }));
       res.on('error', reject);
-    }).on('error', reject).end();
+    })
+      .on('error', reject)
+      .end();
   });
 }
 
 it('serves segments, parts and init segments as immutable objects with validators', async () => {
-  for (const [path, type] of [[segPath, 'video/mp4'], [partPath, 'video/mp4'], [`/hls/s/audio/${p.session}/init-0.mp4`, 'audio/mp4']] as const) {
+  for (const [path, type] of [
+    [segPath, 'video/mp4'],
+    [partPath, 'video/mp4'],
+    [`/hls/s/audio/${p.session}/init-0.mp4`, 'audio/mp4'],
+  ] as const) {
     const res = await raw(path);
     expect(res.status, path).toBe(200);
     expect(res.headers['content-type']).toBe(type);
     expect(res.headers['cache-control']).toBe('public, max-age=31536000, immutable');
-    expect(res.headers['etag']).toMatch(/^"[^"]+"$/);
+    expect(res.headers.etag).toMatch(/^"[^"]+"$/);
     expect(Date.parse(String(res.headers['last-modified']))).toBeGreaterThan(0);
     expect(res.headers['accept-ranges']).toBe('bytes');
     expect(Number(res.headers['content-length'])).toBe(res.body.length);
-    const byTag = await raw(path, { 'if-none-match': String(res.headers['etag']) });
+    const byTag = await raw(path, { 'if-none-match': String(res.headers.etag) });
     expect(byTag.status).toBe(304);
     expect(byTag.body.length).toBe(0);
     expect((await raw(path, { 'if-modified-since': String(res.headers['last-modified']) })).status).toBe(304);
@@ -94,8 +104,8 @@ it('keeps playlists and the MPD short-lived; a blocking reload is cacheable by i
   const mpd = await raw('/dash/s/manifest.mpd');
   expect(mpd.headers['cache-control']).toBe('public, max-age=1');
   expect(mpd.headers['content-type']).toBe('application/dash+xml');
-  for (const r of [plain, blocking, mpd]) expect(r.headers['etag']).toBeDefined();
-  const again = await raw('/hls/s/360p/index.m3u8', { 'if-none-match': String(plain.headers['etag']) });
+  for (const r of [plain, blocking, mpd]) expect(r.headers.etag).toBeDefined();
+  const again = await raw('/hls/s/360p/index.m3u8', { 'if-none-match': String(plain.headers.etag) });
   expect(again.status).toBe(304);
   // errors are never cached
   const missing = await raw('/hls/s/360p/index.m3u8?_HLS_part=1');
@@ -107,12 +117,12 @@ it('gzips playlists and the MPD only for clients that accept it', async () => {
   for (const path of ['/hls/s/index.m3u8', '/hls/s/360p/index.m3u8', '/dash/s/manifest.mpd']) {
     const identity = await raw(path);
     expect(identity.headers['content-encoding']).toBeUndefined();
-    expect(identity.headers['vary']).toBe('Accept-Encoding');
+    expect(identity.headers.vary).toBe('Accept-Encoding');
     const gz = await raw(path, { 'accept-encoding': 'br;q=1, gzip;q=0.8' });
     expect(gz.headers['content-encoding']).toBe('gzip');
-    expect(gz.headers['vary']).toBe('Accept-Encoding');
+    expect(gz.headers.vary).toBe('Accept-Encoding');
     expect(gunzipSync(gz.body).equals(identity.body)).toBe(true);
-    expect(gz.headers['etag']).not.toBe(identity.headers['etag']);
+    expect(gz.headers.etag).not.toBe(identity.headers.etag);
     expect((await raw(path, { 'accept-encoding': 'gzip;q=0' })).headers['content-encoding']).toBeUndefined();
   }
   // media is already compressed: never gzipped
@@ -124,7 +134,11 @@ it('allows any origin and exposes the headers players read', async () => {
   expect(res.headers['access-control-allow-origin']).toBe('*');
   const exposed = String(res.headers['access-control-expose-headers']).split(/,\s*/);
   for (const h of ['Content-Range', 'Content-Length', 'ETag', 'Retry-After', 'Date']) expect(exposed).toContain(h);
-  const pre = await raw('/hls/s/360p/index.m3u8', { origin: 'https://player.example', 'access-control-request-method': 'GET', 'access-control-request-headers': 'range' }, 'OPTIONS');
+  const pre = await raw(
+    '/hls/s/360p/index.m3u8',
+    { origin: 'https://player.example', 'access-control-request-method': 'GET', 'access-control-request-headers': 'range' },
+    'OPTIONS',
+  );
   expect(pre.status).toBe(204);
   expect(pre.headers['access-control-allow-origin']).toBe('*');
   const err = await raw('/hls/nope/index.m3u8', { origin: 'https://player.example' });

@@ -36,8 +36,21 @@ class RecordingSink implements CmafSink {
 }
 
 function ffprobeStreams(file: string) {
-  const out = execFileSync('ffprobe', ['-v', 'error', '-show_entries', 'stream=codec_type,codec_name,width,height', '-show_entries', 'format=duration', '-of', 'json', file]);
-  return JSON.parse(out.toString()) as { streams: { codec_type: string; codec_name: string; width?: number; height?: number }[]; format: { duration?: string } };
+  const out = execFileSync('ffprobe', [
+    '-v',
+    'error',
+    '-show_entries',
+    'stream=codec_type,codec_name,width,height',
+    '-show_entries',
+    'format=duration',
+    '-of',
+    'json',
+    file,
+  ]);
+  return JSON.parse(out.toString()) as {
+    streams: { codec_type: string; codec_name: string; width?: number; height?: number }[];
+    format: { duration?: string };
+  };
 }
 
 describe('the ladder encoder behind a live stream', () => {
@@ -50,15 +63,19 @@ describe('the ladder encoder behind a live stream', () => {
   beforeAll(async () => {
     node = await startTestNode({ HLS_MODE: 'off', LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn' });
     const hls = loadConfig({ HLS_POSTER_INTERVAL_MS: '1000' }).hls;
-    packagers = new LivePackagers(node.media, {
-      settings: ladderSettings(hls),
-      createSink: (id, tracks) => {
-        const sink = new RecordingSink(tracks);
-        sinks.set(id, sink);
-        return sink;
+    packagers = new LivePackagers(
+      node.media,
+      {
+        settings: ladderSettings(hls),
+        createSink: (id, tracks) => {
+          const sink = new RecordingSink(tracks);
+          sinks.set(id, sink);
+          return sink;
+        },
+        endedGraceMs: 60_000,
       },
-      endedGraceMs: 60_000,
-    }, node.log);
+      node.log,
+    );
   });
 
   afterAll(async () => {

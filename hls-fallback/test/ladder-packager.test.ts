@@ -69,14 +69,23 @@ it('segments video at key frames and audio in whole parts, and keeps only the wi
 it('breaks only the track that gets garbage, until the encoder restarts', () => {
   const p = new LadderPackager('g', TRACKS, OPTS);
   const cut = halves(0.5);
-  replay(p, recorded.map((b, i) => b.subarray(0, cut[i])));
+  replay(
+    p,
+    recorded.map((b, i) => b.subarray(0, cut[i])),
+  );
   const before = p.tracks.map((t) => t.timeline.last!.msn);
   p.write(0, Buffer.from('this is not an mp4 box at all, and its size field is absurd'));
-  replay(p, recorded.map((b, i) => b.subarray(cut[i])));
+  replay(
+    p,
+    recorded.map((b, i) => b.subarray(cut[i])),
+  );
   expect(p.tracks[0]!.timeline.last!.msn).toBe(before[0]); // stuck
   expect(p.tracks[1]!.timeline.last!.msn).toBeGreaterThan(before[1]!); // unaffected
   p.restart();
-  replay(p, recorded.map((b) => b.subarray(0, b.length >> 2)));
+  replay(
+    p,
+    recorded.map((b) => b.subarray(0, b.length >> 2)),
+  );
   expect(p.tracks[0]!.timeline.last!.msn).toBeGreaterThan(before[0]!);
   expect(p.tracks[0]!.timeline.last!.gen).toBe(1);
   p.close();
@@ -85,11 +94,17 @@ it('breaks only the track that gets garbage, until the encoder restarts', () => 
 it('treats a new init segment without restart() as an encoder restart', () => {
   const p = new LadderPackager('i', TRACKS, OPTS);
   const cut = halves(0.5);
-  replay(p, recorded.map((b, i) => b.subarray(0, cut[i])));
+  replay(
+    p,
+    recorded.map((b, i) => b.subarray(0, cut[i])),
+  );
   const last = p.tracks.map((t) => t.timeline.last!.msn);
   // the old process stopped after a whole box; the new one starts with ftyp+moov
   const quarter = halves(0.25);
-  replay(p, recorded.map((b, i) => b.subarray(0, quarter[i])));
+  replay(
+    p,
+    recorded.map((b, i) => b.subarray(0, quarter[i])),
+  );
   expect(p.generation).toBe(1);
   p.tracks.forEach((t, i) => {
     const first = t.timeline.segments.find((s) => s.gen === 1)!;
@@ -102,12 +117,18 @@ it('treats a new init segment without restart() as an encoder restart', () => {
 it('adds no empty discontinuity when restart() comes twice or before any media', () => {
   const p = new LadderPackager('r', TRACKS, OPTS);
   p.restart();
-  replay(p, recorded.map((b) => b.subarray(0, b.length >> 2)));
+  replay(
+    p,
+    recorded.map((b) => b.subarray(0, b.length >> 2)),
+  );
   expect(p.generation).toBe(0);
   expect(p.tracks[0]!.timeline.first!.discontinuity).toBe(false);
   p.restart();
   p.restart();
-  replay(p, recorded.map((b) => b.subarray(0, b.length >> 2)));
+  replay(
+    p,
+    recorded.map((b) => b.subarray(0, b.length >> 2)),
+  );
   expect(p.generation).toBe(1);
   expect(p.tracks[0]!.timeline.segments.filter((s) => s.discontinuity)).toHaveLength(1);
   p.close();
@@ -131,7 +152,17 @@ it('releases all media on close() and ignores writes after it', async () => {
 it('rejects unusable track lists and options', () => {
   expect(() => new LadderPackager('x', [], OPTS)).toThrow();
   expect(() => new LadderPackager('x', [{ kind: 'video', name: 'a/b', bandwidth: 1 }], OPTS)).toThrow();
-  expect(() => new LadderPackager('x', [{ kind: 'video', name: 'a', bandwidth: 1 }, { kind: 'audio', name: 'a', bandwidth: 1 }], OPTS)).toThrow();
+  expect(
+    () =>
+      new LadderPackager(
+        'x',
+        [
+          { kind: 'video', name: 'a', bandwidth: 1 },
+          { kind: 'audio', name: 'a', bandwidth: 1 },
+        ],
+        OPTS,
+      ),
+  ).toThrow();
   expect(() => new LadderPackager('x', TRACKS, { ...OPTS, partTargetMs: 0 })).toThrow();
 });
 
@@ -139,7 +170,8 @@ it('rejects unusable track lists and options', () => {
 function fragmentsOf(outputs: Buffer[]) {
   return outputs.map((buf) => {
     const boxes: { type: string; bytes: Buffer }[] = [];
-    for (let at = 0; at + 8 <= buf.length; at += buf.readUInt32BE(at)) boxes.push({ type: buf.toString('latin1', at + 4, at + 8), bytes: buf.subarray(at, at + buf.readUInt32BE(at)) });
+    for (let at = 0; at + 8 <= buf.length; at += buf.readUInt32BE(at))
+      boxes.push({ type: buf.toString('latin1', at + 4, at + 8), bytes: buf.subarray(at, at + buf.readUInt32BE(at)) });
     const initEnd = boxes.findIndex((b) => b.type === 'moof');
     const init = Buffer.concat(boxes.slice(0, initEnd).map((b) => b.bytes));
     const timescale = describeInit(init).ok ? (describeInit(init) as { info: { timescale: number } }).info.timescale : 1;
@@ -147,7 +179,11 @@ function fragmentsOf(outputs: Buffer[]) {
     for (let i = initEnd; i + 1 < boxes.length; i++) {
       if (boxes[i]!.type !== 'moof' || boxes[i + 1]!.type !== 'mdat') continue;
       const f = describeFragment(boxes[i]!.bytes);
-      if (f.ok) fragments.push({ bytes: Buffer.concat([boxes[i]!.bytes, boxes[i + 1]!.bytes]), endSec: (f.info.startTicks + f.info.durationTicks) / timescale });
+      if (f.ok)
+        fragments.push({
+          bytes: Buffer.concat([boxes[i]!.bytes, boxes[i + 1]!.bytes]),
+          endSec: (f.info.startTicks + f.info.durationTicks) / timescale,
+        });
     }
     return { init, fragments };
   });
@@ -177,7 +213,8 @@ it('stamps the ingest clock: the encoder’s start-up backlog does not make PROG
   // every segment held, including those stamped during the burst, is on that one clock
   for (const t of p.tracks) {
     const ts = t.latestInit!.info.timescale;
-    for (const s of t.timeline.segments) expect(s.programDateMs).toBe(Math.round(anchor.wallMs + (s.startTicks / ts - anchor.mediaSec) * 1000));
+    for (const s of t.timeline.segments)
+      expect(s.programDateMs).toBe(Math.round(anchor.wallMs + (s.startTicks / ts - anchor.mediaSec) * 1000));
   }
   // and every preload hint named a part that then existed: after part 4 of a segment, part 0 of the next
   const video = p.tracks[0]!.timeline;

@@ -34,7 +34,10 @@ function holds(t: PackagedTrack, msn: number, part: number): boolean {
 function recordedPackager(id: string, fraction = 1): LadderPackager {
   const p = new LadderPackager(id, TRACKS, OPTS);
   origin.packagers.set(id, p);
-  replay(p, recorded.map((b) => b.subarray(0, Math.floor(b.length * fraction))));
+  replay(
+    p,
+    recorded.map((b) => b.subarray(0, Math.floor(b.length * fraction))),
+  );
   return p;
 }
 
@@ -59,10 +62,14 @@ describe('a live ladder', () => {
     expect(res.headers.get('content-type')).toBe('application/vnd.apple.mpegurl');
     const text = await res.text();
     expect(text).toContain('#EXT-X-INDEPENDENT-SEGMENTS');
-    expect(text).toMatch(/#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="audio",NAME="audio",DEFAULT=YES,AUTOSELECT=YES,CHANNELS="2",URI="audio\/index.m3u8"/);
+    expect(text).toMatch(
+      /#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="audio",NAME="audio",DEFAULT=YES,AUTOSELECT=YES,CHANNELS="2",URI="audio\/index.m3u8"/,
+    );
     const inf = [...text.matchAll(/#EXT-X-STREAM-INF:(.*)\n(.*)/g)].map((m) => ({ attrs: m[1]!, uri: m[2]! }));
     expect(inf.map((i) => i.uri)).toEqual(['360p/index.m3u8', '180p/index.m3u8']);
-    expect(inf[0]!.attrs).toMatch(/BANDWIDTH=896000,CODECS="avc1\.4d40[0-9a-f]{2},mp4a\.40\.2",RESOLUTION=640x360,FRAME-RATE=30\.000,AUDIO="audio"/);
+    expect(inf[0]!.attrs).toMatch(
+      /BANDWIDTH=896000,CODECS="avc1\.4d40[0-9a-f]{2},mp4a\.40\.2",RESOLUTION=640x360,FRAME-RATE=30\.000,AUDIO="audio"/,
+    );
     expect(inf[1]!.attrs).toMatch(/RESOLUTION=320x180/);
   });
 
@@ -153,7 +160,14 @@ describe('a live ladder', () => {
   it('answers 400 to malformed or out-of-range delivery directives', async () => {
     const pl = parseMediaPlaylist(await (await get('/hls/live/360p/index.m3u8')).text());
     const last = lastPartOf(pl).msn;
-    for (const q of ['_HLS_part=1', `_HLS_msn=${last + 3}`, '_HLS_msn=abc', '_HLS_msn=-1', '_HLS_msn=1&_HLS_msn=2', `_HLS_msn=${last}&_HLS_skip=NO`]) {
+    for (const q of [
+      '_HLS_part=1',
+      `_HLS_msn=${last + 3}`,
+      '_HLS_msn=abc',
+      '_HLS_msn=-1',
+      '_HLS_msn=1&_HLS_msn=2',
+      `_HLS_msn=${last}&_HLS_skip=NO`,
+    ]) {
       const t0 = performance.now();
       const res = await get(`/hls/live/360p/index.m3u8?${q}`);
       expect(res.status, q).toBe(400);
@@ -240,7 +254,10 @@ describe('a recorded ladder', () => {
     const video = p.trackByName('360p')!;
     const lastBefore = video.timeline.last!.msn;
     p.restart();
-    replay(p, recorded.map((b) => b.subarray(0, Math.floor(b.length * 0.4))));
+    replay(
+      p,
+      recorded.map((b) => b.subarray(0, Math.floor(b.length * 0.4))),
+    );
     let pl = parseMediaPlaylist(await (await get('/hls/restart/360p/index.m3u8')).text());
     for (const s of pl.segments) if (s.uri) expect(s.uri).toBe(`${p.session}/${s.msn}.m4s`);
     const disc = pl.segments.filter((s) => s.discontinuity);
@@ -259,7 +276,10 @@ describe('a recorded ladder', () => {
     expect(mpd).toContain(`startNumber="${lastBefore + 1}"`);
 
     // once the discontinuity slides out of the window, the sequence counts it
-    replay(p, recorded.map((b) => b.subarray(Math.floor(b.length * 0.4))));
+    replay(
+      p,
+      recorded.map((b) => b.subarray(Math.floor(b.length * 0.4))),
+    );
     pl = parseMediaPlaylist(await (await get('/hls/restart/360p/index.m3u8')).text());
     expect(pl.segments.some((s) => s.discontinuity)).toBe(false);
     expect(pl.mediaSequence).toBeGreaterThan(lastBefore + 1);

@@ -7,8 +7,16 @@
 // It owns its bus subscriptions, its timer and its registry entries; the MediaPlane owns the media.
 // Never touches HTTP: the WHEP route asks `placeViewer` and acts on the answer.
 import { BusRequestError, type Bus, type BusSubscription, type Logger } from '@onair/platform';
-import { isMediaError, MediaError, type LinkSettings, type MediaPlane, type PipeEndpoint, type RelayedProducer, type StreamRole } from '@onair/sfu';
-import { NodeRegistry, type NodeRecord, type StreamHolding } from './node-registry.js';
+import {
+  isMediaError,
+  MediaError,
+  type LinkSettings,
+  type MediaPlane,
+  type PipeEndpoint,
+  type RelayedProducer,
+  type StreamRole,
+} from '@onair/sfu';
+import type { NodeRegistry, NodeRecord, StreamHolding } from './node-registry.js';
 import { chooseUpstream, chooseViewerNode, type Locality } from './placement.js';
 import { decode, encode, LinkNotice, nodeSubject, RelayReply, RelayRequest } from './relay-protocol.js';
 
@@ -57,7 +65,10 @@ export class Cascade {
   private readonly relayed = new Map<string, number>();
   private closed = false;
 
-  constructor(private readonly s: CascadeSettings, private readonly deps: CascadeDeps) {}
+  constructor(
+    private readonly s: CascadeSettings,
+    private readonly deps: CascadeDeps,
+  ) {}
 
   get nodeId(): string {
     return this.s.nodeId;
@@ -74,8 +85,8 @@ export class Cascade {
     media.on('offline', this.onOffline);
     await bus.flush();
     // A previous run under this node id that died left its origin streams behind: none is live here now.
-    await this.endOrphaned(this.s.nodeId, await this.deps.registry.takeOrigins(this.s.nodeId), await this.deps.registry.liveNodes()).catch((err) =>
-      log.warn({ err }, 'could not read the streams a previous run left'),
+    await this.endOrphaned(this.s.nodeId, await this.deps.registry.takeOrigins(this.s.nodeId), await this.deps.registry.liveNodes()).catch(
+      (err) => log.warn({ err }, 'could not read the streams a previous run left'),
     );
     await this.tick();
     this.timer = setInterval(() => void this.tick(), this.s.heartbeatMs);
@@ -139,7 +150,8 @@ export class Cascade {
     this.deps.media.off('live', this.onLive);
     this.deps.media.off('offline', this.onOffline);
     for (const sub of this.subs.splice(0)) sub.unsubscribe();
-    for (const [streamId, up] of this.upstreams) this.notify(up.nodeId, 'release', { streamId, linkId: up.linkId, reason: 'node_shutdown' });
+    for (const [streamId, up] of this.upstreams)
+      this.notify(up.nodeId, 'release', { streamId, linkId: up.linkId, reason: 'node_shutdown' });
     await this.deps.bus.flush().catch(() => {});
     await this.deps.registry.leave(this.s.nodeId, [...this.upstreams.keys(), ...this.localStreams()]).catch(() => {});
   }
@@ -177,25 +189,29 @@ export class Cascade {
       enableSrtp: this.s.srtp === 'on' || (this.s.srtp === 'auto' && node.relayHost !== this.relayHost),
     };
     let state: UpstreamState | undefined;
-    await this.deps.media.relay(
-      streamId,
-      async (local: PipeEndpoint) => {
-        const request: RelayRequest = { streamId, fromNodeId: this.s.nodeId, enableSrtp: settings.enableSrtp, endpoint: local };
-        const data = await this.deps.bus.request(nodeSubject(upstream.nodeId, 'relay'), encode(request), { timeoutMs: this.s.relayRequestTimeoutMs });
-        const reply = decode(RelayReply, data);
-        state = { nodeId: upstream.nodeId, linkId: reply.linkId, path: [...reply.path, this.s.nodeId] };
-        // Recorded before media.relay returns: the live event below reads it to list this holding.
-        this.upstreams.set(streamId, state);
-        return { remote: reply.endpoint, producers: reply.producers as unknown as RelayedProducer[] };
-      },
-      settings,
-    ).catch((err) => {
-      if (state) {
-        if (this.upstreams.get(streamId) === state) this.upstreams.delete(streamId);
-        this.notify(state.nodeId, 'release', { streamId, linkId: state.linkId, reason: 'setup_failed' });
-      }
-      throw err instanceof BusRequestError ? new MediaError('relay_unavailable', err.message, 2000) : err;
-    });
+    await this.deps.media
+      .relay(
+        streamId,
+        async (local: PipeEndpoint) => {
+          const request: RelayRequest = { streamId, fromNodeId: this.s.nodeId, enableSrtp: settings.enableSrtp, endpoint: local };
+          const data = await this.deps.bus.request(nodeSubject(upstream.nodeId, 'relay'), encode(request), {
+            timeoutMs: this.s.relayRequestTimeoutMs,
+          });
+          const reply = decode(RelayReply, data);
+          state = { nodeId: upstream.nodeId, linkId: reply.linkId, path: [...reply.path, this.s.nodeId] };
+          // Recorded before media.relay returns: the live event below reads it to list this holding.
+          this.upstreams.set(streamId, state);
+          return { remote: reply.endpoint, producers: reply.producers as unknown as RelayedProducer[] };
+        },
+        settings,
+      )
+      .catch((err) => {
+        if (state) {
+          if (this.upstreams.get(streamId) === state) this.upstreams.delete(streamId);
+          this.notify(state.nodeId, 'release', { streamId, linkId: state.linkId, reason: 'setup_failed' });
+        }
+        throw err instanceof BusRequestError ? new MediaError('relay_unavailable', err.message, 2000) : err;
+      });
   }
 
   /** The upstream closed our link: the origin ended the stream, or the upstream lost its own upstream. */
@@ -213,7 +229,7 @@ export class Cascade {
     const originId = lost.path[0]!;
     const originAlive = (await registry.holders(streamId, nodes)).some((h) => h.role === 'origin' && h.nodeId === originId);
     if (!originAlive) {
-      log.info({ streamId, origin: originId }, 'the stream\'s origin is gone: the stream ended');
+      log.info({ streamId, origin: originId }, "the stream's origin is gone: the stream ended");
       this.deps.onOriginLost(streamId);
       return;
     }
@@ -236,11 +252,17 @@ export class Cascade {
     const opened = await media.openDownstream(req.streamId, req.endpoint, settings, (reason) => {
       const served = this.served.get(opened.linkId);
       this.served.delete(opened.linkId);
-      if (served && reason !== 'released') this.notify(served.nodeId, 'unlinked', { streamId: req.streamId, linkId: opened.linkId, reason });
+      if (served && reason !== 'released')
+        this.notify(served.nodeId, 'unlinked', { streamId: req.streamId, linkId: opened.linkId, reason });
     });
     this.served.set(opened.linkId, { streamId: req.streamId, nodeId: req.fromNodeId });
     log.debug({ streamId: req.streamId, to: req.fromNodeId, linkId: opened.linkId }, 'relay link opened');
-    const reply: RelayReply = { linkId: opened.linkId, endpoint: opened.local, producers: opened.producers as unknown as RelayReply['producers'], path };
+    const reply: RelayReply = {
+      linkId: opened.linkId,
+      endpoint: opened.local,
+      producers: opened.producers as unknown as RelayReply['producers'],
+      path,
+    };
     return encode(reply);
   }
 
@@ -263,7 +285,8 @@ export class Cascade {
     this.upstreams.delete(streamId);
     if (!up) return;
     this.notify(up.nodeId, 'release', { streamId, linkId: up.linkId, reason });
-    if (!this.closed && (reason === 'upstream_silent' || reason === 'upstream_lost' || reason === 'upstream_closed')) void this.reattach(streamId, up);
+    if (!this.closed && (reason === 'upstream_silent' || reason === 'upstream_lost' || reason === 'upstream_closed'))
+      void this.reattach(streamId, up);
   };
 
   private pathOf(streamId: string): string[] | undefined {
@@ -277,7 +300,13 @@ export class Cascade {
     const path = this.pathOf(streamId);
     if (!path) return;
     const { media } = this.deps;
-    await this.deps.registry.hold(streamId, { nodeId: this.s.nodeId, role, path, downstream: media.downstreamCount(streamId), viewers: media.viewerCount(streamId) });
+    await this.deps.registry.hold(streamId, {
+      nodeId: this.s.nodeId,
+      role,
+      path,
+      downstream: media.downstreamCount(streamId),
+      viewers: media.viewerCount(streamId),
+    });
   }
 
   /** Sums, for each origin stream that feeds relays, the viewers those relays reported. */
@@ -287,7 +316,10 @@ export class Cascade {
     for (const id of this.localStreams()) {
       if (media.roleOf(id) !== 'origin' || media.downstreamCount(id) === 0) continue;
       const holders = await registry.holders(id, nodes);
-      this.relayed.set(id, holders.reduce((n, h) => (h.role === 'relay' ? n + h.viewers : n), 0));
+      this.relayed.set(
+        id,
+        holders.reduce((n, h) => (h.role === 'relay' ? n + h.viewers : n), 0),
+      );
       seen.add(id);
     }
     // A stream whose relays all left keeps its last figure until it is seen at 0 once more.
@@ -359,7 +391,7 @@ export class Cascade {
       // record may not have expired yet, and the holding it left is this very stream.
       const holders = await this.deps.registry.holders(streamId, nodes);
       if (holders.some((h) => h.role === 'origin' && h.nodeId !== originId)) continue;
-      this.deps.log.info({ streamId, origin: originId }, 'the stream\'s origin node died: the stream ended');
+      this.deps.log.info({ streamId, origin: originId }, "the stream's origin node died: the stream ended");
       this.deps.onOriginLost(streamId);
     }
   }

@@ -69,7 +69,11 @@ export class NodeRegistry {
 
   /** Renews this node's record (and its TTL). */
   async heartbeat(record: NodeRecord): Promise<void> {
-    await this.redis.multi().set(this.nodeKey(record.nodeId), JSON.stringify(record), 'PX', this.ttlMs).sadd(this.nodesKey, record.nodeId).exec();
+    await this.redis
+      .multi()
+      .set(this.nodeKey(record.nodeId), JSON.stringify(record), 'PX', this.ttlMs)
+      .sadd(this.nodesKey, record.nodeId)
+      .exec();
   }
 
   /** Every node whose heartbeat is current. */
@@ -108,7 +112,10 @@ export class NodeRegistry {
 
   /** Takes (reads and clears) a node's origin list: at start, what a previous run under this id left. */
   async takeOrigins(nodeId: string): Promise<string[]> {
-    const [[, streams]] = (await this.redis.multi().smembers(this.originsKey(nodeId)).del(this.originsKey(nodeId)).exec()) as [[Error | null, string[]], unknown];
+    const [[, streams]] = (await this.redis.multi().smembers(this.originsKey(nodeId)).del(this.originsKey(nodeId)).exec()) as [
+      [Error | null, string[]],
+      unknown,
+    ];
     return streams ?? [];
   }
 

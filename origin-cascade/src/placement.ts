@@ -60,7 +60,12 @@ export function chooseUpstream(
   const tier = (h: StreamHolding) => regionTier(nodes.get(h.nodeId)!.region, from);
   const full = (h: StreamHolding) => Number(h.downstream >= maxDownstream);
   usable.sort(
-    (a, b) => full(a) - full(b) || tier(a) - tier(b) || a.path.length - b.path.length || a.downstream - b.downstream || a.nodeId.localeCompare(b.nodeId),
+    (a, b) =>
+      full(a) - full(b) ||
+      tier(a) - tier(b) ||
+      a.path.length - b.path.length ||
+      a.downstream - b.downstream ||
+      a.nodeId.localeCompare(b.nodeId),
   );
   return usable[0];
 }

@@ -29,7 +29,9 @@ export const RelayReply = z.object({
   linkId: z.string(),
   endpoint: PipeEndpointSchema,
   /** mediasoup RtpParameters of each producer, as the upstream's pipe consumer sends them. */
-  producers: z.array(z.object({ id: z.string(), kind: z.enum(['audio', 'video']), rtpParameters: z.record(z.string(), z.unknown()) })).min(1),
+  producers: z
+    .array(z.object({ id: z.string(), kind: z.enum(['audio', 'video']), rtpParameters: z.record(z.string(), z.unknown()) }))
+    .min(1),
   /** Node ids from the origin to the upstream node. */
   path: z.array(z.string()).min(1),
 });

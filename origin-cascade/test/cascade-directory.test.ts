@@ -18,10 +18,17 @@ import { publish, watch, type Publisher } from '../../test/support/werift-peers.
 const TEST_REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
 const record = (nodeId: string): NodeRecord => ({
-  nodeId, url: `http://${nodeId}`, region: 'r', viewers: 0, maxViewers: 10, servesViewers: true, relayHost: '127.0.0.1', heartbeatAtMs: Date.now(),
+  nodeId,
+  url: `http://${nodeId}`,
+  region: 'r',
+  viewers: 0,
+  maxViewers: 10,
+  servesViewers: true,
+  relayHost: '127.0.0.1',
+  heartbeatAtMs: Date.now(),
 });
 
-describe('the node registry hands a dead node\'s origin streams to exactly one sweeper', () => {
+describe("the node registry hands a dead node's origin streams to exactly one sweeper", () => {
   const prefix = `onair:test:${randomBytes(3).toString('hex')}:`;
   const registries: NodeRegistry[] = [];
   afterAll(async () => {
@@ -66,10 +73,20 @@ describe('the directory and a cascaded stream', () => {
   beforeAll(async () => {
     database = await createTestDatabase('postgres');
     common = {
-      PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', NODE_ENV: 'test',
-      DATABASE_URL: database.url!, NATS_URL: TEST_NATS_URL, REDIS_URL: TEST_REDIS_URL,
-      JWT_SECRET: `dead-origin-secret-${run}-0123456789abcdef`, MEDIASOUP_WORKERS: '1',
-      CASCADE: 'on', CASCADE_REGISTRY_PREFIX: prefix, CASCADE_HEARTBEAT_MS: '300', CASCADE_NODE_TTL_MS: '1200', HLS_MODE: 'off',
+      PORT: '0',
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'info',
+      NODE_ENV: 'test',
+      DATABASE_URL: database.url!,
+      NATS_URL: TEST_NATS_URL,
+      REDIS_URL: TEST_REDIS_URL,
+      JWT_SECRET: `dead-origin-secret-${run}-0123456789abcdef`,
+      MEDIASOUP_WORKERS: '1',
+      CASCADE: 'on',
+      CASCADE_REGISTRY_PREFIX: prefix,
+      CASCADE_HEARTBEAT_MS: '300',
+      CASCADE_NODE_TTL_MS: '1200',
+      HLS_MODE: 'off',
     };
     // The origin sends WebRTC viewers to the other node, which relays the stream from it.
     nodes.push(await NodeProcess.start(`dead-origin-${run}-1`, { ...common, NODE_ID: `o${run}`, NODE_SERVES_VIEWERS: 'false' }));
@@ -88,7 +105,8 @@ describe('the directory and a cascaded stream', () => {
     await database?.dispose();
   });
 
-  const streamOn = async (url: string, id: string) => (await (await fetch(`${url}/api/streams/${id}`)).json()) as { live: boolean; viewerCount: number };
+  const streamOn = async (url: string, id: string) =>
+    (await (await fetch(`${url}/api/streams/${id}`)).json()) as { live: boolean; viewerCount: number };
   const liveOn = async (url: string, id: string) => (await streamOn(url, id)).live;
 
   it('counts the viewers an edge serves over a relay, then the surviving edge marks the stream offline when its origin crashes', async () => {

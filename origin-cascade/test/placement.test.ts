@@ -4,9 +4,22 @@ import { describe, expect, it } from 'vitest';
 import { chooseUpstream, chooseViewerNode, regionTier, type NodeRecord, type StreamHolding } from '@onair/origin-cascade';
 
 const node = (nodeId: string, region: string, viewers = 0, extra: Partial<NodeRecord> = {}): NodeRecord => ({
-  nodeId, url: `http://${nodeId}`, region, viewers, maxViewers: 100, servesViewers: true, relayHost: nodeId, heartbeatAtMs: 0, ...extra,
+  nodeId,
+  url: `http://${nodeId}`,
+  region,
+  viewers,
+  maxViewers: 100,
+  servesViewers: true,
+  relayHost: nodeId,
+  heartbeatAtMs: 0,
+  ...extra,
 });
-const hold = (nodeId: string, path: string[], downstream = 0): StreamHolding => ({ nodeId, role: path.length === 1 ? 'origin' : 'relay', path, downstream });
+const hold = (nodeId: string, path: string[], downstream = 0): StreamHolding => ({
+  nodeId,
+  role: path.length === 1 ? 'origin' : 'relay',
+  path,
+  downstream,
+});
 const from = { region: 'us', peerRegions: ['eu'] };
 
 describe('placement', () => {
@@ -18,8 +31,17 @@ describe('placement', () => {
     const nodes = [node('self', 'us', 100), node('a', 'us', 10), node('b', 'us', 50), node('c', 'eu', 0), node('full', 'us', 100)];
     expect(chooseViewerNode(nodes, [], 'self', from)?.nodeId).toBe('a');
     expect(chooseViewerNode(nodes, [hold('b', ['o', 'b'])], 'self', from)?.nodeId).toBe('b');
-    expect(chooseViewerNode(nodes.filter((n) => n.region !== 'us' || n.nodeId === 'self'), [], 'self', from)?.nodeId).toBe('c');
-    expect(chooseViewerNode([node('self', 'us'), node('o', 'eu', 0, { servesViewers: false }), node('full', 'us', 100)], [], 'self', from)).toBeUndefined();
+    expect(
+      chooseViewerNode(
+        nodes.filter((n) => n.region !== 'us' || n.nodeId === 'self'),
+        [],
+        'self',
+        from,
+      )?.nodeId,
+    ).toBe('c');
+    expect(
+      chooseViewerNode([node('self', 'us'), node('o', 'eu', 0, { servesViewers: false }), node('full', 'us', 100)], [], 'self', from),
+    ).toBeUndefined();
   });
 
   it('relays from the nearest holder with spare links, never through itself', () => {

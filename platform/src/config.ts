@@ -14,15 +14,18 @@ const IceServer = z.object({
 export type IceServer = z.infer<typeof IceServer>;
 
 const intFrom = (fallback: number) =>
-  z.string().optional().transform((v, ctx) => {
-    if (v === undefined || v === '') return fallback;
-    const n = Number(v);
-    if (!Number.isInteger(n)) {
-      ctx.addIssue({ code: 'custom', message: `expected an integer, got "${v}"` });
-      return z.NEVER;
-    }
-    return n;
-  });
+  z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v === '') return fallback;
+      const n = Number(v);
+      if (!Number.isInteger(n)) {
+        ctx.addIssue({ code: 'custom', message: `expected an integer, got "${v}"` });
+        return z.NEVER;
+      }
+      return n;
+    });
 
 const Env = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
@@ -48,8 +51,14 @@ const Env = z.object({
   RTC_SOCKET_BUFFER_BYTES: intFrom(4 * 1024 * 1024),
   MEDIA_ROUTER_MAX_VIEWERS: intFrom(250),
   MEDIA_MAX_VIEWERS: intFrom(0),
-  NODE_ID: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, _ and - only (it is a NATS subject token)').optional(),
-  NODE_REGION: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, _ and - only').default('local'),
+  NODE_ID: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, _ and - only (it is a NATS subject token)')
+    .optional(),
+  NODE_REGION: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, _ and - only')
+    .default('local'),
   NODE_PEER_REGIONS: z.string().default(''),
   CASCADE: z.enum(['auto', 'on', 'off']).default('auto'),
   CASCADE_LISTEN_IP: z.string().optional(),
@@ -61,9 +70,15 @@ const Env = z.object({
   CASCADE_UPSTREAM_SILENCE_MS: intFrom(4000),
   CASCADE_RELAY_IDLE_MS: intFrom(30_000),
   NODE_SERVES_VIEWERS: z.enum(['true', 'false']).default('true'),
-  CASCADE_REGISTRY_PREFIX: z.string().regex(/^[A-Za-z0-9:_-]{1,64}$/).default('onair:cascade:'),
+  CASCADE_REGISTRY_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9:_-]{1,64}$/)
+    .default('onair:cascade:'),
   WEB_DIST_DIR: z.string().optional(),
-  LEDGER_CURRENCY: z.string().regex(/^[A-Z]{3}$/, 'an ISO 4217 code such as USD').default('USD'),
+  LEDGER_CURRENCY: z
+    .string()
+    .regex(/^[A-Z]{3}$/, 'an ISO 4217 code such as USD')
+    .default('USD'),
   TIP_MIN_AMOUNT: intFrom(100),
   TIP_MAX_AMOUNT: intFrom(1_000_000),
   TIP_FEE_BPS: intFrom(0),
@@ -239,11 +254,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (e.MEDIASOUP_WORKERS < 1) throw new ConfigError('MEDIASOUP_WORKERS must be >= 1');
   if (e.RTC_MIN_PORT > e.RTC_MAX_PORT) throw new ConfigError('RTC_MIN_PORT must be <= RTC_MAX_PORT');
   if (e.TIP_FEE_BPS < 0 || e.TIP_FEE_BPS > 10_000) throw new ConfigError('TIP_FEE_BPS must be 0..10000');
-  if (e.TIP_MIN_AMOUNT < 1 || e.TIP_MAX_AMOUNT < e.TIP_MIN_AMOUNT) throw new ConfigError('TIP_MIN_AMOUNT must be >= 1 and <= TIP_MAX_AMOUNT');
-  if (e.TOPUP_MIN_AMOUNT < 1 || e.TOPUP_MAX_AMOUNT < e.TOPUP_MIN_AMOUNT) throw new ConfigError('TOPUP_MIN_AMOUNT must be >= 1 and <= TOPUP_MAX_AMOUNT');
-  if (e.TIP_WRITERS < 1 || e.TIP_BATCH_MAX < 1 || e.TIP_LINGER_MS < 0) throw new ConfigError('TIP_WRITERS and TIP_BATCH_MAX must be >= 1, TIP_LINGER_MS >= 0');
+  if (e.TIP_MIN_AMOUNT < 1 || e.TIP_MAX_AMOUNT < e.TIP_MIN_AMOUNT)
+    throw new ConfigError('TIP_MIN_AMOUNT must be >= 1 and <= TIP_MAX_AMOUNT');
+  if (e.TOPUP_MIN_AMOUNT < 1 || e.TOPUP_MAX_AMOUNT < e.TOPUP_MIN_AMOUNT)
+    throw new ConfigError('TOPUP_MIN_AMOUNT must be >= 1 and <= TOPUP_MAX_AMOUNT');
+  if (e.TIP_WRITERS < 1 || e.TIP_BATCH_MAX < 1 || e.TIP_LINGER_MS < 0)
+    throw new ConfigError('TIP_WRITERS and TIP_BATCH_MAX must be >= 1, TIP_LINGER_MS >= 0');
   if (e.CHAT_FRAMES_PER_SECOND < 1 || e.CHAT_FRAMES_PER_SECOND > 100) throw new ConfigError('CHAT_FRAMES_PER_SECOND must be 1..100');
-  if (e.CHAT_MAX_MESSAGES_PER_FRAME < 1 || e.CHAT_MAX_MESSAGES_PER_FRAME > 10_000) throw new ConfigError('CHAT_MAX_MESSAGES_PER_FRAME must be 1..10000');
+  if (e.CHAT_MAX_MESSAGES_PER_FRAME < 1 || e.CHAT_MAX_MESSAGES_PER_FRAME > 10_000)
+    throw new ConfigError('CHAT_MAX_MESSAGES_PER_FRAME must be 1..10000');
   if (e.CHAT_WRITE_SLICE < 1) throw new ConfigError('CHAT_WRITE_SLICE must be >= 1');
   if (e.STRIPE_SECRET_KEY && !e.STRIPE_WEBHOOK_SECRET) throw new ConfigError('STRIPE_WEBHOOK_SECRET is required with STRIPE_SECRET_KEY');
   let ladder: { height: number; videoBitrate: number }[];
@@ -253,24 +272,31 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`HLS_LADDER: ${(err as Error).message}`);
   }
   if (e.HLS_MAX_RENDITIONS < 1) throw new ConfigError('HLS_MAX_RENDITIONS must be >= 1');
-  if (e.HLS_PART_MS < 100 || e.HLS_SEGMENT_MS < e.HLS_PART_MS * 2) throw new ConfigError('HLS_PART_MS must be >= 100 and HLS_SEGMENT_MS at least twice HLS_PART_MS');
+  if (e.HLS_PART_MS < 100 || e.HLS_SEGMENT_MS < e.HLS_PART_MS * 2)
+    throw new ConfigError('HLS_PART_MS must be >= 100 and HLS_SEGMENT_MS at least twice HLS_PART_MS');
   if (e.HLS_FRAME_RATE < 1 || e.HLS_FRAME_RATE > 60) throw new ConfigError('HLS_FRAME_RATE must be 1..60');
   if (e.HLS_WINDOW_SEGMENTS < 3) throw new ConfigError('HLS_WINDOW_SEGMENTS must be >= 3');
-  if (e.MEDIA_ROUTER_MAX_VIEWERS < 1 || e.MEDIA_MAX_VIEWERS < 0) throw new ConfigError('MEDIA_ROUTER_MAX_VIEWERS must be >= 1 and MEDIA_MAX_VIEWERS >= 0 (0 = workers x 250)');
+  if (e.MEDIA_ROUTER_MAX_VIEWERS < 1 || e.MEDIA_MAX_VIEWERS < 0)
+    throw new ConfigError('MEDIA_ROUTER_MAX_VIEWERS must be >= 1 and MEDIA_MAX_VIEWERS >= 0 (0 = workers x 250)');
   if (e.CASCADE_HEARTBEAT_MS < 100 || e.CASCADE_NODE_TTL_MS < 2 * e.CASCADE_HEARTBEAT_MS) {
     throw new ConfigError('CASCADE_HEARTBEAT_MS must be >= 100 and CASCADE_NODE_TTL_MS at least twice it');
   }
   if (e.CASCADE_MAX_DOWNSTREAM < 1) throw new ConfigError('CASCADE_MAX_DOWNSTREAM must be >= 1');
   const cascadeEnabled = e.CASCADE === 'on' || (e.CASCADE === 'auto' && !!e.NATS_URL && !!e.REDIS_URL);
-  if (cascadeEnabled && (!e.NATS_URL || !e.REDIS_URL)) throw new ConfigError('CASCADE=on needs NATS_URL (relay negotiation) and REDIS_URL (the node registry)');
-  const peerRegions = e.NODE_PEER_REGIONS.split(',').map((r) => r.trim()).filter(Boolean);
+  if (cascadeEnabled && (!e.NATS_URL || !e.REDIS_URL))
+    throw new ConfigError('CASCADE=on needs NATS_URL (relay negotiation) and REDIS_URL (the node registry)');
+  const peerRegions = e.NODE_PEER_REGIONS.split(',')
+    .map((r) => r.trim())
+    .filter(Boolean);
   const listenIp = e.RTC_LISTEN_IP ?? (isLoopback(e.HOST) ? '127.0.0.1' : '0.0.0.0');
   return {
     env: e.NODE_ENV,
     host: e.HOST,
     port: e.PORT,
     publicUrl: e.PUBLIC_URL?.replace(/\/$/, ''),
-    trustProxy: e.TRUST_PROXY.split(',').map((p) => p.trim()).filter(Boolean),
+    trustProxy: e.TRUST_PROXY.split(',')
+      .map((p) => p.trim())
+      .filter(Boolean),
     logLevel: e.LOG_LEVEL,
     dataDir: e.DATA_DIR === ':memory:' ? null : resolve(e.DATA_DIR),
     databaseUrl: e.DATABASE_URL || undefined,
@@ -293,7 +319,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     cascade: {
       enabled: cascadeEnabled,
-      nodeId: e.NODE_ID ?? `${hostname().replace(/[^A-Za-z0-9_-]/g, '-').slice(0, 40)}-${process.pid}-${randomBytes(3).toString('hex')}`,
+      nodeId:
+        e.NODE_ID ??
+        `${hostname()
+          .replace(/[^A-Za-z0-9_-]/g, '-')
+          .slice(0, 40)}-${process.pid}-${randomBytes(3).toString('hex')}`,
       region: e.NODE_REGION,
       peerRegions,
       listenIp: e.CASCADE_LISTEN_IP ?? listenIp,

@@ -19,7 +19,6 @@ export const badRequest = (code: ErrorCode, message: string) => new AppError(400
 export const unauthorized = (code: ErrorCode, message: string) => new AppError(401, code, message);
 export const forbidden = (code: ErrorCode, message: string) => new AppError(403, code, message);
 export const notFound = (code: ErrorCode, message: string) => new AppError(404, code, message);
-export const conflict = (code: ErrorCode, message: string, headers?: Record<string, string>) =>
-  new AppError(409, code, message, headers);
+export const conflict = (code: ErrorCode, message: string, headers?: Record<string, string>) => new AppError(409, code, message, headers);
 
 export const isAppError = (err: unknown): err is AppError => err instanceof AppError;

@@ -27,8 +27,7 @@ describe('passwords', () => {
 describe.each(STORAGE_KINDS)('accounts on %s storage', (kind) => {
   const t = useTestDatabase(kind);
   let clockMs = Date.now();
-  const open = (jwtSecret?: string) =>
-    Accounts.open(t.db, { jwtSecret, jwtTtlSeconds: TTL_SECONDS, nowMs: () => clockMs });
+  const open = (jwtSecret?: string) => Accounts.open(t.db, { jwtSecret, jwtTtlSeconds: TTL_SECONDS, nowMs: () => clockMs });
 
   it('a new user can register, log in and be recognised by their token', async () => {
     const accounts = await open();

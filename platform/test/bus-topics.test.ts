@@ -24,7 +24,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** JSON nested `depth` objects deep (built as text: too deep for JSON.stringify's own stack). */
 function nested(depth: number): string {
-  return '{"kind":"ban","streamId":'.repeat(depth) + '1' + '}'.repeat(depth);
+  return `${'{"kind":"ban","streamId":'.repeat(depth)}1${'}'.repeat(depth)}`;
 }
 
 describe('typed topics', () => {

@@ -85,7 +85,10 @@ describe.each(adapters)('%s bus', (_name, open) => {
     });
     await b.flush();
     expect(text(await a.request(subject, bytes('hello'), { timeoutMs: 2000 }))).toBe('echo hello');
-    await expect(a.request(subject, bytes('fail'), { timeoutMs: 2000 })).rejects.toMatchObject({ reason: 'remote_error', message: expect.stringContaining('refused on purpose') });
+    await expect(a.request(subject, bytes('fail'), { timeoutMs: 2000 })).rejects.toMatchObject({
+      reason: 'remote_error',
+      message: expect.stringContaining('refused on purpose'),
+    });
     sub.unsubscribe();
     await b.flush();
     await expect(a.request(subject, bytes('again'), { timeoutMs: 2000 })).rejects.toBeInstanceOf(BusRequestError);

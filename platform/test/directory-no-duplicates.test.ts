@@ -49,7 +49,10 @@ describe.each(STORAGE_KINDS)('directory answers on %s storage', (kind) => {
       }
     }
     // Paged one by one, the same: every match once, none skipped.
-    for (const [liveOnly, want] of [[true, [live]], [false, [ended, never]]] as const) {
+    for (const [liveOnly, want] of [
+      [true, [live]],
+      [false, [ended, never]],
+    ] as const) {
       const paged: string[] = [];
       let cursor: string | undefined;
       do {

@@ -80,10 +80,22 @@ describe('the in-process directory store', () => {
     now = 10;
     expect(await store.get('a')).toBeNull();
 
-    await store.saveOrder('o1', Array.from({ length: 60 }, (_, i) => `x${i}`), 1000);
-    await store.saveOrder('o2', Array.from({ length: 30 }, (_, i) => `y${i}`), 1000);
+    await store.saveOrder(
+      'o1',
+      Array.from({ length: 60 }, (_, i) => `x${i}`),
+      1000,
+    );
+    await store.saveOrder(
+      'o2',
+      Array.from({ length: 30 }, (_, i) => `y${i}`),
+      1000,
+    );
     expect((await store.readOrder('o1', 58, 5))?.ids).toEqual(['x58', 'x59']);
-    await store.saveOrder('o3', Array.from({ length: 30 }, (_, i) => `z${i}`), 1000); // 60 + 30 + 30 > 100 ids
+    await store.saveOrder(
+      'o3',
+      Array.from({ length: 30 }, (_, i) => `z${i}`),
+      1000,
+    ); // 60 + 30 + 30 > 100 ids
     expect(await store.readOrder('o1', 0, 1)).toBeNull(); // the oldest went
     expect((await store.readOrder('o2', 0, 1))?.total).toBe(30);
     await store.set('b', '2', 1000);
@@ -175,7 +187,9 @@ describe.each(STORAGE_KINDS)('directory search on %s storage', (kind) => {
     expect(await ids({ q: 'zelda speedrun', live: true })).toEqual([enLive, frLive].sort());
     expect(await ids({ q: 'zelda', live: true, language: 'EN' })).toEqual([enLive]);
     expect(await ids({ q: 'zeld', tag: '#Zelda' })).toEqual([enLive, enOff].sort());
-    expect(await ids({ q: 'zelda', tag: 'speedrun', language: 'fr', live: true, category: `  ${category.toUpperCase()} ` })).toEqual([frLive]);
+    expect(await ids({ q: 'zelda', tag: 'speedrun', language: 'fr', live: true, category: `  ${category.toUpperCase()} ` })).toEqual([
+      frLive,
+    ]);
     expect(await ids({ q: 'zelda', live: false, language: 'fr' })).toEqual([]);
   });
 
@@ -493,7 +507,10 @@ describe('the directory store on real Redis', () => {
 
   it('two nodes sharing Redis page one listing stably and see each other’s changes', async () => {
     const prefix = `onair:test:${unique('r')}:`;
-    const [a, b] = await Promise.all([RedisDirectoryStore.connect(TEST_REDIS_URL, prefix), RedisDirectoryStore.connect(TEST_REDIS_URL, prefix)]);
+    const [a, b] = await Promise.all([
+      RedisDirectoryStore.connect(TEST_REDIS_URL, prefix),
+      RedisDirectoryStore.connect(TEST_REDIS_URL, prefix),
+    ]);
     try {
       const accounts = await Accounts.open(t.db, { jwtTtlSeconds: 60 });
       const catalogA = new StreamCatalog(t.db);

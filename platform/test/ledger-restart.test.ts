@@ -5,7 +5,16 @@
 // (`pg_ctlcluster 15 main restart -m fast`, about a second) and waits until it answers again.
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { AppError, auditLedger, createLogger, TipLedger, TipOutboxRelay, type AuthUser, type TipEvent, type TipEventSink } from '@onair/platform';
+import {
+  AppError,
+  auditLedger,
+  createLogger,
+  TipLedger,
+  TipOutboxRelay,
+  type AuthUser,
+  type TipEvent,
+  type TipEventSink,
+} from '@onair/platform';
 import { useTestDatabase } from '../../test/support/databases.js';
 import { postmasterStartTime, restartPostgres } from '../../test/support/postgres-restart.js';
 
@@ -34,7 +43,10 @@ describe('a PostgreSQL restart during a tip load', () => {
 
     const mkUser = async (prefix: string): Promise<AuthUser> => {
       const username = `${prefix}_${randomBytes(4).toString('hex')}`;
-      const rows = await db.query<{ id: string }>(`INSERT INTO users (username, username_key, password_hash) VALUES ($1, $1, 'x') RETURNING id::text AS id`, [username]);
+      const rows = await db.query<{ id: string }>(
+        `INSERT INTO users (username, username_key, password_hash) VALUES ($1, $1, 'x') RETURNING id::text AS id`,
+        [username],
+      );
       return { id: rows[0]!.id, username, role: 'user' };
     };
     const viewers = await Promise.all(Array.from({ length: 16 }, () => mkUser('v')));
@@ -49,7 +61,9 @@ describe('a PostgreSQL restart during a tip load', () => {
     const faucet = await ledger.wallets.systemAccount('dev_faucet');
     for (const v of viewers) {
       const wallet = await ledger.wallets.userAccount('wallet', v.id);
-      await db.transaction((tx) => ledger.wallets.post(tx, { kind: 'dev_credit', debitAccountId: faucet, creditAccountId: wallet, amount: FUNDS, currency: 'USD' }));
+      await db.transaction((tx) =>
+        ledger.wallets.post(tx, { kind: 'dev_credit', debitAccountId: faucet, creditAccountId: wallet, amount: FUNDS, currency: 'USD' }),
+      );
     }
     for (const s of streamers) await ledger.wallets.userAccount('earnings', s.id);
 
@@ -103,11 +117,14 @@ describe('a PostgreSQL restart during a tip load', () => {
     expect(stored.length).toBe(acknowledged.size);
     expect(new Set(stored.map((r) => r.id))).toEqual(new Set(acknowledged.values()));
     expect(await auditLedger(db)).toEqual([]);
-    const sums = await db.query<{ held: string }>(`SELECT sum(balance)::text AS held FROM ledger_accounts WHERE kind IN ('wallet', 'earnings', 'platform_fee')`);
+    const sums = await db.query<{ held: string }>(
+      `SELECT sum(balance)::text AS held FROM ledger_accounts WHERE kind IN ('wallet', 'earnings', 'platform_fee')`,
+    );
     expect(Number(sums[0]!.held)).toBe(FUNDS * viewers.length);
     expect(new Set(sink.byTip.keys())).toEqual(new Set(acknowledged.values()));
     expect(sink.raw).toBeGreaterThanOrEqual(acknowledged.size);
-    console.log(`restart test: ${acknowledged.size} tips (${ackedBeforeRestart} before the restart, ${ackedAfterRestart} when it was back), ${ledger.stats().retries} batch retries, ${retries} client retries, ${sink.raw - sink.byTip.size} duplicate publications absorbed by dedup`);
+    console.log(
+      `restart test: ${acknowledged.size} tips (${ackedBeforeRestart} before the restart, ${ackedAfterRestart} when it was back), ${ledger.stats().retries} batch retries, ${retries} client retries, ${sink.raw - sink.byTip.size} duplicate publications absorbed by dedup`,
+    );
   }, 120_000);
 });
-

@@ -30,7 +30,9 @@ describe('the PostgreSQL adapter when connections are lost', () => {
   });
 
   const killSessions = () =>
-    admin.unsafe('SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()');
+    admin.unsafe(
+      'SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()',
+    );
 
   it('fails work in flight with 503 database_unavailable only, and serves again at once', async () => {
     const db = t.db;

@@ -132,5 +132,4 @@ describe.each(STORAGE_KINDS)('stream catalog on %s storage', (kind) => {
     const err = await appError(catalog.markLive('doesnotexist'));
     expect(err.code).toBe('stream_not_found');
   });
-
 });

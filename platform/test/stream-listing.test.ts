@@ -71,7 +71,7 @@ describe.each(STORAGE_KINDS)('the directory listing on %s storage', (kind) => {
     const page = await listing.list({ category, limit: 1, sort: 'viewers' });
     expect(page.nextCursor).toBeTruthy();
 
-    const forged = Buffer.from(JSON.stringify({ s: 'recent', k: "1; DROP TABLE streams", id: 'x' })).toString('base64url');
+    const forged = Buffer.from(JSON.stringify({ s: 'recent', k: '1; DROP TABLE streams', id: 'x' })).toString('base64url');
     for (const cursor of ['garbage!!', 'e30', forged, Buffer.from('[1,2]').toString('base64url')]) {
       const err = await appError(listing.list({ cursor }));
       expect([err.status, err.code]).toEqual([400, 'invalid_cursor']);
@@ -84,8 +84,12 @@ describe.each(STORAGE_KINDS)('the directory listing on %s storage', (kind) => {
     const { catalog, listing, newUser } = await setup();
     const owner = await newUser('Zed');
     const marker = unique('m');
-    const a = (await catalog.create(owner.id, { title: `${marker} chess blitz`, tags: ['chess', marker], category: 'Games', language: 'en' })).stream;
-    const b = (await catalog.create(owner.id, { title: `${marker} lo-fi beats`, tags: ['music', marker], category: 'Music', language: 'fr' })).stream;
+    const a = (
+      await catalog.create(owner.id, { title: `${marker} chess blitz`, tags: ['chess', marker], category: 'Games', language: 'en' })
+    ).stream;
+    const b = (
+      await catalog.create(owner.id, { title: `${marker} lo-fi beats`, tags: ['music', marker], category: 'Music', language: 'fr' })
+    ).stream;
     const c = (await catalog.create(owner.id, { title: `${marker} 100% pure`, tags: [marker], category: 'Music', language: 'fr' })).stream;
     await catalog.markLive(b.id);
     const ids = async (query: StreamListQuery) => (await listing.list({ tag: marker, ...query })).items.map((s) => s.id).sort();
@@ -150,6 +154,4 @@ describe.each(STORAGE_KINDS)('the directory listing on %s storage', (kind) => {
     expect((await listing.list({ category, limit: 0 })).items).toHaveLength(1);
     expect((await listing.list({ category, limit: 1000 })).items).toHaveLength(22);
   });
-
-
 });

@@ -1,6 +1,18 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { AppError, auditLedger, commitTipBatch, createLogger, whileAvailable, RecordingTipSink, TipLedger, TipOutboxRelay, type AuthUser, type Database, type TipLedgerOptions } from '@onair/platform';
+import {
+  AppError,
+  auditLedger,
+  commitTipBatch,
+  createLogger,
+  whileAvailable,
+  RecordingTipSink,
+  TipLedger,
+  TipOutboxRelay,
+  type AuthUser,
+  type Database,
+  type TipLedgerOptions,
+} from '@onair/platform';
 import { STORAGE_KINDS, useTestDatabase } from '../../test/support/databases.js';
 import { appError } from '../../test/support/app-error.js';
 
@@ -24,7 +36,9 @@ async function newStream(db: Database, owner: AuthUser): Promise<string> {
 async function fund(ledger: TipLedger, db: Database, user: AuthUser, amount: number): Promise<void> {
   const wallet = await ledger.wallets.userAccount('wallet', user.id);
   const faucet = await ledger.wallets.systemAccount('dev_faucet');
-  await db.transaction((tx) => ledger.wallets.post(tx, { kind: 'dev_credit', debitAccountId: faucet, creditAccountId: wallet, amount, currency: 'USD' }));
+  await db.transaction((tx) =>
+    ledger.wallets.post(tx, { kind: 'dev_credit', debitAccountId: faucet, creditAccountId: wallet, amount, currency: 'USD' }),
+  );
 }
 
 describe('ledger availability', () => {
@@ -50,7 +64,16 @@ describe.each(STORAGE_KINDS)('tip ledger on %s storage', (kind) => {
 
     const { tip, replayed } = await ledger.tip(viewer, { streamId, amount: 250, message: ' gg ', idempotencyKey: 'k1' });
     expect(replayed).toBe(false);
-    expect(tip).toMatchObject({ streamId, fromUserId: viewer.id, fromUsername: viewer.username, toUserId: streamer.id, amount: 250, fee: 25, currency: 'USD', message: 'gg' });
+    expect(tip).toMatchObject({
+      streamId,
+      fromUserId: viewer.id,
+      fromUsername: viewer.username,
+      toUserId: streamer.id,
+      amount: 250,
+      fee: 25,
+      currency: 'USD',
+      message: 'gg',
+    });
     expect(await ledger.wallets.balance(viewer.id)).toBe(750);
     expect(await ledger.wallets.balance(streamer.id, 'earnings')).toBe(225);
     expect(await ledger.received(streamer.id)).toEqual([tip]);
@@ -96,7 +119,9 @@ describe.each(STORAGE_KINDS)('tip ledger on %s storage', (kind) => {
     expect([cur.status, cur.code]).toEqual([400, 'unsupported_currency']);
     expect((await appError(ledger.tip(viewer, { streamId, amount: 60, idempotencyKey: undefined }))).code).toBe('missing_idempotency_key');
     expect((await appError(ledger.tip(viewer, { streamId, amount: 60, idempotencyKey: 'bad key' }))).code).toBe('invalid_idempotency_key');
-    expect((await appError(ledger.tip(viewer, { streamId, amount: 60, message: 'x'.repeat(281), idempotencyKey: 'm' }))).code).toBe('invalid_message');
+    expect((await appError(ledger.tip(viewer, { streamId, amount: 60, message: 'x'.repeat(281), idempotencyKey: 'm' }))).code).toBe(
+      'invalid_message',
+    );
     const unknown = await appError(ledger.tip(viewer, { streamId: 'nope', amount: 60, idempotencyKey: 'u' }));
     expect([unknown.status, unknown.code]).toEqual([404, 'stream_not_found']);
     const self = await appError(ledger.tip(streamer, { streamId, amount: 60, idempotencyKey: 's' }));
@@ -133,7 +158,9 @@ describe.each(STORAGE_KINDS)('tip ledger on %s storage', (kind) => {
     const [viewer, streamer] = [await newUser(t.db), await newUser(t.db)];
     const streamId = await newStream(t.db, streamer);
     await fund(ledger, t.db, viewer, 1000);
-    const answers = await Promise.all(Array.from({ length: 50 }, () => ledger.tip(viewer, { streamId, amount: 300, message: 'hi', idempotencyKey: 'once' })));
+    const answers = await Promise.all(
+      Array.from({ length: 50 }, () => ledger.tip(viewer, { streamId, amount: 300, message: 'hi', idempotencyKey: 'once' })),
+    );
     expect(new Set(answers.map((a) => JSON.stringify(a.tip))).size).toBe(1);
     expect(await ledger.wallets.balance(viewer.id)).toBe(700);
     const rows = await t.db.query<{ n: string }>('SELECT count(*)::text AS n FROM tips WHERE from_user_id = $1', [viewer.id]);
@@ -151,7 +178,8 @@ describe.each(STORAGE_KINDS)('tip ledger on %s storage', (kind) => {
     const streamId = await newStream(t.db, streamer);
     await fund(ledger, t.db, viewer, 10_000);
     const tips = [];
-    for (let i = 0; i < 20; i++) tips.push((await ledger.tip(viewer, { streamId, amount: 10 + i, message: `m${i}`, idempotencyKey: `o${i}` })).tip);
+    for (let i = 0; i < 20; i++)
+      tips.push((await ledger.tip(viewer, { streamId, amount: 10 + i, message: `m${i}`, idempotencyKey: `o${i}` })).tip);
     await relay.flush();
     const mine = sink.events.filter((e) => e.streamId === streamId);
     expect(mine.map((e) => e.event)).toEqual(
@@ -170,8 +198,18 @@ describe.each(STORAGE_KINDS)('tip ledger on %s storage', (kind) => {
     const earnings = await ledger.wallets.userAccount('earnings', streamer.id);
     const fee = await ledger.wallets.systemAccount('platform_fee', 0);
     const draft = async (from: AuthUser, amount: number) => ({
-      id: randomUUID(), streamId, fromUserId: from.id, fromUsername: from.username, toUserId: streamer.id, amount, fee: 0, message: '',
-      idempotencyKey: randomUUID(), requestHash: 'h', walletAccountId: await ledger.wallets.userAccount('wallet', from.id), earningsAccountId: earnings,
+      id: randomUUID(),
+      streamId,
+      fromUserId: from.id,
+      fromUsername: from.username,
+      toUserId: streamer.id,
+      amount,
+      fee: 0,
+      message: '',
+      idempotencyKey: randomUUID(),
+      requestHash: 'h',
+      walletAccountId: await ledger.wallets.userAccount('wallet', from.id),
+      earningsAccountId: earnings,
     });
     const drafts = [await draft(poor, 60), await draft(rich, 500), await draft(poor, 50), await draft(rich, 400), await draft(poor, 30)];
     const outcomes = await commitTipBatch(t.db, drafts, fee, 'USD');

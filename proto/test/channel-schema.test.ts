@@ -50,9 +50,7 @@ describe('channel schema', () => {
       message Poll { string question = 1; }
       message ServerFrame { oneof body { ChatBatch chat = 1; Poll poll = 42; } }`).root;
     const FutureFrame = future.lookupType('onair.channel.v1.ServerFrame');
-    const chat = ServerFrame.decode(
-      FutureFrame.encode({ chat: { messages: [{ id: 'm1', text: 'hi', color: 'red' }] } }).finish(),
-    );
+    const chat = ServerFrame.decode(FutureFrame.encode({ chat: { messages: [{ id: 'm1', text: 'hi', color: 'red' }] } }).finish());
     expect(chat.chat?.messages?.[0]).toMatchObject({ id: 'm1', text: 'hi' });
     const poll = ServerFrame.decode(FutureFrame.encode({ poll: { question: '?' } }).finish());
     expect(poll.body).toBeUndefined();

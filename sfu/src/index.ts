@@ -1,4 +1,12 @@
-export { MediaPlane, VIEWER_CONNECT_TIMEOUT_MS, type MediaPlaneEvents, type MediaPlaneOptions, type SessionAnswer, type SessionRole, type UpstreamNegotiation } from './media-plane.js';
+export {
+  MediaPlane,
+  VIEWER_CONNECT_TIMEOUT_MS,
+  type MediaPlaneEvents,
+  type MediaPlaneOptions,
+  type SessionAnswer,
+  type SessionRole,
+  type UpstreamNegotiation,
+} from './media-plane.js';
 export type { StreamRole } from './live-stream.js';
 export { DownstreamLink, UpstreamLink, type LinkSettings, type PipeEndpoint, type RelayedProducer } from './relay-link.js';
 export { routerMediaCodecs } from './media-codecs.js';

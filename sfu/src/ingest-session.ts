@@ -43,7 +43,12 @@ export class IngestSession extends RtcSession {
       throw new MediaError('unsupported_sdp', `the offer cannot be ingested: ${why}`);
     }
     const transport = await createWebRtcTransport(router, opts);
-    const session = new IngestSession(transport, offer, accepted.map((s) => ({ mid: s.m.mid, kind: s.m.type })), opts);
+    const session = new IngestSession(
+      transport,
+      offer,
+      accepted.map((s) => ({ mid: s.m.mid, kind: s.m.type })),
+      opts,
+    );
     try {
       const setup = await session.connectDtls();
       for (const s of accepted) {
@@ -51,7 +56,14 @@ export class IngestSession extends RtcSession {
       }
       const answerSections: AnswerSection[] = sections.map((s) =>
         s.plan
-          ? { offered: s.m, accepted: true, direction: 'recvonly', codecs: s.plan.answerCodecs, extensions: s.plan.answerExtensions, recvRids: s.plan.rids }
+          ? {
+              offered: s.m,
+              accepted: true,
+              direction: 'recvonly',
+              codecs: s.plan.answerCodecs,
+              extensions: s.plan.answerExtensions,
+              recvRids: s.plan.rids,
+            }
           : { offered: s.m, accepted: false },
       );
       session.answer = buildAnswer(transport, answerSections, setup);

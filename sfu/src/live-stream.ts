@@ -201,7 +201,10 @@ export class LiveStream extends EventEmitter<LiveStreamEvents> {
       this.closeBranch(branch);
       throw err;
     }
-    this.log.info({ streamId: this.id, routers: this.branches.length, workerPid: worker.pid }, 'router full: stream piped to another worker');
+    this.log.info(
+      { streamId: this.id, routers: this.branches.length, workerPid: worker.pid },
+      'router full: stream piped to another worker',
+    );
     return branch;
   }
 

@@ -63,7 +63,11 @@ export class MediaPlane extends EventEmitter<MediaPlaneEvents> {
   private readonly starting = new Set<string>();
   private closing = false;
 
-  private constructor(readonly pool: WorkerPool, private readonly opts: MediaPlaneOptions, private readonly log: Logger) {
+  private constructor(
+    readonly pool: WorkerPool,
+    private readonly opts: MediaPlaneOptions,
+    private readonly log: Logger,
+  ) {
     super();
   }
 
@@ -212,7 +216,10 @@ export class MediaPlane extends EventEmitter<MediaPlaneEvents> {
       await link.attach(remote, producers);
       this.adopt(stream);
       stream.attachUpstream(link);
-      this.log.info({ streamId, linkId: link.id, upstream: `${remote.ip}:${remote.port}`, srtp: settings.enableSrtp }, 'relaying stream from upstream');
+      this.log.info(
+        { streamId, linkId: link.id, upstream: `${remote.ip}:${remote.port}`, srtp: settings.enableSrtp },
+        'relaying stream from upstream',
+      );
     } catch (err) {
       stream?.end('setup_failed');
       throw err;
@@ -237,7 +244,10 @@ export class MediaPlane extends EventEmitter<MediaPlaneEvents> {
       this.log.info({ streamId, linkId: link.id, reason }, 'relay link to downstream closed');
       onClosed(reason);
     });
-    this.log.info({ streamId, linkId: link.id, downstream: `${remote.ip}:${remote.port}`, srtp: settings.enableSrtp }, 'relaying stream downstream');
+    this.log.info(
+      { streamId, linkId: link.id, downstream: `${remote.ip}:${remote.port}`, srtp: settings.enableSrtp },
+      'relaying stream downstream',
+    );
     return { linkId: link.id, local: link.local, producers };
   }
 

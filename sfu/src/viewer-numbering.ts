@@ -66,8 +66,8 @@ function annotateCodecs(params: types.RtpParameters, remote: types.RtpCapabiliti
   for (let i = params.codecs.length - 1; i >= 0; i--) {
     const rtx = params.codecs[i]!;
     if (!isRtx(rtx.mimeType)) continue;
-    const apt = remotePtByRouterPt.get(Number(rtx.parameters?.['apt']));
-    const match = remoteCodecs.find((r) => isRtx(r.mimeType) && Number(r.parameters?.['apt']) === apt);
+    const apt = remotePtByRouterPt.get(Number(rtx.parameters?.apt));
+    const match = remoteCodecs.find((r) => isRtx(r.mimeType) && Number(r.parameters?.apt) === apt);
     if (apt !== undefined && match?.preferredPayloadType !== undefined) {
       rtx.parameters = { ...(rtx.parameters ?? {}), [REMOTE_PT]: match.preferredPayloadType };
     } else {
@@ -86,7 +86,8 @@ function sameCodec(remote: types.RtpCodecCapability, codec: types.RtpCodecParame
   if (codec.mimeType.toLowerCase() === 'video/h264') {
     return (
       p(remote.parameters, 'packetization-mode') === p(codec.parameters, 'packetization-mode') &&
-      p(remote.parameters, 'profile-level-id').slice(0, 2).toLowerCase() === p(codec.parameters, 'profile-level-id').slice(0, 2).toLowerCase()
+      p(remote.parameters, 'profile-level-id').slice(0, 2).toLowerCase() ===
+        p(codec.parameters, 'profile-level-id').slice(0, 2).toLowerCase()
     );
   }
   if (codec.mimeType.toLowerCase() === 'video/vp9') return p(remote.parameters, 'profile-id') === p(codec.parameters, 'profile-id');
@@ -101,7 +102,7 @@ export function inViewerNumbering(params: types.RtpParameters): {
   const ptMap = new Map(params.codecs.map((c) => [c.payloadType, Number(c.parameters?.[REMOTE_PT] ?? c.payloadType)]));
   const codecs = params.codecs.map((c) => {
     const { [REMOTE_PT]: _remote, ...parameters } = (c.parameters ?? {}) as Record<string, unknown>;
-    if (isRtx(c.mimeType)) parameters['apt'] = ptMap.get(Number(parameters['apt'])) ?? parameters['apt'];
+    if (isRtx(c.mimeType)) parameters.apt = ptMap.get(Number(parameters.apt)) ?? parameters.apt;
     return { ...c, payloadType: ptMap.get(c.payloadType)!, parameters };
   });
   const extensions = (params.headerExtensions ?? [])

@@ -37,11 +37,19 @@ export class ViewerSession extends RtcSession {
     });
     if (!plans.some((p) => p.producer)) {
       const kinds = producers.map((p) => `${p.kind} (${p.rtpParameters.codecs[0]?.mimeType})`).join(', ');
-      throw new MediaError('unsupported_sdp', `the offer can receive none of this stream's media: ${kinds}; offer recvonly sections with a matching codec`);
+      throw new MediaError(
+        'unsupported_sdp',
+        `the offer can receive none of this stream's media: ${kinds}; offer recvonly sections with a matching codec`,
+      );
     }
     const accepted = plans.filter((p) => p.producer);
     const transport = await createWebRtcTransport(router, opts);
-    const session = new ViewerSession(transport, offer, accepted.map((p) => ({ mid: p.m.mid, kind: p.m.type })), opts.connectTimeoutMs);
+    const session = new ViewerSession(
+      transport,
+      offer,
+      accepted.map((p) => ({ mid: p.m.mid, kind: p.m.type })),
+      opts.connectTimeoutMs,
+    );
     try {
       const setup = await session.connectDtls();
       const streamId = randomUUID();

@@ -17,7 +17,10 @@ export class WorkerPool {
   private closed = false;
   private readonly load = new WeakMap<types.Worker, number>();
 
-  private constructor(private readonly opts: WorkerPoolOptions, private readonly log: Logger) {}
+  private constructor(
+    private readonly opts: WorkerPoolOptions,
+    private readonly log: Logger,
+  ) {}
 
   static async start(opts: WorkerPoolOptions, log: Logger): Promise<WorkerPool> {
     const pool = new WorkerPool(opts, log);
@@ -42,7 +45,10 @@ export class WorkerPool {
   /** The least-loaded worker that passes `accept` (e.g. one a stream has no router on yet), if any. */
   leastLoadedWhere(accept: (w: types.Worker) => boolean): types.Worker | undefined {
     const candidates = this.workers.filter(accept);
-    return candidates.reduce<types.Worker | undefined>((a, b) => (a && (this.load.get(a) ?? 0) <= (this.load.get(b) ?? 0) ? a : b), undefined);
+    return candidates.reduce<types.Worker | undefined>(
+      (a, b) => (a && (this.load.get(a) ?? 0) <= (this.load.get(b) ?? 0) ? a : b),
+      undefined,
+    );
   }
 
   /**

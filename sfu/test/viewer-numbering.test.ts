@@ -17,7 +17,10 @@ beforeAll(async () => {
   producer = await ingest.produce({
     kind: 'video',
     rtpParameters: {
-      codecs: [{ mimeType: 'video/VP8', payloadType: 120, clockRate: 90000 }, { mimeType: 'video/rtx', payloadType: 121, clockRate: 90000, parameters: { apt: 120 } }],
+      codecs: [
+        { mimeType: 'video/VP8', payloadType: 120, clockRate: 90000 },
+        { mimeType: 'video/rtx', payloadType: 121, clockRate: 90000, parameters: { apt: 120 } },
+      ],
       headerExtensions: [{ uri: 'http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01', id: 7 }],
       encodings: [{ ssrc: 1111, rtx: { ssrc: 2222 } }],
     },
@@ -28,9 +31,23 @@ afterAll(() => worker?.close());
 const TCC = 'http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01' as const;
 const chromium = (withRtx: boolean): types.RtpCapabilities => ({
   codecs: [
-    { kind: 'video', mimeType: 'video/VP8', preferredPayloadType: 96, clockRate: 90000, rtcpFeedback: [{ type: 'nack' }, { type: 'nack', parameter: 'pli' }, { type: 'transport-cc' }] },
-    ...(withRtx ? [{ kind: 'video' as const, mimeType: 'video/rtx', preferredPayloadType: 97, clockRate: 90000, parameters: { apt: 96 } }] : []),
-    { kind: 'video', mimeType: 'video/H264', preferredPayloadType: 102, clockRate: 90000, parameters: { 'packetization-mode': 1, 'profile-level-id': '42e01f' } },
+    {
+      kind: 'video',
+      mimeType: 'video/VP8',
+      preferredPayloadType: 96,
+      clockRate: 90000,
+      rtcpFeedback: [{ type: 'nack' }, { type: 'nack', parameter: 'pli' }, { type: 'transport-cc' }],
+    },
+    ...(withRtx
+      ? [{ kind: 'video' as const, mimeType: 'video/rtx', preferredPayloadType: 97, clockRate: 90000, parameters: { apt: 96 } }]
+      : []),
+    {
+      kind: 'video',
+      mimeType: 'video/H264',
+      preferredPayloadType: 102,
+      clockRate: 90000,
+      parameters: { 'packetization-mode': 1, 'profile-level-id': '42e01f' },
+    },
   ],
   headerExtensions: [
     { kind: 'video', uri: 'http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time', preferredId: 2 },
@@ -55,7 +72,13 @@ it('keeps the router numbering for the worker and records the viewer numbering b
     ['video/VP8', 96, {}],
     ['video/rtx', 97, { apt: 96 }],
   ]);
-  expect(answer.extensions).toEqual(expect.arrayContaining([{ id: 3, uri: TCC }, { id: 2, uri: 'http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time' }, { id: 9, uri: 'urn:ietf:params:rtp-hdrext:sdes:mid' }]));
+  expect(answer.extensions).toEqual(
+    expect.arrayContaining([
+      { id: 3, uri: TCC },
+      { id: 2, uri: 'http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time' },
+      { id: 9, uri: 'urn:ietf:params:rtp-hdrext:sdes:mid' },
+    ]),
+  );
   t.close();
 });
 

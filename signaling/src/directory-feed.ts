@@ -12,7 +12,13 @@ export interface DirectoryFeed {
   close(): void;
 }
 
-export function linkDirectoryToMedia(media: MediaPlane, streams: StreamCatalog, db: Database, log: Logger, audience: Audience): DirectoryFeed {
+export function linkDirectoryToMedia(
+  media: MediaPlane,
+  streams: StreamCatalog,
+  db: Database,
+  log: Logger,
+  audience: Audience,
+): DirectoryFeed {
   const unwatch = new Map<string, () => void>();
   const run = (what: string, streamId: string, p: Promise<unknown>) =>
     p.catch((err) => log.error({ err, streamId }, `directory update failed: ${what}`));

@@ -1,8 +1,8 @@
 // `npm start`: reads the configuration, starts one node and shuts it down cleanly on SIGINT/SIGTERM.
-import { ConfigError, createLogger, loadConfig } from '@onair/platform';
+import { ConfigError, createLogger, loadConfig, type Config } from '@onair/platform';
 import { startNode } from './node.js';
 
-let config;
+let config: Config;
 try {
   config = loadConfig();
 } catch (err) {
@@ -20,10 +20,15 @@ const node = await startNode(config, log).catch((err) => {
   log.fatal({ err }, 'OnAir could not start');
   process.exit(1);
 });
-console.log(`\n  OnAir is running at ${node.url}\n  storage: ${node.db.kind}${node.db.kind === 'embedded' ? ` (${config.dataDir ?? 'memory'})` : ''}\n`);
+console.log(
+  `\n  OnAir is running at ${node.url}\n  storage: ${node.db.kind}${node.db.kind === 'embedded' ? ` (${config.dataDir ?? 'memory'})` : ''}\n`,
+);
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
     log.info({ signal }, 'shutting down');
-    node.close().then(() => process.exit(0), () => process.exit(1));
+    node.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
   });
 }

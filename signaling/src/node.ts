@@ -5,7 +5,16 @@
 // else constructs these objects: routes and modules get theirs passed in.
 import Fastify, { LogController, type FastifyBaseLogger } from 'fastify';
 import { collectDefaultMetrics, Registry } from 'prom-client';
-import { Accounts, createLogger, StreamCatalog, StreamListing, StreamModerators, type Config, type Database, type Logger } from '@onair/platform';
+import {
+  Accounts,
+  createLogger,
+  StreamCatalog,
+  StreamListing,
+  StreamModerators,
+  type Config,
+  type Database,
+  type Logger,
+} from '@onair/platform';
 import { BusTipSink, createStripeClient, registerLedgerMetrics, TipLedger, TipOutboxRelay, TopUps, type Bus } from '@onair/platform';
 import { Audience, ChatHistory, ChatModeration, ChatService, StreamActivity, StreamDirectory } from '@onair/platform';
 import { registerMediaMetrics, type MediaPlane } from '@onair/sfu';
@@ -24,7 +33,15 @@ import { registerStripeWebhook } from './http/stripe-webhook.js';
 import { registerTipRoutes } from './http/tip-routes.js';
 import { registerWalletRoutes } from './http/wallet-routes.js';
 import { linkDirectoryToMedia } from './directory-feed.js';
-import { createBus, createDatabase, createDirectoryStore, createLadders, createMediaPlane, createNodeRegistry, createRateLimiter } from './providers.js';
+import {
+  createBus,
+  createDatabase,
+  createDirectoryStore,
+  createLadders,
+  createMediaPlane,
+  createNodeRegistry,
+  createRateLimiter,
+} from './providers.js';
 import { registerChatRoutes } from './http/chat-routes.js';
 import { registerModerationRoutes } from './http/moderation-routes.js';
 import { ChannelGateway } from './realtime/gateway.js';
@@ -90,12 +107,19 @@ export async function startNode(config: Config, log: Logger = createLogger(confi
     tipEvents.start();
     cleanups.push(() => tipEvents.close());
     const stripeKey = config.payments.stripeSecretKey;
-    const topups = new TopUps(db, tips.wallets, {
-      minAmount: config.payments.topupMinAmount,
-      maxAmount: config.payments.topupMaxAmount,
-      env: config.env,
-      stripe: stripeKey ? { client: createStripeClient(stripeKey, config.payments.stripeApiUrl), webhookSecret: config.payments.stripeWebhookSecret! } : undefined,
-    }, log);
+    const topups = new TopUps(
+      db,
+      tips.wallets,
+      {
+        minAmount: config.payments.topupMinAmount,
+        maxAmount: config.payments.topupMaxAmount,
+        env: config.env,
+        stripe: stripeKey
+          ? { client: createStripeClient(stripeKey, config.payments.stripeApiUrl), webhookSecret: config.payments.stripeWebhookSecret! }
+          : undefined,
+      },
+      log,
+    );
     log.info({ currency: tips.wallets.currency, topups: topups.provider }, 'wallet ready');
 
     const media = await createMediaPlane(config, log);
@@ -233,10 +257,14 @@ export async function startNode(config: Config, log: Logger = createLogger(confi
       timeUrl: () => `${baseUrl}/time`,
       origin: new PlaybackOrigin({ get: (id) => packagers?.sink(id), pending: (id) => packagers?.pending(id) }),
       audience: httpAudience,
-      ...(cascade ? { locate: async (id: string) => {
-        const url = await cascade.originUrl(id).catch(() => undefined);
-        return url && url !== baseUrl ? url : undefined;
-      } } : {}),
+      ...(cascade
+        ? {
+            locate: async (id: string) => {
+              const url = await cascade.originUrl(id).catch(() => undefined);
+              return url && url !== baseUrl ? url : undefined;
+            },
+          }
+        : {}),
     });
     registerThumbnailRoutes(app, {
       thumbnails: { poster: (id) => packagers?.get(id)?.poster },

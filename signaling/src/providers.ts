@@ -72,7 +72,12 @@ export function createMediaPlane(config: Config, log: Logger): Promise<MediaPlan
 /** HLS/DASH: one supervised ffmpeg ladder per live stream, packaged in memory; none when HLS_MODE=off. */
 export function createLadders(config: Config, media: MediaPlane, log: Logger): LivePackagers<LadderPackager> | undefined {
   if (config.hls.mode === 'off') return undefined;
-  const packagerOptions = { partTargetMs: config.hls.partMs, segmentTargetMs: config.hls.segmentMs, windowSegments: config.hls.windowSegments, log };
+  const packagerOptions = {
+    partTargetMs: config.hls.partMs,
+    segmentTargetMs: config.hls.segmentMs,
+    windowSegments: config.hls.windowSegments,
+    log,
+  };
   return new LivePackagers<LadderPackager>(
     media,
     {

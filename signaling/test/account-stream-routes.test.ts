@@ -1,6 +1,14 @@
 import Fastify, { type FastifyInstance, type LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Accounts, createLogger, MemoryDirectoryStore, StreamCatalog, StreamDirectory, StreamListing, StreamModerators } from '@onair/platform';
+import {
+  Accounts,
+  createLogger,
+  MemoryDirectoryStore,
+  StreamCatalog,
+  StreamDirectory,
+  StreamListing,
+  StreamModerators,
+} from '@onair/platform';
 import { registerAuthRoutes } from '../src/http/auth-routes.js';
 import { installErrorHandler } from '../src/http/error-handler.js';
 import { playbackUrlsFor, registerStreamRoutes } from '../src/http/stream-routes.js';
@@ -34,7 +42,13 @@ describe.each(STORAGE_KINDS)('account and stream routes on %s storage', (kind) =
     installErrorHandler(app, createLogger('silent'));
     registerAuthRoutes(app, { accounts });
     const directory = new StreamDirectory(streams, new StreamListing(t.db), new MemoryDirectoryStore());
-    registerStreamRoutes(app, { accounts, streams, moderators: new StreamModerators(t.db, streams), directory, urls: playbackUrlsFor(BASE_URL) });
+    registerStreamRoutes(app, {
+      accounts,
+      streams,
+      moderators: new StreamModerators(t.db, streams),
+      directory,
+      urls: playbackUrlsFor(BASE_URL),
+    });
     await app.ready();
   });
   afterAll(async () => {
@@ -71,13 +85,21 @@ describe.each(STORAGE_KINDS)('account and stream routes on %s storage', (kind) =
   it('a second register with the same name in other case gets 409 username_taken', async () => {
     const name = uniqueName('Eve');
     await register(name);
-    const res = await app.inject({ method: 'POST', url: '/api/auth/register', payload: { username: name.toLowerCase(), password: 'password123' } });
+    const res = await app.inject({
+      method: 'POST',
+      url: '/api/auth/register',
+      payload: { username: name.toLowerCase(), password: 'password123' },
+    });
     expectError(res, 409, 'username_taken');
   });
 
   it('a wrong password gets 401 invalid_credentials', async () => {
     const { user } = await register();
-    const res = await app.inject({ method: 'POST', url: '/api/auth/login', payload: { username: user.username, password: 'wrong-password' } });
+    const res = await app.inject({
+      method: 'POST',
+      url: '/api/auth/login',
+      payload: { username: user.username, password: 'wrong-password' },
+    });
     expectError(res, 401, 'invalid_credentials');
   });
 
@@ -180,7 +202,12 @@ describe.each(STORAGE_KINDS)('account and stream routes on %s storage', (kind) =
     expect(edited.json()).toMatchObject({ id: stream.id, title: 'Renamed', tags: ['new-tag'] });
 
     const stranger = await register();
-    const res = await app.inject({ method: 'PATCH', url: `/api/streams/${stream.id}`, headers: auth(stranger), payload: { title: 'Mine now' } });
+    const res = await app.inject({
+      method: 'PATCH',
+      url: `/api/streams/${stream.id}`,
+      headers: auth(stranger),
+      payload: { title: 'Mine now' },
+    });
     expectError(res, 403, 'forbidden');
     const anonymous = await app.inject({ method: 'PATCH', url: `/api/streams/${stream.id}`, payload: { title: 'Mine now' } });
     expectError(anonymous, 401, 'not_signed_in');

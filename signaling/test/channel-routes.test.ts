@@ -4,7 +4,19 @@
 import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyInstance, type LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Accounts, ChatHistory, ChatModeration, createLogger, InProcessBus, MemoryDirectoryStore, StreamActivity, StreamCatalog, StreamDirectory, StreamListing, StreamModerators } from '@onair/platform';
+import {
+  Accounts,
+  ChatHistory,
+  ChatModeration,
+  createLogger,
+  InProcessBus,
+  MemoryDirectoryStore,
+  StreamActivity,
+  StreamCatalog,
+  StreamDirectory,
+  StreamListing,
+  StreamModerators,
+} from '@onair/platform';
 import { registerAuthRoutes } from '../src/http/auth-routes.js';
 import { installErrorHandler } from '../src/http/error-handler.js';
 import { registerModerationRoutes } from '../src/http/moderation-routes.js';
@@ -48,7 +60,8 @@ describe.each(STORAGE_KINDS)("a streamer's channel over HTTP on %s storage", (ki
     moderation?.close();
   });
 
-  const register = async (name = uniqueName()): Promise<Session> => (await app.inject({ method: 'POST', url: '/api/auth/register', payload: { username: name, password: 'password123' } })).json();
+  const register = async (name = uniqueName()): Promise<Session> =>
+    (await app.inject({ method: 'POST', url: '/api/auth/register', payload: { username: name, password: 'password123' } })).json();
   const auth = (s: Session) => ({ authorization: `Bearer ${s.token}` });
   const call = (s: Session | null, method: 'GET' | 'POST' | 'PATCH' | 'DELETE', url: string, payload?: object) =>
     app.inject({ method, url, headers: s ? auth(s) : {}, ...(payload ? { payload } : {}) });
@@ -56,7 +69,9 @@ describe.each(STORAGE_KINDS)("a streamer's channel over HTTP on %s storage", (ki
   it('GET /api/me/streams lists the signed-in user’s streams with their settings, newest first, and never a key', async () => {
     const owner = await register();
     const other = await register();
-    const first = (await call(owner, 'POST', '/api/streams', { title: 'First', tags: ['chill'], category: 'Music', language: 'fr' })).json();
+    const first = (
+      await call(owner, 'POST', '/api/streams', { title: 'First', tags: ['chill'], category: 'Music', language: 'fr' })
+    ).json();
     const second = (await call(owner, 'POST', '/api/streams', { title: 'Second' })).json();
     await call(other, 'POST', '/api/streams', { title: 'Not mine' });
 
@@ -64,7 +79,15 @@ describe.each(STORAGE_KINDS)("a streamer's channel over HTTP on %s storage", (ki
     expect(res.statusCode).toBe(200);
     const items = res.json().items as Array<Record<string, unknown>>;
     expect(items.map((s) => s.id)).toEqual([second.id, first.id]);
-    expect(items[1]).toMatchObject({ title: 'First', tags: ['chill'], category: 'Music', language: 'fr', live: false, endedAt: null, ingest: { whip: `https://onair.test/whip/${first.id}` } });
+    expect(items[1]).toMatchObject({
+      title: 'First',
+      tags: ['chill'],
+      category: 'Music',
+      language: 'fr',
+      live: false,
+      endedAt: null,
+      ingest: { whip: `https://onair.test/whip/${first.id}` },
+    });
     expect(res.body).not.toContain(first.streamKey);
     expect(res.body).not.toMatch(/streamKey|sk_/);
     expect((await call(other, 'GET', '/api/me/streams')).json().items.map((s: { title: string }) => s.title)).toEqual(['Not mine']);
@@ -79,8 +102,16 @@ describe.each(STORAGE_KINDS)("a streamer's channel over HTTP on %s storage", (ki
     const added = await call(owner, 'POST', `/api/streams/${stream.id}/moderators`, { username: mod.user.username.toUpperCase() });
     expect(added.statusCode, added.body).toBe(201);
     expect(added.json()).toEqual({ userId: mod.user.id, username: mod.user.username });
-    expectError(await call(owner, 'POST', `/api/streams/${stream.id}/moderators`, { username: 'nobody_by_this_name' }), 404, 'user_not_found');
-    expectError(await call(owner, 'POST', `/api/streams/${stream.id}/moderators`, { username: owner.user.username }), 400, 'owner_is_moderator');
+    expectError(
+      await call(owner, 'POST', `/api/streams/${stream.id}/moderators`, { username: 'nobody_by_this_name' }),
+      404,
+      'user_not_found',
+    );
+    expectError(
+      await call(owner, 'POST', `/api/streams/${stream.id}/moderators`, { username: owner.user.username }),
+      400,
+      'owner_is_moderator',
+    );
     expectError(await call(owner, 'POST', `/api/streams/${stream.id}/moderators`, { name: 'x' }), 400, 'invalid_body');
     expectError(await call(mod, 'POST', `/api/streams/${stream.id}/moderators`, { username: owner.user.username }), 403, 'forbidden');
   });
@@ -108,14 +139,26 @@ describe.each(STORAGE_KINDS)("a streamer's channel over HTTP on %s storage", (ki
 
     const bans = (await call(mod, 'GET', `${base}/bans`)).json().items as Array<Record<string, unknown>>;
     expect(bans).toHaveLength(2);
-    expect(bans).toContainEqual({ userId: troll.user.id, username: troll.user.username, until: expect.any(String), reason: '', bannedBy: mod.user.username, since: expect.any(String) });
+    expect(bans).toContainEqual({
+      userId: troll.user.id,
+      username: troll.user.username,
+      until: expect.any(String),
+      reason: '',
+      bannedBy: mod.user.username,
+      since: expect.any(String),
+    });
     expect(bans).toContainEqual(expect.objectContaining({ userId: viewer.user.id, until: null, bannedBy: owner.user.username }));
     const trollUntil = Date.parse(bans.find((b) => b.userId === troll.user.id)!.until as string);
     expect(trollUntil - Date.now()).toBeGreaterThan(590_000);
 
     const feed = (await call(owner, 'GET', `${base}/activity?limit=10`)).json().items as Array<{ kind: string; username: string }>;
     expect(feed.map((e) => `${e.kind}:${e.username}`).sort()).toEqual(
-      [`tip:${viewer.user.username}`, `ban:${viewer.user.username}`, `timeout:${troll.user.username}`, `moderator_added:${mod.user.username}`].sort(),
+      [
+        `tip:${viewer.user.username}`,
+        `ban:${viewer.user.username}`,
+        `timeout:${troll.user.username}`,
+        `moderator_added:${mod.user.username}`,
+      ].sort(),
     );
     expect(feed.find((e) => e.kind === 'tip')).toMatchObject({ amount: 500, currency: 'USD', message: 'great show' });
 

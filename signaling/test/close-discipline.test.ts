@@ -27,7 +27,11 @@ it(`worker load is zero after ${CYCLES} broadcasts that grew to a second router 
       for (let i = 0; i < 2; i++) {
         const offer = await makeOffer('recvonly');
         await offer.pc.close();
-        const res = await fetch(`${node.url}/whep/${s.id}`, { method: 'POST', headers: { 'content-type': 'application/sdp' }, body: offer.sdp });
+        const res = await fetch(`${node.url}/whep/${s.id}`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/sdp' },
+          body: offer.sdp,
+        });
         expect(res.status).toBe(201);
       }
       expect(node.media.pool.bookedLoad().every((n) => n > 0)).toBe(true); // both workers hold part of it

@@ -1,6 +1,14 @@
 import Fastify, { type FastifyInstance, type LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Accounts, createLogger, MemoryDirectoryStore, StreamCatalog, StreamDirectory, StreamListing, StreamModerators } from '@onair/platform';
+import {
+  Accounts,
+  createLogger,
+  MemoryDirectoryStore,
+  StreamCatalog,
+  StreamDirectory,
+  StreamListing,
+  StreamModerators,
+} from '@onair/platform';
 import { installErrorHandler } from '../src/http/error-handler.js';
 import { playbackUrlsFor, registerStreamRoutes } from '../src/http/stream-routes.js';
 import { STORAGE_KINDS, useTestDatabase } from '../../test/support/databases.js';
@@ -25,7 +33,13 @@ describe.each(STORAGE_KINDS)('GET /api/streams (the directory) on %s storage', (
     ownerId = (await accounts.register(unique('owner'), 'password123')).user.id;
     app = Fastify({ logger: false });
     installErrorHandler(app, createLogger('silent'));
-    registerStreamRoutes(app, { accounts, streams: catalog, moderators: new StreamModerators(t.db, catalog), directory, urls: playbackUrlsFor('https://onair.test') });
+    registerStreamRoutes(app, {
+      accounts,
+      streams: catalog,
+      moderators: new StreamModerators(t.db, catalog),
+      directory,
+      urls: playbackUrlsFor('https://onair.test'),
+    });
     await app.ready();
   });
   afterAll(async () => {
@@ -78,7 +92,10 @@ describe.each(STORAGE_KINDS)('GET /api/streams (the directory) on %s storage', (
     const ids = async (query: string) => {
       const res = await get(`/api/streams?category=${category}&${query}`);
       expect(res.statusCode, res.body).toBe(200);
-      return res.json().items.map((s: { id: string }) => s.id).sort();
+      return res
+        .json()
+        .items.map((s: { id: string }) => s.id)
+        .sort();
     };
     expect(await ids('tag=retro&tag=speedrun')).toEqual([both.id]);
     expect(await ids(`tag=${encodeURIComponent('#Speedrun')}&tag=RETRO&live=false`)).toEqual([both.id]);
@@ -96,9 +113,21 @@ describe.each(STORAGE_KINDS)('GET /api/streams (the directory) on %s storage', (
     ['sort=relevance without q', '/api/streams?sort=relevance', 'invalid_query'],
     ['an unknown sort', '/api/streams?sort=hot', 'invalid_query'],
     ['a cursor that is not base64 JSON', '/api/streams?cursor=%00%01', 'invalid_cursor'],
-    ['a forged listing cursor', `/api/streams?cursor=${Buffer.from('{"s":"viewers","l":"x","o":1}').toString('base64url')}`, 'invalid_cursor'],
-    ['an expired listing cursor', `/api/streams?cursor=${Buffer.from('{"s":"viewers","l":"AAAAAAAAAAAAAAAAAAAAAA","o":20}').toString('base64url')}`, 'cursor_expired'],
-    ['a cursor with SQL in it', `/api/streams?cursor=${Buffer.from(`{"s":"viewers","v":"1) OR 1=1 --","id":"x"}`).toString('base64url')}`, 'invalid_cursor'],
+    [
+      'a forged listing cursor',
+      `/api/streams?cursor=${Buffer.from('{"s":"viewers","l":"x","o":1}').toString('base64url')}`,
+      'invalid_cursor',
+    ],
+    [
+      'an expired listing cursor',
+      `/api/streams?cursor=${Buffer.from('{"s":"viewers","l":"AAAAAAAAAAAAAAAAAAAAAA","o":20}').toString('base64url')}`,
+      'cursor_expired',
+    ],
+    [
+      'a cursor with SQL in it',
+      `/api/streams?cursor=${Buffer.from(`{"s":"viewers","v":"1) OR 1=1 --","id":"x"}`).toString('base64url')}`,
+      'invalid_cursor',
+    ],
   ])('%s is a clear 400', async (_name, url, code) => {
     expectError(await get(url), 400, code);
   });

@@ -13,7 +13,9 @@ it('keeps accounts and streams across a restart and clears stale live flags', as
   const first = await startTestNode({ DATA_DIR: dataDir });
   expect(first.db.kind).toBe('embedded');
   const s = await createUserAndStream(first.url, 'survives restarts');
-  const me = (await (await fetch(`${first.url}/api/me`, { headers: { authorization: `Bearer ${s.token}` } })).json()) as { username: string };
+  const me = (await (await fetch(`${first.url}/api/me`, { headers: { authorization: `Bearer ${s.token}` } })).json()) as {
+    username: string;
+  };
   await first.streams.markLive(s.id); // as if the node died while the stream was live
   await first.close();
 

@@ -21,7 +21,11 @@ it('accepts a body-less POST that says it is JSON', async () => {
 });
 
 it('answers malformed JSON with 400 and the error body', async () => {
-  const res = await fetch(`${node.url}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"username":' });
+  const res = await fetch(`${node.url}/api/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: '{"username":',
+  });
   expect(res.status).toBe(400);
   expect(((await res.json()) as { error: { code: string } }).error.code).toBe('bad_request');
 });
@@ -33,7 +37,10 @@ it('answers an unknown route with 404 and the error body', async () => {
 });
 
 it('answers CORS preflights for the API', async () => {
-  const res = await fetch(`${node.url}/api/streams`, { method: 'OPTIONS', headers: { origin: 'https://player.example', 'access-control-request-method': 'POST' } });
+  const res = await fetch(`${node.url}/api/streams`, {
+    method: 'OPTIONS',
+    headers: { origin: 'https://player.example', 'access-control-request-method': 'POST' },
+  });
   expect(res.status).toBe(204);
   expect(res.headers.get('access-control-allow-headers')).toContain('Authorization');
 });

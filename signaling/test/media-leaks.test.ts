@@ -45,7 +45,10 @@ async function healthyViewer(id: string, all: Viewer[], budget: { replacements: 
     all.push(v);
     const ok = await v.connected
       .then(() => waitFor('video at the viewer', () => v.received.video > 0 || v.pc.connectionState === 'failed', 20_000))
-      .then(() => v.received.video > 0, () => false);
+      .then(
+        () => v.received.video > 0,
+        () => false,
+      );
     if (ok) return v;
     if (--budget.replacements < 0) throw new Error('too many werift viewers failed to connect');
     await v.stop();

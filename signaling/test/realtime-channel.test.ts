@@ -9,7 +9,7 @@ import { frameOnce } from '../src/realtime/frame-writer.js';
 import { api, ChannelClient, registerUser } from '../../test/support/channel-client.js';
 import { createUserAndStream, startTestNode, waitFor, type TestStream } from '../../test/support/onair-node.js';
 
-const { ChatMessage, ClientFrame } = onair.channel.v1;
+const { ClientFrame } = onair.channel.v1;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('real-time channel (embedded mode)', () => {
@@ -92,7 +92,7 @@ describe('real-time channel (embedded mode)', () => {
     await c.waitForError('bad_frame');
   });
 
-  it('blocks profanity (also obfuscated) and the stream\'s own blocked terms', async () => {
+  it("blocks profanity (also obfuscated) and the stream's own blocked terms", async () => {
     const s = await createUserAndStream(node.url, 'filter');
     const user = await registerUser(node.url);
     const c = await connect(user.token, s.id);
@@ -141,7 +141,11 @@ describe('real-time channel (embedded mode)', () => {
     const c = await connect(user.token, s.id);
     const stranger = await registerUser(node.url);
     expect((await api(node.url, 'POST', `/api/streams/${s.id}/bans`, stranger.token, { userId: user.id })).status).toBe(403);
-    const ban = await api(node.url, 'POST', `/api/streams/${s.id}/bans`, s.token, { userId: user.id, durationSeconds: 600, reason: 'spam' });
+    const ban = await api(node.url, 'POST', `/api/streams/${s.id}/bans`, s.token, {
+      userId: user.id,
+      durationSeconds: 600,
+      reason: 'spam',
+    });
     expect(ban.status).toBe(201);
     await waitFor('ban event', () => viewer.of('moderation').some((m) => m.bannedUserId === user.id));
     c.chat('can you hear me');
@@ -204,7 +208,12 @@ describe('real-time channel (embedded mode)', () => {
     expect((await api(node.url, 'GET', '/api/streams/nosuchstream1/chat')).status).toBe(404);
     const late = await connect(undefined, s.id);
     await waitFor('history batch', () => late.of('chat').some((b) => b.history));
-    expect(late.of('chat').find((b) => b.history)!.messages!.map((m) => m.text)).toEqual(['one', 'two', 'three']);
+    expect(
+      late
+        .of('chat')
+        .find((b) => b.history)!
+        .messages!.map((m) => m.text),
+    ).toEqual(['one', 'two', 'three']);
   });
 
   it('a viewer joining just after a message went out gets it, though the stored history is written later', async () => {
@@ -219,7 +228,10 @@ describe('real-time channel (embedded mode)', () => {
       await watcher.waitForText(`just now ${round}`);
       const joiner = await connect(undefined, s.id);
       await waitFor('history batch', () => joiner.of('chat').some((b) => b.history));
-      const history = joiner.of('chat').find((b) => b.history)!.messages!.map((m) => m.text);
+      const history = joiner
+        .of('chat')
+        .find((b) => b.history)!
+        .messages!.map((m) => m.text);
       expect(history).toEqual(Array.from({ length: round + 1 }, (_, i) => `just now ${i}`));
       await joiner.close();
     }
@@ -229,7 +241,12 @@ describe('real-time channel (embedded mode)', () => {
     await waitFor('deletion event', () => watcher.of('moderation').some((m) => m.deletedMessageId === id));
     const after = await connect(undefined, s.id);
     await waitFor('history batch', () => after.of('chat').some((b) => b.history));
-    expect(after.of('chat').find((b) => b.history)!.messages!.map((m) => m.text)).toEqual(['just now 0', 'just now 1', 'just now 2']);
+    expect(
+      after
+        .of('chat')
+        .find((b) => b.history)!
+        .messages!.map((m) => m.text),
+    ).toEqual(['just now 0', 'just now 1', 'just now 2']);
   });
 
   it('aggregated reactions sum exactly to what was sent, and unknown emojis are refused', async () => {
@@ -260,7 +277,13 @@ describe('real-time channel (embedded mode)', () => {
     let sent = 0;
     while (Date.now() - started < 2000) {
       for (let i = 0; i < 100; i++) {
-        const m = { id: `f${sent}`, userId: `00000000-0000-4000-8000-${String(sent % 1000).padStart(12, '0')}`, username: 'flood', text: `m${sent}`, sentAtMs: Date.now() };
+        const m = {
+          id: `f${sent}`,
+          userId: `00000000-0000-4000-8000-${String(sent % 1000).padStart(12, '0')}`,
+          username: 'flood',
+          text: `m${sent}`,
+          sentAtMs: Date.now(),
+        };
         streamTopics.chat.publish(node.bus, s.id, m);
         sent++;
       }
@@ -322,10 +345,19 @@ describe('real-time channel (embedded mode)', () => {
     streamTopics.chat.publish(node.bus, s.id, m);
     streamTopics.tip.publish(node.bus, s.id, { tipId: 'w-tip', fromUsername: 'fan', amount: 500, currency: 'EUR', message: '' });
     streamTopics.moderation.publish(node.bus, s.id, { kind: 'delete', streamId: s.id, messageId: 'older' });
-    for (const v of viewers) await waitFor('three frames', () => v.of('tip').length === 1 && v.of('moderation').length === 1 && v.chatMessages.some((c) => c.id === 'w1'));
+    for (const v of viewers)
+      await waitFor(
+        'three frames',
+        () => v.of('tip').length === 1 && v.of('moderation').length === 1 && v.chatMessages.some((c) => c.id === 'w1'),
+      );
     viewers.forEach((v, i) => {
       // The client still sees one ServerFrame per WebSocket message.
-      expect(v.frames.slice(before[i]).map((f) => f.body).filter((k) => k !== 'viewers')).toEqual(['tip', 'moderation', 'chat']);
+      expect(
+        v.frames
+          .slice(before[i])
+          .map((f) => f.body)
+          .filter((k) => k !== 'viewers'),
+      ).toEqual(['tip', 'moderation', 'chat']);
     });
     for (const mine of writes) {
       // One write carried all three messages (unmasked binary frames, back to back).

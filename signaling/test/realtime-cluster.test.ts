@@ -1,7 +1,6 @@
 // The real-time channel across two gateway nodes, as in the distributed mode: real NATS between
 // them (a private nats-server, so it can be stopped), one PostgreSQL, real Redis for rate limits.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { onair } from '@onair/proto';
 import { streamTopics } from '@onair/platform';
 import type { OnAirNode } from '@onair/signaling';
 import { api, ChannelClient, registerUser } from '../../test/support/channel-client.js';
@@ -11,7 +10,6 @@ import { createUserAndStream, startTestNode, waitFor } from '../../test/support/
 import { publish, watch, type Viewer } from '../../test/support/werift-peers.js';
 
 const TEST_REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
-const { ChatMessage } = onair.channel.v1;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('real-time channel across two nodes (NATS, PostgreSQL, Redis)', () => {
@@ -82,7 +80,7 @@ describe('real-time channel across two nodes (NATS, PostgreSQL, Redis)', () => {
     expect((await api(b.url, 'GET', `/api/streams/${s.id}/chat`)).body.items).toEqual([]);
   });
 
-  it('shares a user\'s rate limit between nodes through Redis', async () => {
+  it("shares a user's rate limit between nodes through Redis", async () => {
     const s = await createUserAndStream(a.url, 'limits across');
     const user = await registerUser(a.url);
     const onA = await connect(a, s.id, user.token);
@@ -125,7 +123,13 @@ describe('real-time channel across two nodes (NATS, PostgreSQL, Redis)', () => {
     // A flood published on NATS the way other nodes publish chat: more than a person can read.
     const flood = async (tag: string) => {
       for (let i = 0; i < 200; i++) {
-        const m = { id: `${tag}${i}`, userId: `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`, username: 'crowd', text: `${tag} ${i}`, sentAtMs: Date.now() };
+        const m = {
+          id: `${tag}${i}`,
+          userId: `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`,
+          username: 'crowd',
+          text: `${tag} ${i}`,
+          sentAtMs: Date.now(),
+        };
         streamTopics.chat.publish(a.bus, s.id, m);
       }
       await waitFor(`flood ${tag} seen`, () => [userOnB, viewerB].every((c) => c.chatMessages.some((m) => m.id?.startsWith(tag))));
@@ -133,7 +137,9 @@ describe('real-time channel across two nodes (NATS, PostgreSQL, Redis)', () => {
       const batches = userOnB.of('chat').filter((b) => b.messages?.some((m) => m.id?.startsWith(tag)));
       return { sampled: batches.some((b) => b.sampled), received: batches.reduce((n, b) => n + (b.messages?.length ?? 0), 0) };
     };
-    const roleOnB = (moderator: boolean) => b.gateway.channel(s.id)?.viewers && [...b.gateway.channel(s.id)!.viewers].some((v) => v.user?.id === user.id && v.moderator === moderator);
+    const roleOnB = (moderator: boolean) =>
+      b.gateway.channel(s.id)?.viewers &&
+      [...b.gateway.channel(s.id)!.viewers].some((v) => v.user?.id === user.id && v.moderator === moderator);
 
     userOnB.chat('first');
     await userOnB.waitForText('first');

@@ -3,13 +3,11 @@
 // 3 and 24 viewers every window takes 8 turns, with viewers leaving and joining in between: every
 // viewer must still get every window once, in order, the same bytes as the others.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { onair } from '@onair/proto';
 import { loadConfig, streamTopics } from '@onair/platform';
 import type { OnAirNode } from '@onair/signaling';
 import { ChannelClient } from '../../test/support/channel-client.js';
 import { createUserAndStream, startTestNode, waitFor } from '../../test/support/onair-node.js';
 
-const { ChatMessage } = onair.channel.v1;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('sliced chat fan-out and the delivery knobs', () => {
@@ -49,7 +47,13 @@ describe('sliced chat fan-out and the delivery knobs', () => {
     let joiner: ChannelClient | undefined;
     while (Date.now() - started < 2500) {
       for (let i = 0; i < 40; i++, sent++) {
-        const m = { id: `s${sent}`, userId: `00000000-0000-4000-8000-${String(sent % 300).padStart(12, '0')}`, username: 'crowd', text: `m${sent}`, sentAtMs: Date.now() };
+        const m = {
+          id: `s${sent}`,
+          userId: `00000000-0000-4000-8000-${String(sent % 300).padStart(12, '0')}`,
+          username: 'crowd',
+          text: `m${sent}`,
+          sentAtMs: Date.now(),
+        };
         streamTopics.chat.publish(node.bus, s.id, m);
       }
       if (!joiner && Date.now() - started > 800) {
@@ -65,7 +69,11 @@ describe('sliced chat fan-out and the delivery knobs', () => {
     expect(owner.chatMessages.map((m) => m.id)).toEqual(Array.from({ length: sent }, (_, i) => `s${i}`));
 
     // Regular viewers who stayed: the same sampled batches, in the same order, at most 10 messages each.
-    const batches = (c: ChannelClient) => c.of('chat').filter((b) => !b.history).map((b) => (b.messages ?? []).map((m) => m.id).join(','));
+    const batches = (c: ChannelClient) =>
+      c
+        .of('chat')
+        .filter((b) => !b.history)
+        .map((b) => (b.messages ?? []).map((m) => m.id).join(','));
     const stayed = [...early, ...late].filter((c) => !leaving.includes(c));
     const reference = batches(stayed[0]!);
     expect(reference.length).toBeGreaterThan(5);

@@ -37,7 +37,17 @@ beforeAll(async () => {
       if (req.method === 'POST' && req.url === '/v1/payment_intents') {
         const id = `pi_test_${++intents}`;
         res.writeHead(200, { 'content-type': 'application/json', 'request-id': `req_${intents}` });
-        res.end(JSON.stringify({ id, object: 'payment_intent', amount: Number(form.get('amount')), currency: form.get('currency'), client_secret: `${id}_secret_xyz`, status: 'requires_payment_method', metadata: {} }));
+        res.end(
+          JSON.stringify({
+            id,
+            object: 'payment_intent',
+            amount: Number(form.get('amount')),
+            currency: form.get('currency'),
+            client_secret: `${id}_secret_xyz`,
+            status: 'requires_payment_method',
+            metadata: {},
+          }),
+        );
         return;
       }
       res.writeHead(404, { 'content-type': 'application/json' });
@@ -90,9 +100,24 @@ function deliver(event: object, options: { secret?: string; signature?: string |
 }
 
 let events = 0;
-const event = (type: string, object: object) => ({ id: `evt_test_${++events}`, object: 'event', api_version: '2025-01-27', created: Math.floor(Date.now() / 1000), type, data: { object } });
+const event = (type: string, object: object) => ({
+  id: `evt_test_${++events}`,
+  object: 'event',
+  api_version: '2025-01-27',
+  created: Math.floor(Date.now() / 1000),
+  type,
+  data: { object },
+});
 const succeeded = (pi: string, userId: string, amount: number) =>
-  event('payment_intent.succeeded', { id: pi, object: 'payment_intent', amount, amount_received: amount, currency: 'usd', status: 'succeeded', metadata: { onair_user_id: userId } });
+  event('payment_intent.succeeded', {
+    id: pi,
+    object: 'payment_intent',
+    amount,
+    amount_received: amount,
+    currency: 'usd',
+    status: 'succeeded',
+    metadata: { onair_user_id: userId },
+  });
 
 async function topUp(token: string, amount: number): Promise<{ paymentIntentId: string; clientSecret: string; provider: string }> {
   const res = await fetch(`${node.url}/api/wallet/topups`, {
@@ -109,7 +134,14 @@ describe('Stripe top-ups', () => {
     const user = await register();
     const before = seen.length;
     const created = await topUp(user.token, 2500);
-    expect(created).toMatchObject({ provider: 'stripe', paymentIntentId: expect.stringMatching(/^pi_test_/), clientSecret: expect.stringContaining('_secret_'), amount: 2500, currency: 'USD', status: 'pending' });
+    expect(created).toMatchObject({
+      provider: 'stripe',
+      paymentIntentId: expect.stringMatching(/^pi_test_/),
+      clientSecret: expect.stringContaining('_secret_'),
+      amount: 2500,
+      currency: 'USD',
+      status: 'pending',
+    });
     const req = seen.slice(before).find((r) => r.path === '/v1/payment_intents')!;
     expect(req.method).toBe('POST');
     expect(req.headers.authorization).toBe(`Bearer ${SECRET_KEY}`);
@@ -130,7 +162,9 @@ describe('Stripe top-ups', () => {
       body: JSON.stringify({ amount: 1500 }),
     });
     expect(res.status).toBe(201);
-    expect(seen.slice(keyed).find((r) => r.path === '/v1/payment_intents')!.headers['idempotency-key']).toBe(`onair-topup:${user.id}:click-1`);
+    expect(seen.slice(keyed).find((r) => r.path === '/v1/payment_intents')!.headers['idempotency-key']).toBe(
+      `onair-topup:${user.id}:click-1`,
+    );
   });
 
   it('a verified payment_intent.succeeded credits the wallet once; a replay changes nothing; a bad signature is 400', async () => {
@@ -169,7 +203,14 @@ describe('Stripe top-ups', () => {
     expect((await deliver(succeeded(paymentIntentId, user.id, 5000))).status).toBe(200);
     expect(await balance(user.token)).toBe(5000);
 
-    const charge = (refunded: number) => ({ id: 'ch_test_1', object: 'charge', amount: 5000, amount_refunded: refunded, currency: 'usd', payment_intent: paymentIntentId });
+    const charge = (refunded: number) => ({
+      id: 'ch_test_1',
+      object: 'charge',
+      amount: 5000,
+      amount_refunded: refunded,
+      currency: 'usd',
+      payment_intent: paymentIntentId,
+    });
     expect((await deliver(event('charge.refunded', charge(1000)))).status).toBe(200);
     expect(await balance(user.token)).toBe(4000);
     const refund = event('charge.refunded', charge(1500)); // cumulative: 500 more
@@ -177,15 +218,31 @@ describe('Stripe top-ups', () => {
     expect((await deliver(refund)).status).toBe(200); // replay
     expect(await balance(user.token)).toBe(3500);
 
-    const dispute = { id: 'dp_test_1', object: 'dispute', amount: 3500, currency: 'usd', payment_intent: paymentIntentId, charge: 'ch_test_1' };
+    const dispute = {
+      id: 'dp_test_1',
+      object: 'dispute',
+      amount: 3500,
+      currency: 'usd',
+      payment_intent: paymentIntentId,
+      charge: 'ch_test_1',
+    };
     // The user spends most of it first: the dispute takes what is left and writes off the rest.
-    await node.db.query(`INSERT INTO users (username, username_key, password_hash) VALUES ('sink_${process.pid}', 'sink_${process.pid}', 'x')`);
-    const [wallet, other] = await Promise.all([node.tips.wallets.userAccount('wallet', user.id), node.db.query<{ id: string }>(`SELECT id::text AS id FROM users WHERE username_key = 'sink_${process.pid}'`)]);
+    await node.db.query(
+      `INSERT INTO users (username, username_key, password_hash) VALUES ('sink_${process.pid}', 'sink_${process.pid}', 'x')`,
+    );
+    const [wallet, other] = await Promise.all([
+      node.tips.wallets.userAccount('wallet', user.id),
+      node.db.query<{ id: string }>(`SELECT id::text AS id FROM users WHERE username_key = 'sink_${process.pid}'`),
+    ]);
     const sink = await node.tips.wallets.userAccount('earnings', other[0]!.id);
-    await node.db.transaction((tx) => node.tips.wallets.post(tx, { kind: 'tip', debitAccountId: wallet, creditAccountId: sink, amount: 3000, currency: 'USD' }));
+    await node.db.transaction((tx) =>
+      node.tips.wallets.post(tx, { kind: 'tip', debitAccountId: wallet, creditAccountId: sink, amount: 3000, currency: 'USD' }),
+    );
     expect((await deliver(event('charge.dispute.funds_withdrawn', dispute))).status).toBe(200);
     expect(await balance(user.token)).toBe(0);
-    const writeOff = await node.db.query<{ balance: string }>(`SELECT balance::text AS balance FROM ledger_accounts WHERE kind = 'write_off'`);
+    const writeOff = await node.db.query<{ balance: string }>(
+      `SELECT balance::text AS balance FROM ledger_accounts WHERE kind = 'write_off'`,
+    );
     expect(writeOff[0]!.balance).toBe('-3000');
     expect((await deliver(event('charge.dispute.funds_reinstated', dispute))).status).toBe(200);
     expect(await balance(user.token)).toBe(3500);
@@ -195,7 +252,14 @@ describe('Stripe top-ups', () => {
   it('a refund that arrives before its top-up was credited is refused (409) until the credit is in, then applied once', async () => {
     const user = await register();
     const { paymentIntentId } = await topUp(user.token, 4000);
-    const refund = event('charge.refunded', { id: 'ch_test_early', object: 'charge', amount: 4000, amount_refunded: 1000, currency: 'usd', payment_intent: paymentIntentId });
+    const refund = event('charge.refunded', {
+      id: 'ch_test_early',
+      object: 'charge',
+      amount: 4000,
+      amount_refunded: 1000,
+      currency: 'usd',
+      payment_intent: paymentIntentId,
+    });
     const early = await deliver(refund);
     expect([early.status, ((await early.json()) as { error: { code: string } }).error.code]).toEqual([409, 'topup_not_credited']);
     expect(await node.db.query('SELECT id FROM stripe_events WHERE id = $1', [refund.id])).toEqual([]); // not recorded: Stripe delivers it again
@@ -207,7 +271,16 @@ describe('Stripe top-ups', () => {
     expect((await deliver(refund)).status).toBe(200);
     expect(await balance(user.token)).toBe(3000);
     // A refund for a PaymentIntent that is no OnAir top-up is acknowledged and changes nothing.
-    const foreign = await deliver(event('charge.refunded', { id: 'ch_test_foreign', object: 'charge', amount: 900, amount_refunded: 900, currency: 'usd', payment_intent: 'pi_not_ours' }));
+    const foreign = await deliver(
+      event('charge.refunded', {
+        id: 'ch_test_foreign',
+        object: 'charge',
+        amount: 900,
+        amount_refunded: 900,
+        currency: 'usd',
+        payment_intent: 'pi_not_ours',
+      }),
+    );
     expect(foreign.status).toBe(200);
     expect(await auditLedger(node.db)).toEqual([]);
   });

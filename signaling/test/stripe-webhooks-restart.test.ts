@@ -84,7 +84,10 @@ describe('Stripe webhooks during a PostgreSQL restart', () => {
           try {
             const res = await fetch(`${node.url}/api/webhooks/stripe`, {
               method: 'POST',
-              headers: { 'content-type': 'application/json', 'stripe-signature': stripe.webhooks.generateTestHeaderString({ payload, secret: WEBHOOK_SECRET }) },
+              headers: {
+                'content-type': 'application/json',
+                'stripe-signature': stripe.webhooks.generateTestHeaderString({ payload, secret: WEBHOOK_SECRET }),
+              },
               body: payload,
             });
             status = res.status;
@@ -113,9 +116,22 @@ describe('Stripe webhooks during a PostgreSQL restart', () => {
           const pi = `pi_restart_${s}_${n}_${randomBytes(3).toString('hex')}`;
           const amount = 1000 + 10 * ((s * 7 + n) % 50);
           const succeeded = event('payment_intent.succeeded', {
-            id: pi, object: 'payment_intent', amount, amount_received: amount, currency: 'usd', status: 'succeeded', metadata: { onair_user_id: userId },
+            id: pi,
+            object: 'payment_intent',
+            amount,
+            amount_received: amount,
+            currency: 'usd',
+            status: 'succeeded',
+            metadata: { onair_user_id: userId },
           });
-          const charge = (refunded: number) => ({ id: `ch_${pi}`, object: 'charge', amount, amount_refunded: refunded, currency: 'usd', payment_intent: pi });
+          const charge = (refunded: number) => ({
+            id: `ch_${pi}`,
+            object: 'charge',
+            amount,
+            amount_refunded: refunded,
+            currency: 'usd',
+            payment_intent: pi,
+          });
           const partial = event('charge.refunded', charge(300));
           const more = event('charge.refunded', charge(REFUNDED));
           await deliver(succeeded);
@@ -163,7 +179,8 @@ describe('Stripe webhooks during a PostgreSQL restart', () => {
       );
       expect(credits.length).toBe(intents.length);
       const byIntent = new Map(credits.map((c) => [c.ref, c]));
-      for (const pi of intents) expect([pi.id, byIntent.get(pi.id)?.n, Number(byIntent.get(pi.id)?.total)]).toEqual([pi.id, '1', pi.amount]);
+      for (const pi of intents)
+        expect([pi.id, byIntent.get(pi.id)?.n, Number(byIntent.get(pi.id)?.total)]).toEqual([pi.id, '1', pi.amount]);
       const reversals = await node.db.query<{ ref: string; total: string }>(
         `SELECT external_ref AS ref, sum(amount)::text AS total FROM ledger_transfers WHERE kind = 'topup_reversal' GROUP BY external_ref`,
       );

@@ -39,14 +39,25 @@ describe('tip alerts on the embedded store', () => {
       const { tip } = (await res.json()) as { tip: { id: string; fromUsername: string } };
 
       for (const v of viewers) await waitFor('the tip alert', () => v.of('tip').length > 0);
-      const again = await post(`/api/streams/${stream.id}/tips`, tipper.token, { amount: 300, message: 'hype!' }, { 'idempotency-key': key });
+      const again = await post(
+        `/api/streams/${stream.id}/tips`,
+        tipper.token,
+        { amount: 300, message: 'hype!' },
+        { 'idempotency-key': key },
+      );
       expect(((await again.json()) as { tip: { id: string } }).tip.id).toBe(tip.id);
       await node.tipEvents.flush();
       await new Promise((r) => setTimeout(r, 300));
       for (const v of viewers) {
-        expect(v.of('tip').map((t) => ({ tipId: t.tipId, fromUsername: t.fromUsername, amount: Number(t.amount), currency: t.currency, message: t.message }))).toEqual([
-          { tipId: tip.id, fromUsername: tip.fromUsername, amount: 300, currency: 'USD', message: 'hype!' },
-        ]);
+        expect(
+          v.of('tip').map((t) => ({
+            tipId: t.tipId,
+            fromUsername: t.fromUsername,
+            amount: Number(t.amount),
+            currency: t.currency,
+            message: t.message,
+          })),
+        ).toEqual([{ tipId: tip.id, fromUsername: tip.fromUsername, amount: 300, currency: 'USD', message: 'hype!' }]);
       }
       expect(elsewhere.of('tip')).toEqual([]);
       const wallet = await fetch(`${node.url}/api/wallet`, { headers: { authorization: `Bearer ${tipper.token}` } });

@@ -35,7 +35,11 @@ async function register(): Promise<{ token: string; id: string; username: string
 function call(method: string, path: string, token: string | undefined, body?: unknown, headers: Record<string, string> = {}) {
   return fetch(`${node.url}${path}`, {
     method,
-    headers: { ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...(token ? { authorization: `Bearer ${token}` } : {}), ...headers },
+    headers: {
+      ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+      ...headers,
+    },
     body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
   });
 }
@@ -53,12 +57,27 @@ describe('tips over HTTP', () => {
 
     const topup = await call('POST', '/api/wallet/topups', viewer.token, { amount: 2000 });
     expect(topup.status).toBe(201);
-    expect(await topup.json()).toMatchObject({ provider: 'development', testFunds: true, status: 'credited', amount: 2000, currency: 'USD', balance: 2000 });
+    expect(await topup.json()).toMatchObject({
+      provider: 'development',
+      testFunds: true,
+      status: 'credited',
+      amount: 2000,
+      currency: 'USD',
+      balance: 2000,
+    });
 
     const res = await tip(streamer.id, viewer.token, { amount: 1000, message: 'great stream' });
     expect(res.status).toBe(201);
     const { tip: t } = (await res.json()) as { tip: Record<string, unknown> };
-    expect(t).toMatchObject({ streamId: streamer.id, fromUserId: viewer.id, fromUsername: viewer.username, amount: 1000, fee: 50, currency: 'USD', message: 'great stream' });
+    expect(t).toMatchObject({
+      streamId: streamer.id,
+      fromUserId: viewer.id,
+      fromUsername: viewer.username,
+      amount: 1000,
+      fee: 50,
+      currency: 'USD',
+      message: 'great stream',
+    });
 
     expect(await (await call('GET', '/api/wallet', viewer.token)).json()).toMatchObject({ balance: 1000, currency: 'USD', earnings: 0 });
     expect(await (await call('GET', '/api/wallet', streamer.token)).json()).toMatchObject({ balance: 0, currency: 'USD', earnings: 950 });
@@ -67,7 +86,9 @@ describe('tips over HTTP', () => {
 
     await waitFor('the tip event on the bus', () => received.length >= 1);
     await new Promise((r) => setTimeout(r, 100));
-    expect(received.map((e) => ({ ...e }))).toEqual([{ tipId: t.id, fromUsername: viewer.username, amount: 1000, currency: 'USD', message: 'great stream' }]);
+    expect(received.map((e) => ({ ...e }))).toEqual([
+      { tipId: t.id, fromUsername: viewer.username, amount: 1000, currency: 'USD', message: 'great stream' },
+    ]);
     sub.unsubscribe();
   });
 
@@ -114,7 +135,9 @@ describe('tips over HTTP', () => {
     const viewer = await register();
     await call('POST', '/api/wallet/topups', viewer.token, { amount: 5000 });
     const key = randomUUID();
-    const answers = await Promise.all(Array.from({ length: 50 }, () => tip(streamer.id, viewer.token, { amount: 700, message: 'once' }, key)));
+    const answers = await Promise.all(
+      Array.from({ length: 50 }, () => tip(streamer.id, viewer.token, { amount: 700, message: 'once' }, key)),
+    );
     const bodies = await Promise.all(answers.map((r) => r.text()));
     expect(answers.map((r) => r.status)).toEqual(Array(50).fill(201));
     expect(new Set(bodies).size).toBe(1);

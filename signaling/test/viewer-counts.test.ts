@@ -60,7 +60,11 @@ it('counts players once per client, never chat sockets or the dashboard, and not
     const sessionsBefore = node.media.viewerCount(s.id);
     const stray = await makeOffer('recvonly');
     await stray.pc.close(); // the peer goes away: ICE never completes
-    const res = await fetch(`${node.url}/whep/${s.id}`, { method: 'POST', headers: { 'content-type': 'application/sdp' }, body: stray.sdp });
+    const res = await fetch(`${node.url}/whep/${s.id}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/sdp' },
+      body: stray.sdp,
+    });
     expect(res.status).toBe(201);
     expect(node.media.viewerCount(s.id)).toBe(sessionsBefore + 1);
     await new Promise((r) => setTimeout(r, 4500));

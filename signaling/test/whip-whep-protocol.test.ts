@@ -72,7 +72,10 @@ describe('WHIP ingest', () => {
 
   it('refuses the old key after rotation', async () => {
     const s = await createUserAndStream(node.url);
-    const rot = await fetch(`${node.url}/api/streams/${s.id}/key/rotate`, { method: 'POST', headers: { authorization: `Bearer ${s.token}` } });
+    const rot = await fetch(`${node.url}/api/streams/${s.id}/key/rotate`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${s.token}` },
+    });
     const { streamKey } = (await rot.json()) as { streamKey: string };
     expect((await whip(s)).status).toBe(401);
     const res = await whip(s, { key: streamKey });
@@ -81,7 +84,11 @@ describe('WHIP ingest', () => {
   });
 
   it('answers 404 for an unknown stream', async () => {
-    const res = await fetch(`${node.url}/whip/nosuchstream`, { method: 'POST', headers: { 'content-type': 'application/sdp', authorization: 'Bearer x' }, body: offer });
+    const res = await fetch(`${node.url}/whip/nosuchstream`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/sdp', authorization: 'Bearer x' },
+      body: offer,
+    });
     expect(res.status).toBe(404);
     expect(await errorCode(res)).toBe('stream_not_found');
   });
@@ -97,7 +104,12 @@ describe('WHIP ingest', () => {
 
   it('answers 400 for malformed SDP, with a message', async () => {
     const s = await createUserAndStream(node.url);
-    for (const body of ['', 'hello world', 'v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n', offer.replace(/a=fingerprint:[^\r\n]+\r\n/g, '')]) {
+    for (const body of [
+      '',
+      'hello world',
+      'v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n',
+      offer.replace(/a=fingerprint:[^\r\n]+\r\n/g, ''),
+    ]) {
       const res = await whip(s, { body });
       expect(res.status, body.slice(0, 20)).toBe(400);
       const err = ((await res.json()) as { error: { code: string; message: string } }).error;
@@ -163,14 +175,25 @@ describe('WHIP ingest', () => {
   });
 
   it('advertises configured STUN/TURN servers in Link headers', async () => {
-    const other = await startTestNode({ ICE_SERVERS: JSON.stringify([{ urls: 'stun:stun.example.net' }, { urls: ['turn:turn.example.net?transport=udp'], username: 'u', credential: 'p' }]) });
+    const other = await startTestNode({
+      ICE_SERVERS: JSON.stringify([
+        { urls: 'stun:stun.example.net' },
+        { urls: ['turn:turn.example.net?transport=udp'], username: 'u', credential: 'p' },
+      ]),
+    });
     try {
       const s = await createUserAndStream(other.url);
       const opts = await fetch(`${other.url}/whip/${s.id}`, { method: 'OPTIONS' });
       expect(opts.headers.get('link')).toContain('<stun:stun.example.net>; rel="ice-server"');
-      const res = await fetch(`${other.url}/whip/${s.id}`, { method: 'POST', headers: { 'content-type': 'application/sdp', authorization: `Bearer ${s.streamKey}` }, body: offer });
+      const res = await fetch(`${other.url}/whip/${s.id}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/sdp', authorization: `Bearer ${s.streamKey}` },
+        body: offer,
+      });
       expect(res.status).toBe(201);
-      expect(res.headers.get('link')).toContain('<turn:turn.example.net?transport=udp>; rel="ice-server"; username="u"; credential="p"; credential-type="password"');
+      expect(res.headers.get('link')).toContain(
+        '<turn:turn.example.net?transport=udp>; rel="ice-server"; username="u"; credential="p"; credential-type="password"',
+      );
       await fetch(other.url + res.headers.get('location'), { method: 'DELETE' });
     } finally {
       await other.close();
@@ -181,7 +204,8 @@ describe('WHIP ingest', () => {
 describe('WHEP playback and the directory', () => {
   const whep = (id: string, body = viewerOffer, type = 'application/sdp') =>
     fetch(`${node.url}/whep/${id}`, { method: 'POST', headers: { 'content-type': type }, body });
-  const liveIds = async () => ((await (await fetch(`${node.url}/api/streams?live=true`)).json()) as { items: { id: string }[] }).items.map((i) => i.id);
+  const liveIds = async () =>
+    ((await (await fetch(`${node.url}/api/streams?live=true`)).json()) as { items: { id: string }[] }).items.map((i) => i.id);
 
   it('answers 404 stream_offline when nobody publishes, and 404 stream_not_found for an unknown id', async () => {
     const s = await createUserAndStream(node.url);
@@ -231,7 +255,9 @@ describe('WHEP playback and the directory', () => {
       expect(answer).toContain(`a=rtpmap:${offered(/a=rtpmap:(\d+) VP8\/90000/)} VP8/90000`);
       expect(answer).toContain(`a=rtpmap:${offered(/a=rtpmap:(\d+) opus\/48000/)} opus/48000/2`);
       const tcc = 'http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01';
-      expect(answer).toContain(`a=extmap:${offered(/a=extmap:(\d+) http:\/\/www\.ietf\.org\/id\/draft-holmer-rmcat-transport-wide-cc-extensions-01/)} ${tcc}`);
+      expect(answer).toContain(
+        `a=extmap:${offered(/a=extmap:(\d+) http:\/\/www\.ietf\.org\/id\/draft-holmer-rmcat-transport-wide-cc-extensions-01/)} ${tcc}`,
+      );
       const url = node.url + res.headers.get('location');
       expect(res.headers.get('location')).toMatch(new RegExp(`^/whep/${s.id}/[\\w-]+$`));
       expect((await fetch(url, { method: 'DELETE' })).status).toBe(200);
@@ -267,7 +293,10 @@ describe('WHEP playback and the directory', () => {
     const s = await createUserAndStream(node.url);
     const pub = await publish(node.url, s.id, s.streamKey, 'vp8');
     await waitFor('directory live', async () => (await liveIds()).includes(s.id));
-    const rot = await fetch(`${node.url}/api/streams/${s.id}/key/rotate`, { method: 'POST', headers: { authorization: `Bearer ${s.token}` } });
+    const rot = await fetch(`${node.url}/api/streams/${s.id}/key/rotate`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${s.token}` },
+    });
     expect(rot.status).toBe(200);
     await waitFor('directory offline after rotation', async () => !(await liveIds()).includes(s.id));
     expect((await fetch(pub.location, { method: 'DELETE' })).status).toBe(404);

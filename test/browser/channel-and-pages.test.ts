@@ -53,7 +53,10 @@ const uniqueName = (prefix: string) => `${prefix}_${randomBytes(4).toString('hex
 async function api<T>(method: string, path: string, token?: string, body?: unknown): Promise<{ status: number; json: T }> {
   const res = await fetch(`${node.url}${path}`, {
     method,
-    headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+    headers: {
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+      ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+    },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const text = await res.text();
@@ -61,7 +64,8 @@ async function api<T>(method: string, path: string, token?: string, body?: unkno
 }
 
 async function register(username: string): Promise<{ token: string; user: { id: string } }> {
-  return (await api<{ token: string; user: { id: string } }>('POST', '/api/auth/register', undefined, { username, password: PASSWORD })).json;
+  return (await api<{ token: string; user: { id: string } }>('POST', '/api/auth/register', undefined, { username, password: PASSWORD }))
+    .json;
 }
 
 async function signIn(page: Pick<Page, 'getByLabel' | 'getByRole'>, username: string, button: 'Sign up' | 'Sign in'): Promise<void> {
@@ -75,7 +79,10 @@ const browserStorage = (page: Page) =>
   page.evaluate(() => [localStorage, sessionStorage].flatMap((s) => Object.keys(s).map((k) => `${k}=${s.getItem(k)}`)).join('\n'));
 
 async function noSidewaysScroll(page: Page, what: string): Promise<void> {
-  const { scrollWidth, innerWidth } = await page.evaluate(() => ({ scrollWidth: document.documentElement.scrollWidth, innerWidth: window.innerWidth }));
+  const { scrollWidth, innerWidth } = await page.evaluate(() => ({
+    scrollWidth: document.documentElement.scrollWidth,
+    innerWidth: window.innerWidth,
+  }));
   expect(scrollWidth, `${what}: no horizontal scrolling`).toBeLessThanOrEqual(innerWidth + 1);
 }
 
@@ -125,7 +132,11 @@ describe('the web app for a returning streamer and their viewers', () => {
     const token = await second.evaluate(() => JSON.parse(localStorage.getItem('onair.auth') ?? '{}').token as string);
     const { json: mine } = await api<{ items: Array<{ id: string; title: string; tags: string[] }> }>('GET', '/api/me/streams', token);
     expect(mine.items.map((s) => s.title)).toEqual(['Lo-fi beats to return to']);
-    const settings = await api<{ slowModeSeconds: number; blockedTerms: string[] }>('GET', `/api/streams/${mine.items[0]!.id}/chat-settings`, token);
+    const settings = await api<{ slowModeSeconds: number; blockedTerms: string[] }>(
+      'GET',
+      `/api/streams/${mine.items[0]!.id}/chat-settings`,
+      token,
+    );
     expect(settings.json).toEqual({ slowModeSeconds: 10, blockedTerms: ['spoiler', 'giveaway'] });
   }, 90_000);
 
@@ -157,7 +168,11 @@ describe('the web app for a returning streamer and their viewers', () => {
   it('on a phone, a title and a chat message without spaces never make the page scroll sideways', async () => {
     const owner = await register(uniqueName('wide'));
     const title = 'W'.repeat(140); // the longest title the API takes
-    const { status, json: stream } = await api<{ id: string }>('POST', '/api/streams', owner.token, { title, tags: ['unspaced'], category: 'C'.repeat(50) });
+    const { status, json: stream } = await api<{ id: string }>('POST', '/api/streams', owner.token, {
+      title,
+      tags: ['unspaced'],
+      category: 'C'.repeat(50),
+    });
     expect(status).toBe(201);
     const viewer = await register(uniqueName('wideviewer'));
     const page = await newPage({ viewport: PHONE });
@@ -240,11 +255,16 @@ describe('the web app for a returning streamer and their viewers', () => {
     expect((await api('POST', '/api/wallet/topups', viewerToken, { amount: 2000 })).status).toBeLessThan(300);
     const tip = await fetch(`${node.url}/api/streams/${streamId}/tips`, {
       method: 'POST',
-      headers: { authorization: `Bearer ${viewerToken}`, 'content-type': 'application/json', 'idempotency-key': randomBytes(8).toString('hex') },
+      headers: {
+        authorization: `Bearer ${viewerToken}`,
+        'content-type': 'application/json',
+        'idempotency-key': randomBytes(8).toString('hex'),
+      },
       body: JSON.stringify({ amount: 500, message: 'for the show' }),
     });
     expect(tip.status).toBe(201);
-    for (const p of [viewer, page]) await p.locator('.chat-tip', { hasText: '$5.00' }).filter({ hasText: 'for the show' }).waitFor({ timeout: 15_000 });
+    for (const p of [viewer, page])
+      await p.locator('.chat-tip', { hasText: '$5.00' }).filter({ hasText: 'for the show' }).waitFor({ timeout: 15_000 });
     await page.locator('.activity', { hasText: 'tipped $5.00' }).waitFor();
   }, 120_000);
 
@@ -255,8 +275,11 @@ describe('the web app for a returning streamer and their viewers', () => {
     await page.goto(`${node.url}/watch/${stream.id}`);
     await page.getByRole('button', { name: 'Sign in to chat' }).waitFor();
     const log = page.getByRole('log', { name: 'Chat messages' });
-    const followed = () => log.evaluate((el) => el.scrollTop + el.clientHeight >= el.scrollHeight - 40 && el.scrollHeight > el.clientHeight);
-    const chatters = await Promise.all([1, 2, 3, 4, 5].map(async (n) => ChannelClient.connect(node.url, stream.id, (await register(uniqueName(`chatter${n}`))).token)));
+    const followed = () =>
+      log.evaluate((el) => el.scrollTop + el.clientHeight >= el.scrollHeight - 40 && el.scrollHeight > el.clientHeight);
+    const chatters = await Promise.all(
+      [1, 2, 3, 4, 5].map(async (n) => ChannelClient.connect(node.url, stream.id, (await register(uniqueName(`chatter${n}`))).token)),
+    );
     try {
       const line = (i: number) => `message ${i}: ${'a long line that wraps on a phone screen, '.repeat(3)}`;
       for (let i = 0; i < 20; i++) chatters[i % chatters.length]!.chat(line(i));
@@ -286,10 +309,13 @@ describe('the web app for a returning streamer and their viewers', () => {
     const tabTo = async (selector: string, text?: string) => {
       for (let i = 0; i < 40; i++) {
         await page.keyboard.press('Tab');
-        const reached = await page.evaluate(([sel, t]) => {
-          const el = document.activeElement;
-          return !!el?.matches(sel!) && (t === undefined || (el.textContent ?? '').includes(t));
-        }, [selector, text] as const);
+        const reached = await page.evaluate(
+          ([sel, t]) => {
+            const el = document.activeElement;
+            return !!el?.matches(sel!) && (t === undefined || (el.textContent ?? '').includes(t));
+          },
+          [selector, text] as const,
+        );
         if (reached) return;
       }
       expect.fail(`Tab never reached ${selector} ${text ?? ''}`);
@@ -323,33 +349,95 @@ describe('the web app for a returning streamer and their viewers', () => {
 
   it('axe-core finds no serious or critical violation on any page, light and dark, desktop and phone', async () => {
     const owner = await register(uniqueName('axeowner'));
-    const { json: stream } = await api<{ id: string }>('POST', '/api/streams', owner.token, { title: 'Accessible stream', tags: ['a11y'], category: 'Talk', language: 'fr' });
+    const { json: stream } = await api<{ id: string }>('POST', '/api/streams', owner.token, {
+      title: 'Accessible stream',
+      tags: ['a11y'],
+      category: 'Talk',
+      language: 'fr',
+    });
     await api('PATCH', `/api/streams/${stream.id}/chat-settings`, owner.token, { slowModeSeconds: 5 });
     // A live stream too, published from the fake camera: the directory's cards and the playing player.
     const liveOwner = await register(uniqueName('axelive'));
-    const { json: live } = await api<{ id: string; streamKey: string }>('POST', '/api/streams', liveOwner.token, { title: 'Live and accessible', tags: ['axe'], category: 'Music', language: 'de' });
+    const { json: live } = await api<{ id: string; streamKey: string }>('POST', '/api/streams', liveOwner.token, {
+      title: 'Live and accessible',
+      tags: ['axe'],
+      category: 'Music',
+      language: 'de',
+    });
     const publisher = await openSdkPage(browser, node.url, 'publisher');
     contexts.push(publisher.context);
     await publishFakeCamera(publisher.page, `${node.url}/whip/${live.id}`, live.streamKey);
     await waitFor('the stream to be live', async () => (await api<{ live: boolean }>('GET', `/api/streams/${live.id}`)).json.live, 20_000);
     const pages: Array<{ name: string; path: string; signedIn: boolean; ready: (p: Page) => Promise<unknown> }> = [
       { name: 'directory', path: '/', signedIn: false, ready: (p) => p.getByRole('link', { name: /Live and accessible/ }).waitFor() },
-      { name: 'watch-live', path: `/watch/${live.id}`, signedIn: false, ready: (p) => p.getByText('LIVE', { exact: true }).waitFor({ timeout: 20_000 }).then(() => p.getByRole('button', { name: /Click to unmute/ }).waitFor()) },
-      { name: 'watch-offline', path: `/watch/${stream.id}`, signedIn: false, ready: (p) => p.locator('.player-state', { hasText: 'offline' }).waitFor().then(() => p.getByText('Slow mode is on').waitFor()) },
-      { name: 'watch-not-found', path: '/watch/nosuchstream2', signedIn: false, ready: (p) => p.getByRole('heading', { name: 'Stream not found' }).waitFor() },
-      { name: 'not-found', path: '/channels/foo', signedIn: false, ready: (p) => p.getByRole('heading', { name: 'Page not found' }).waitFor() },
+      {
+        name: 'watch-live',
+        path: `/watch/${live.id}`,
+        signedIn: false,
+        ready: (p) =>
+          p
+            .getByText('LIVE', { exact: true })
+            .waitFor({ timeout: 20_000 })
+            .then(() => p.getByRole('button', { name: /Click to unmute/ }).waitFor()),
+      },
+      {
+        name: 'watch-offline',
+        path: `/watch/${stream.id}`,
+        signedIn: false,
+        ready: (p) =>
+          p
+            .locator('.player-state', { hasText: 'offline' })
+            .waitFor()
+            .then(() => p.getByText('Slow mode is on').waitFor()),
+      },
+      {
+        name: 'watch-not-found',
+        path: '/watch/nosuchstream2',
+        signedIn: false,
+        ready: (p) => p.getByRole('heading', { name: 'Stream not found' }).waitFor(),
+      },
+      {
+        name: 'not-found',
+        path: '/channels/foo',
+        signedIn: false,
+        ready: (p) => p.getByRole('heading', { name: 'Page not found' }).waitFor(),
+      },
       { name: 'dashboard-signin', path: '/dashboard', signedIn: false, ready: (p) => p.getByRole('button', { name: 'Sign up' }).waitFor() },
-      { name: 'dashboard-stream', path: '/dashboard', signedIn: true, ready: (p) => p.getByRole('heading', { name: 'Accessible stream' }).waitFor().then(() => p.locator('button:not([disabled])', { hasText: 'Save chat settings' }).waitFor()) },
-      { name: 'watch-signed-in', path: `/watch/${stream.id}`, signedIn: true, ready: (p) => p.getByRole('textbox', { name: 'Chat message' }).waitFor().then(() => p.getByText('Slow mode is on: one message every 5 s.').waitFor()) },
+      {
+        name: 'dashboard-stream',
+        path: '/dashboard',
+        signedIn: true,
+        ready: (p) =>
+          p
+            .getByRole('heading', { name: 'Accessible stream' })
+            .waitFor()
+            .then(() => p.locator('button:not([disabled])', { hasText: 'Save chat settings' }).waitFor()),
+      },
+      {
+        name: 'watch-signed-in',
+        path: `/watch/${stream.id}`,
+        signedIn: true,
+        ready: (p) =>
+          p
+            .getByRole('textbox', { name: 'Chat message' })
+            .waitFor()
+            .then(() => p.getByText('Slow mode is on: one message every 5 s.').waitFor()),
+      },
     ];
     const axe = await AXE_SOURCE;
     const failures: string[] = [];
     for (const dark of [false, true]) {
-      for (const [size, viewport] of [['desktop', DESKTOP], ['phone', PHONE]] as const) {
+      for (const [size, viewport] of [
+        ['desktop', DESKTOP],
+        ['phone', PHONE],
+      ] as const) {
         const page = await newPage({ viewport, dark });
         for (const p of pages) {
           await page.goto(node.url);
-          await page.evaluate((auth) => (auth ? localStorage.setItem('onair.auth', JSON.stringify(auth)) : localStorage.clear()), p.signedIn ? owner : null);
+          await page.evaluate(
+            (auth) => (auth ? localStorage.setItem('onair.auth', JSON.stringify(auth)) : localStorage.clear()),
+            p.signedIn ? owner : null,
+          );
           await page.goto(`${node.url}${p.path}`);
           await p.ready(page);
           await page.waitForTimeout(300);
@@ -358,9 +446,24 @@ describe('the web app for a returning streamer and their viewers', () => {
           await noSidewaysScroll(page, name);
           await page.addScriptTag({ content: axe });
           const violations = await page.evaluate(async () => {
-            const w = window as unknown as { axe: { run(ctx: Document, o: object): Promise<{ violations: Array<{ id: string; impact: string; nodes: Array<{ target: string[] }> }> }> } };
+            const w = window as unknown as {
+              axe: {
+                run(
+                  ctx: Document,
+                  o: object,
+                ): Promise<{ violations: Array<{ id: string; impact: string; nodes: Array<{ target: string[] }> }> }>;
+              };
+            };
             const result = await w.axe.run(document, { resultTypes: ['violations'] });
-            return result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(' ')).slice(0, 5).join(', ')}`);
+            return result.violations
+              .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+              .map(
+                (v) =>
+                  `${v.id} (${v.impact}): ${v.nodes
+                    .map((n) => n.target.join(' '))
+                    .slice(0, 5)
+                    .join(', ')}`,
+              );
           });
           failures.push(...violations.map((v) => `${name}: ${v}`));
         }

@@ -54,7 +54,11 @@ async function publishFromBrowser(page: Page, whipUrl: string, streamKey: string
         pc.addEventListener('icegatheringstatechange', () => pc.iceGatheringState === 'complete' && resolve());
         setTimeout(resolve, 2000);
       });
-      const res = await fetch(whipUrl, { method: 'POST', headers: { 'content-type': 'application/sdp', authorization: `Bearer ${streamKey}` }, body: pc.localDescription!.sdp });
+      const res = await fetch(whipUrl, {
+        method: 'POST',
+        headers: { 'content-type': 'application/sdp', authorization: `Bearer ${streamKey}` },
+        body: pc.localDescription!.sdp,
+      });
       if (res.status !== 201) throw new Error(`WHIP answered ${res.status}: ${await res.text()}`);
       await pc.setRemoteDescription({ type: 'answer', sdp: await res.text() });
       window.publisherPc = pc;
@@ -79,11 +83,18 @@ const sample = (page: Page): Promise<Sample> =>
 /** Waits for a picture, then asserts currentTime advances by at least 2 s over 4 s (a busy CI machine may stall briefly). */
 async function expectPlaying(page: Page, what: string, timeoutMs = 25_000): Promise<Sample> {
   const ok = await page
-    .waitForFunction(() => {
-      const v = document.querySelector('video')!;
-      return v.videoWidth > 0 && v.currentTime > 0;
-    }, undefined, { timeout: timeoutMs })
-    .then(() => true, () => false);
+    .waitForFunction(
+      () => {
+        const v = document.querySelector('video')!;
+        return v.videoWidth > 0 && v.currentTime > 0;
+      },
+      undefined,
+      { timeout: timeoutMs },
+    )
+    .then(
+      () => true,
+      () => false,
+    );
   if (!ok) {
     await screenshot(page, `no-picture-${what}`);
     expect.fail(`${what}: no picture after ${timeoutMs} ms: ${JSON.stringify(await sample(page))}`);
@@ -151,7 +162,10 @@ describe('HLS and DASH of a stream published from a browser', () => {
     expect(levels.length).toBeGreaterThanOrEqual(2);
     const lowest = Math.min(...levels);
     await page.evaluate(() => {
-      const lowestIndex = (window.hls.levels as { bitrate: number }[]).reduce((best, l, i, all) => (l.bitrate < all[best]!.bitrate ? i : best), 0);
+      const lowestIndex = (window.hls.levels as { bitrate: number }[]).reduce(
+        (best, l, i, all) => (l.bitrate < all[best]!.bitrate ? i : best),
+        0,
+      );
       window.hls.currentLevel = lowestIndex;
     });
     await page.waitForFunction((h) => document.querySelector('video')!.videoHeight === h, lowest, { timeout: 15_000 });
@@ -174,10 +188,14 @@ describe('HLS and DASH of a stream published from a browser', () => {
     await expectPlaying(page, 'dash.js');
     await screenshot(page, 'dash-playing');
     // HTTP players count as viewers in the directory (no WebRTC viewer and no channel here).
-    await waitFor('the HTTP players in the viewer count', async () => {
-      const s = (await (await fetch(`${node.url}/api/streams/${stream.id}`)).json()) as { viewerCount: number };
-      return s.viewerCount >= 1;
-    }, 10_000);
+    await waitFor(
+      'the HTTP players in the viewer count',
+      async () => {
+        const s = (await (await fetch(`${node.url}/api/streams/${stream.id}`)).json()) as { viewerCount: number };
+        return s.viewerCount >= 1;
+      },
+      10_000,
+    );
   });
 
   it('serves a fresh poster JPEG for the directory', async () => {
@@ -201,7 +219,11 @@ describe('HLS and DASH of a stream published from a browser', () => {
     const media = await (await fetch(`${node.url}/hls/${stream.id}/index.m3u8`)).text();
     const firstVariant = media.split('\n').find((l) => l && !l.startsWith('#'))!;
     const variantUrl = new URL(firstVariant, `${node.url}/hls/${stream.id}/index.m3u8`).toString();
-    await waitFor('a discontinuity in the media playlist', async () => (await (await fetch(variantUrl)).text()).includes('#EXT-X-DISCONTINUITY'), 20_000);
+    await waitFor(
+      'a discontinuity in the media playlist',
+      async () => (await (await fetch(variantUrl)).text()).includes('#EXT-X-DISCONTINUITY'),
+      20_000,
+    );
     await page.waitForTimeout(3000);
     await expectPlaying(page, 'hls.js after the crash');
   });
@@ -210,7 +232,10 @@ describe('HLS and DASH of a stream published from a browser', () => {
     const packaging = node.packagers!.get(stream.id)!;
     const pid = packaging.encoderPid!;
     const master = await (await fetch(`${node.url}/hls/${stream.id}/index.m3u8`)).text();
-    const variantUrl = new URL(master.split('\n').find((l) => l && !l.startsWith('#'))!, `${node.url}/hls/${stream.id}/index.m3u8`).toString();
+    const variantUrl = new URL(
+      master.split('\n').find((l) => l && !l.startsWith('#'))!,
+      `${node.url}/hls/${stream.id}/index.m3u8`,
+    ).toString();
     await publisher.evaluate(() => window.publisherPc!.close());
     await waitFor('ENDLIST', async () => (await (await fetch(variantUrl)).text()).includes('#EXT-X-ENDLIST'), 20_000);
     await waitFor('ffmpeg to exit', () => spawnSync('kill', ['-0', String(pid)]).status !== 0, 5_000);

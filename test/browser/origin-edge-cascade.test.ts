@@ -62,10 +62,26 @@ describe('origin -> relay -> edge across three node processes', () => {
       CASCADE_UPSTREAM_SILENCE_MS: '2000',
       HLS_MODE: 'off', // an ffmpeg ladder per stream would take the CPU these three nodes need
     };
-    nodes.push(await NodeProcess.start(`cascade-${id(1)}`, { ...common, NODE_ID: id(1), NODE_REGION: 'eu', NODE_PEER_REGIONS: 'us', NODE_SERVES_VIEWERS: 'false' }));
+    nodes.push(
+      await NodeProcess.start(`cascade-${id(1)}`, {
+        ...common,
+        NODE_ID: id(1),
+        NODE_REGION: 'eu',
+        NODE_PEER_REGIONS: 'us',
+        NODE_SERVES_VIEWERS: 'false',
+      }),
+    );
     // Node 2 relays to node 3 in plain RTP (same host, CASCADE_SRTP=auto); node 3 insists on SRTP.
     nodes.push(await NodeProcess.start(`cascade-${id(2)}`, { ...common, NODE_ID: id(2), NODE_REGION: 'us', NODE_PEER_REGIONS: 'eu' }));
-    nodes.push(await NodeProcess.start(`cascade-${id(3)}`, { ...common, NODE_ID: id(3), NODE_REGION: 'us', NODE_PEER_REGIONS: 'eu', CASCADE_SRTP: 'on' }));
+    nodes.push(
+      await NodeProcess.start(`cascade-${id(3)}`, {
+        ...common,
+        NODE_ID: id(3),
+        NODE_REGION: 'us',
+        NODE_PEER_REGIONS: 'eu',
+        CASCADE_SRTP: 'on',
+      }),
+    );
     browser = await launchBrowser();
     stream = await createUserAndStream(nodes[0]!.url, 'cascade');
   }, 120_000);
@@ -86,7 +102,11 @@ describe('origin -> relay -> edge across three node processes', () => {
 
     // The first viewer in region "us" makes node 2 pull the stream from the origin (the only holder).
     viewerOn2 = await page(n2.url, 'viewer on 2');
-    await waitFor('stream live in the directory', async () => ((await (await fetch(`${n2.url}/api/streams/${stream.id}`)).json()) as { live: boolean }).live, 15_000);
+    await waitFor(
+      'stream live in the directory',
+      async () => ((await (await fetch(`${n2.url}/api/streams/${stream.id}`)).json()) as { live: boolean }).live,
+      15_000,
+    );
     await playWithReconnect(viewerOn2, `${n2.url}/whep/${stream.id}`);
     const on2 = await waitForDecodedFrames(viewerOn2, 15_000);
     expect(on2.sessionOrigin).toBe(n2.url);
@@ -103,20 +123,33 @@ describe('origin -> relay -> edge across three node processes', () => {
 
   it('the origin-only node answers a WHEP POST with 307 to an edge (CORS kept), and 404 for a stream that is not live', async () => {
     const [n1] = nodes as [NodeProcess];
-    const res = await fetch(`${n1.url}/whep/${stream.id}`, { method: 'POST', headers: { 'content-type': 'application/sdp', origin: 'https://player.example' }, body: 'v=0\r\n', redirect: 'manual' });
+    const res = await fetch(`${n1.url}/whep/${stream.id}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/sdp', origin: 'https://player.example' },
+      body: 'v=0\r\n',
+      redirect: 'manual',
+    });
     expect(res.status).toBe(307);
     expect([nodes[1]!.url, nodes[2]!.url].map((u) => `${u}/whep/${stream.id}`)).toContain(res.headers.get('location'));
     expect(res.headers.get('access-control-allow-origin')).toBe('*');
     expect(res.headers.get('access-control-expose-headers')).toContain('Location');
     const other = await createUserAndStream(n1.url, 'never live');
-    const offline = await fetch(`${nodes[2]!.url}/whep/${other.id}`, { method: 'POST', headers: { 'content-type': 'application/sdp' }, body: 'v=0\r\n' });
+    const offline = await fetch(`${nodes[2]!.url}/whep/${other.id}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/sdp' },
+      body: 'v=0\r\n',
+    });
     expect(offline.status).toBe(404);
     expect(((await offline.json()) as { error: { code: string } }).error.code).toBe('stream_offline');
   });
 
   it('an edge sends HLS/DASH requests to the origin node with 307 (path and query kept)', async () => {
     const [n1, n2] = nodes as [NodeProcess, NodeProcess];
-    for (const path of [`/hls/${stream.id}/index.m3u8`, `/hls/${stream.id}/720p/index.m3u8?_HLS_msn=3&_HLS_part=1`, `/dash/${stream.id}/manifest.mpd`]) {
+    for (const path of [
+      `/hls/${stream.id}/index.m3u8`,
+      `/hls/${stream.id}/720p/index.m3u8?_HLS_msn=3&_HLS_part=1`,
+      `/dash/${stream.id}/manifest.mpd`,
+    ]) {
       const res = await fetch(n2.url + path, { redirect: 'manual' });
       expect(res.status, path).toBe(307);
       expect(res.headers.get('location'), path).toBe(n1.url + path);
@@ -141,7 +174,11 @@ describe('origin -> relay -> edge across three node processes', () => {
     expect(resumedMs).toBeLessThanOrEqual(5000);
 
     // Node 3 lost its upstream (node 2) and re-attached straight to the origin; its own viewer plays on.
-    await waitFor('node 3 re-attached to the origin', async () => JSON.stringify((await relayPaths())[id(3)]) === JSON.stringify([id(1), id(3)]), 5000);
+    await waitFor(
+      'node 3 re-attached to the origin',
+      async () => JSON.stringify((await relayPaths())[id(3)]) === JSON.stringify([id(1), id(3)]),
+      5000,
+    );
     await waitForDecodedFrames(viewerOn3, 5000);
   }, 60_000);
 
@@ -151,7 +188,11 @@ describe('origin -> relay -> edge across three node processes', () => {
     // The viewer on node 3 re-POSTs there and is told the stream is offline (its relay ended with the origin).
     await viewerOn3.waitForFunction(() => window.testViewer?.state === 'gave_up', undefined, { timeout: 10_000 });
     expect(await viewerOn3.evaluate(() => window.testViewerLog!.at(-1))).toContain('gave_up stream_offline');
-    await waitFor('directory offline', async () => ((await (await fetch(`${n3.url}/api/streams/${stream.id}`)).json()) as { live: boolean }).live === false, 5000);
+    await waitFor(
+      'directory offline',
+      async () => ((await (await fetch(`${n3.url}/api/streams/${stream.id}`)).json()) as { live: boolean }).live === false,
+      5000,
+    );
     expect(await relayPaths()).toEqual({});
     const metrics = await (await fetch(`${n3.url}/metrics`)).text();
     expect(metrics).toMatch(/^onair_live_streams 0$/m);

@@ -47,7 +47,11 @@ describe('pipe to another worker when a router is full', () => {
     expect(new Set(node.media.pool.all.map((w) => w.pid))).toEqual(new Set(routers.map((r) => r.workerPid)));
 
     // The node is at MEDIA_MAX_VIEWERS: a third viewer is told to come back later.
-    const full = await fetch(`${node.url}/whep/${s.id}`, { method: 'POST', headers: { 'content-type': 'application/sdp' }, body: 'v=0\r\n' });
+    const full = await fetch(`${node.url}/whep/${s.id}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/sdp' },
+      body: 'v=0\r\n',
+    });
     expect(full.status).toBe(503);
     expect(full.headers.get('retry-after')).toBe('5');
     expect(((await full.json()) as { error: { code: string } }).error.code).toBe('node_full');

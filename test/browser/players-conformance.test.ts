@@ -40,7 +40,12 @@ beforeAll(async () => {
   const context = await browser.newContext({ viewport: { width: 700, height: 400 } });
   contexts.push(context);
   const sender = await openBenchPage(context, node.url, 'sender');
-  await sender.evaluate((o) => window.g2g!.startPublishing(o), { whipUrl: `${node.url}/whip/${stream.id}`, streamKey: stream.streamKey, videoCodec: 'h264' as const, audio: true });
+  await sender.evaluate((o) => window.g2g!.startPublishing(o), {
+    whipUrl: `${node.url}/whip/${stream.id}`,
+    streamKey: stream.streamKey,
+    videoCodec: 'h264' as const,
+    audio: true,
+  });
   await waitFor('the HLS ladder to run', () => node.packagers?.get(stream.id)?.state === 'running', 30_000);
 });
 
@@ -66,10 +71,14 @@ async function topMediaUrl(): Promise<string> {
 /** The clock painted into every frame of an fMP4 segment (its init segment prepended), decoded by ffmpeg. */
 async function paintedClocksOf(init: Buffer, media: Buffer): Promise<(number | undefined)[]> {
   const frameBytes = FRAME_WIDTH * FRAME_HEIGHT * 4;
-  const child = execFile('ffmpeg', ['-v', 'error', '-i', 'pipe:0', '-vf', `scale=${FRAME_WIDTH}:${FRAME_HEIGHT}`, '-f', 'rawvideo', '-pix_fmt', 'rgba', 'pipe:1'], {
-    encoding: 'buffer',
-    maxBuffer: 64 * frameBytes,
-  });
+  const child = execFile(
+    'ffmpeg',
+    ['-v', 'error', '-i', 'pipe:0', '-vf', `scale=${FRAME_WIDTH}:${FRAME_HEIGHT}`, '-f', 'rawvideo', '-pix_fmt', 'rgba', 'pipe:1'],
+    {
+      encoding: 'buffer',
+      maxBuffer: 64 * frameBytes,
+    },
+  );
   const out = new Promise<Buffer>((resolve, reject) => {
     const chunks: Buffer[] = [];
     child.stdout!.on('data', (d: Buffer) => chunks.push(d));
@@ -79,7 +88,11 @@ async function paintedClocksOf(init: Buffer, media: Buffer): Promise<(number | u
   const rgba = await out;
   return Array.from({ length: Math.floor(rgba.length / frameBytes) }, (_, i) => {
     const frame = rgba.subarray(i * frameBytes, (i + 1) * frameBytes);
-    return readTimecode({ width: FRAME_WIDTH, height: FRAME_HEIGHT, data: new Uint8ClampedArray(frame.buffer, frame.byteOffset, frame.length) } as ImageData);
+    return readTimecode({
+      width: FRAME_WIDTH,
+      height: FRAME_HEIGHT,
+      data: new Uint8ClampedArray(frame.buffer, frame.byteOffset, frame.length),
+    } as ImageData);
   });
 }
 
@@ -112,7 +125,13 @@ async function segmentClocks(mediaUrl: string, pl: ParsedMediaPlaylist): Promise
     const frameMs = (s.duration! * 1000) / clocks.length;
     const frames = clocks.map((painted, i) => (painted === undefined ? null : Math.round(s.pdt! + i * frameMs - painted)));
     const read = frames.filter((f): f is number => f !== null);
-    if (read.length > clocks.length / 2) out.push({ msn: s.msn, firstOfGeneration: (s as { firstOfGeneration?: boolean }).firstOfGeneration === true, errorMs: median(read), frames });
+    if (read.length > clocks.length / 2)
+      out.push({
+        msn: s.msn,
+        firstOfGeneration: (s as { firstOfGeneration?: boolean }).firstOfGeneration === true,
+        errorMs: median(read),
+        frames,
+      });
   }
   return out;
 }
@@ -124,7 +143,8 @@ async function segmentClocks(mediaUrl: string, pl: ParsedMediaPlaylist): Promise
  * shows a picture newer than its timestamps for that long, whatever the timestamps. Logged.
  */
 function checkedClocks(clocks: SegmentClock[]): number[] {
-  for (const c of clocks.filter((x) => x.firstOfGeneration)) console.log(`[players] first segment ${c.msn} of its generation, per frame: ${JSON.stringify(c.frames)}`);
+  for (const c of clocks.filter((x) => x.firstOfGeneration))
+    console.log(`[players] first segment ${c.msn} of its generation, per frame: ${JSON.stringify(c.frames)}`);
   return clocks.filter((c) => !c.firstOfGeneration).map((c) => c.errorMs);
 }
 
@@ -175,15 +195,27 @@ async function watch(player: HttpPlayerName, kind: HttpKind, url: string, warmup
   await page.waitForTimeout(sampleMs);
   const report = await page.evaluate(() => window.g2g!.viewerReport());
   const shakaAfter = shakaBefore ? await shakaStats() : undefined;
-  const shaka = shakaBefore && shakaAfter
-    ? { gapsJumped: shakaAfter.gapsJumped - shakaBefore.gapsJumped, stallsDetected: shakaAfter.stallsDetected - shakaBefore.stallsDetected }
-    : undefined;
+  const shaka =
+    shakaBefore && shakaAfter
+      ? {
+          gapsJumped: shakaAfter.gapsJumped - shakaBefore.gapsJumped,
+          stallsDetected: shakaAfter.stallsDetected - shakaBefore.stallsDetected,
+        }
+      : undefined;
   await context.close();
   const kept = report.samples.filter((s) => s.shownAt >= firstFrameAt + warmupMs);
   const own = kept.map((s) => s.playerLatencyMs).filter((v): v is number => v !== undefined);
-  const r: PlayerRun = { report, shaka, kept, pictureLatencyMs: median(kept.map((s) => s.delayMs)), playerLatencyMs: own.length ? median(own) : undefined };
+  const r: PlayerRun = {
+    report,
+    shaka,
+    kept,
+    pictureLatencyMs: median(kept.map((s) => s.delayMs)),
+    playerLatencyMs: own.length ? median(own) : undefined,
+  };
   runs.set(`${player} ${kind}`, r);
-  console.log(`[players] ${player} ${kind}: picture ${r.pictureLatencyMs} ms, player says ${r.playerLatencyMs ?? '-'} ms, ${kept.length} frames, switches ${JSON.stringify(report.renditionSwitches.map((s) => s.height))}, errors ${JSON.stringify(report.playerErrors)}${shaka ? `, gaps jumped ${shaka.gapsJumped}, stalls ${shaka.stallsDetected}` : ''}`);
+  console.log(
+    `[players] ${player} ${kind}: picture ${r.pictureLatencyMs} ms, player says ${r.playerLatencyMs ?? '-'} ms, ${kept.length} frames, switches ${JSON.stringify(report.renditionSwitches.map((s) => s.height))}, errors ${JSON.stringify(report.playerErrors)}${shaka ? `, gaps jumped ${shaka.gapsJumped}, stalls ${shaka.stallsDetected}` : ''}`,
+  );
   return r;
 }
 
@@ -258,7 +290,10 @@ describe('players OnAir does not ship', () => {
   }, 60_000);
 
   it('hls.js (LL-HLS) and dash.js still play, beside them', async () => {
-    for (const [player, kind, url] of [['hls.js', 'll-hls', hlsUrl()], ['dash.js', 'dash', dashUrl()]] as const) {
+    for (const [player, kind, url] of [
+      ['hls.js', 'll-hls', hlsUrl()],
+      ['dash.js', 'dash', dashUrl()],
+    ] as const) {
       const r = await watch(player, kind, url, 6000, 6000);
       expect(r.report.connectionState, 'fatal error').toBeUndefined();
       expect(r.kept.length).toBeGreaterThan(90);
@@ -269,9 +304,21 @@ describe('players OnAir does not ship', () => {
     const master = await text(hlsUrl());
     const media = master.split('\n').filter((l) => l && !l.startsWith('#'));
     const audio = [...master.matchAll(/URI="([^"]+)"/g)].map((m) => m[1]!);
-    const urls = [hlsUrl(), `${node.url}/hls/${stream.id}/plain.m3u8`, ...[...media, ...audio].flatMap((m) => [new URL(m, hlsUrl()).toString(), new URL(m.replace('index.m3u8', 'plain.m3u8'), hlsUrl()).toString()]), dashUrl()];
+    const urls = [
+      hlsUrl(),
+      `${node.url}/hls/${stream.id}/plain.m3u8`,
+      ...[...media, ...audio].flatMap((m) => [
+        new URL(m, hlsUrl()).toString(),
+        new URL(m.replace('index.m3u8', 'plain.m3u8'), hlsUrl()).toString(),
+      ]),
+      dashUrl(),
+    ];
     for (const url of urls) {
-      const { stdout } = await run('ffprobe', ['-v', 'error', '-rw_timeout', '10000000', '-show_entries', 'stream=codec_type,height', '-of', 'json', url], { timeout: 30_000 });
+      const { stdout } = await run(
+        'ffprobe',
+        ['-v', 'error', '-rw_timeout', '10000000', '-show_entries', 'stream=codec_type,height', '-of', 'json', url],
+        { timeout: 30_000 },
+      );
       const streams = (JSON.parse(stdout) as { streams: { codec_type: string }[] }).streams;
       expect(streams.length, url).toBeGreaterThan(0);
     }
@@ -289,11 +336,15 @@ describe('after an ffmpeg restart', () => {
     const killed = packaging.encoderPid!;
     process.kill(killed, 'SIGKILL');
     await waitFor('ffmpeg to be restarted', () => (packaging.encoderPid ?? killed) !== killed, 10_000);
-    await waitFor('a discontinuity followed by 4 segments', async () => {
-      const pl = parseMediaPlaylist(await text(mediaUrl));
-      const at = pl.segments.findIndex((s) => s.discontinuity);
-      return at >= 0 && pl.segments.length - at >= 5;
-    }, 20_000);
+    await waitFor(
+      'a discontinuity followed by 4 segments',
+      async () => {
+        const pl = parseMediaPlaylist(await text(mediaUrl));
+        const at = pl.segments.findIndex((s) => s.discontinuity);
+        return at >= 0 && pl.segments.length - at >= 5;
+      },
+      20_000,
+    );
     await new Promise((r) => setTimeout(r, 1000)); // the new encoder's clock has settled (3 s)
     const pl = parseMediaPlaylist(await text(mediaUrl));
     const after = pl.segments.slice(pl.segments.findIndex((s) => s.discontinuity));

@@ -25,7 +25,9 @@ let browser: Browser;
 const contexts: BrowserContext[] = [];
 
 beforeAll(async () => {
-  node = await startNode(loadConfig({ PORT: '0', HOST: '127.0.0.1', DATA_DIR: ':memory:', LOG_LEVEL: 'warn', MEDIASOUP_WORKERS: '1', HLS_MODE: 'off' }));
+  node = await startNode(
+    loadConfig({ PORT: '0', HOST: '127.0.0.1', DATA_DIR: ':memory:', LOG_LEVEL: 'warn', MEDIASOUP_WORKERS: '1', HLS_MODE: 'off' }),
+  );
   browser = await launchBrowser();
 });
 
@@ -84,7 +86,14 @@ function samplePlayback(page: Page): Promise<PlaybackSample> {
       }
     });
     const codec = codecId ? (stats?.get(codecId) as { mimeType?: string } | undefined)?.mimeType : undefined;
-    return { currentTime: video.currentTime, videoWidth: video.videoWidth, packetsReceived, framesDecoded, codec, connectionState: pc?.connectionState };
+    return {
+      currentTime: video.currentTime,
+      videoWidth: video.videoWidth,
+      packetsReceived,
+      framesDecoded,
+      codec,
+      connectionState: pc?.connectionState,
+    };
   });
 }
 
@@ -124,8 +133,13 @@ describe('publish from the dashboard and watch in another browser', () => {
       await viewer.getByRole('link', { name: title }).click();
       await viewer.waitForURL(`${node.url}/watch/${id}`);
       const picture = await viewer
-        .waitForFunction(() => (document.querySelector('video')?.videoWidth ?? 0) > 0 && !!window.onairPlayer, undefined, { timeout: 15_000 })
-        .then(() => true, () => false);
+        .waitForFunction(() => (document.querySelector('video')?.videoWidth ?? 0) > 0 && !!window.onairPlayer, undefined, {
+          timeout: 15_000,
+        })
+        .then(
+          () => true,
+          () => false,
+        );
       if (!picture) {
         await screenshot(viewer, `watch-no-picture-${codec}`);
         expect.fail(`no picture after 15 s; viewer state: ${JSON.stringify(await samplePlayback(viewer))}`);

@@ -94,12 +94,20 @@ async function expectPlaying(page: Page, transport: string, timeoutMs = 60_000):
     .waitForFunction(
       (t) => {
         const v = document.querySelector<HTMLVideoElement>('video.player');
-        return window.onairStreamPlayer?.transport === t && window.onairStreamPlayer.state === 'playing' && (v?.videoWidth ?? 0) > 0 && (v?.currentTime ?? 0) > 0;
+        return (
+          window.onairStreamPlayer?.transport === t &&
+          window.onairStreamPlayer.state === 'playing' &&
+          (v?.videoWidth ?? 0) > 0 &&
+          (v?.currentTime ?? 0) > 0
+        );
       },
       transport,
       { timeout: timeoutMs, polling: 250 },
     )
-    .then(() => true, () => false);
+    .then(
+      () => true,
+      () => false,
+    );
   if (!ok) {
     await shot(page, `no-picture-${transport}`);
     expect.fail(`no ${transport} picture after ${timeoutMs} ms: ${JSON.stringify(await sample(page))}`);
@@ -129,7 +137,11 @@ async function liveStream(): Promise<TestStream> {
 /** Makes every WHEP offer of this context fail as a full node answers. */
 async function refuseWhep(context: BrowserContext): Promise<void> {
   await context.route('**/whep/**', (route) =>
-    route.fulfill({ status: 503, headers: { 'retry-after': '5', 'content-type': 'application/json' }, body: JSON.stringify({ error: { code: 'node_full', message: 'this node is full (test)' } }) }),
+    route.fulfill({
+      status: 503,
+      headers: { 'retry-after': '5', 'content-type': 'application/json' },
+      body: JSON.stringify({ error: { code: 'node_full', message: 'this node is full (test)' } }),
+    }),
   );
 }
 
@@ -207,10 +219,15 @@ describe('the web app against a real node', () => {
     expect(await alert.textContent()).toContain('great stream!');
     await streamer.locator('[data-stat="tips"]').getByText('$5.00').waitFor();
     await shot(streamer, 'dashboard-live-tip-alert-desktop');
-    await viewer.locator('.tip-alert').filter({ hasText: /tipped \$5\.00/ }).waitFor({ timeout: 15_000 });
+    await viewer
+      .locator('.tip-alert')
+      .filter({ hasText: /tipped \$5\.00/ })
+      .waitFor({ timeout: 15_000 });
 
     // The viewer count reached the dashboard's chart.
-    await streamer.waitForFunction(() => Number(document.querySelector('[data-stat="viewers"]')?.textContent) >= 1, undefined, { timeout: 15_000 });
+    await streamer.waitForFunction(() => Number(document.querySelector('[data-stat="viewers"]')?.textContent) >= 1, undefined, {
+      timeout: 15_000,
+    });
 
     await streamer.getByRole('button', { name: 'Stop' }).click();
     await streamer.getByRole('status').getByText('Offline').waitFor();
@@ -244,12 +261,13 @@ describe('the web app against a real node', () => {
       const proto = RTCPeerConnection.prototype;
       const setRemote = proto.setRemoteDescription;
       proto.setRemoteDescription = function (this: RTCPeerConnection, desc?: RTCSessionDescriptionInit) {
-        const sdp = desc?.sdp?.split('\r\n').filter((l) => !l.startsWith('a=candidate:')).join('\r\n');
+        const sdp = desc?.sdp
+          ?.split('\r\n')
+          .filter((l) => !l.startsWith('a=candidate:'))
+          .join('\r\n');
         return setRemote.call(this, desc ? { type: desc.type, sdp } : desc) as Promise<void>;
       } as typeof proto.setRemoteDescription;
-      proto.addIceCandidate = function () {
-        return Promise.resolve();
-      } as typeof proto.addIceCandidate;
+      proto.addIceCandidate = (() => Promise.resolve()) as typeof proto.addIceCandidate;
     });
     await viewer.goto(`${node.url}/watch/${s.id}`);
     const hls = await expectPlaying(viewer, 'hls', 60_000);
@@ -272,11 +290,18 @@ describe('the web app against a real node', () => {
   it('renders every page at desktop and phone sizes without sideways scrolling, and is keyboard reachable', async () => {
     const s = await liveStream();
     await waitFor('the thumbnail', async () => (await fetch(`${node.url}/api/streams/${s.id}/thumbnail.jpg`)).status === 200, 20_000);
-    for (const [size, viewport] of [['desktop', DESKTOP], ['phone', PHONE]] as const) {
+    for (const [size, viewport] of [
+      ['desktop', DESKTOP],
+      ['phone', PHONE],
+    ] as const) {
       const page = await newPage(viewport);
       await page.goto(node.url);
       await page.getByRole('link', { name: 'Fallback stream' }).waitFor({ timeout: 15_000 });
-      await page.waitForFunction(() => [...document.querySelectorAll<HTMLImageElement>('img.thumb')].some((i) => i.complete && i.naturalWidth > 0), undefined, { timeout: 15_000 });
+      await page.waitForFunction(
+        () => [...document.querySelectorAll<HTMLImageElement>('img.thumb')].some((i) => i.complete && i.naturalWidth > 0),
+        undefined,
+        { timeout: 15_000 },
+      );
       await checkLayout(page, `directory-${size}`);
 
       // Keyboard: Tab reaches the skip link, then the navigation and the search box.
@@ -309,6 +334,9 @@ describe('the web app against a real node', () => {
 /** Screenshots the page and asserts nothing makes it scroll sideways. */
 async function checkLayout(page: Page, name: string): Promise<void> {
   await shot(page, name);
-  const { scrollWidth, innerWidth } = await page.evaluate(() => ({ scrollWidth: document.documentElement.scrollWidth, innerWidth: window.innerWidth }));
+  const { scrollWidth, innerWidth } = await page.evaluate(() => ({
+    scrollWidth: document.documentElement.scrollWidth,
+    innerWidth: window.innerWidth,
+  }));
   expect(scrollWidth, `${name}: no horizontal scrolling`).toBeLessThanOrEqual(innerWidth + 1);
 }

@@ -4,7 +4,7 @@
 // over each other.
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync, statSync, type Stats } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,7 +16,7 @@ const lockDir = join(tmpdir(), `onair-web-build-${createHash('sha1').update(root
 const LOCK_STALE_MS = 3 * 60_000;
 
 function newestMtimeMs(path: string): number {
-  let stat;
+  let stat: Stats;
   try {
     stat = statSync(path);
   } catch {

@@ -51,7 +51,9 @@ export class ChannelClient {
     return this.frames.flatMap((f) => (f.body === 'error' && f.error ? [f.error] : []));
   }
 
-  of<K extends 'chat' | 'reactions' | 'viewers' | 'moderation' | 'status' | 'error' | 'pong' | 'tip'>(kind: K): NonNullable<ServerFrame[K]>[] {
+  of<K extends 'chat' | 'reactions' | 'viewers' | 'moderation' | 'status' | 'error' | 'pong' | 'tip'>(
+    kind: K,
+  ): NonNullable<ServerFrame[K]>[] {
     return this.frames.filter((f) => f.body === kind).map((f) => f[kind]!) as NonNullable<ServerFrame[K]>[];
   }
 
@@ -76,7 +78,10 @@ export class ChannelClient {
 export async function api(baseUrl: string, method: string, path: string, token?: string, body?: unknown) {
   const res = await fetch(`${baseUrl}${path}`, {
     method,
-    headers: { ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    headers: {
+      ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+    },
     body: body !== undefined ? JSON.stringify(body) : undefined,
   });
   const text = await res.text();

@@ -33,7 +33,9 @@ export class PrivateNatsServer {
 
   async resume(): Promise<void> {
     if (this.child) return;
-    const child = spawn(process.env.NATS_SERVER_BIN ?? 'nats-server', ['-a', '127.0.0.1', '-p', String(this.port)], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(process.env.NATS_SERVER_BIN ?? 'nats-server', ['-a', '127.0.0.1', '-p', String(this.port)], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     this.child = child;
     await new Promise<void>((resolve, reject) => {
       let text = '';

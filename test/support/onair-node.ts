@@ -6,7 +6,9 @@ import { startNode, type OnAirNode } from '@onair/signaling';
 // HLS is off unless a test asks for it (HLS_MODE: 'always'): an ffmpeg ladder per live stream would
 // cost every media test about a core it does not need.
 export async function startTestNode(env: Record<string, string> = {}): Promise<OnAirNode> {
-  return startNode(loadConfig({ PORT: '0', HOST: '127.0.0.1', DATA_DIR: ':memory:', LOG_LEVEL: 'warn', MEDIASOUP_WORKERS: '1', HLS_MODE: 'off', ...env }));
+  return startNode(
+    loadConfig({ PORT: '0', HOST: '127.0.0.1', DATA_DIR: ':memory:', LOG_LEVEL: 'warn', MEDIASOUP_WORKERS: '1', HLS_MODE: 'off', ...env }),
+  );
 }
 
 export interface TestStream {

@@ -12,7 +12,11 @@ const run = promisify(execFile);
 
 /** The machine's PostgreSQL cluster version (Debian layout: /etc/postgresql/<version>/main). */
 export function clusterVersion(): string {
-  return readdirSync('/etc/postgresql').sort((a, b) => Number(a) - Number(b)).at(-1) ?? '15';
+  return (
+    readdirSync('/etc/postgresql')
+      .sort((a, b) => Number(a) - Number(b))
+      .at(-1) ?? '15'
+  );
 }
 
 /** Waits until a fresh connection to TEST_DATABASE_URL answers a query. */

@@ -46,10 +46,13 @@ export async function openSdkPage(browser: Browser, origin: string, label: strin
 
 /** Publishes the fake camera and microphone over WHIP (H.264) and waits until connected. */
 export async function publishFakeCamera(page: Page, whipUrl: string, streamKey: string): Promise<void> {
-  await page.evaluate(async ({ whipUrl, streamKey }) => {
-    const stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: { width: 640, height: 360 } });
-    window.testPublisher = await window.onairSdk!.publish({ whipUrl, streamKey, stream, videoCodec: 'h264' });
-  }, { whipUrl, streamKey });
+  await page.evaluate(
+    async ({ whipUrl, streamKey }) => {
+      const stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: { width: 640, height: 360 } });
+      window.testPublisher = await window.onairSdk!.publish({ whipUrl, streamKey, stream, videoCodec: 'h264' });
+    },
+    { whipUrl, streamKey },
+  );
   await page.waitForFunction(() => window.testPublisher?.state === 'connected', undefined, { timeout: 15_000 });
 }
 
@@ -58,7 +61,13 @@ export async function playWithReconnect(page: Page, whepUrl: string): Promise<vo
   await page.evaluate(async (whepUrl) => {
     const video = document.querySelector('video')!;
     window.testViewerLog = [];
-    window.testViewer = await window.onairSdk!.playWithReconnect({ whepUrl, video, mediaTimeoutMs: 1500, retryDelayMs: 250, maxAttempts: 60 });
+    window.testViewer = await window.onairSdk!.playWithReconnect({
+      whepUrl,
+      video,
+      mediaTimeoutMs: 1500,
+      retryDelayMs: 250,
+      maxAttempts: 60,
+    });
     window.testViewer.onState((state, detail) => window.testViewerLog!.push(`${Date.now()} ${state} ${detail ?? ''}`));
   }, whepUrl);
 }
@@ -102,5 +111,7 @@ export async function waitForDecodedFrames(page: Page, timeoutMs: number): Promi
     last = b;
     if (b.state === 'playing' && b.videoWidth > 0 && b.sessionOrigin === a.sessionOrigin && b.framesDecoded > a.framesDecoded) return b;
   }
-  throw new Error(`no decoded frames within ${timeoutMs} ms; last sample ${JSON.stringify(last)}; log ${JSON.stringify(await page.evaluate(() => window.testViewerLog))}`);
+  throw new Error(
+    `no decoded frames within ${timeoutMs} ms; last sample ${JSON.stringify(last)}; log ${JSON.stringify(await page.evaluate(() => window.testViewerLog))}`,
+  );
 }

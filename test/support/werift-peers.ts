@@ -5,19 +5,17 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createSocket, type Socket } from 'node:dgram';
 import type { AddressInfo } from 'node:net';
-import {
-  MediaStreamTrack,
-  RTCPeerConnection,
-  RTCRtpCodecParameters,
-  useAbsSendTime,
-  useSdesMid,
-  useTransportWideCC,
-} from 'werift';
+import { MediaStreamTrack, RTCPeerConnection, RTCRtpCodecParameters, useAbsSendTime, useSdesMid, useTransportWideCC } from 'werift';
 
 export type VideoCodec = 'vp8' | 'h264';
 
 const VIDEO = {
-  vp8: new RTCRtpCodecParameters({ mimeType: 'video/VP8', clockRate: 90000, payloadType: 96, rtcpFeedback: [{ type: 'nack' }, { type: 'nack', parameter: 'pli' }, { type: 'transport-cc' }] }),
+  vp8: new RTCRtpCodecParameters({
+    mimeType: 'video/VP8',
+    clockRate: 90000,
+    payloadType: 96,
+    rtcpFeedback: [{ type: 'nack' }, { type: 'nack', parameter: 'pli' }, { type: 'transport-cc' }],
+  }),
   h264: new RTCRtpCodecParameters({
     mimeType: 'video/H264',
     clockRate: 90000,
@@ -40,7 +38,10 @@ export function newPeer(codec: VideoCodec = 'vp8'): RTCPeerConnection {
 }
 
 /** A complete offer from a real WebRTC stack, for protocol tests that only exercise signalling. */
-export async function makeOffer(direction: 'sendonly' | 'recvonly', codec: VideoCodec = 'vp8'): Promise<{ sdp: string; pc: RTCPeerConnection }> {
+export async function makeOffer(
+  direction: 'sendonly' | 'recvonly',
+  codec: VideoCodec = 'vp8',
+): Promise<{ sdp: string; pc: RTCPeerConnection }> {
   const pc = newPeer(codec);
   if (direction === 'sendonly') {
     pc.addTransceiver(new MediaStreamTrack({ kind: 'audio' }), { direction });
@@ -77,7 +78,14 @@ export interface Publisher {
 }
 
 /** Publishes ffmpeg-generated media to `POST {baseUrl}/whip/{streamId}` with the stream key. */
-export async function publish(baseUrl: string, streamId: string, streamKey: string, codec: VideoCodec = 'vp8', bitrateKbps = 1500, size = '640x360'): Promise<Publisher> {
+export async function publish(
+  baseUrl: string,
+  streamId: string,
+  streamKey: string,
+  codec: VideoCodec = 'vp8',
+  bitrateKbps = 1500,
+  size = '640x360',
+): Promise<Publisher> {
   const session = await whipSession(baseUrl, streamId, streamKey, codec);
   const sources = [
     await rtpSource('video', codec, bitrateKbps, size, (b) => session.video.writeRtp(b)),
@@ -165,22 +173,51 @@ async function rtpSource(kind: 'audio' | 'video', codec: VideoCodec, bitrateKbps
   await new Promise<void>((r) => sock.bind(0, '127.0.0.1', () => r()));
   const port = (sock.address() as AddressInfo).port;
   sock.on('message', (msg) => write(msg));
-  const out = ['-f', 'rtp', '-payload_type', kind === 'audio' ? '111' : codec === 'vp8' ? '96' : '102', `rtp://127.0.0.1:${port}?pkt_size=1200`];
+  const out = [
+    '-f',
+    'rtp',
+    '-payload_type',
+    kind === 'audio' ? '111' : codec === 'vp8' ? '96' : '102',
+    `rtp://127.0.0.1:${port}?pkt_size=1200`,
+  ];
   const args =
     kind === 'audio'
       ? ['-re', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000', '-c:a', 'libopus', '-ac', '2', '-b:a', '64k', ...out]
       : [
-          '-re', '-f', 'lavfi', '-i', `testsrc2=size=${size}:rate=30`,
+          '-re',
+          '-f',
+          'lavfi',
+          '-i',
+          `testsrc2=size=${size}:rate=30`,
           ...(codec === 'vp8'
             ? ['-c:v', 'libvpx', '-deadline', 'realtime', '-cpu-used', '8', '-g', '30', '-b:v', `${bitrateKbps}k`]
-            : ['-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-profile:v', 'baseline', '-g', '30', '-b:v', `${bitrateKbps}k`, '-bsf:v', 'h264_mp4toannexb']),
+            : [
+                '-c:v',
+                'libx264',
+                '-preset',
+                'ultrafast',
+                '-tune',
+                'zerolatency',
+                '-profile:v',
+                'baseline',
+                '-g',
+                '30',
+                '-b:v',
+                `${bitrateKbps}k`,
+                '-bsf:v',
+                'h264_mp4toannexb',
+              ]),
           ...out,
         ];
   // Under `setpriv --pdeathsig KILL` (as the ladder's ffmpeg): a test worker that is killed, not
   // exited, would otherwise leave this encoder running for MAX_SOURCE_SECONDS.
-  const ff: ChildProcess = spawn('/usr/bin/setpriv', ['--pdeathsig', 'KILL', '--', 'ffmpeg', '-hide_banner', '-loglevel', 'error', '-t', MAX_SOURCE_SECONDS, ...args], {
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
+  const ff: ChildProcess = spawn(
+    '/usr/bin/setpriv',
+    ['--pdeathsig', 'KILL', '--', 'ffmpeg', '-hide_banner', '-loglevel', 'error', '-t', MAX_SOURCE_SECONDS, ...args],
+    {
+      stdio: ['ignore', 'ignore', 'inherit'],
+    },
+  );
   children.add(ff);
   ff.once('exit', () => children.delete(ff));
   let stopped = false;
@@ -214,7 +251,11 @@ export async function watch(baseUrl: string, streamId: string, options: { client
   await pc.setLocalDescription(await pc.createOffer());
   await waitGathered(pc);
   const query = options.clientId ? `?client=${encodeURIComponent(options.clientId)}` : '';
-  const res = await fetch(`${baseUrl}/whep/${streamId}${query}`, { method: 'POST', headers: { 'content-type': 'application/sdp' }, body: pc.localDescription!.sdp });
+  const res = await fetch(`${baseUrl}/whep/${streamId}${query}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/sdp' },
+    body: pc.localDescription!.sdp,
+  });
   if (res.status !== 201) {
     await pc.close();
     throw new Error(`WHEP POST answered ${res.status}: ${await res.text()}`);

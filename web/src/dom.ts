@@ -18,13 +18,21 @@ export function h<K extends keyof HTMLElementTagNameMap>(tag: K, props: Props = 
     else if (key.includes('-') || ATTRIBUTE_ONLY.has(key) || !(key in el)) el.setAttribute(key, value === true ? '' : String(value));
     else (el as unknown as Props)[key] = value;
   }
-  el.append(...children.filter((c): c is Node | string | number => c !== null && c !== undefined && c !== false).map((c) => (typeof c === 'number' ? String(c) : c)));
+  el.append(
+    ...children
+      .filter((c): c is Node | string | number => c !== null && c !== undefined && c !== false)
+      .map((c) => (typeof c === 'number' ? String(c) : c)),
+  );
   return el;
 }
 
 /** Replaces everything inside `el` with `children`. */
 export function fill(el: Element, ...children: Child[]): void {
-  el.replaceChildren(...children.filter((c): c is Node | string | number => c !== null && c !== undefined && c !== false).map((c) => (typeof c === 'number' ? String(c) : c)));
+  el.replaceChildren(
+    ...children
+      .filter((c): c is Node | string | number => c !== null && c !== undefined && c !== false)
+      .map((c) => (typeof c === 'number' ? String(c) : c)),
+  );
 }
 
 /** A labelled form field: `<label for>` + the control, wrapped for layout. */

@@ -12,18 +12,32 @@ import { clearAuth, loadAuth, onAuthChange } from './session.js';
 import { openSignInDialog } from './components/sign-in-dialog.js';
 
 const root = document.getElementById('app')!;
-new Router(root, notFoundPage)
-  .add('/', directoryPage)
-  .add('/watch/:id', watchPage)
-  .add('/dashboard', dashboardPage)
-  .start();
+new Router(root, notFoundPage).add('/', directoryPage).add('/watch/:id', watchPage).add('/dashboard', dashboardPage).start();
 
 const accountNav = document.getElementById('account-nav')!;
 const renderAccountNav = () => {
   const auth = loadAuth();
   // Signing in from any page but the dashboard keeps you on that page (the stream you were watching).
-  if (!auth) return fill(accountNav, h('button', { type: 'button', class: 'link nav-sign-in', onclick: () => openSignInDialog('Sign in or create an account.'), 'aria-haspopup': 'dialog' }, 'Sign in'));
-  fill(accountNav, h('span', { class: 'who' }, auth.user.username), ' ', h('button', { type: 'button', class: 'link', onclick: () => clearAuth() }, 'Sign out'));
+  if (!auth)
+    return fill(
+      accountNav,
+      h(
+        'button',
+        {
+          type: 'button',
+          class: 'link nav-sign-in',
+          onclick: () => openSignInDialog('Sign in or create an account.'),
+          'aria-haspopup': 'dialog',
+        },
+        'Sign in',
+      ),
+    );
+  fill(
+    accountNav,
+    h('span', { class: 'who' }, auth.user.username),
+    ' ',
+    h('button', { type: 'button', class: 'link', onclick: () => clearAuth() }, 'Sign out'),
+  );
 };
 onAuthChange(renderAccountNav);
 renderAccountNav();

@@ -8,6 +8,7 @@ export interface PageContext {
 }
 
 /** Mounts a page into `root`; returns its cleanup. */
+// biome-ignore lint/suspicious/noConfusingVoidType: a page returns its cleanup, or nothing
 export type Page = (root: HTMLElement, ctx: PageContext) => (() => void) | void;
 
 interface Route {

@@ -93,9 +93,10 @@ export function renderMpd(p: LadderPackager, o: MpdOptions): string {
         ` initialization="${t.spec.name}/${p.session}/${objectNames.init(g.gen)}" media="${t.spec.name}/${p.session}/$Number$.m4s"` +
         (live ? ` availabilityTimeOffset="${ato.toFixed(3)}" availabilityTimeComplete="false"` : '') +
         '/>';
-      const channels = info.kind === 'audio' && info.channels
-        ? `<AudioChannelConfiguration schemeIdUri="urn:mpeg:dash:23003:3:audio_channel_configuration:2011" value="${info.channels}"/>`
-        : '';
+      const channels =
+        info.kind === 'audio' && info.channels
+          ? `<AudioChannelConfiguration schemeIdUri="urn:mpeg:dash:23003:3:audio_channel_configuration:2011" value="${info.channels}"/>`
+          : '';
       return `      <Representation ${attrs.join(' ')}>${channels}${template}</Representation>`;
     };
     const sets: string[] = [];
@@ -105,13 +106,19 @@ export function renderMpd(p: LadderPackager, o: MpdOptions): string {
       const maxFps = Math.max(...video.map((t) => t.frameRate ?? 0));
       sets.push(
         `    <AdaptationSet id="0" contentType="video" mimeType="video/mp4" segmentAlignment="true" startWithSAP="1"` +
-          (maxW ? ` maxWidth="${maxW}" maxHeight="${maxH}"` : '') + (maxFps ? ` maxFrameRate="${frameRate(maxFps)}"` : '') + '>',
+          (maxW ? ` maxWidth="${maxW}" maxHeight="${maxH}"` : '') +
+          (maxFps ? ` maxFrameRate="${frameRate(maxFps)}"` : '') +
+          '>',
         ...video.map(rep),
         '    </AdaptationSet>',
       );
     }
     if (audio.length) {
-      sets.push('    <AdaptationSet id="1" contentType="audio" mimeType="audio/mp4" lang="und" segmentAlignment="true" startWithSAP="1">', ...audio.map(rep), '    </AdaptationSet>');
+      sets.push(
+        '    <AdaptationSet id="1" contentType="audio" mimeType="audio/mp4" lang="und" segmentAlignment="true" startWithSAP="1">',
+        ...audio.map(rep),
+        '    </AdaptationSet>',
+      );
     }
     periods.push(`  <Period id="p${g.gen}" start="${dur(periodStartSec)}">`, ...sets, '  </Period>');
   }

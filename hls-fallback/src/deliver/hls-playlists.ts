@@ -44,7 +44,7 @@ export function renderMultivariant(p: LadderPackager, mediaName = 'index.m3u8'):
     );
   });
   const audioBandwidth = Math.max(0, ...audio.map((a) => a.spec.bandwidth));
-  const audioCodec = audio[0]?.latestInit!.info.codec;
+  const audioCodec = audio[0]?.latestInit?.info.codec;
   for (const v of video) {
     const info = v.latestInit!.info;
     const attrs = [
@@ -59,10 +59,13 @@ export function renderMultivariant(p: LadderPackager, mediaName = 'index.m3u8'):
   if (!video.length) {
     // an audio-only stream: its audio playlist is the variant
     for (const a of audio) {
-      lines.push(`#EXT-X-STREAM-INF:BANDWIDTH=${Math.round(a.spec.bandwidth)},CODECS="${a.latestInit!.info.codec}"`, `${a.spec.name}/${mediaName}`);
+      lines.push(
+        `#EXT-X-STREAM-INF:BANDWIDTH=${Math.round(a.spec.bandwidth)},CODECS="${a.latestInit!.info.codec}"`,
+        `${a.spec.name}/${mediaName}`,
+      );
     }
   }
-  return lines.join('\n') + '\n';
+  return `${lines.join('\n')}\n`;
 }
 
 export interface MediaPlaylistOptions {
@@ -147,5 +150,5 @@ export function renderMediaPlaylist(p: LadderPackager, track: PackagedTrack, o: 
     }
   }
   if (ended) lines.push('#EXT-X-ENDLIST');
-  return lines.join('\n') + '\n';
+  return `${lines.join('\n')}\n`;
 }

@@ -7,7 +7,10 @@
 export class HttpAudience {
   private readonly seen = new Map<string, Map<string, number>>();
 
-  constructor(private readonly windowMs = 10_000, private readonly now: () => number = Date.now) {}
+  constructor(
+    private readonly windowMs = 10_000,
+    private readonly now: () => number = Date.now,
+  ) {}
 
   /** Notes that `client` fetched a playlist of `streamId`. */
   saw(streamId: string, client: string): void {

@@ -21,7 +21,10 @@ export const EXPOSED_HEADERS = 'Content-Length, Content-Range, Content-Encoding,
 export const httpDate = (ms: number) => new Date(Math.floor(ms / 1000) * 1000).toUTCString();
 
 function etagList(header: string): string[] {
-  return header.split(',').map((s) => s.trim().replace(/^W\//, '')).filter(Boolean);
+  return header
+    .split(',')
+    .map((s) => s.trim().replace(/^W\//, ''))
+    .filter(Boolean);
 }
 
 /**

@@ -76,7 +76,7 @@ function parseDirectives(query: Record<string, unknown>): Directives {
   };
   const msn = int('_HLS_msn');
   const part = int('_HLS_part');
-  const skipRaw = query['_HLS_skip'];
+  const skipRaw = query._HLS_skip;
   if (skipRaw !== undefined && skipRaw !== 'YES' && skipRaw !== 'v2') throw err(400, 'bad_query', '_HLS_skip must be YES or v2');
   if (part !== undefined && msn === undefined) throw err(400, 'bad_query', '_HLS_part needs _HLS_msn');
   return { ...(msn !== undefined ? { msn } : {}), ...(part !== undefined ? { part } : {}), skip: skipRaw !== undefined };
@@ -138,7 +138,8 @@ export class PlaybackOrigin {
       if (d.msn > lastMsn + 2) throw err(400, 'msn_out_of_range', `_HLS_msn ${d.msn} is beyond the last segment ${lastMsn} plus two`);
       const want = { msn: d.msn, part: d.part };
       const outcome = await p.waitUntil(() => hasPart(track, want.msn, want.part), 3 * timing.targetDuration * 1000, req.signal);
-      if (outcome === 'timeout') throw unavailable(`segment ${d.msn}${d.part !== undefined ? ` part ${d.part}` : ''} did not appear within 3 target durations`);
+      if (outcome === 'timeout')
+        throw unavailable(`segment ${d.msn}${d.part !== undefined ? ` part ${d.part}` : ''} did not appear within 3 target durations`);
       if (isClosed(p)) throw gone();
     }
     if (isClosed(p)) throw gone();
@@ -213,7 +214,8 @@ export class PlaybackOrigin {
     let seg = tl.find(msn);
     if (!seg) {
       // the DASH player may ask for the next segment a little before its first part exists
-      if (p.state !== 'live' || msn > (tl.last?.msn ?? -1) + 1) throw isClosed(p) ? gone() : err(404, 'object_not_found', `no segment ${msn}`);
+      if (p.state !== 'live' || msn > (tl.last?.msn ?? -1) + 1)
+        throw isClosed(p) ? gone() : err(404, 'object_not_found', `no segment ${msn}`);
       const o = await p.waitUntil(() => tl.find(msn) !== undefined, waitMs, req.signal);
       if (o === 'timeout') throw unavailable(`segment ${msn} has not started`);
       seg = tl.find(msn);
@@ -226,7 +228,8 @@ export class PlaybackOrigin {
       if (o === 'timeout') throw unavailable(`segment ${msn} is not complete yet`);
     }
     if (seg.complete) return this.bytesReply(tl.segmentBytes(seg), req, type, etag, seg.parts[seg.parts.length - 1]!.arrivedAtMs);
-    if (req.headers['if-none-match'] !== undefined && notModified(req.headers, etag, 0)) return this.notModifiedReply(etag, CACHE_IMMUTABLE);
+    if (req.headers['if-none-match'] !== undefined && notModified(req.headers, etag, 0))
+      return this.notModifiedReply(etag, CACHE_IMMUTABLE);
     return {
       status: 200,
       headers: { 'Content-Type': type, 'Cache-Control': CACHE_IMMUTABLE, ETag: etag, 'Access-Control-Expose-Headers': EXPOSED_HEADERS },
@@ -301,7 +304,11 @@ export class PlaybackOrigin {
     headers['Content-Type'] = type;
     const r = byteRange(req.headers, bytes.length, etag);
     if (r.kind === 'unsatisfiable') {
-      return { status: 416, headers: { ...headers, 'Content-Range': `bytes */${bytes.length}`, 'Content-Type': 'text/plain' }, body: Buffer.alloc(0) };
+      return {
+        status: 416,
+        headers: { ...headers, 'Content-Range': `bytes */${bytes.length}`, 'Content-Type': 'text/plain' },
+        body: Buffer.alloc(0),
+      };
     }
     if (r.kind === 'partial') {
       headers['Content-Range'] = `bytes ${r.start}-${r.end}/${bytes.length}`;

@@ -21,5 +21,5 @@ export function ffmpegSdp(streams: SdpStream[]): string {
     if (fmtp.length) lines.push(`a=fmtp:${pt} ${fmtp.join(';')}`);
     lines.push(`a=rtcp:${s.port + 1}`, 'a=recvonly');
   }
-  return lines.join('\r\n') + '\r\n';
+  return `${lines.join('\r\n')}\r\n`;
 }

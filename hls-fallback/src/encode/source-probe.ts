@@ -38,7 +38,10 @@ export function probeRtpSource(sdpPath: string, timeoutMs: number, ffprobe = 'ff
       const v = streams.find((s) => s.codec_type === 'video' && s.width && s.height);
       const a = streams.find((s) => s.codec_type === 'audio');
       if (!v) return resolve(undefined);
-      resolve({ video: { codec: v.codec_name ?? '?', width: v.width!, height: v.height! }, audio: a ? { codec: a.codec_name ?? '?' } : undefined });
+      resolve({
+        video: { codec: v.codec_name ?? '?', width: v.width!, height: v.height! },
+        audio: a ? { codec: a.codec_name ?? '?' } : undefined,
+      });
     });
   });
 }

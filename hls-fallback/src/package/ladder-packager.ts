@@ -110,8 +110,17 @@ class TrackState implements PackagedTrack {
   /** a broken stream is ignored until the encoder restarts */
   broken = false;
 
-  constructor(readonly index: number, readonly spec: PackagerTrack, opts: PackagerOptions) {
-    this.timeline = new TrackTimeline(spec.kind, () => this.latestInit?.info.timescale ?? 1, opts.segmentTargetMs / 1000, opts.windowSegments);
+  constructor(
+    readonly index: number,
+    readonly spec: PackagerTrack,
+    opts: PackagerOptions,
+  ) {
+    this.timeline = new TrackTimeline(
+      spec.kind,
+      () => this.latestInit?.info.timescale ?? 1,
+      opts.segmentTargetMs / 1000,
+      opts.windowSegments,
+    );
   }
 }
 
@@ -346,7 +355,8 @@ export class LadderPackager {
     const boundMs = arrivedAtMs - ((f.info.startTicks + f.info.durationTicks) / ts + heldSec - a.mediaSec) * 1000;
     // A settled anchor that puts a video part's end after its own arrival is provably late (ffmpeg
     // settled while it lagged, on a loaded machine, and has since sped up): it tightens again.
-    if (a.settled && t.spec.kind === 'video' && arrivedAtMs < this.wallClockOf(a, (f.info.startTicks + f.info.durationTicks) / ts)) a.settled = false;
+    if (a.settled && t.spec.kind === 'video' && arrivedAtMs < this.wallClockOf(a, (f.info.startTicks + f.info.durationTicks) / ts))
+      a.settled = false;
     if (!a.settled) {
       if (t.spec.kind === 'video') a.videoBoundMs = Math.min(a.videoBoundMs, boundMs);
       else a.audioBoundMs = Math.min(a.audioBoundMs, boundMs);
@@ -357,7 +367,13 @@ export class LadderPackager {
     }
     const part: MediaPart | undefined = t.timeline.append(
       this.gen,
-      { bytes: Buffer.concat([moof, mdat]), startTicks: f.info.startTicks, durationTicks: f.info.durationTicks, independent: f.info.independent, arrivedAtMs },
+      {
+        bytes: Buffer.concat([moof, mdat]),
+        startTicks: f.info.startTicks,
+        durationTicks: f.info.durationTicks,
+        independent: f.info.independent,
+        arrivedAtMs,
+      },
       (ticks) => this.wallClockOf(a, ticks / ts),
     );
     if (!part) return;

@@ -19,7 +19,10 @@ export type FragmentResult = { ok: true; info: FragmentInfo } | { ok: false; err
 
 const NON_SYNC = 0x10000;
 
-export function describeFragment(moof: Buffer, trexDefaults: { durationTicks: number; flags: number } = { durationTicks: 0, flags: 0 }): FragmentResult {
+export function describeFragment(
+  moof: Buffer,
+  trexDefaults: { durationTicks: number; flags: number } = { durationTicks: 0, flags: 0 },
+): FragmentResult {
   const traf = findBox(moof, wholeBuffer(moof), ['moof', 'traf']);
   if (!traf) return { ok: false, error: 'moof without traf' };
   let defDuration = trexDefaults.durationTicks;
@@ -52,7 +55,7 @@ export function describeFragment(moof: Buffer, trexDefaults: { durationTicks: nu
         firstFlags = moof.readUInt32BE(p);
         p += 4;
       }
-      const stride = ((flags & 0x100) ? 4 : 0) + ((flags & 0x200) ? 4 : 0) + ((flags & 0x400) ? 4 : 0) + ((flags & 0x800) ? 4 : 0);
+      const stride = (flags & 0x100 ? 4 : 0) + (flags & 0x200 ? 4 : 0) + (flags & 0x400 ? 4 : 0) + (flags & 0x800 ? 4 : 0);
       if (p + n * stride > box.end) return { ok: false, error: 'trun overruns its box' };
       for (let i = 0; i < n; i++) {
         let d = defDuration;

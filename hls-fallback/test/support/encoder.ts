@@ -24,30 +24,92 @@ export const LADDER_SMALL: Rendition[] = [
 ];
 
 export function tracksOf(ladder: Rendition[]): PackagerTrack[] {
-  return [...ladder.map((r) => ({ kind: 'video' as const, name: r.name, bandwidth: r.kbps * 1000 })), { kind: 'audio' as const, name: 'audio', bandwidth: 96_000 }];
+  return [
+    ...ladder.map((r) => ({ kind: 'video' as const, name: r.name, bandwidth: r.kbps * 1000 })),
+    { kind: 'audio' as const, name: 'audio', bandwidth: 96_000 },
+  ];
 }
 
-const CMAF = ['-f', 'mp4', '-movflags', '+frag_keyframe+empty_moov+delay_moov+default_base_moof+cmaf', '-frag_duration', '200000', '-flush_packets', '1'];
+const CMAF = [
+  '-f',
+  'mp4',
+  '-movflags',
+  '+frag_keyframe+empty_moov+delay_moov+default_base_moof+cmaf',
+  '-frag_duration',
+  '200000',
+  '-flush_packets',
+  '1',
+];
 
 export function ffmpegArgs(ladder: Rendition[], opts: { realtime: boolean; seconds?: number }): string[] {
   const re = opts.realtime ? ['-re'] : [];
   const t = opts.seconds ? ['-t', String(opts.seconds)] : [];
-  const args = ['-hide_banner', '-loglevel', 'error', '-nostdin',
-    ...re, ...t, '-f', 'lavfi', '-i', 'testsrc2=size=1280x720:rate=30',
-    ...re, ...t, '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000',
-    '-filter_complex', `[0:v]split=${ladder.length}${ladder.map((_, i) => `[s${i}]`).join('')};` + ladder.map((r, i) => `[s${i}]scale=-2:${r.height}[v${i}]`).join(';')];
+  const args = [
+    '-hide_banner',
+    '-loglevel',
+    'error',
+    '-nostdin',
+    ...re,
+    ...t,
+    '-f',
+    'lavfi',
+    '-i',
+    'testsrc2=size=1280x720:rate=30',
+    ...re,
+    ...t,
+    '-f',
+    'lavfi',
+    '-i',
+    'sine=frequency=440:sample_rate=48000',
+    '-filter_complex',
+    `[0:v]split=${ladder.length}${ladder.map((_, i) => `[s${i}]`).join('')};` +
+      ladder.map((r, i) => `[s${i}]scale=-2:${r.height}[v${i}]`).join(';'),
+  ];
   ladder.forEach((r, i) => {
-    args.push('-map', `[v${i}]`, '-an', '-c:v', 'libx264', '-preset', 'veryfast', '-tune', 'zerolatency', '-profile:v', 'main', '-bf', '0',
-      '-g', '30', '-keyint_min', '30', '-sc_threshold', '0', '-force_key_frames', 'expr:gte(t,n_forced*1)',
-      '-b:v', `${r.kbps}k`, '-maxrate', `${r.kbps}k`, '-bufsize', `${r.kbps}k`, ...CMAF, `pipe:${3 + i}`);
+    args.push(
+      '-map',
+      `[v${i}]`,
+      '-an',
+      '-c:v',
+      'libx264',
+      '-preset',
+      'veryfast',
+      '-tune',
+      'zerolatency',
+      '-profile:v',
+      'main',
+      '-bf',
+      '0',
+      '-g',
+      '30',
+      '-keyint_min',
+      '30',
+      '-sc_threshold',
+      '0',
+      '-force_key_frames',
+      'expr:gte(t,n_forced*1)',
+      '-b:v',
+      `${r.kbps}k`,
+      '-maxrate',
+      `${r.kbps}k`,
+      '-bufsize',
+      `${r.kbps}k`,
+      ...CMAF,
+      `pipe:${3 + i}`,
+    );
   });
   args.push('-map', '1:a', '-vn', '-c:a', 'aac', '-b:a', '96k', '-ar', '48000', '-ac', '2', ...CMAF, `pipe:${3 + ladder.length}`);
   return args;
 }
 
-function spawnFfmpeg(ladder: Rendition[], opts: { realtime: boolean; seconds?: number }): { child: ChildProcess; outputs: Readable[]; stderr: () => string } {
+function spawnFfmpeg(
+  ladder: Rendition[],
+  opts: { realtime: boolean; seconds?: number },
+): { child: ChildProcess; outputs: Readable[]; stderr: () => string } {
   const n = ladder.length + 1;
-  const child = spawn('ffmpeg', ffmpegArgs(ladder, opts), { stdio: ['ignore', 'ignore', 'pipe', ...Array.from({ length: n }, () => 'pipe' as const)] });
+  const child = spawn('ffmpeg', ffmpegArgs(ladder, opts), {
+    stdio: ['ignore', 'ignore', 'pipe', ...Array.from({ length: n }, () => 'pipe' as const)],
+  });
   let err = '';
   child.stderr!.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-4000)));
   const outputs = Array.from({ length: n }, (_, i) => child.stdio[3 + i] as Readable);
@@ -65,9 +127,11 @@ export class LiveEncoder {
   start(): this {
     const { child, outputs } = spawnFfmpeg(this.ladder, { realtime: true });
     this.child = child;
-    outputs.forEach((o, i) => o.on('data', (d: Buffer) => {
-      if (this.child === child) this.packager.write(i, d);
-    }));
+    outputs.forEach((o, i) =>
+      o.on('data', (d: Buffer) => {
+        if (this.child === child) this.packager.write(i, d);
+      }),
+    );
     return this;
   }
 

@@ -32,7 +32,8 @@ async function accepting(port: number): Promise<boolean> {
 
 export async function startNginxCache(upstream: string): Promise<NginxEdge> {
   const dir = await mkdtemp(join(tmpdir(), 'onair-nginx-'));
-  for (const d of ['cache', 'tmp/body', 'tmp/proxy', 'tmp/fastcgi', 'tmp/uwsgi', 'tmp/scgi', 'logs']) await mkdir(join(dir, d), { recursive: true });
+  for (const d of ['cache', 'tmp/body', 'tmp/proxy', 'tmp/fastcgi', 'tmp/uwsgi', 'tmp/scgi', 'logs'])
+    await mkdir(join(dir, d), { recursive: true });
   const port = await freePort();
   const upstreamHost = new URL(upstream).host;
   const conf = `
@@ -70,7 +71,9 @@ http {
 }
 `;
   await writeFile(join(dir, 'nginx.conf'), conf);
-  const child: ChildProcess = spawn(NGINX, ['-p', dir, '-c', join(dir, 'nginx.conf'), '-e', join(dir, 'logs/error.log')], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child: ChildProcess = spawn(NGINX, ['-p', dir, '-c', join(dir, 'nginx.conf'), '-e', join(dir, 'logs/error.log')], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
   const exited = new Promise<void>((r) => child.once('exit', () => r()));

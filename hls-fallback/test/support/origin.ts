@@ -31,7 +31,9 @@ export async function startOrigin(opts: { noMediaWaitMs?: number } = {}): Promis
   });
   installErrorHandler(app, createLogger('silent'));
   installCors(app);
-  registerPlaybackRoutes(app, { origin: new PlaybackOrigin(packagers, opts.noMediaWaitMs !== undefined ? { noMediaWaitMs: opts.noMediaWaitMs } : {}) });
+  registerPlaybackRoutes(app, {
+    origin: new PlaybackOrigin(packagers, opts.noMediaWaitMs !== undefined ? { noMediaWaitMs: opts.noMediaWaitMs } : {}),
+  });
   await app.listen({ port: 0, host: '127.0.0.1' });
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : 0;

@@ -37,9 +37,22 @@ export function attrs(list: string): Record<string, string> {
 }
 
 export function parseMediaPlaylist(text: string): ParsedMediaPlaylist {
-  const lines = text.split('\n').map((l) => l.trim()).filter(Boolean);
+  const lines = text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
   if (lines[0] !== '#EXTM3U') throw new Error('not a playlist');
-  const pl: ParsedMediaPlaylist = { version: 0, targetDuration: 0, mediaSequence: 0, discontinuitySequence: 0, serverControl: {}, skipped: 0, segments: [], renditionReports: [], endList: false };
+  const pl: ParsedMediaPlaylist = {
+    version: 0,
+    targetDuration: 0,
+    mediaSequence: 0,
+    discontinuitySequence: 0,
+    serverControl: {},
+    skipped: 0,
+    segments: [],
+    renditionReports: [],
+    endList: false,
+  };
   let cur: ParsedSegment | undefined;
   let map: string | undefined;
   const open = () => {
@@ -47,32 +60,65 @@ export function parseMediaPlaylist(text: string): ParsedMediaPlaylist {
     return cur;
   };
   for (const l of lines.slice(1)) {
-    const [tag, rest = ''] = l.startsWith('#') ? [l.slice(0, l.indexOf(':') < 0 ? l.length : l.indexOf(':')), l.slice(l.indexOf(':') + 1)] : ['URI', l];
+    const [tag, rest = ''] = l.startsWith('#')
+      ? [l.slice(0, l.indexOf(':') < 0 ? l.length : l.indexOf(':')), l.slice(l.indexOf(':') + 1)]
+      : ['URI', l];
     switch (tag) {
-      case '#EXT-X-VERSION': pl.version = Number(rest); break;
-      case '#EXT-X-TARGETDURATION': pl.targetDuration = Number(rest); break;
-      case '#EXT-X-MEDIA-SEQUENCE': pl.mediaSequence = Number(rest); break;
-      case '#EXT-X-DISCONTINUITY-SEQUENCE': pl.discontinuitySequence = Number(rest); break;
-      case '#EXT-X-PART-INF': pl.partTarget = Number(attrs(rest)['PART-TARGET']); break;
-      case '#EXT-X-SERVER-CONTROL': pl.serverControl = attrs(rest); break;
-      case '#EXT-X-SKIP': pl.skipped = Number(attrs(rest)['SKIPPED-SEGMENTS']); break;
-      case '#EXT-X-MAP': map = attrs(rest)['URI']; if (cur) cur.map = map; break;
-      case '#EXT-X-DISCONTINUITY': open().discontinuity = true; break;
-      case '#EXT-X-PROGRAM-DATE-TIME': open().pdt = Date.parse(rest); break;
+      case '#EXT-X-VERSION':
+        pl.version = Number(rest);
+        break;
+      case '#EXT-X-TARGETDURATION':
+        pl.targetDuration = Number(rest);
+        break;
+      case '#EXT-X-MEDIA-SEQUENCE':
+        pl.mediaSequence = Number(rest);
+        break;
+      case '#EXT-X-DISCONTINUITY-SEQUENCE':
+        pl.discontinuitySequence = Number(rest);
+        break;
+      case '#EXT-X-PART-INF':
+        pl.partTarget = Number(attrs(rest)['PART-TARGET']);
+        break;
+      case '#EXT-X-SERVER-CONTROL':
+        pl.serverControl = attrs(rest);
+        break;
+      case '#EXT-X-SKIP':
+        pl.skipped = Number(attrs(rest)['SKIPPED-SEGMENTS']);
+        break;
+      case '#EXT-X-MAP':
+        map = attrs(rest).URI;
+        if (cur) cur.map = map;
+        break;
+      case '#EXT-X-DISCONTINUITY':
+        open().discontinuity = true;
+        break;
+      case '#EXT-X-PROGRAM-DATE-TIME':
+        open().pdt = Date.parse(rest);
+        break;
       case '#EXT-X-PART': {
         const a = attrs(rest);
-        open().parts.push({ uri: a['URI']!, duration: Number(a['DURATION']), independent: a['INDEPENDENT'] === 'YES' });
+        open().parts.push({ uri: a.URI!, duration: Number(a.DURATION), independent: a.INDEPENDENT === 'YES' });
         break;
       }
-      case '#EXTINF': open().duration = Number(rest.split(',')[0]); break;
-      case 'URI': open().uri = l; pl.segments.push(cur!); cur = undefined; break;
-      case '#EXT-X-PRELOAD-HINT': pl.preloadHint = attrs(rest)['URI']; break;
+      case '#EXTINF':
+        open().duration = Number(rest.split(',')[0]);
+        break;
+      case 'URI':
+        open().uri = l;
+        pl.segments.push(cur!);
+        cur = undefined;
+        break;
+      case '#EXT-X-PRELOAD-HINT':
+        pl.preloadHint = attrs(rest).URI;
+        break;
       case '#EXT-X-RENDITION-REPORT': {
         const a = attrs(rest);
-        pl.renditionReports.push({ uri: a['URI']!, lastMsn: Number(a['LAST-MSN']), lastPart: Number(a['LAST-PART']) });
+        pl.renditionReports.push({ uri: a.URI!, lastMsn: Number(a['LAST-MSN']), lastPart: Number(a['LAST-PART']) });
         break;
       }
-      case '#EXT-X-ENDLIST': pl.endList = true; break;
+      case '#EXT-X-ENDLIST':
+        pl.endList = true;
+        break;
     }
   }
   if (cur) pl.segments.push(cur); // the segment in progress: parts, no URI yet

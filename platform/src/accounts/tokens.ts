@@ -2,7 +2,7 @@
 // with the same secret, so without JWT_SECRET the secret is created once in app_secrets and shared
 // through the database. Never accepts another algorithm or an unsigned token, never logs a token.
 import { randomBytes } from 'node:crypto';
-import { errors, jwtVerify, SignJWT } from 'jose';
+import { errors, jwtVerify, SignJWT, type JWTPayload } from 'jose';
 import type { Queryable } from '../db/database.js';
 import { unauthorized } from '../errors.js';
 
@@ -57,7 +57,7 @@ export class SessionTokens {
 
   /** The user a token speaks for; AppError 401 `token_expired` or `invalid_token` otherwise. */
   async verify(token: string): Promise<AuthUser> {
-    let payload;
+    let payload: JWTPayload;
     try {
       ({ payload } = await jwtVerify(token, this.options.secret, {
         algorithms: [ALGORITHM],

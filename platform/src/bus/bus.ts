@@ -5,7 +5,7 @@
 // A Bus never persists anything and never throws from publish: while disconnected it reports
 // `reconnecting` and the caller decides what to tell users. `request` does reject (no responder,
 // timeout, disconnected) with a BusRequestError, because its caller is waiting for an answer.
-import { EventEmitter } from 'node:events';
+import type { EventEmitter } from 'node:events';
 
 export type BusStatus = 'connected' | 'reconnecting' | 'closed';
 
@@ -30,7 +30,10 @@ export interface RequestOptions {
 export type BusRequestFailure = 'no_responders' | 'timeout' | 'disconnected' | 'remote_error';
 
 export class BusRequestError extends Error {
-  constructor(readonly reason: BusRequestFailure, message: string) {
+  constructor(
+    readonly reason: BusRequestFailure,
+    message: string,
+  ) {
     super(message);
     this.name = 'BusRequestError';
   }
@@ -47,7 +50,8 @@ export function encodeRemoteError(message: string): Uint8Array {
 export function checkReply(data: Uint8Array, subject: string): Uint8Array {
   if (data.length >= REMOTE_ERROR_PREFIX.length && data[0] === 0) {
     const text = new TextDecoder().decode(data);
-    if (text.startsWith(REMOTE_ERROR_PREFIX)) throw new BusRequestError('remote_error', `${subject}: ${text.slice(REMOTE_ERROR_PREFIX.length)}`);
+    if (text.startsWith(REMOTE_ERROR_PREFIX))
+      throw new BusRequestError('remote_error', `${subject}: ${text.slice(REMOTE_ERROR_PREFIX.length)}`);
   }
   return data;
 }

@@ -62,7 +62,10 @@ export class InProcessBus extends EventEmitter<BusEvents> implements Bus {
     const { responder } = matching[this.turn++ % matching.length]!;
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new BusRequestError('timeout', `${subject}: no answer within ${options.timeoutMs} ms`)), options.timeoutMs);
+      timer = setTimeout(
+        () => reject(new BusRequestError('timeout', `${subject}: no answer within ${options.timeoutMs} ms`)),
+        options.timeoutMs,
+      );
     });
     const answer = (async () => {
       await new Promise<void>((r) => queueMicrotask(r)); // never answer inside request(), like a network bus

@@ -100,7 +100,8 @@ export class NatsBus extends EventEmitter<BusEvents> implements Bus {
       return checkReply(msg.data, subject);
     } catch (err) {
       if (err instanceof BusRequestError) throw err;
-      if (err instanceof NatsError && err.code === ErrorCode.NoResponders) throw new BusRequestError('no_responders', `nobody answers ${subject}`);
+      if (err instanceof NatsError && err.code === ErrorCode.NoResponders)
+        throw new BusRequestError('no_responders', `nobody answers ${subject}`);
       if (err instanceof NatsError && err.code === ErrorCode.Timeout) {
         throw new BusRequestError('timeout', `${subject}: no answer within ${options.timeoutMs} ms`);
       }
@@ -110,10 +111,12 @@ export class NatsBus extends EventEmitter<BusEvents> implements Bus {
 
   serve(subject: string, responder: BusResponder, options: SubscribeOptions = {}): BusSubscription {
     return this.subscribeRaw(subject, options, (msg) => {
-      responder(msg.data, msg.subject).then(
-        (reply) => msg.respond(reply),
-        (err: Error) => msg.respond(encodeRemoteError(err.message)),
-      ).catch(() => {}); // the connection closed meanwhile: the requester times out
+      responder(msg.data, msg.subject)
+        .then(
+          (reply) => msg.respond(reply),
+          (err: Error) => msg.respond(encodeRemoteError(err.message)),
+        )
+        .catch(() => {}); // the connection closed meanwhile: the requester times out
     });
   }
 

@@ -127,7 +127,8 @@ export class Topic<T> {
         const subjectKey = subject.split('.')[keyIndex] ?? '';
         const decoded = this.codec.decode(data);
         if (!decoded.ok) return this.reject(log, subject, decoded.error);
-        if (this.options.keyOf && this.options.keyOf(decoded.value) !== subjectKey) return this.reject(log, subject, 'names another key than its subject');
+        if (this.options.keyOf && this.options.keyOf(decoded.value) !== subjectKey)
+          return this.reject(log, subject, 'names another key than its subject');
         try {
           handler(decoded.value, subjectKey);
         } catch (err) {
@@ -148,7 +149,10 @@ export class Topic<T> {
     const now = Date.now();
     if (now - this.lastRejectLogMs < REJECT_LOG_INTERVAL_MS) return;
     this.lastRejectLogMs = now;
-    log.warn({ subject: subject.slice(0, 200), error, rejected: this.rejected }, 'dropped a bus message that is not a valid value of its topic');
+    log.warn(
+      { subject: subject.slice(0, 200), error, rejected: this.rejected },
+      'dropped a bus message that is not a valid value of its topic',
+    );
   }
 }
 
@@ -242,7 +246,10 @@ export const ReactionCountsSchema = z.object({
     .refine((c) => Object.keys(c).length <= 64, 'too many emoji'),
 });
 
-export const NodeViewersSchema = z.object({ node: id.refine(isSubjectToken, 'not a node id'), count: z.number().int().min(0).max(10_000_000) });
+export const NodeViewersSchema = z.object({
+  node: id.refine(isSubjectToken, 'not a node id'),
+  count: z.number().int().min(0).max(10_000_000),
+});
 export type NodeViewers = z.output<typeof NodeViewersSchema>;
 
 export const TipEventSchema = z.object({
@@ -255,7 +262,9 @@ export const TipEventSchema = z.object({
 export type BusTipEvent = z.output<typeof TipEventSchema>;
 
 export const streamTopics = {
-  chat: topic(STREAM, 'chat', protobufCodec(onair.channel.v1.ChatMessage, ChatMessageSchema), { partitionOf: (m) => chatPartition(m.userId) }),
+  chat: topic(STREAM, 'chat', protobufCodec(onair.channel.v1.ChatMessage, ChatMessageSchema), {
+    partitionOf: (m) => chatPartition(m.userId),
+  }),
   reactions: topic(STREAM, 'reactions', jsonCodec(ReactionCountsSchema)),
   moderation: topic(STREAM, 'moderation', jsonCodec(ModerationNoticeSchema), { keyOf: (n) => n.streamId }),
   viewers: topic(STREAM, 'viewers', jsonCodec(NodeViewersSchema)),

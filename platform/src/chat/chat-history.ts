@@ -42,7 +42,10 @@ export class ChatHistory {
     private readonly log: Logger,
     private readonly retentionMs = DEFAULT_CHAT_RETENTION_MS,
   ) {
-    this.pruner = setInterval(() => void this.prune().catch((err) => this.log.warn({ err }, 'chat history prune failed')), PRUNE_INTERVAL_MS);
+    this.pruner = setInterval(
+      () => void this.prune().catch((err) => this.log.warn({ err }, 'chat history prune failed')),
+      PRUNE_INTERVAL_MS,
+    );
     this.pruner.unref();
   }
 

@@ -29,9 +29,7 @@ export async function migrate(db: Database, migrations?: Migration[]): Promise<s
   for (const m of all) {
     const ran = await db.transaction(async (tx) => {
       await tx.query(`SELECT pg_advisory_xact_lock(${MIGRATION_LOCK_KEY})`);
-      await tx.query(
-        'CREATE TABLE IF NOT EXISTS schema_migrations (name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())',
-      );
+      await tx.query('CREATE TABLE IF NOT EXISTS schema_migrations (name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())');
       const done = await tx.query('SELECT 1 FROM schema_migrations WHERE name = $1', [m.name]);
       if (done.length > 0) return false;
       for (const statement of splitStatements(m.sql)) await tx.query(statement);
@@ -69,8 +67,8 @@ export function splitStatements(script: string): string[] {
       let depth = 1;
       i += 2;
       while (i < script.length && depth > 0) {
-        if (script.startsWith('/*', i)) (depth++, (i += 2));
-        else if (script.startsWith('*/', i)) (depth--, (i += 2));
+        if (script.startsWith('/*', i)) depth++, (i += 2);
+        else if (script.startsWith('*/', i)) depth--, (i += 2);
         else i++;
       }
     } else if (c === "'" || c === '"') {

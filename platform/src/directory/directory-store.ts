@@ -142,7 +142,11 @@ export class RedisDirectoryStore implements DirectoryStore {
 
   async readOrder(key: string, offset: number, count: number): Promise<{ ids: string[]; total: number } | null> {
     const k = this.prefix + key;
-    const res = await this.redis.multi().lrange(k, offset, offset + count - 1).llen(k).exec();
+    const res = await this.redis
+      .multi()
+      .lrange(k, offset, offset + count - 1)
+      .llen(k)
+      .exec();
     const ids = res?.[0]?.[1] as string[] | undefined;
     const total = res?.[1]?.[1] as number | undefined;
     if (!ids || !total) return null;

@@ -48,7 +48,16 @@ export const MAX_PAGE_SIZE = 100;
 
 const Cursor = z.discriminatedUnion('s', [
   // e: the last item was an ended stream (viewers lists live streams first, then ended ones)
-  z.object({ s: z.literal('viewers'), v: z.number().int().min(0).max(2 ** 31 - 1), id: z.string().max(64), e: z.literal(1).optional() }),
+  z.object({
+    s: z.literal('viewers'),
+    v: z
+      .number()
+      .int()
+      .min(0)
+      .max(2 ** 31 - 1),
+    id: z.string().max(64),
+    e: z.literal(1).optional(),
+  }),
   // k: the sort timestamp in epoch microseconds, as text (exact, unlike a JS Date)
   z.object({ s: z.literal('recent'), k: z.string().regex(/^-?\d{1,18}$/), id: z.string().max(64) }),
   // r: the search score as exact decimal text (see PostgresStreamSearch)
@@ -226,7 +235,8 @@ export class StreamListing {
       // entry each, all of which the stream must hold.
       const c = param(category || null);
       const l = param(language || null);
-      const keys = tags.length === 0 ? [`stream_filter_key(NULL, ${c}, ${l})`] : tags.map((t) => `stream_filter_key(${param(t)}, ${c}, ${l})`);
+      const keys =
+        tags.length === 0 ? [`stream_filter_key(NULL, ${c}, ${l})`] : tags.map((t) => `stream_filter_key(${param(t)}, ${c}, ${l})`);
       where.push(`s.filter_keys @> ARRAY[${keys.join(', ')}]`);
     } else {
       if (tags.length > 0) where.push(`s.tags @> ${param(tags)}::text[]`);
@@ -293,7 +303,8 @@ export class StreamListing {
     }
     // Anything that may read ended streams runs under the statement guard (see SEARCH_TIMEOUT_MS).
     if (setup.length === 0 && query.live !== true) setup = [`SET LOCAL statement_timeout = ${SEARCH_TIMEOUT_MS}`];
-    const result = setup.length === 0 ? await this.db.query<StreamRow>(sql, params) : await this.guarded(setup, sql, params, search !== null);
+    const result =
+      setup.length === 0 ? await this.db.query<StreamRow>(sql, params) : await this.guarded(setup, sql, params, search !== null);
     return typeof rows === 'object' ? expandIds(result as IdsRow[]) : result;
   }
 

@@ -92,7 +92,11 @@ export function parseSearchQuery(q: string | undefined): SearchQuery | null {
   const text = q.trim();
   if (text.length === 0) return null;
   if (text.length > MAX_QUERY_CHARS) throw badRequest('invalid_query', `q is at most ${MAX_QUERY_CHARS} characters`);
-  const words = text.normalize('NFKC').toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? [];
+  const words =
+    text
+      .normalize('NFKC')
+      .toLowerCase()
+      .match(/[\p{L}\p{N}]+/gu) ?? [];
   const unique = [...new Set(words.map((w) => w.slice(0, MAX_WORD_CHARS)))];
   return { words: unique.slice(0, MAX_QUERY_WORDS) };
 }

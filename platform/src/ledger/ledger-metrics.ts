@@ -22,7 +22,7 @@ export function registerLedgerMetrics(registry: Registry, tips: TipLedger, relay
   };
   mirror('onair_tips_committed_total', 'new tips committed by this node (replays and refusals not counted)', () => tips.stats().tips);
   mirror('onair_tip_batches_total', 'group-commit transactions of tips on this node', () => tips.stats().batches);
-  mirror('onair_tip_events_published_total', 'TipEvents published by this node\'s outbox relay', () => relay.stats.published);
+  mirror('onair_tip_events_published_total', "TipEvents published by this node's outbox relay", () => relay.stats.published);
   new Gauge({
     name: 'onair_tip_outbox_pending',
     help: 'committed tips not yet published (all nodes)',

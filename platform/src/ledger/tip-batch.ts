@@ -36,10 +36,7 @@ export interface StoredTip extends TipParties {
   createdAt: Date;
 }
 
-export type DraftOutcome =
-  | { kind: 'committed'; tip: StoredTip }
-  | { kind: 'replayed'; tip: StoredTip }
-  | { kind: 'insufficient_funds' };
+export type DraftOutcome = { kind: 'committed'; tip: StoredTip } | { kind: 'replayed'; tip: StoredTip } | { kind: 'insufficient_funds' };
 
 interface OutcomeRow {
   ord: string;
@@ -130,26 +127,31 @@ FROM ranked r WHERE r.running > r.balance
  * Commits one batch and returns an outcome per draft (same order). A draft whose key another
  * transaction committed while this one ran comes back as `replayed`, read after the commit.
  */
-export async function commitTipBatch(db: Database, drafts: readonly TipDraft[], feeAccountId: number, currency: string): Promise<DraftOutcome[]> {
+export async function commitTipBatch(
+  db: Database,
+  drafts: readonly TipDraft[],
+  feeAccountId: number,
+  currency: string,
+): Promise<DraftOutcome[]> {
   const col = <T>(f: (d: TipDraft) => T) => drafts.map(f);
   // One statement is one transaction (atomic on its own): no BEGIN/COMMIT round trips, and no
   // reserved connection left to roll back if the server goes away mid-batch.
   const rows = await db.query<OutcomeRow>(BATCH_SQL, [
-      col((d) => d.id),
-      col((d) => d.streamId),
-      col((d) => d.fromUserId),
-      col((d) => d.fromUsername),
-      col((d) => d.toUserId),
-      col((d) => d.amount),
-      col((d) => d.fee),
-      col((d) => d.message),
-      col((d) => d.idempotencyKey),
-      col((d) => d.requestHash),
-      col((d) => d.walletAccountId),
-      col((d) => d.earningsAccountId),
-      feeAccountId,
-      currency,
-    ]);
+    col((d) => d.id),
+    col((d) => d.streamId),
+    col((d) => d.fromUserId),
+    col((d) => d.fromUsername),
+    col((d) => d.toUserId),
+    col((d) => d.amount),
+    col((d) => d.fee),
+    col((d) => d.message),
+    col((d) => d.idempotencyKey),
+    col((d) => d.requestHash),
+    col((d) => d.walletAccountId),
+    col((d) => d.earningsAccountId),
+    feeAccountId,
+    currency,
+  ]);
   const outcomes: (DraftOutcome | undefined)[] = new Array(drafts.length);
   for (const r of rows) {
     const i = Number(r.ord) - 1;
@@ -174,7 +176,12 @@ export async function findTipByKey(db: Database, fromUserId: string, idempotency
   return rows[0] ? toStoredTip(rows[0]) : null;
 }
 
-export async function tipsReceivedBy(db: Database, toUserId: string, limit: number, before?: { createdAt: Date; id: string }): Promise<StoredTip[]> {
+export async function tipsReceivedBy(
+  db: Database,
+  toUserId: string,
+  limit: number,
+  before?: { createdAt: Date; id: string },
+): Promise<StoredTip[]> {
   const rows = before
     ? await db.query<OutcomeRow>(
         `SELECT ${TIP_COLUMNS} FROM tips WHERE to_user_id = $1 AND (created_at, id) < ($2::timestamptz, $3::uuid)

@@ -71,7 +71,6 @@ export class TipLedger {
   private constructor(
     private readonly db: Database,
     readonly rules: TipLedgerOptions,
-    private readonly log: Logger,
   ) {
     this.wallets = new Wallets(db, rules.currency);
   }
@@ -79,8 +78,9 @@ export class TipLedger {
   static async open(db: Database, log: Logger, options: Partial<TipLedgerOptions> = {}): Promise<TipLedger> {
     const rules = { ...DEFAULT_TIP_OPTIONS, ...options };
     if (!Number.isInteger(rules.feeBps) || rules.feeBps < 0 || rules.feeBps > 10_000) throw new Error('feeBps is 0..10000');
-    if (rules.minAmount < 1 || rules.maxAmount < rules.minAmount || !Number.isSafeInteger(rules.maxAmount)) throw new Error('bad tip amount limits');
-    const ledger = new TipLedger(db, rules, log);
+    if (rules.minAmount < 1 || rules.maxAmount < rules.minAmount || !Number.isSafeInteger(rules.maxAmount))
+      throw new Error('bad tip amount limits');
+    const ledger = new TipLedger(db, rules);
     const writers = Math.max(1, Math.min(rules.writers, db.capabilities.maxConcurrentConnections));
     for (let shard = 0; shard < writers; shard++) {
       const feeAccount = await ledger.wallets.systemAccount('platform_fee', shard);
@@ -100,12 +100,16 @@ export class TipLedger {
    */
   async tip(user: AuthUser, request: TipRequest): Promise<TipResult> {
     const key = request.idempotencyKey;
-    if (key === undefined || key === '') throw badRequest('missing_idempotency_key', 'send an Idempotency-Key header (a fresh random value per tip)');
-    if (!IDEMPOTENCY_KEY.test(key)) throw badRequest('invalid_idempotency_key', 'the Idempotency-Key is 1 to 255 printable ASCII characters');
+    if (key === undefined || key === '')
+      throw badRequest('missing_idempotency_key', 'send an Idempotency-Key header (a fresh random value per tip)');
+    if (!IDEMPOTENCY_KEY.test(key))
+      throw badRequest('invalid_idempotency_key', 'the Idempotency-Key is 1 to 255 printable ASCII characters');
     const amount = this.parseAmount(request.amount);
     const currency = this.parseCurrency(request.currency);
     const message = this.parseMessage(request.message);
-    const requestHash = createHash('sha256').update(JSON.stringify([request.streamId, amount, currency, message])).digest('base64url');
+    const requestHash = createHash('sha256')
+      .update(JSON.stringify([request.streamId, amount, currency, message]))
+      .digest('base64url');
 
     // The same key already on its way (a double click): share its answer, or wait for it and then
     // judge this one against what it committed.
@@ -204,8 +208,10 @@ export class TipLedger {
 
   private parseAmount(value: unknown): number {
     if (value === undefined || value === null) throw badRequest('invalid_amount', 'amount is required: an integer in minor units (cents)');
-    if (typeof value !== 'number' || !Number.isFinite(value)) throw badRequest('invalid_amount', 'amount must be a JSON number in minor units (cents)');
-    if (!Number.isInteger(value)) throw badRequest('invalid_amount', 'amount must be a whole number of minor units (cents), not a fraction');
+    if (typeof value !== 'number' || !Number.isFinite(value))
+      throw badRequest('invalid_amount', 'amount must be a JSON number in minor units (cents)');
+    if (!Number.isInteger(value))
+      throw badRequest('invalid_amount', 'amount must be a whole number of minor units (cents), not a fraction');
     if (value <= 0) throw badRequest('invalid_amount', 'amount must be positive');
     if (value < this.rules.minAmount) throw badRequest('amount_too_small', `the smallest tip is ${this.rules.minAmount} (minor units)`);
     if (value > this.rules.maxAmount) throw badRequest('amount_too_large', `the largest tip is ${this.rules.maxAmount} (minor units)`);
@@ -224,7 +230,8 @@ export class TipLedger {
     if (value === undefined || value === null) return '';
     if (typeof value !== 'string') throw badRequest('invalid_message', 'message must be a string');
     const text = value.trim();
-    if ([...text].length > this.rules.maxMessageChars) throw badRequest('invalid_message', `message is at most ${this.rules.maxMessageChars} characters`);
+    if ([...text].length > this.rules.maxMessageChars)
+      throw badRequest('invalid_message', `message is at most ${this.rules.maxMessageChars} characters`);
     // eslint-disable-next-line no-control-regex
     if (/[\u0000-\u0008\u000b-\u001f\u007f]/.test(text)) throw badRequest('invalid_message', 'message must not contain control characters');
     return text;
@@ -236,7 +243,8 @@ export async function whileAvailable<T>(fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (err) {
-    if (isRetryable(err)) throw new AppError(503, 'ledger_unavailable', 'the ledger is unavailable; retry (with the same Idempotency-Key for a tip)');
+    if (isRetryable(err))
+      throw new AppError(503, 'ledger_unavailable', 'the ledger is unavailable; retry (with the same Idempotency-Key for a tip)');
     throw err;
   }
 }

@@ -153,7 +153,8 @@ export async function auditLedger(q: Queryable): Promise<string[]> {
            - coalesce((SELECT sum(amount) FROM ledger_transfers WHERE debit_account_id = a.id), 0))::text AS derived
      FROM ledger_accounts a`,
   );
-  for (const r of drift) if (r.balance !== r.derived) problems.push(`account ${r.id}: balance ${r.balance} but transfers give ${r.derived}`);
+  for (const r of drift)
+    if (r.balance !== r.derived) problems.push(`account ${r.id}: balance ${r.balance} but transfers give ${r.derived}`);
   const sums = await q.query<{ currency: string; total: string }>(
     'SELECT currency, sum(balance)::text AS total FROM ledger_accounts GROUP BY currency',
   );

@@ -45,9 +45,15 @@ export class ChatModeration extends EventEmitter<{ notice: [ModerationNotice] }>
   ) {
     super();
     // Parsed by the topic's schema: a malformed or forged-shape notice never reaches apply().
-    this.sub = streamTopics.moderation.subscribe(bus, ANY_KEY, (notice) => void this.apply(notice).catch((err: unknown) => {
-      log.error({ err, streamId: notice.streamId, kind: notice.kind }, 'applying a moderation notice failed');
-    }), { log });
+    this.sub = streamTopics.moderation.subscribe(
+      bus,
+      ANY_KEY,
+      (notice) =>
+        void this.apply(notice).catch((err: unknown) => {
+          log.error({ err, streamId: notice.streamId, kind: notice.kind }, 'applying a moderation notice failed');
+        }),
+      { log },
+    );
   }
 
   /** Owner, admin or one of the stream's moderators. */
@@ -78,7 +84,9 @@ export class ChatModeration extends EventEmitter<{ notice: [ModerationNotice] }>
       'SELECT slow_mode_seconds, blocked_terms FROM chat_settings WHERE stream_id = $1',
       [streamId],
     );
-    const settings = rows[0] ? { slowModeSeconds: rows[0].slow_mode_seconds, blockedTerms: rows[0].blocked_terms } : { slowModeSeconds: 0, blockedTerms: [] };
+    const settings = rows[0]
+      ? { slowModeSeconds: rows[0].slow_mode_seconds, blockedTerms: rows[0].blocked_terms }
+      : { slowModeSeconds: 0, blockedTerms: [] };
     return {
       bans: new Map(bans.map((b) => [b.user_id, b.until_ms === null ? null : Number(b.until_ms)])),
       settings,

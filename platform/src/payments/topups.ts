@@ -43,7 +43,13 @@ export function createStripeClient(secretKey: string, apiUrl?: string): Stripe {
     maxNetworkRetries: 2,
     timeout: 20_000,
     telemetry: false,
-    ...(url ? { host: url.hostname, port: url.port || (url.protocol === 'https:' ? 443 : 80), protocol: url.protocol === 'http:' ? 'http' : 'https' } : {}),
+    ...(url
+      ? {
+          host: url.hostname,
+          port: url.port || (url.protocol === 'https:' ? 443 : 80),
+          protocol: url.protocol === 'http:' ? 'http' : 'https',
+        }
+      : {}),
   });
 }
 
@@ -69,7 +75,11 @@ export class TopUps {
     }
     const amount = this.parseAmount(amountInput);
     const currency = this.wallets.currency;
-    if (currencyInput !== undefined && currencyInput !== null && (typeof currencyInput !== 'string' || currencyInput.toUpperCase() !== currency)) {
+    if (
+      currencyInput !== undefined &&
+      currencyInput !== null &&
+      (typeof currencyInput !== 'string' || currencyInput.toUpperCase() !== currency)
+    ) {
       throw badRequest('unsupported_currency', `top-ups are in ${currency}`);
     }
     if (this.provider === 'unavailable') throw new AppError(503, 'payments_unavailable', 'card payments are not configured on this server');
@@ -78,13 +88,16 @@ export class TopUps {
     const stripe = this.options.stripe!.client;
     let intent: Stripe.PaymentIntent;
     try {
-      intent = await stripe.paymentIntents.create({
-        amount,
-        currency: currency.toLowerCase(),
-        automatic_payment_methods: { enabled: true },
-        metadata: { onair_user_id: user.id },
-        description: 'OnAir wallet top-up',
-      }, idempotencyKey ? { idempotencyKey: `onair-topup:${user.id}:${idempotencyKey}` } : undefined);
+      intent = await stripe.paymentIntents.create(
+        {
+          amount,
+          currency: currency.toLowerCase(),
+          automatic_payment_methods: { enabled: true },
+          metadata: { onair_user_id: user.id },
+          description: 'OnAir wallet top-up',
+        },
+        idempotencyKey ? { idempotencyKey: `onair-topup:${user.id}:${idempotencyKey}` } : undefined,
+      );
     } catch (err) {
       this.log.warn({ err: String(err), userId: user.id }, 'Stripe refused to create a PaymentIntent');
       throw new AppError(502, 'payment_provider_error', 'the payment provider could not be reached; try again');
@@ -95,7 +108,14 @@ export class TopUps {
       [intent.id, user.id, amount, currency],
     );
     this.log.info({ userId: user.id, paymentIntentId: intent.id, amount }, 'top-up started');
-    return { provider: 'stripe', paymentIntentId: intent.id, clientSecret: intent.client_secret ?? '', amount, currency, status: 'pending' };
+    return {
+      provider: 'stripe',
+      paymentIntentId: intent.id,
+      clientSecret: intent.client_secret ?? '',
+      amount,
+      currency,
+      status: 'pending',
+    };
   }
 
   /**
@@ -119,7 +139,10 @@ export class TopUps {
     const userId = await this.userOf(event);
     if (userId) await this.wallets.userAccount('wallet', userId);
     const applied = await this.db.transaction(async (tx) => {
-      const fresh = await tx.query('INSERT INTO stripe_events (id, type) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING RETURNING id', [event.id, event.type]);
+      const fresh = await tx.query('INSERT INTO stripe_events (id, type) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING RETURNING id', [
+        event.id,
+        event.type,
+      ]);
       if (fresh.length === 0) return false;
       await this.apply(tx, event);
       return true;
@@ -136,9 +159,12 @@ export class TopUps {
     }
     let piId: string | null = null;
     if (event.type === 'charge.refunded') piId = idOf(event.data.object.payment_intent);
-    else if (event.type === 'charge.dispute.funds_withdrawn' || event.type === 'charge.dispute.funds_reinstated') piId = idOf(event.data.object.payment_intent);
+    else if (event.type === 'charge.dispute.funds_withdrawn' || event.type === 'charge.dispute.funds_reinstated')
+      piId = idOf(event.data.object.payment_intent);
     if (!piId) return null;
-    const rows = await this.db.query<{ user_id: string }>('SELECT user_id::text AS user_id FROM topups WHERE payment_intent_id = $1', [piId]);
+    const rows = await this.db.query<{ user_id: string }>('SELECT user_id::text AS user_id FROM topups WHERE payment_intent_id = $1', [
+      piId,
+    ]);
     return rows[0]?.user_id ?? null;
   }
 
@@ -165,8 +191,18 @@ export class TopUps {
           [pi.id, userId, amount, this.wallets.currency],
         );
         if (rows.length === 0) return; // already credited by another event
-        const [clearing, wallet] = [await this.wallets.systemAccount('stripe_clearing', 0), await this.wallets.userAccount('wallet', userId)];
-        await this.wallets.post(tx, { kind: 'topup', debitAccountId: clearing, creditAccountId: wallet, amount, currency: this.wallets.currency, externalRef: pi.id });
+        const [clearing, wallet] = [
+          await this.wallets.systemAccount('stripe_clearing', 0),
+          await this.wallets.userAccount('wallet', userId),
+        ];
+        await this.wallets.post(tx, {
+          kind: 'topup',
+          debitAccountId: clearing,
+          creditAccountId: wallet,
+          amount,
+          currency: this.wallets.currency,
+          externalRef: pi.id,
+        });
         return;
       }
       case 'charge.refunded': {
@@ -175,7 +211,10 @@ export class TopUps {
         if (!topup) return;
         const delta = charge.amount_refunded - topup.refunded;
         if (delta <= 0) return;
-        await tx.query('UPDATE topups SET amount_refunded = $2, updated_at = now() WHERE payment_intent_id = $1', [topup.paymentIntentId, charge.amount_refunded]);
+        await tx.query('UPDATE topups SET amount_refunded = $2, updated_at = now() WHERE payment_intent_id = $1', [
+          topup.paymentIntentId,
+          charge.amount_refunded,
+        ]);
         await this.reverse(tx, topup.userId, delta, event.id);
         return;
       }
@@ -183,7 +222,10 @@ export class TopUps {
         const dispute = event.data.object;
         const topup = await this.lockTopUp(tx, dispute.payment_intent);
         if (!topup) return;
-        await tx.query('UPDATE topups SET amount_disputed = amount_disputed + $2, updated_at = now() WHERE payment_intent_id = $1', [topup.paymentIntentId, dispute.amount]);
+        await tx.query('UPDATE topups SET amount_disputed = amount_disputed + $2, updated_at = now() WHERE payment_intent_id = $1', [
+          topup.paymentIntentId,
+          dispute.amount,
+        ]);
         await this.reverse(tx, topup.userId, dispute.amount, event.id);
         return;
       }
@@ -193,9 +235,22 @@ export class TopUps {
         if (!topup) return;
         const amount = Math.min(dispute.amount, topup.disputed);
         if (amount <= 0) return;
-        await tx.query('UPDATE topups SET amount_disputed = amount_disputed - $2, updated_at = now() WHERE payment_intent_id = $1', [topup.paymentIntentId, amount]);
-        const [clearing, wallet] = [await this.wallets.systemAccount('stripe_clearing', 0), await this.wallets.userAccount('wallet', topup.userId)];
-        await this.wallets.post(tx, { kind: 'dispute_reinstated', debitAccountId: clearing, creditAccountId: wallet, amount, currency: this.wallets.currency, externalRef: event.id });
+        await tx.query('UPDATE topups SET amount_disputed = amount_disputed - $2, updated_at = now() WHERE payment_intent_id = $1', [
+          topup.paymentIntentId,
+          amount,
+        ]);
+        const [clearing, wallet] = [
+          await this.wallets.systemAccount('stripe_clearing', 0),
+          await this.wallets.userAccount('wallet', topup.userId),
+        ];
+        await this.wallets.post(tx, {
+          kind: 'dispute_reinstated',
+          debitAccountId: clearing,
+          creditAccountId: wallet,
+          amount,
+          currency: this.wallets.currency,
+          externalRef: event.id,
+        });
         return;
       }
       default:
@@ -213,9 +268,24 @@ export class TopUps {
     ];
     await tx.query('SELECT id FROM ledger_accounts WHERE id = $1 FOR UPDATE', [wallet]);
     const fromWallet = Math.min(amount, await this.wallets.balanceOf(tx, wallet));
-    if (fromWallet > 0) await this.wallets.post(tx, { kind: 'topup_reversal', debitAccountId: wallet, creditAccountId: clearing, amount: fromWallet, currency, externalRef: ref });
+    if (fromWallet > 0)
+      await this.wallets.post(tx, {
+        kind: 'topup_reversal',
+        debitAccountId: wallet,
+        creditAccountId: clearing,
+        amount: fromWallet,
+        currency,
+        externalRef: ref,
+      });
     if (amount > fromWallet) {
-      await this.wallets.post(tx, { kind: 'topup_reversal', debitAccountId: writeOff, creditAccountId: clearing, amount: amount - fromWallet, currency, externalRef: ref });
+      await this.wallets.post(tx, {
+        kind: 'topup_reversal',
+        debitAccountId: writeOff,
+        creditAccountId: clearing,
+        amount: amount - fromWallet,
+        currency,
+        externalRef: ref,
+      });
       this.log.warn({ userId, shortfall: amount - fromWallet, ref }, 'reversal exceeded the wallet balance; the rest was written off');
     }
   }
@@ -241,7 +311,10 @@ export class TopUps {
     const r = rows[0];
     if (!r) return null;
     if (r.status !== 'succeeded') {
-      throw conflict('topup_not_credited', 'this top-up has not been credited yet (its payment_intent.succeeded comes first); deliver this event again later');
+      throw conflict(
+        'topup_not_credited',
+        'this top-up has not been credited yet (its payment_intent.succeeded comes first); deliver this event again later',
+      );
     }
     return { paymentIntentId: piId, userId: r.user_id, refunded: minorUnits(r.amount_refunded), disputed: minorUnits(r.amount_disputed) };
   }
@@ -260,11 +333,15 @@ export class TopUps {
   }
 
   private parseAmount(value: unknown): number {
-    if (typeof value !== 'number' || !Number.isFinite(value)) throw badRequest('invalid_amount', 'amount must be a JSON number in minor units (cents)');
-    if (!Number.isInteger(value)) throw badRequest('invalid_amount', 'amount must be a whole number of minor units (cents), not a fraction');
+    if (typeof value !== 'number' || !Number.isFinite(value))
+      throw badRequest('invalid_amount', 'amount must be a JSON number in minor units (cents)');
+    if (!Number.isInteger(value))
+      throw badRequest('invalid_amount', 'amount must be a whole number of minor units (cents), not a fraction');
     if (value <= 0) throw badRequest('invalid_amount', 'amount must be positive');
-    if (value < this.options.minAmount) throw badRequest('amount_too_small', `the smallest top-up is ${this.options.minAmount} (minor units)`);
-    if (value > this.options.maxAmount) throw badRequest('amount_too_large', `the largest top-up is ${this.options.maxAmount} (minor units)`);
+    if (value < this.options.minAmount)
+      throw badRequest('amount_too_small', `the smallest top-up is ${this.options.minAmount} (minor units)`);
+    if (value > this.options.maxAmount)
+      throw badRequest('amount_too_large', `the largest top-up is ${this.options.maxAmount} (minor units)`);
     return value;
   }
 }

@@ -53,7 +53,14 @@ export class StreamActivity {
   /** Bans and timeouts in force now, newest first (expired timeouts are left out). */
   async bans(streamId: string, actor: AuthUser): Promise<ChatBan[]> {
     await this.assertCanModerate(streamId, actor);
-    const rows = await this.db.query<{ user_id: string; username: string; until_ms: string | null; reason: string; by: string | null; created_at: Date }>(
+    const rows = await this.db.query<{
+      user_id: string;
+      username: string;
+      until_ms: string | null;
+      reason: string;
+      by: string | null;
+      created_at: Date;
+    }>(
       `SELECT b.user_id, u.username, b.until_ms, b.reason, bu.username AS by, b.created_at
        FROM chat_bans b JOIN users u ON u.id = b.user_id LEFT JOIN users bu ON bu.id = b.banned_by
        WHERE b.stream_id = $1 AND (b.until_ms IS NULL OR b.until_ms > $2)
@@ -78,7 +85,16 @@ export class StreamActivity {
   async feed(streamId: string, actor: AuthUser, limit = 50): Promise<ActivityEvent[]> {
     await this.assertCanModerate(streamId, actor);
     const n = Math.min(MAX_ACTIVITY_EVENTS, Math.max(1, Math.floor(limit)));
-    const rows = await this.db.query<{ kind: string; at: Date; username: string; amount: string | null; currency: string | null; message: string | null; until_ms: string | null; by: string | null }>(
+    const rows = await this.db.query<{
+      kind: string;
+      at: Date;
+      username: string;
+      amount: string | null;
+      currency: string | null;
+      message: string | null;
+      until_ms: string | null;
+      by: string | null;
+    }>(
       `(SELECT 'tip' AS kind, t.created_at AS at, t.from_username AS username, t.amount::text AS amount, t.currency::text AS currency,
                t.message, NULL::text AS until_ms, NULL::text AS by
           FROM tips t WHERE t.stream_id = $1 ORDER BY t.created_at DESC LIMIT $2)
@@ -96,9 +112,23 @@ export class StreamActivity {
     );
     return rows.map((r): ActivityEvent => {
       const at = new Date(r.at).toISOString();
-      if (r.kind === 'tip') return { kind: 'tip', at, username: r.username, amount: Number(r.amount), currency: r.currency ?? 'USD', message: r.message || null };
+      if (r.kind === 'tip')
+        return {
+          kind: 'tip',
+          at,
+          username: r.username,
+          amount: Number(r.amount),
+          currency: r.currency ?? 'USD',
+          message: r.message || null,
+        };
       if (r.kind === 'ban' || r.kind === 'timeout') {
-        return { kind: r.kind, at, username: r.username, until: r.until_ms === null ? null : new Date(Number(r.until_ms)).toISOString(), by: r.by };
+        return {
+          kind: r.kind,
+          at,
+          username: r.username,
+          until: r.until_ms === null ? null : new Date(Number(r.until_ms)).toISOString(),
+          by: r.by,
+        };
       }
       return { kind: 'moderator_added', at, username: r.username };
     });
@@ -111,6 +141,7 @@ export class StreamActivity {
 
   private async assertCanModerate(streamId: string, actor: AuthUser): Promise<void> {
     await this.assertStreamExists(streamId);
-    if (!(await this.moderation.canModerate(streamId, actor))) throw forbidden('forbidden', "only the stream's owner or moderators may see this");
+    if (!(await this.moderation.canModerate(streamId, actor)))
+      throw forbidden('forbidden', "only the stream's owner or moderators may see this");
   }
 }

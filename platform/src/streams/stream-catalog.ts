@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import type { AuthUser } from '../accounts/tokens.js';
 import type { Database } from '../db/database.js';
-import { AppError, forbidden, notFound } from '../errors.js';
+import { type AppError, forbidden, notFound } from '../errors.js';
 import { newStreamKey, streamKeyMatches } from './stream-keys.js';
 import { CreateInput, isUserId, parseStreamInput, PatchInput, type StreamInput, type StreamPatch } from './stream-input.js';
 import { STREAM_COLUMNS, STREAM_FROM, toRecord, type StreamRecord, type StreamRow } from './stream-record.js';

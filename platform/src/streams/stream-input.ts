@@ -54,15 +54,18 @@ const Tags = z
   .max(100, `at most ${MAX_TAGS} tags`)
   .transform((tags) => [...new Set(tags.map(normaliseTag).filter((t) => t.length > 0))])
   .pipe(
-    z
-      .array(z.string().regex(/^[a-z0-9-]{1,25}$/, 'a tag is 1 to 25 letters, digits or dashes'))
-      .max(MAX_TAGS, `at most ${MAX_TAGS} tags`),
+    z.array(z.string().regex(/^[a-z0-9-]{1,25}$/, 'a tag is 1 to 25 letters, digits or dashes')).max(MAX_TAGS, `at most ${MAX_TAGS} tags`),
   );
 const Category = z.string().transform(normaliseCategory).pipe(z.string().max(50, 'category is at most 50 characters'));
 const Language = z
   .string()
   .transform(normaliseLanguage)
-  .pipe(z.string().max(8).regex(/^[a-z]{2,3}(-[a-z0-9]{2,4})?$/, 'language is a code such as "en" or "pt-br"'));
+  .pipe(
+    z
+      .string()
+      .max(8)
+      .regex(/^[a-z]{2,3}(-[a-z0-9]{2,4})?$/, 'language is a code such as "en" or "pt-br"'),
+  );
 
 export const CreateInput = z.object({
   title: Title,

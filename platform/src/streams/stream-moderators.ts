@@ -29,17 +29,20 @@ export class StreamModerators {
     assertOwner(stream, actor);
     const users =
       typeof who === 'object'
-        ? await this.db.query<{ id: string; username: string }>('SELECT id, username FROM users WHERE username_key = lower($1)', [who.username.trim()])
+        ? await this.db.query<{ id: string; username: string }>('SELECT id, username FROM users WHERE username_key = lower($1)', [
+            who.username.trim(),
+          ])
         : isUserId(who)
           ? await this.db.query<{ id: string; username: string }>('SELECT id, username FROM users WHERE id = $1', [who])
           : [];
     const user = users[0];
-    if (!user) throw notFound('user_not_found', typeof who === 'object' ? `nobody is called ${JSON.stringify(who.username.trim())}` : 'no such user');
+    if (!user)
+      throw notFound(
+        'user_not_found',
+        typeof who === 'object' ? `nobody is called ${JSON.stringify(who.username.trim())}` : 'no such user',
+      );
     if (user.id === stream.ownerId) throw badRequest('owner_is_moderator', 'the owner already moderates their own stream');
-    await this.db.query('INSERT INTO stream_moderators (stream_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING', [
-      streamId,
-      user.id,
-    ]);
+    await this.db.query('INSERT INTO stream_moderators (stream_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING', [streamId, user.id]);
     return { userId: user.id, username: user.username };
   }
 
@@ -53,10 +56,7 @@ export class StreamModerators {
 
   async isModerator(streamId: string, userId: string): Promise<boolean> {
     if (!isUserId(userId)) return false;
-    const rows = await this.db.query('SELECT 1 FROM stream_moderators WHERE stream_id = $1 AND user_id = $2', [
-      streamId,
-      userId,
-    ]);
+    const rows = await this.db.query('SELECT 1 FROM stream_moderators WHERE stream_id = $1 AND user_id = $2', [streamId, userId]);
     return rows.length > 0;
   }
 

@@ -28,8 +28,8 @@ export type AnswerSection =
 let sessionVersion = 1;
 
 export function buildAnswer(transport: TransportFacts, sections: AnswerSection[], setup: 'active' | 'passive' = 'passive'): string {
-  const fingerprint = transport.dtlsParameters.fingerprints.find((f) => f.algorithm === 'sha-256')
-    ?? transport.dtlsParameters.fingerprints[0]!;
+  const fingerprint =
+    transport.dtlsParameters.fingerprints.find((f) => f.algorithm === 'sha-256') ?? transport.dtlsParameters.fingerprints[0]!;
   const bundled = sections.filter((s) => s.accepted).map((s) => s.offered.mid);
   const session: sdpTransform.SessionDescription = {
     version: 0,
@@ -89,8 +89,15 @@ function mediaSection(t: TransportFacts, s: AnswerSection, setup: 'active' | 'pa
     rtp: codecs.map(rtpOf),
     fmtp: codecs
       .filter((c) => Object.keys(c.parameters).length)
-      .map((c) => ({ payload: c.payloadType, config: Object.entries(c.parameters).map(([k, v]) => `${k}=${v}`).join(';') })),
-    rtcpFb: codecs.flatMap((c) => c.rtcpFeedback.map((fb) => ({ payload: c.payloadType, type: fb.type, ...(fb.parameter ? { subtype: fb.parameter } : {}) }))),
+      .map((c) => ({
+        payload: c.payloadType,
+        config: Object.entries(c.parameters)
+          .map(([k, v]) => `${k}=${v}`)
+          .join(';'),
+      })),
+    rtcpFb: codecs.flatMap((c) =>
+      c.rtcpFeedback.map((fb) => ({ payload: c.payloadType, type: fb.type, ...(fb.parameter ? { subtype: fb.parameter } : {}) })),
+    ),
     ext: s.extensions.map((e) => ({ value: e.id, uri: e.uri })),
   } as sdpTransform.MediaDescription;
   if (s.recvRids?.length) {
@@ -103,7 +110,12 @@ function mediaSection(t: TransportFacts, s: AnswerSection, setup: 'active' | 'pa
     media.ssrcs = [
       { id: ssrc, attribute: 'cname', value: cname },
       { id: ssrc, attribute: 'msid', value: `${streamId} ${trackId}` },
-      ...(rtxSsrc ? [{ id: rtxSsrc, attribute: 'cname', value: cname }, { id: rtxSsrc, attribute: 'msid', value: `${streamId} ${trackId}` }] : []),
+      ...(rtxSsrc
+        ? [
+            { id: rtxSsrc, attribute: 'cname', value: cname },
+            { id: rtxSsrc, attribute: 'msid', value: `${streamId} ${trackId}` },
+          ]
+        : []),
     ];
     if (rtxSsrc) media.ssrcGroups = [{ semantics: 'FID', ssrcs: `${ssrc} ${rtxSsrc}` }];
   }

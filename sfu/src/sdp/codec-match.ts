@@ -24,5 +24,5 @@ export const isRtx = (c: OfferedCodec) => c.mimeType.toLowerCase().endsWith('/rt
 
 /** The RTX codec the offer pairs with payload type `pt`, if any. */
 export function rtxFor(codecs: OfferedCodec[], pt: number): OfferedCodec | undefined {
-  return codecs.find((c) => isRtx(c) && Number(c.parameters['apt']) === pt);
+  return codecs.find((c) => isRtx(c) && Number(c.parameters.apt) === pt);
 }

@@ -117,7 +117,9 @@ function codecsOf(m: sdpTransform.MediaDescription): OfferedCodec[] {
     for (const c of targets) c?.rtcpFeedback.push({ type: fb.type, parameter: fb.subtype ?? '' });
   }
   // Keep the offerer's preference order (the m= line's payload list).
-  const order = String(m.payloads ?? '').split(' ').map(Number);
+  const order = String(m.payloads ?? '')
+    .split(' ')
+    .map(Number);
   return order.map((pt) => byPt.get(pt)).filter((c): c is OfferedCodec => c !== undefined);
 }
 
@@ -136,5 +138,8 @@ function simulcastRids(m: sdpTransform.MediaDescription): string[] {
   // a=simulcast:send h;m;l (alternatives after ',' are ignored; '~' marks a paused rid)
   const list = m.simulcast.dir1 === 'send' ? m.simulcast.list1 : m.simulcast.dir2 === 'send' ? m.simulcast.list2 : undefined;
   if (!list) return [];
-  return String(list).split(';').map((alt) => alt.split(',')[0]!.replace(/^~/, '')).filter((r) => sendRids.includes(r));
+  return String(list)
+    .split(';')
+    .map((alt) => alt.split(',')[0]!.replace(/^~/, ''))
+    .filter((r) => sendRids.includes(r));
 }

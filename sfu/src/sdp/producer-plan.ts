@@ -36,7 +36,9 @@ export function planProducer(m: OfferedMedia, caps: types.RtpCapabilities): Plan
   }
   if (!codec || !cap) {
     const offered = [...new Set(m.codecs.filter((c) => !isRtx(c)).map((c) => c.mimeType.split('/')[1]))].join(', ') || 'none';
-    const supported = [...new Set(routerCodecs.filter((c) => !c.mimeType.endsWith('/rtx')).map((c) => c.mimeType.split('/')[1]))].join(', ');
+    const supported = [...new Set(routerCodecs.filter((c) => !c.mimeType.endsWith('/rtx')).map((c) => c.mimeType.split('/')[1]))].join(
+      ', ',
+    );
     return { ok: false, reason: `no supported ${kind} codec in m-section ${m.mid} (offered: ${offered}; supported: ${supported})` };
   }
   const rtx = kind === 'video' ? rtxFor(m.codecs, codec.payloadType) : undefined;
@@ -56,7 +58,8 @@ export function planProducer(m: OfferedMedia, caps: types.RtpCapabilities): Plan
       rtcpFeedback: feedback,
     },
   ];
-  if (rtx) codecs.push({ mimeType: rtx.mimeType, payloadType: rtx.payloadType, clockRate: rtx.clockRate, parameters: { apt: codec.payloadType } });
+  if (rtx)
+    codecs.push({ mimeType: rtx.mimeType, payloadType: rtx.payloadType, clockRate: rtx.clockRate, parameters: { apt: codec.payloadType } });
 
   const rids = kind === 'video' && m.rids.length > 1 ? orderLowToHigh(m.rids) : [];
   const encodings: types.RtpEncodingParameters[] = rids.length
@@ -88,7 +91,12 @@ export function planProducer(m: OfferedMedia, caps: types.RtpCapabilities): Plan
 // mediasoup treats encodings[0] as the lowest spatial layer. SDP carries no resolutions, so we rely
 // on the rid names publishers use (l/m/h, q/h/f, low/mid/high, 0/1/2) and otherwise keep the
 // offer's order, which WebRTC clients conventionally list lowest first.
-const KNOWN_ORDERS = [['l', 'm', 'h'], ['q', 'h', 'f'], ['low', 'mid', 'high'], ['0', '1', '2']];
+const KNOWN_ORDERS = [
+  ['l', 'm', 'h'],
+  ['q', 'h', 'f'],
+  ['low', 'mid', 'high'],
+  ['0', '1', '2'],
+];
 export function orderLowToHigh(rids: string[]): string[] {
   const order = KNOWN_ORDERS.find((o) => rids.every((r) => o.includes(r)));
   return order ? [...rids].sort((a, b) => order.indexOf(a) - order.indexOf(b)) : rids;

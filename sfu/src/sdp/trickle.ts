@@ -23,7 +23,15 @@ export function parseSdpFrag(text: string): SdpFrag {
   return frag;
 }
 
-export function candidateLine(c: { foundation: string; priority: number; ip: string; protocol: string; port: number; type: string; tcpType?: string }): string {
+export function candidateLine(c: {
+  foundation: string;
+  priority: number;
+  ip: string;
+  protocol: string;
+  port: number;
+  type: string;
+  tcpType?: string;
+}): string {
   return `candidate:${c.foundation} 1 ${c.protocol} ${c.priority} ${c.ip} ${c.port} typ ${c.type}${c.tcpType ? ` tcptype ${c.tcpType}` : ''}`;
 }
 
@@ -34,7 +42,7 @@ export function writeRestartFrag(
   first: { mid: string; kind: string },
   bundleMids: string[],
 ): string {
-  return [
+  return `${[
     'a=ice-lite',
     `a=ice-ufrag:${ice.usernameFragment}`,
     `a=ice-pwd:${ice.password}`,
@@ -43,5 +51,5 @@ export function writeRestartFrag(
     `a=mid:${first.mid}`,
     ...candidates.map((c) => `a=${c}`),
     'a=end-of-candidates',
-  ].join('\r\n') + '\r\n';
+  ].join('\r\n')}\r\n`;
 }

@@ -7,7 +7,11 @@ import { parseParams, parseQuery } from './validate.js';
 
 const Params = z.object({ id: z.string().min(1).max(64) });
 const Query = z.object({
-  before: z.string().regex(/^\d{1,15}$/, 'before is a time in epoch milliseconds').transform(Number).optional(),
+  before: z
+    .string()
+    .regex(/^\d{1,15}$/, 'before is a time in epoch milliseconds')
+    .transform(Number)
+    .optional(),
   limit: z
     .string()
     .regex(/^\d{1,3}$/, 'limit is a whole number')

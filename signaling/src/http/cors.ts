@@ -10,7 +10,10 @@ export function installCors(app: FastifyInstance): void {
     reply.header('Access-Control-Expose-Headers', EXPOSED);
     if (req.method === 'OPTIONS') {
       reply.header('Access-Control-Allow-Methods', 'GET, POST, PATCH, DELETE, OPTIONS');
-      reply.header('Access-Control-Allow-Headers', 'Authorization, Content-Type, If-Match, If-None-Match, Idempotency-Key, Range, X-OnAir-Client');
+      reply.header(
+        'Access-Control-Allow-Headers',
+        'Authorization, Content-Type, If-Match, If-None-Match, Idempotency-Key, Range, X-OnAir-Client',
+      );
       reply.header('Access-Control-Max-Age', '86400');
     }
   });

@@ -31,8 +31,12 @@ export function installErrorHandler(app: FastifyInstance, log: Logger): void {
     }
     const status = (err as FastifyError).statusCode;
     if (status && status >= 400 && status < 500) {
-      const code = (err as FastifyError).code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' ? 'unsupported_media_type'
-        : status === 413 ? 'body_too_large' : 'bad_request';
+      const code =
+        (err as FastifyError).code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE'
+          ? 'unsupported_media_type'
+          : status === 413
+            ? 'body_too_large'
+            : 'bad_request';
       return sendError(reply, status, code, err.message);
     }
     log.error({ err, method: req.method, url: req.url }, 'unhandled error');

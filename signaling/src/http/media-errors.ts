@@ -18,6 +18,7 @@ const STATUS: Record<MediaErrorCode, number> = {
 };
 
 export function mediaErrorReply(err: MediaError): { status: number; headers: Record<string, string> } {
-  const headers: Record<string, string> = err.retryAfterMs === undefined ? {} : { 'Retry-After': String(Math.max(1, Math.ceil(err.retryAfterMs / 1000))) };
+  const headers: Record<string, string> =
+    err.retryAfterMs === undefined ? {} : { 'Retry-After': String(Math.max(1, Math.ceil(err.retryAfterMs / 1000))) };
   return { status: STATUS[err.code], headers };
 }

@@ -31,7 +31,10 @@ export function registerMediaRoutes(app: FastifyInstance, deps: MediaRouteDeps):
   }
   const link = iceServerLinks(deps.iceServers);
 
-  for (const [prefix, role] of [['whip', 'ingest'], ['whep', 'viewer']] as const) {
+  for (const [prefix, role] of [
+    ['whip', 'ingest'],
+    ['whep', 'viewer'],
+  ] as const) {
     app.options(`/${prefix}/:streamId`, async (_req, reply) => {
       if (link) reply.header('Link', link);
       reply.header('Accept-Post', SDP).header('Allow', 'OPTIONS, POST').code(204).send();
@@ -53,7 +56,11 @@ export function registerMediaRoutes(app: FastifyInstance, deps: MediaRouteDeps):
           // 307 keeps the method and body: the client re-POSTs the same offer there (WHEP section 4.5).
           // The query (the player's client id) goes along.
           const query = req.url.includes('?') ? req.url.slice(req.url.indexOf('?')) : '';
-          return reply.code(307).header('Location', placed.redirect + query).header('Cache-Control', 'no-store').send();
+          return reply
+            .code(307)
+            .header('Location', placed.redirect + query)
+            .header('Cache-Control', 'no-store')
+            .send();
         }
       }
       const sdp = String(req.body ?? '');
@@ -99,7 +106,11 @@ function parseParams<T>(schema: z.ZodType<T>, params: unknown): T {
 function requireType(req: FastifyRequest, type: string): void {
   const got = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
   if (got !== type) {
-    throw new AppError(415, 'unsupported_media_type', got ? `Content-Type must be ${type}, not ${got}` : `Content-Type ${type} is required`);
+    throw new AppError(
+      415,
+      'unsupported_media_type',
+      got ? `Content-Type must be ${type}, not ${got}` : `Content-Type ${type} is required`,
+    );
   }
 }
 
@@ -108,7 +119,11 @@ async function requireStreamKey(req: FastifyRequest, reply: FastifyReply, stream
   const key = /^Bearer\s+(.+)$/i.exec(auth)?.[1]?.trim();
   if (!key || !(await streams.verifyStreamKey(streamId, key))) {
     reply.header('WWW-Authenticate', 'Bearer realm="whip"');
-    throw new AppError(401, 'invalid_stream_key', key ? 'the stream key is wrong (it may have been rotated)' : 'send the stream key as Authorization: Bearer <streamKey>');
+    throw new AppError(
+      401,
+      'invalid_stream_key',
+      key ? 'the stream key is wrong (it may have been rotated)' : 'send the stream key as Authorization: Bearer <streamKey>',
+    );
   }
 }
 

@@ -16,7 +16,11 @@ const BanBody = z.strictObject({
   reason: z.string().max(500).optional(),
 });
 const ActivityQuery = z.strictObject({
-  limit: z.string().regex(/^\d{1,3}$/, 'limit is a whole number').transform(Number).optional(),
+  limit: z
+    .string()
+    .regex(/^\d{1,3}$/, 'limit is a whole number')
+    .transform(Number)
+    .optional(),
 });
 const SettingsBody = z.strictObject({
   slowModeSeconds: z.number().int('slowModeSeconds is a whole number').min(0).max(3600).optional(),

@@ -32,7 +32,8 @@ interface Ids {
 
 export function registerPlaybackRoutes(app: FastifyInstance, deps: PlaybackRouteDeps): void {
   const { origin } = deps;
-  const handle = (call: (ids: Ids, r: PlaybackRequest, req: FastifyRequest) => Promise<PlaybackReply>) =>
+  const handle =
+    (call: (ids: Ids, r: PlaybackRequest, req: FastifyRequest) => Promise<PlaybackReply>) =>
     async (req: FastifyRequest, reply: FastifyReply) => {
       const ac = new AbortController();
       reply.raw.on('close', () => {
@@ -41,7 +42,12 @@ export function registerPlaybackRoutes(app: FastifyInstance, deps: PlaybackRoute
       const { streamId } = req.params as Ids;
       if (deps.locate && !origin.holds(streamId)) {
         const elsewhere = await deps.locate(streamId);
-        if (elsewhere) return reply.code(307).header('location', elsewhere.replace(/\/+$/, '') + req.url).header('cache-control', 'no-store').send();
+        if (elsewhere)
+          return reply
+            .code(307)
+            .header('location', elsewhere.replace(/\/+$/, '') + req.url)
+            .header('cache-control', 'no-store')
+            .send();
       }
       const r: PlaybackRequest = { headers: req.headers, query: req.query as Record<string, unknown>, signal: ac.signal };
       const out = await call(req.params as Ids, r, req);
@@ -55,13 +61,31 @@ export function registerPlaybackRoutes(app: FastifyInstance, deps: PlaybackRoute
       if (out.status < 300) deps.audience?.saw(ids.streamId, playerIdentity(req));
       return out;
     });
-  app.get('/hls/:streamId/index.m3u8', handle((p, r) => origin.multivariant(p.streamId, r, true)));
-  app.get('/hls/:streamId/plain.m3u8', handle((p, r) => origin.multivariant(p.streamId, r, false)));
-  app.get('/hls/:streamId/:track/index.m3u8', playlist((p, r) => origin.mediaPlaylist(p.streamId, p.track, r, true)));
-  app.get('/hls/:streamId/:track/plain.m3u8', playlist((p, r) => origin.mediaPlaylist(p.streamId, p.track, r, false)));
-  app.get('/dash/:streamId/manifest.mpd', playlist((p, r, req) => origin.mpd(p.streamId, r, deps.timeUrl?.() ?? `${req.protocol}://${req.host}/time`)));
+  app.get(
+    '/hls/:streamId/index.m3u8',
+    handle((p, r) => origin.multivariant(p.streamId, r, true)),
+  );
+  app.get(
+    '/hls/:streamId/plain.m3u8',
+    handle((p, r) => origin.multivariant(p.streamId, r, false)),
+  );
+  app.get(
+    '/hls/:streamId/:track/index.m3u8',
+    playlist((p, r) => origin.mediaPlaylist(p.streamId, p.track, r, true)),
+  );
+  app.get(
+    '/hls/:streamId/:track/plain.m3u8',
+    playlist((p, r) => origin.mediaPlaylist(p.streamId, p.track, r, false)),
+  );
+  app.get(
+    '/dash/:streamId/manifest.mpd',
+    playlist((p, r, req) => origin.mpd(p.streamId, r, deps.timeUrl?.() ?? `${req.protocol}://${req.host}/time`)),
+  );
   for (const prefix of ['hls', 'dash']) {
-    app.get(`/${prefix}/:streamId/:track/:session/:file`, handle((p, r) => origin.object(p.streamId, p.track, p.session, p.file, r)));
+    app.get(
+      `/${prefix}/:streamId/:track/:session/:file`,
+      handle((p, r) => origin.object(p.streamId, p.track, p.session, p.file, r)),
+    );
   }
   app.get('/time', async (_req, reply) =>
     reply.header('Cache-Control', 'no-store').header('Content-Type', 'text/plain; charset=utf-8').send(new Date().toISOString()),

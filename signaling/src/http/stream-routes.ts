@@ -74,14 +74,21 @@ const ModeratorBody = z.union(
 
 // strict: an unknown filter is a 400, not silently ignored (a typo would otherwise list everything)
 const ListQuery = z.strictObject({
-  live: z.enum(['true', 'false'], 'live is true or false').optional().transform((v) => (v === undefined ? undefined : v === 'true')),
+  live: z
+    .enum(['true', 'false'], 'live is true or false')
+    .optional()
+    .transform((v) => (v === undefined ? undefined : v === 'true')),
   q: z.string().max(MAX_QUERY_CHARS, `q is at most ${MAX_QUERY_CHARS} characters`).optional(),
   // repeated (?tag=a&tag=b) lists streams with every one of the tags
   tag: z.union([z.string().max(50), z.array(z.string().max(50)).max(MAX_TAGS, `at most ${MAX_TAGS} tag filters`)]).optional(),
   category: z.string().max(50).optional(),
   language: z.string().max(16).optional(),
   sort: z.enum(['viewers', 'recent', 'relevance'], 'sort is viewers, recent or relevance').optional(),
-  limit: z.string().regex(/^\d{1,4}$/, 'limit is a whole number').transform(Number).optional(),
+  limit: z
+    .string()
+    .regex(/^\d{1,4}$/, 'limit is a whole number')
+    .transform(Number)
+    .optional(),
   cursor: z.string().max(512).optional(),
 });
 
@@ -131,7 +138,7 @@ export function registerStreamRoutes(app: FastifyInstance, deps: StreamRouteDeps
     const etag = `W/"${page.version}"`;
     reply.header('etag', etag).header('cache-control', 'no-cache');
     const match = req.headers['if-none-match'];
-    if (match && match.split(',').some((tag) => tag.trim() === etag || tag.trim() === '*')) return reply.code(304).send();
+    if (match?.split(',').some((tag) => tag.trim() === etag || tag.trim() === '*')) return reply.code(304).send();
     return { items: page.items.map((s) => streamView(s, urls)), nextCursor: page.nextCursor };
   });
 

@@ -18,7 +18,10 @@ export function registerThumbnailRoutes(app: FastifyInstance, deps: { thumbnails
     const poster = deps.thumbnails.poster(id);
     if (!poster) throw notFound('thumbnail_not_found', 'this stream has no thumbnail (it is not live, or its first picture is not ready)');
     const etag = `"${createHash('sha1').update(poster.jpeg).digest('base64url').slice(0, 20)}"`;
-    reply.header('cache-control', `public, max-age=${deps.maxAgeSeconds}`).header('etag', etag).header('last-modified', new Date(poster.at).toUTCString());
+    reply
+      .header('cache-control', `public, max-age=${deps.maxAgeSeconds}`)
+      .header('etag', etag)
+      .header('last-modified', new Date(poster.at).toUTCString());
     if (req.headers['if-none-match'] === etag) return reply.code(304).send();
     return reply.type('image/jpeg').send(poster.jpeg);
   });

@@ -14,9 +14,16 @@ export interface TipRouteDeps {
 
 const StreamParams = z.object({ id: z.string().min(1).max(64) });
 // Shape only: what counts as a valid amount, currency or message is TipLedger's call.
-const TipBody = z.object({ amount: z.unknown().optional(), currency: z.unknown().optional(), message: z.unknown().optional() }, 'the body is a JSON object');
+const TipBody = z.object(
+  { amount: z.unknown().optional(), currency: z.unknown().optional(), message: z.unknown().optional() },
+  'the body is a JSON object',
+);
 const HistoryQuery = z.object({
-  limit: z.string().regex(/^\d{1,3}$/, 'limit is a whole number').transform(Number).optional(),
+  limit: z
+    .string()
+    .regex(/^\d{1,3}$/, 'limit is a whole number')
+    .transform(Number)
+    .optional(),
   cursor: z.string().max(200).optional(),
 });
 
@@ -29,7 +36,13 @@ export function registerTipRoutes(app: FastifyInstance, deps: TipRouteDeps): voi
     const body = parseBody(TipBody, req.body);
     const header = req.headers['idempotency-key'];
     const idempotencyKey = Array.isArray(header) ? header[0] : header;
-    const { tip, replayed } = await tips.tip(user, { streamId: id, amount: body.amount, currency: body.currency, message: body.message, idempotencyKey });
+    const { tip, replayed } = await tips.tip(user, {
+      streamId: id,
+      amount: body.amount,
+      currency: body.currency,
+      message: body.message,
+      idempotencyKey,
+    });
     if (replayed) reply.header('idempotent-replayed', 'true');
     reply.code(201);
     return { tip };

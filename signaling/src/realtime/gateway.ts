@@ -74,7 +74,12 @@ export class ChannelGateway {
   /** Reactions counted into the aggregates, and refused by the per-connection limit. */
   reactionsAccepted = 0;
   reactionsRefused = 0;
-  private readonly wss = new WebSocketServer({ noServer: true, maxPayload: MAX_CLIENT_FRAME_BYTES, perMessageDeflate: false, clientTracking: false });
+  private readonly wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: MAX_CLIENT_FRAME_BYTES,
+    perMessageDeflate: false,
+    clientTracking: false,
+  });
   private readonly channels = new Map<string, StreamChannel>();
   private readonly opening = new Map<string, Promise<StreamChannel>>();
   private readonly options: ChannelOptions;
@@ -99,7 +104,9 @@ export class ChannelGateway {
     deps.moderation.on('notice', this.onNotice);
     deps.bus.on('status', this.onBusStatus);
     // Live/offline comes from whichever node has the publisher.
-    this.statusSub = streamTopics.status.subscribe(deps.bus, ANY_KEY, (s, streamId) => this.applyStreamStatus(streamId, s.live), { log: deps.log });
+    this.statusSub = streamTopics.status.subscribe(deps.bus, ANY_KEY, (s, streamId) => this.applyStreamStatus(streamId, s.live), {
+      log: deps.log,
+    });
   }
 
   attach(server: Server): void {
@@ -131,7 +138,10 @@ export class ChannelGateway {
     if (!match || this.closed) return refuse(socket, 404, 'not_found');
     const streamId = safeDecode(match[1]!);
     if (streamId === null) return refuse(socket, 400, 'bad_request');
-    const offered = (req.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim()).filter(Boolean);
+    const offered = (req.headers['sec-websocket-protocol'] ?? '')
+      .split(',')
+      .map((p) => p.trim())
+      .filter(Boolean);
     const token = offered.find((p) => p !== CHANNEL_SUBPROTOCOL && p.split('.').length === 3) ?? url.searchParams.get('token') ?? undefined;
     let user: AuthUser | null = null;
     try {
@@ -151,7 +161,8 @@ export class ChannelGateway {
       return refuse(socket, 503, 'unavailable');
     }
     // Browsers need one offered protocol selected: ours when offered, else the first (the token).
-    this.wss.options.handleProtocols = (protocols) => (protocols.has(CHANNEL_SUBPROTOCOL) ? CHANNEL_SUBPROTOCOL : protocols.values().next().value ?? false);
+    this.wss.options.handleProtocols = (protocols) =>
+      protocols.has(CHANNEL_SUBPROTOCOL) ? CHANNEL_SUBPROTOCOL : (protocols.values().next().value ?? false);
     this.wss.handleUpgrade(req, socket, head, (ws) => this.connected(ws, channel, user, moderator));
   }
 
@@ -191,8 +202,16 @@ export class ChannelGateway {
       return;
     }
     const conn: Connection = {
-      ws, user, moderator, channel, slowSince: 0, droppedFrames: 0, reactionWindowEnds: 0, reactions: 0,
-      inboundTokens: FLOOD_BURST, inboundAtMs: Date.now(),
+      ws,
+      user,
+      moderator,
+      channel,
+      slowSince: 0,
+      droppedFrames: 0,
+      reactionWindowEnds: 0,
+      reactions: 0,
+      inboundTokens: FLOOD_BURST,
+      inboundAtMs: Date.now(),
     };
     channel.viewers.add(conn);
     ws.on('error', () => ws.terminate());
@@ -218,7 +237,9 @@ export class ChannelGateway {
       for (const m of stored) byId.set(m.id, { id: m.id, userId: m.userId, username: m.username, text: m.text, sentAtMs: m.sentAtMs });
       for (const m of delivered) if (!byId.has(m.id ?? '')) byId.set(m.id ?? '', m);
       if (byId.size === 0) return;
-      const messages = [...byId.values()].sort((a, b) => Number(a.sentAtMs) - Number(b.sentAtMs) || String(a.id).localeCompare(String(b.id))).slice(-HISTORY_ON_JOIN);
+      const messages = [...byId.values()]
+        .sort((a, b) => Number(a.sentAtMs) - Number(b.sentAtMs) || String(a.id).localeCompare(String(b.id)))
+        .slice(-HISTORY_ON_JOIN);
       conn.channel.send(conn, encodeServerFrame({ chat: { messages, sampled: false, history: true } }));
     } catch (err) {
       this.deps.log.warn({ err, streamId: conn.channel.streamId }, 'chat history for a late joiner failed');
@@ -267,7 +288,8 @@ export class ChannelGateway {
     }
     if (++conn.reactions > this.limits.reactionsPerSecond) {
       this.reactionsRefused++;
-      if (conn.reactions === this.limits.reactionsPerSecond + 1) conn.channel.send(conn, errorFrame('rate_limited', 'too many reactions', seq, conn.reactionWindowEnds - now));
+      if (conn.reactions === this.limits.reactionsPerSecond + 1)
+        conn.channel.send(conn, errorFrame('rate_limited', 'too many reactions', seq, conn.reactionWindowEnds - now));
       return;
     }
     this.reactionsAccepted++;
@@ -287,7 +309,8 @@ export class ChannelGateway {
     if (n.kind === 'delete') {
       channel.forgetDelivered(n.messageId);
       channel.broadcast(encodeServerFrame({ moderation: { deletedMessageId: n.messageId } }));
-    } else if (n.kind === 'ban') channel.broadcast(encodeServerFrame({ moderation: { bannedUserId: n.userId, bannedUntilMs: n.untilMs ?? 0 } }));
+    } else if (n.kind === 'ban')
+      channel.broadcast(encodeServerFrame({ moderation: { bannedUserId: n.userId, bannedUntilMs: n.untilMs ?? 0 } }));
     else if (n.kind === 'unban') channel.broadcast(encodeServerFrame({ moderation: { unbannedUserId: n.userId } }));
     else if (n.kind === 'settings') void this.sendStatus(channel);
     else if (n.kind === 'moderator') void this.applyRole(channel, n.userId);
@@ -359,5 +382,7 @@ function safeDecode(segment: string): string | null {
 
 function refuse(socket: Duplex, status: number, code: string): void {
   const body = JSON.stringify({ error: { code, message: code.replace(/_/g, ' ') } });
-  socket.end(`HTTP/1.1 ${status} ${status === 400 ? 'Bad Request' : status === 404 ? 'Not Found' : status === 401 ? 'Unauthorized' : status === 403 ? 'Forbidden' : 'Service Unavailable'}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  socket.end(
+    `HTTP/1.1 ${status} ${status === 400 ? 'Bad Request' : status === 404 ? 'Not Found' : status === 401 ? 'Unauthorized' : status === 403 ? 'Forbidden' : 'Service Unavailable'}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
 }

@@ -7,14 +7,7 @@
 // closing it unsubscribes, stops its timers and closes its sockets, exactly once.
 // Socket writes, and the slow-socket policy, belong to the node's FrameWriter; viewer counts to the
 // node's Audience (this channel only shows the total to its viewers).
-import {
-  streamTopics,
-  type Audience,
-  type Bus,
-  type BusSubscription,
-  type Logger,
-  type StreamChatStateView,
-} from '@onair/platform';
+import { streamTopics, type Audience, type Bus, type BusSubscription, type Logger, type StreamChatStateView } from '@onair/platform';
 import { encodeServerFrame, type ChatMessageProps } from './frames.js';
 import { frameJoined, type FrameWriter, type Viewer } from './frame-writer.js';
 
@@ -108,7 +101,14 @@ export class StreamChannel {
   private readonly log: Logger;
 
   constructor(init: StreamChannelInit) {
-    ({ streamId: this.streamId, bus: this.bus, moderation: this.moderation, options: this.options, writer: this.writer, log: this.log } = init);
+    ({
+      streamId: this.streamId,
+      bus: this.bus,
+      moderation: this.moderation,
+      options: this.options,
+      writer: this.writer,
+      log: this.log,
+    } = init);
     const { streamId, bus, log } = init;
     this.reactionWindowMs = Math.max(this.options.reactionWindowMs, windowMs(this.options));
     this.subs.push(
@@ -238,7 +238,12 @@ export class StreamChannel {
    * are written `writeSlice` at a time, the event loop turning between slices; those who left
    * meanwhile are skipped, those who joined get the next window.
    */
-  private writeToAll(regular: Uint8Array[], moderators: Uint8Array[], extra: ((v: Viewer) => Uint8Array | undefined) | undefined, done: () => void): void {
+  private writeToAll(
+    regular: Uint8Array[],
+    moderators: Uint8Array[],
+    extra: ((v: Viewer) => Uint8Array | undefined) | undefined,
+    done: () => void,
+  ): void {
     const regularJoined = frameJoined(regular);
     const moderatorJoined = moderators === regular ? regularJoined : frameJoined(moderators);
     const viewers = [...this.viewers];
@@ -309,4 +314,3 @@ export class StreamChannel {
 function windowMs(options: ChannelOptions): number {
   return Math.max(10, Math.floor(1000 / options.framesPerSecond));
 }
-

@@ -7,7 +7,11 @@ export function openSignInDialog(reason: string): void {
   const dialog = h('dialog', { class: 'dialog', 'aria-label': 'Sign in' });
   const close = h('button', { type: 'button', class: 'secondary close', 'aria-label': 'Close' }, 'Close');
   close.addEventListener('click', () => dialog.close());
-  dialog.append(h('p', { class: 'hint' }, reason), accountForm(() => dialog.close()), close);
+  dialog.append(
+    h('p', { class: 'hint' }, reason),
+    accountForm(() => dialog.close()),
+    close,
+  );
   dialog.addEventListener('close', () => dialog.remove());
   document.body.append(dialog);
   dialog.showModal();

@@ -17,10 +17,31 @@ const CATEGORIES = ['Music', 'Gaming', 'Talk', 'Coding', 'Art', 'Sports', 'Testi
 export const directoryPage: Page = (root) => {
   document.title = 'Live now · OnAir';
   const params = new URLSearchParams(location.search);
-  const q = h('input', { type: 'search', name: 'q', placeholder: 'Search titles, tags, streamers…', value: params.get('q') ?? '', autocomplete: 'off' });
-  const category = h('select', { name: 'category' }, h('option', { value: '' }, 'All categories'), ...CATEGORIES.map((c) => h('option', { value: c }, c)));
-  const language = h('select', { name: 'language' }, h('option', { value: '' }, 'All languages'), ...LANGUAGES.filter(([code]) => code !== 'other').map(([code, name]) => h('option', { value: code }, name)));
-  const sort = h('select', { name: 'sort' }, h('option', { value: 'viewers' }, 'Most viewers'), h('option', { value: 'recent' }, 'Recently started'));
+  const q = h('input', {
+    type: 'search',
+    name: 'q',
+    placeholder: 'Search titles, tags, streamers…',
+    value: params.get('q') ?? '',
+    autocomplete: 'off',
+  });
+  const category = h(
+    'select',
+    { name: 'category' },
+    h('option', { value: '' }, 'All categories'),
+    ...CATEGORIES.map((c) => h('option', { value: c }, c)),
+  );
+  const language = h(
+    'select',
+    { name: 'language' },
+    h('option', { value: '' }, 'All languages'),
+    ...LANGUAGES.filter(([code]) => code !== 'other').map(([code, name]) => h('option', { value: code }, name)),
+  );
+  const sort = h(
+    'select',
+    { name: 'sort' },
+    h('option', { value: 'viewers' }, 'Most viewers'),
+    h('option', { value: 'recent' }, 'Recently started'),
+  );
   category.value = params.get('category') ?? '';
   language.value = params.get('language') ?? '';
   sort.value = params.get('sort') === 'recent' ? 'recent' : 'viewers';
@@ -31,8 +52,20 @@ export const directoryPage: Page = (root) => {
   const status = h('p', { class: 'status', role: 'status' }, 'Loading…');
   const filters = h(
     'form',
-    { class: 'filters', role: 'search', 'aria-label': 'Search live streams', onsubmit: (ev: Event) => (ev.preventDefault(), void refresh(true)) },
-    h('div', { class: 'row' }, field('Search', q), field('Category filter', category), field('Language filter', language), field('Sort by', sort)),
+    {
+      class: 'filters',
+      role: 'search',
+      'aria-label': 'Search live streams',
+      onsubmit: (ev: Event) => (ev.preventDefault(), void refresh(true)),
+    },
+    h(
+      'div',
+      { class: 'row' },
+      field('Search', q),
+      field('Category filter', category),
+      field('Language filter', language),
+      field('Sort by', sort),
+    ),
     tagChip,
   );
   root.append(h('h1', {}, 'Live now'), filters, status, list);
@@ -54,10 +87,16 @@ export const directoryPage: Page = (root) => {
 
   const syncUrl = () => {
     const p = new URLSearchParams();
-    for (const [k, v] of Object.entries(query())) if (k !== 'live' && k !== 'limit' && !(k === 'sort' && v === 'viewers')) p.set(k, String(v));
+    for (const [k, v] of Object.entries(query()))
+      if (k !== 'live' && k !== 'limit' && !(k === 'sort' && v === 'viewers')) p.set(k, String(v));
     const search = p.toString();
     history.replaceState(null, '', search ? `/?${search}` : '/');
-    fill(tagChip, tag ? h('button', { type: 'button', class: 'chip', onclick: () => setTag('') , 'aria-label': `Remove tag filter ${tag}` }, `#${tag} ✕`) : null);
+    fill(
+      tagChip,
+      tag
+        ? h('button', { type: 'button', class: 'chip', onclick: () => setTag(''), 'aria-label': `Remove tag filter ${tag}` }, `#${tag} ✕`)
+        : null,
+    );
   };
 
   const setTag = (next: string) => {
@@ -74,7 +113,11 @@ export const directoryPage: Page = (root) => {
       if (!active || mine !== request) return;
       fill(list, ...items.map((s) => streamCard(s, setTag)));
       const filtered = q.value.trim() || category.value || language.value || tag;
-      status.textContent = items.length ? `${items.length} live ${items.length === 1 ? 'stream' : 'streams'}` : filtered ? 'No live stream matches these filters.' : 'Nobody is live right now. Check back soon, or go live yourself.';
+      status.textContent = items.length
+        ? `${items.length} live ${items.length === 1 ? 'stream' : 'streams'}`
+        : filtered
+          ? 'No live stream matches these filters.'
+          : 'Nobody is live right now. Check back soon, or go live yourself.';
     } catch (err) {
       if (active && mine === request) status.textContent = `Could not load the directory: ${messageOf(err)}`;
     }
@@ -99,7 +142,14 @@ export const directoryPage: Page = (root) => {
 
 function streamCard(stream: Stream, setTag: (tag: string) => void): HTMLElement {
   const viewers = `${stream.viewerCount} ${stream.viewerCount === 1 ? 'viewer' : 'viewers'}`;
-  const thumb = h('img', { class: 'thumb', alt: '', loading: 'lazy', width: 320, height: 180, src: `/api/streams/${encodeURIComponent(stream.id)}/thumbnail.jpg?t=${Math.floor(Date.now() / 10_000)}` });
+  const thumb = h('img', {
+    class: 'thumb',
+    alt: '',
+    loading: 'lazy',
+    width: 320,
+    height: 180,
+    src: `/api/streams/${encodeURIComponent(stream.id)}/thumbnail.jpg?t=${Math.floor(Date.now() / 10_000)}`,
+  });
   thumb.addEventListener('error', () => thumb.classList.add('missing'), { once: true });
   return h(
     'li',
@@ -107,13 +157,25 @@ function streamCard(stream: Stream, setTag: (tag: string) => void): HTMLElement 
     h(
       'a',
       { href: `/watch/${encodeURIComponent(stream.id)}`, 'data-link': true },
-      h('span', { class: 'thumb-frame' }, thumb, h('span', { class: 'badge live' }, 'Live'), h('span', { class: 'viewers-badge' }, viewers)),
+      h(
+        'span',
+        { class: 'thumb-frame' },
+        thumb,
+        h('span', { class: 'badge live' }, 'Live'),
+        h('span', { class: 'viewers-badge' }, viewers),
+      ),
       h('strong', { class: 'title' }, stream.title || 'Untitled stream'),
       stream.ownerName ? h('span', { class: 'owner' }, stream.ownerName) : null,
       h('span', { class: 'meta' }, [stream.category, stream.language && languageName(stream.language)].filter(Boolean).join(' · ')),
     ),
     stream.tags?.length
-      ? h('div', { class: 'tags' }, ...stream.tags.map((t) => h('button', { type: 'button', class: 'chip', onclick: () => setTag(t), 'aria-label': `Filter by tag ${t}` }, `#${t}`)))
+      ? h(
+          'div',
+          { class: 'tags' },
+          ...stream.tags.map((t) =>
+            h('button', { type: 'button', class: 'chip', onclick: () => setTag(t), 'aria-label': `Filter by tag ${t}` }, `#${t}`),
+          ),
+        )
       : null,
   );
 }

@@ -6,10 +6,19 @@ import type { Page } from '../router.js';
 export function showNotFound(root: HTMLElement, heading = 'Page not found', detail = 'There is nothing at this address.'): void {
   document.title = `${heading} · OnAir`;
   root.replaceChildren(
-    h('section', { class: 'not-found card', 'aria-labelledby': 'not-found-heading' },
+    h(
+      'section',
+      { class: 'not-found card', 'aria-labelledby': 'not-found-heading' },
       h('h1', { id: 'not-found-heading' }, heading),
       h('p', {}, detail),
-      h('p', {}, h('a', { href: '/', 'data-link': true }, 'See who is live'), ' · ', h('a', { href: '/dashboard', 'data-link': true }, 'Go to your dashboard'))),
+      h(
+        'p',
+        {},
+        h('a', { href: '/', 'data-link': true }, 'See who is live'),
+        ' · ',
+        h('a', { href: '/dashboard', 'data-link': true }, 'Go to your dashboard'),
+      ),
+    ),
   );
 }
 

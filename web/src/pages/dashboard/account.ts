@@ -23,14 +23,18 @@ export function accountForm(done: () => void): HTMLElement {
         signUp.disabled = signIn.disabled = true;
         try {
           const api = client();
-          const auth = register ? await api.register(username.value.trim(), password.value) : await api.login(username.value.trim(), password.value);
+          const auth = register
+            ? await api.register(username.value.trim(), password.value)
+            : await api.login(username.value.trim(), password.value);
           saveAuth(auth);
           done();
         } catch (err) {
           error.textContent =
-            isOnAirError(err) && err.code === 'username_taken' ? 'That username is taken. Sign in instead, or pick another one.'
-            : isOnAirError(err) && err.code === 'invalid_credentials' ? 'Wrong username or password.'
-            : messageOf(err);
+            isOnAirError(err) && err.code === 'username_taken'
+              ? 'That username is taken. Sign in instead, or pick another one.'
+              : isOnAirError(err) && err.code === 'invalid_credentials'
+                ? 'Wrong username or password.'
+                : messageOf(err);
           signUp.disabled = signIn.disabled = false;
         }
       },

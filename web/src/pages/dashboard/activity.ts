@@ -13,7 +13,8 @@ export function activityFeed(streamId: string, ch: Channel): { element: HTMLElem
   let pending: ReturnType<typeof setTimeout> | undefined;
 
   const describe = (e: ActivityEvent): (Node | string)[] => {
-    if (e.kind === 'tip') return [h('strong', {}, e.username), ` tipped ${formatMoney(e.amount, e.currency)}`, e.message ? ` — ${e.message}` : ''];
+    if (e.kind === 'tip')
+      return [h('strong', {}, e.username), ` tipped ${formatMoney(e.amount, e.currency)}`, e.message ? ` — ${e.message}` : ''];
     if (e.kind === 'moderator_added') return [h('strong', {}, e.username), ' was made a moderator'];
     const by = e.by ? ` by ${e.by}` : '';
     if (e.kind === 'ban') return [h('strong', {}, e.username), ` was banned${by}`];
@@ -25,7 +26,14 @@ export function activityFeed(streamId: string, ch: Channel): { element: HTMLElem
     try {
       const { items } = await client().activity(streamId, { limit: 30 });
       error.textContent = '';
-      fill(list, ...(items.length ? items.map((e) => h('li', { class: `activity-${e.kind}` }, ...describe(e), ' ', h('time', { class: 'hint', dateTime: e.at }, formatAgo(e.at)))) : [h('li', { class: 'hint' }, 'No tips or moderation yet.')]));
+      fill(
+        list,
+        ...(items.length
+          ? items.map((e) =>
+              h('li', { class: `activity-${e.kind}` }, ...describe(e), ' ', h('time', { class: 'hint', dateTime: e.at }, formatAgo(e.at))),
+            )
+          : [h('li', { class: 'hint' }, 'No tips or moderation yet.')]),
+      );
     } catch (err) {
       error.textContent = `The activity feed could not be loaded: ${(err as Error).message}`;
     }
@@ -37,7 +45,13 @@ export function activityFeed(streamId: string, ch: Channel): { element: HTMLElem
   };
   const offs = [ch.on('tip', reloadSoon), ch.on('moderation', reloadSoon)];
   void load();
-  const element = h('section', { class: 'card', 'aria-labelledby': 'activity-heading' }, h('h3', { id: 'activity-heading' }, 'Activity'), list, error);
+  const element = h(
+    'section',
+    { class: 'card', 'aria-labelledby': 'activity-heading' },
+    h('h3', { id: 'activity-heading' }, 'Activity'),
+    list,
+    error,
+  );
   return {
     element,
     reload: reloadSoon,

@@ -48,7 +48,12 @@ export function broadcastPanel(stream: ChannelStream, keys: StreamKeySource): Br
   const error = h('p', { class: 'error', role: 'alert' });
   const preview = h('video', { class: 'preview', muted: true, autoplay: true, playsInline: true, 'aria-label': 'Camera preview' });
   const previewFrame = h('div', { class: 'preview-frame' }, preview);
-  const source = h('select', { name: 'source' }, h('option', { value: 'camera' }, 'Camera'), h('option', { value: 'screen' }, 'Screen share'));
+  const source = h(
+    'select',
+    { name: 'source' },
+    h('option', { value: 'camera' }, 'Camera'),
+    h('option', { value: 'screen' }, 'Screen share'),
+  );
   const cameraPick = h('select', { name: 'camera' }, h('option', { value: '' }, 'Default camera'));
   const micPick = h('select', { name: 'microphone' }, h('option', { value: '' }, 'Default microphone'));
   const previewButton = h('button', { type: 'button', class: 'secondary' }, 'Preview');
@@ -64,16 +69,25 @@ export function broadcastPanel(stream: ChannelStream, keys: StreamKeySource): Br
     element.dataset.state = live ? 'live' : 'offline';
     goLive.disabled = live || starting;
     stop.disabled = !live && !starting;
-    codec.disabled = simulcast.disabled = source.disabled = cameraPick.disabled = micPick.disabled = previewButton.disabled = live || starting;
+    codec.disabled =
+      simulcast.disabled =
+      source.disabled =
+      cameraPick.disabled =
+      micPick.disabled =
+      previewButton.disabled =
+        live || starting;
   };
 
   /** Lists cameras and microphones (names appear once the user granted access). */
   const listDevices = async () => {
-    const devices = await navigator.mediaDevices?.enumerateDevices().catch(() => []) ?? [];
+    const devices = (await navigator.mediaDevices?.enumerateDevices().catch(() => [])) ?? [];
     const fillPick = (pick: HTMLSelectElement, kind: MediaDeviceKind, fallback: string) => {
       const current = pick.value;
       const options = devices.filter((d) => d.kind === kind && d.deviceId);
-      pick.replaceChildren(h('option', { value: '' }, fallback), ...options.map((d, i) => h('option', { value: d.deviceId }, d.label || `${fallback.replace('Default ', '')} ${i + 1}`)));
+      pick.replaceChildren(
+        h('option', { value: '' }, fallback),
+        ...options.map((d, i) => h('option', { value: d.deviceId }, d.label || `${fallback.replace('Default ', '')} ${i + 1}`)),
+      );
       pick.value = options.some((d) => d.deviceId === current) ? current : '';
     };
     fillPick(cameraPick, 'videoinput', 'Default camera');
@@ -89,7 +103,12 @@ export function broadcastPanel(stream: ChannelStream, keys: StreamKeySource): Br
       mic?.getAudioTracks().forEach((t) => screen.addTrack(t));
       return screen;
     }
-    const video: MediaTrackConstraints = { width: { ideal: 1280 }, height: { ideal: 720 }, frameRate: { ideal: 30 }, ...(cameraPick.value ? { deviceId: { exact: cameraPick.value } } : {}) };
+    const video: MediaTrackConstraints = {
+      width: { ideal: 1280 },
+      height: { ideal: 720 },
+      frameRate: { ideal: 30 },
+      ...(cameraPick.value ? { deviceId: { exact: cameraPick.value } } : {}),
+    };
     return navigator.mediaDevices.getUserMedia({ audio, video });
   };
 
@@ -134,7 +153,13 @@ export function broadcastPanel(stream: ChannelStream, keys: StreamKeySource): Br
         if (mine !== attempt) return media.getTracks().forEach((t) => t.stop());
       }
       status.textContent = 'Connecting…';
-      const next = await publish({ whipUrl, streamKey, stream: media, videoCodec: codec.value as VideoCodec, simulcast: simulcast.checked });
+      const next = await publish({
+        whipUrl,
+        streamKey,
+        stream: media,
+        videoCodec: codec.value as VideoCodec,
+        simulcast: simulcast.checked,
+      });
       if (mine !== attempt) return void next.stop().catch(() => {});
       publisher = next;
       window.onairPublisher = next;
@@ -144,7 +169,9 @@ export function broadcastPanel(stream: ChannelStream, keys: StreamKeySource): Br
         if (state === 'failed') {
           attempt++;
           error.textContent = 'The connection to the server was lost. Go live again to reconnect.';
-          void release().catch(() => {}).finally(() => setLive(false));
+          void release()
+            .catch(() => {})
+            .finally(() => setLive(false));
         }
       });
       status.textContent = STATE_TEXT[next.state];
@@ -180,7 +207,8 @@ export function broadcastPanel(stream: ChannelStream, keys: StreamKeySource): Br
     starting = false;
     void release().catch(() => {});
     status.textContent = 'Offline';
-    error.textContent = 'The stream key was rotated, which ended this broadcast (the old key no longer works). Go live again to use the new key.';
+    error.textContent =
+      'The stream key was rotated, which ended this broadcast (the old key no longer works). Go live again to use the new key.';
     setLive(false);
   };
 
@@ -196,14 +224,24 @@ export function broadcastPanel(stream: ChannelStream, keys: StreamKeySource): Br
     'section',
     { class: 'broadcast', 'aria-labelledby': 'broadcast-heading' },
     heading,
-    h('p', { class: 'meta' }, h('a', { href: `/watch/${encodeURIComponent(stream.id)}`, target: '_blank', rel: 'noopener' }, 'Open the watch page'), ' (new tab)'),
+    h(
+      'p',
+      { class: 'meta' },
+      h('a', { href: `/watch/${encodeURIComponent(stream.id)}`, target: '_blank', rel: 'noopener' }, 'Open the watch page'),
+      ' (new tab)',
+    ),
     h(
       'div',
       { class: 'card' },
       h('h3', {}, 'Go live from this browser'),
       previewFrame,
       h('div', { class: 'row' }, field('Source', source), field('Camera', cameraPick), field('Microphone', micPick)),
-      h('div', { class: 'row' }, field('Video codec', codec), h('div', { class: 'field checkbox' }, simulcast, h('label', { for: simulcast.id }, 'Simulcast (three qualities)'))),
+      h(
+        'div',
+        { class: 'row' },
+        field('Video codec', codec),
+        h('div', { class: 'field checkbox' }, simulcast, h('label', { for: simulcast.id }, 'Simulcast (three qualities)')),
+      ),
       h('div', { class: 'actions' }, previewButton, goLive, stop),
       status,
       error,
@@ -269,8 +307,17 @@ function obsCard(whipUrl: string, keys: StreamKeySource, renewed: () => void): {
     'form',
     { class: 'card', 'aria-label': 'Go live from OBS', onsubmit: (ev: Event) => ev.preventDefault() },
     h('h3', {}, 'Go live from OBS'),
-    h('p', { class: 'hint' }, 'In OBS: Settings → Stream → Service "WHIP", then paste the server URL and the stream key as the Bearer token.'),
-    h('div', { class: 'copy-row' }, field('WHIP URL', url), copyButton('Copy URL', () => url.value)),
+    h(
+      'p',
+      { class: 'hint' },
+      'In OBS: Settings → Stream → Service "WHIP", then paste the server URL and the stream key as the Bearer token.',
+    ),
+    h(
+      'div',
+      { class: 'copy-row' },
+      field('WHIP URL', url),
+      copyButton('Copy URL', () => url.value),
+    ),
     h('div', { class: 'copy-row' }, field('Stream key', key), reveal, copy, renew),
     keyNote,
     error,
@@ -293,7 +340,8 @@ function copyButton(label: string, text: () => string): HTMLButtonElement {
 }
 
 function describeError(err: unknown): string {
-  if (err instanceof DOMException && err.name === 'NotAllowedError') return 'Camera or microphone access was denied. Allow it in the browser and try again.';
+  if (err instanceof DOMException && err.name === 'NotAllowedError')
+    return 'Camera or microphone access was denied. Allow it in the browser and try again.';
   if (err instanceof DOMException && err.name === 'NotFoundError') return 'No camera or microphone was found.';
   if (isOnAirError(err) && err.status === 401) return 'The server refused the stream key. Create a new stream to get a fresh key.';
   if (isOnAirError(err) && err.code === 'codec_unsupported') return `${err.message}. Pick the other codec.`;

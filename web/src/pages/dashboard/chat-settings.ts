@@ -7,7 +7,15 @@ import { field, fill, h, messageOf } from '../../dom.js';
 import { client } from '../../session.js';
 import { formatRemaining } from '../../components/durations.js';
 
-const SLOW_MODES: Array<[number, string]> = [[0, 'Off'], [5, '5 seconds'], [10, '10 seconds'], [30, '30 seconds'], [60, '1 minute'], [120, '2 minutes'], [300, '5 minutes']];
+const SLOW_MODES: Array<[number, string]> = [
+  [0, 'Off'],
+  [5, '5 seconds'],
+  [10, '10 seconds'],
+  [30, '30 seconds'],
+  [60, '1 minute'],
+  [120, '2 minutes'],
+  [300, '5 minutes'],
+];
 
 export interface ChatSettingsCard {
   element: HTMLElement;
@@ -36,7 +44,8 @@ export function chatSettings(streamId: string, ownerId: string, changed: () => v
   };
 
   const showSettings = (s: { slowModeSeconds: number; blockedTerms: string[] }) => {
-    if (!SLOW_MODES.some(([v]) => v === s.slowModeSeconds)) slow.append(h('option', { value: String(s.slowModeSeconds) }, `${s.slowModeSeconds} seconds`));
+    if (!SLOW_MODES.some(([v]) => v === s.slowModeSeconds))
+      slow.append(h('option', { value: String(s.slowModeSeconds) }, `${s.slowModeSeconds} seconds`));
     slow.value = String(s.slowModeSeconds);
     terms.value = s.blockedTerms.join(', ');
   };
@@ -57,13 +66,23 @@ export function chatSettings(streamId: string, ownerId: string, changed: () => v
 
   const load = () =>
     run(async () => {
-      const [{ items: mods }, { items: bans }, history] = await Promise.all([client().moderators(streamId), client().bans(streamId), client().chatHistory(streamId, { limit: 100 })]);
+      const [{ items: mods }, { items: bans }, history] = await Promise.all([
+        client().moderators(streamId),
+        client().bans(streamId),
+        client().chatHistory(streamId, { limit: 100 }),
+      ]);
       const modIds = new Set(mods.map((m) => String(m.userId)));
       fill(modList, ...(mods.length ? mods.map(modItem) : [h('li', { class: 'hint' }, 'No moderators yet.')]));
       fill(banList, ...(bans.length ? bans.map(banItem) : [h('li', { class: 'hint' }, 'Nobody is banned or timed out.')]));
       const recent = new Map<string, string>();
-      for (const m of history.items.reverse()) if (!modIds.has(String(m.userId)) && String(m.userId) !== String(ownerId)) recent.set(String(m.userId), m.username);
-      fill(chatters, ...(recent.size ? [...recent].slice(0, 10).map(([id, name]) => chatterItem(id, name)) : [h('li', { class: 'hint' }, 'Nobody has chatted yet.')]));
+      for (const m of history.items.reverse())
+        if (!modIds.has(String(m.userId)) && String(m.userId) !== String(ownerId)) recent.set(String(m.userId), m.username);
+      fill(
+        chatters,
+        ...(recent.size
+          ? [...recent].slice(0, 10).map(([id, name]) => chatterItem(id, name))
+          : [h('li', { class: 'hint' }, 'Nobody has chatted yet.')]),
+      );
     });
   const afterChange = async () => {
     await load();
@@ -71,16 +90,59 @@ export function chatSettings(streamId: string, ownerId: string, changed: () => v
   };
 
   const modItem = (m: Moderator) =>
-    h('li', {}, h('span', {}, m.username), h('button', { type: 'button', class: 'link', 'aria-label': `Remove moderator ${m.username}`, onclick: () => run(async () => (await client().removeModerator(streamId, m.userId), afterChange())) }, 'Remove'));
+    h(
+      'li',
+      {},
+      h('span', {}, m.username),
+      h(
+        'button',
+        {
+          type: 'button',
+          class: 'link',
+          'aria-label': `Remove moderator ${m.username}`,
+          onclick: () => run(async () => (await client().removeModerator(streamId, m.userId), afterChange())),
+        },
+        'Remove',
+      ),
+    );
   const banItem = (b: ChatBan) =>
     h(
       'li',
       {},
-      h('span', {}, h('strong', {}, b.username), ' ', h('span', { class: 'hint' }, b.until ? `timed out, ${formatRemaining(Date.parse(b.until) - Date.now())} left` : 'banned')),
-      h('button', { type: 'button', class: 'link', 'aria-label': `Unban ${b.username}`, onclick: () => run(async () => (await client().unban(streamId, b.userId), afterChange())) }, 'Unban'),
+      h(
+        'span',
+        {},
+        h('strong', {}, b.username),
+        ' ',
+        h('span', { class: 'hint' }, b.until ? `timed out, ${formatRemaining(Date.parse(b.until) - Date.now())} left` : 'banned'),
+      ),
+      h(
+        'button',
+        {
+          type: 'button',
+          class: 'link',
+          'aria-label': `Unban ${b.username}`,
+          onclick: () => run(async () => (await client().unban(streamId, b.userId), afterChange())),
+        },
+        'Unban',
+      ),
     );
   const chatterItem = (id: string, name: string) =>
-    h('li', {}, h('span', {}, name), h('button', { type: 'button', class: 'link', 'aria-label': `Make ${name} a moderator`, onclick: () => run(async () => (await client().addModerator(streamId, id), afterChange())) }, 'Make moderator'));
+    h(
+      'li',
+      {},
+      h('span', {}, name),
+      h(
+        'button',
+        {
+          type: 'button',
+          class: 'link',
+          'aria-label': `Make ${name} a moderator`,
+          onclick: () => run(async () => (await client().addModerator(streamId, id), afterChange())),
+        },
+        'Make moderator',
+      ),
+    );
 
   const settingsForm = h(
     'form',
@@ -88,13 +150,24 @@ export function chatSettings(streamId: string, ownerId: string, changed: () => v
       onsubmit: (ev: Event) => {
         ev.preventDefault();
         void run(async () => {
-          const s = await client().updateChatSettings(streamId, { slowModeSeconds: Number(slow.value), blockedTerms: terms.value.split(',').map((t) => t.trim()).filter(Boolean) });
+          const s = await client().updateChatSettings(streamId, {
+            slowModeSeconds: Number(slow.value),
+            blockedTerms: terms.value
+              .split(',')
+              .map((t) => t.trim())
+              .filter(Boolean),
+          });
           showSettings(s);
           settingsNote.textContent = `Saved: slow mode ${s.slowModeSeconds ? `${s.slowModeSeconds} s` : 'off'}, ${s.blockedTerms.length} blocked terms.`;
         });
       },
     },
-    h('div', { class: 'row top' }, field('Slow mode', slow), field('Blocked terms', terms, 'Separated by commas; the profanity filter always applies.')),
+    h(
+      'div',
+      { class: 'row top' },
+      field('Slow mode', slow),
+      field('Blocked terms', terms, 'Separated by commas; the profanity filter always applies.'),
+    ),
     h('div', { class: 'actions' }, save),
     settingsNote,
   );

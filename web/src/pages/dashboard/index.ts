@@ -38,7 +38,10 @@ export const dashboardPage: Page = (root) => {
     const heading = h('h1', {}, 'Dashboard');
     const auth = loadAuth();
     if (!auth) {
-      root.replaceChildren(heading, accountForm(() => void show()));
+      root.replaceChildren(
+        heading,
+        accountForm(() => void show()),
+      );
       return;
     }
     root.replaceChildren(heading, h('p', { class: 'hint', role: 'status' }, 'Loading your streams…'));
@@ -48,13 +51,20 @@ export const dashboardPage: Page = (root) => {
     } catch (err) {
       if (mine !== render) return;
       if (isOnAirError(err) && err.status === 401) return clearAuth(); // the token expired: sign in again
-      root.replaceChildren(heading, h('p', { class: 'error', role: 'alert' }, `Your streams could not be loaded: ${messageOf(err)}`), h('button', { type: 'button', onclick: () => void show(want) }, 'Try again'));
+      root.replaceChildren(
+        heading,
+        h('p', { class: 'error', role: 'alert' }, `Your streams could not be loaded: ${messageOf(err)}`),
+        h('button', { type: 'button', onclick: () => void show(want) }, 'Try again'),
+      );
       return;
     }
     if (mine !== render) return;
     const creating = want === 'new' || streams.length === 0;
     if (creating) {
-      root.replaceChildren(heading, newStreamForm((id) => void show(id), clearAuth, streams.length ? () => void show(selectedId) : undefined));
+      root.replaceChildren(
+        heading,
+        newStreamForm((id) => void show(id), clearAuth, streams.length ? () => void show(selectedId) : undefined),
+      );
       return;
     }
     const stream = streams.find((s) => s.id === want) ?? streams.find((s) => s.id === selectedId) ?? streams[0]!;
@@ -64,7 +74,13 @@ export const dashboardPage: Page = (root) => {
 
   /** The channel picker: every stream of the account, and "New stream". */
   const picker = (current: ChannelStream, streams: ChannelStream[]) => {
-    const select = h('select', { id: 'f-your-stream', name: 'your-stream' }, ...streams.map((s) => h('option', { value: s.id, selected: s.id === current.id }, `${s.title || 'Untitled stream'}${s.live ? ' (live)' : ''}`)));
+    const select = h(
+      'select',
+      { id: 'f-your-stream', name: 'your-stream' },
+      ...streams.map((s) =>
+        h('option', { value: s.id, selected: s.id === current.id }, `${s.title || 'Untitled stream'}${s.live ? ' (live)' : ''}`),
+      ),
+    );
     select.addEventListener('change', () => void show(select.value));
     return h(
       'nav',
@@ -98,7 +114,12 @@ export const dashboardPage: Page = (root) => {
     let endedAt = stream.endedAt ?? null;
     const tick = () => {
       uptime.dataset.live = String(live);
-      uptime.textContent = live && startedAt ? `Live for ${formatUptime(Date.now() - Date.parse(startedAt))}` : endedAt ? `Offline · last live ${formatAgo(endedAt)}` : 'Offline · never live yet';
+      uptime.textContent =
+        live && startedAt
+          ? `Live for ${formatUptime(Date.now() - Date.parse(startedAt))}`
+          : endedAt
+            ? `Offline · last live ${formatAgo(endedAt)}`
+            : 'Offline · never live yet';
     };
     tick();
     const clock = setInterval(tick, 1000);

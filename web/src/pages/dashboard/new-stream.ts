@@ -11,7 +11,11 @@ export function newStreamForm(done: (streamId: string) => void, signOut: () => v
   const category = h('input', { name: 'category', maxLength: 60, placeholder: 'e.g. Music', list: 'onair-categories' });
   const tags = h('input', { name: 'tags', placeholder: 'e.g. chill, guitar' });
   const language = h('select', { name: 'language' }, ...LANGUAGES.map(([code, name]) => h('option', { value: code }, name)));
-  const categories = h('datalist', { id: 'onair-categories' }, ...['Music', 'Gaming', 'Talk', 'Coding', 'Art', 'Sports'].map((c) => h('option', { value: c })));
+  const categories = h(
+    'datalist',
+    { id: 'onair-categories' },
+    ...['Music', 'Gaming', 'Talk', 'Coding', 'Art', 'Sports'].map((c) => h('option', { value: c })),
+  );
   const error = h('p', { class: 'error', role: 'alert' });
   const create = h('button', { type: 'submit' }, 'Create stream');
 
@@ -29,7 +33,10 @@ export function newStreamForm(done: (streamId: string) => void, signOut: () => v
             title: title.value.trim(),
             category: category.value.trim(),
             language: language.value,
-            tags: tags.value.split(',').map((t) => t.trim()).filter(Boolean),
+            tags: tags.value
+              .split(',')
+              .map((t) => t.trim())
+              .filter(Boolean),
           });
           rememberStreamKey(stream.id, stream.streamKey);
           done(stream.id);

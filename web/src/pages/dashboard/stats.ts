@@ -10,11 +10,21 @@ import { client } from '../../session.js';
 const MAX_POINTS = 300;
 const BITRATE_EVERY_MS = 2000;
 
-export function statsCard(streamId: string, ch: Channel, publisher: () => Publisher | undefined): { element: HTMLElement; dispose: () => void } {
+export function statsCard(
+  streamId: string,
+  ch: Channel,
+  publisher: () => Publisher | undefined,
+): { element: HTMLElement; dispose: () => void } {
   const viewersNow = h('strong', { class: 'stat-value', 'data-stat': 'viewers' }, '0');
   const bitrate = h('strong', { class: 'stat-value', 'data-stat': 'bitrate' }, '—');
   const tipsTotal = h('strong', { class: 'stat-value', 'data-stat': 'tips' }, formatMoney(0));
-  const chart = svg('svg', { class: 'chart', viewBox: '0 0 300 80', preserveAspectRatio: 'none', role: 'img', 'aria-label': 'Viewers over time' });
+  const chart = svg('svg', {
+    class: 'chart',
+    viewBox: '0 0 300 80',
+    preserveAspectRatio: 'none',
+    role: 'img',
+    'aria-label': 'Viewers over time',
+  });
   const line = svg('polyline', { fill: 'none', 'stroke-width': '2', class: 'chart-line', points: '' });
   chart.append(line);
   const tipList = h('ul', { class: 'tip-list', 'aria-label': 'Latest tips' });
@@ -37,7 +47,9 @@ export function statsCard(streamId: string, ch: Channel, publisher: () => Publis
     total += tip.amount;
     currency = tip.currency;
     tipsTotal.textContent = formatMoney(total, currency);
-    tipList.prepend(h('li', {}, h('strong', {}, tip.fromUsername), ` ${formatMoney(tip.amount, tip.currency)}`, tip.message ? ` — ${tip.message}` : ''));
+    tipList.prepend(
+      h('li', {}, h('strong', {}, tip.fromUsername), ` ${formatMoney(tip.amount, tip.currency)}`, tip.message ? ` — ${tip.message}` : ''),
+    );
     while (tipList.childElementCount > 10) tipList.lastElementChild?.remove();
   };
 
@@ -48,19 +60,26 @@ export function statsCard(streamId: string, ch: Channel, publisher: () => Publis
       if (points.length > MAX_POINTS) points.shift();
       drawChart();
     }),
-    ch.on('tip', (t: TipEvent) => addTip({ id: t.tipId, fromUsername: t.fromUsername, amount: t.amount, currency: t.currency, message: t.message })),
+    ch.on('tip', (t: TipEvent) =>
+      addTip({ id: t.tipId, fromUsername: t.fromUsername, amount: t.amount, currency: t.currency, message: t.message }),
+    ),
   ];
 
   void client()
     .receivedTips({ limit: 200 })
-    .then(({ items }) => items.filter((t) => t.streamId === streamId).reverse().forEach(addTip))
+    .then(({ items }) =>
+      items
+        .filter((t) => t.streamId === streamId)
+        .reverse()
+        .forEach(addTip),
+    )
     .catch(() => {});
 
   let lastBytes = 0;
   let lastAt = 0;
   const timer = setInterval(async () => {
     const pub = publisher();
-    if (!pub || pub.state !== 'connected') {
+    if (pub?.state !== 'connected') {
       bitrate.textContent = '—';
       lastBytes = 0;
       return;

@@ -53,7 +53,10 @@ export function streamSettings(stream: ChannelStream, on: StreamSettingsEvents):
             title: title.value.trim(),
             category: category.value.trim(),
             language: language.value || 'en',
-            tags: tags.value.split(',').map((t) => t.trim()).filter(Boolean),
+            tags: tags.value
+              .split(',')
+              .map((t) => t.trim())
+              .filter(Boolean),
           });
           on.saved(saved);
           note.textContent = 'Saved.';

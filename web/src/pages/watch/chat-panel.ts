@@ -42,7 +42,14 @@ export function chatPanel(streamId: string, ch: Channel, options: { heading?: st
   const notice = h('p', { class: 'chat-notice hint', role: 'status' });
   const error = h('p', { class: 'error', role: 'alert' });
   const counter = h('span', { class: 'chat-counter', id: 'chat-counter', 'aria-live': 'polite' }, `0/${MAX_CHAT_CHARS}`);
-  const input = h('input', { name: 'chat', id: 'f-chat', autocomplete: 'off', placeholder: 'Say something nice', 'aria-label': 'Chat message', 'aria-describedby': 'chat-counter' });
+  const input = h('input', {
+    name: 'chat',
+    id: 'f-chat',
+    autocomplete: 'off',
+    placeholder: 'Say something nice',
+    'aria-label': 'Chat message',
+    'aria-describedby': 'chat-counter',
+  });
   const send = h('button', { type: 'submit' }, 'Send');
   const form = h('form', { class: 'chat-form' }, input, send, counter);
   const signIn = h('button', { type: 'button', class: 'secondary' }, 'Sign in to chat');
@@ -65,7 +72,11 @@ export function chatPanel(streamId: string, ch: Channel, options: { heading?: st
   let statusSeen = false;
   let chatReconnecting = false;
   const renderNotice = () => {
-    notice.textContent = chatReconnecting ? 'Chat is reconnecting…' : slowModeSeconds ? `Slow mode is on: one message every ${slowModeSeconds} s.` : '';
+    notice.textContent = chatReconnecting
+      ? 'Chat is reconnecting…'
+      : slowModeSeconds
+        ? `Slow mode is on: one message every ${slowModeSeconds} s.`
+        : '';
   };
   client()
     .chatSettings(streamId)
@@ -97,26 +108,36 @@ export function chatPanel(streamId: string, ch: Channel, options: { heading?: st
   const renderFooter = () => footer.replaceChildren(loadAuth() ? form : signIn);
 
   const messageItem = (m: ChatMessage): HTMLElement => {
-    const li = h('li', { class: 'chat-message', 'data-id': m.id, 'data-user': m.userId }, h('strong', { class: 'who' }, m.username), ' ', h('span', { class: 'text' }, m.text));
+    const li = h(
+      'li',
+      { class: 'chat-message', 'data-id': m.id, 'data-user': m.userId },
+      h('strong', { class: 'who' }, m.username),
+      ' ',
+      h('span', { class: 'text' }, m.text),
+    );
     if (canModerate && m.userId !== loadAuth()?.user.id) li.append(moderationActions(m));
     return li;
   };
 
   const moderationActions = (m: ChatMessage): HTMLElement => {
     const act = (label: string, run: () => Promise<unknown>) =>
-      h('button', {
-        type: 'button',
-        class: 'link',
-        'aria-label': `${label} (${m.username}: ${m.text.slice(0, 40)})`,
-        onclick: async () => {
-          error.textContent = '';
-          try {
-            await run();
-          } catch (err) {
-            error.textContent = messageOf(err);
-          }
+      h(
+        'button',
+        {
+          type: 'button',
+          class: 'link',
+          'aria-label': `${label} (${m.username}: ${m.text.slice(0, 40)})`,
+          onclick: async () => {
+            error.textContent = '';
+            try {
+              await run();
+            } catch (err) {
+              error.textContent = messageOf(err);
+            }
+          },
         },
-      }, label);
+        label,
+      );
     return h(
       'span',
       { class: 'mod-actions' },
@@ -156,7 +177,9 @@ export function chatPanel(streamId: string, ch: Channel, options: { heading?: st
       if (ev.deletedMessageId) log.querySelector(`[data-id="${CSS.escape(ev.deletedMessageId)}"]`)?.remove();
       if (ev.bannedUserId) log.querySelectorAll(`[data-user="${CSS.escape(ev.bannedUserId)}"]`).forEach((el) => el.remove());
       if (ev.bannedUserId && ev.bannedUserId === loadAuth()?.user.id) {
-        error.textContent = ev.bannedUntilMs ? `You are timed out for ${formatRemaining(ev.bannedUntilMs - Date.now())}.` : 'You are banned from this chat.';
+        error.textContent = ev.bannedUntilMs
+          ? `You are timed out for ${formatRemaining(ev.bannedUntilMs - Date.now())}.`
+          : 'You are banned from this chat.';
       }
     }),
     ch.on('status', (s) => {
@@ -170,7 +193,9 @@ export function chatPanel(streamId: string, ch: Channel, options: { heading?: st
       const text = pending.get(e.seq);
       pending.delete(e.seq);
       error.textContent =
-        e.code === 'banned' && e.retryAfterMs > 0 ? `You are timed out: you can chat again in ${formatRemaining(e.retryAfterMs)}.` : (ERROR_TEXT[e.code] ?? e.message);
+        e.code === 'banned' && e.retryAfterMs > 0
+          ? `You are timed out: you can chat again in ${formatRemaining(e.retryAfterMs)}.`
+          : (ERROR_TEXT[e.code] ?? e.message);
       if (text && !input.value) input.value = text; // give the refused text back
     }),
     ch.on('state', (state) => {
@@ -211,7 +236,15 @@ export function chatPanel(streamId: string, ch: Channel, options: { heading?: st
       for (const li of log.querySelectorAll<HTMLElement>('.chat-message')) {
         li.querySelector('.mod-actions')?.remove();
         if (canModerate && li.dataset.user !== loadAuth()?.user.id) {
-          li.append(moderationActions({ id: li.dataset.id ?? '', userId: li.dataset.user ?? '', username: li.querySelector('.who')?.textContent ?? '', text: li.querySelector('.text')?.textContent ?? '', sentAtMs: 0 }));
+          li.append(
+            moderationActions({
+              id: li.dataset.id ?? '',
+              userId: li.dataset.user ?? '',
+              username: li.querySelector('.who')?.textContent ?? '',
+              text: li.querySelector('.text')?.textContent ?? '',
+              sentAtMs: 0,
+            }),
+          );
         }
       }
     },

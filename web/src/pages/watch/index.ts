@@ -31,7 +31,12 @@ export const watchPage: Page = (root, ctx) => {
     })
     .catch((err: unknown) => {
       if (!active) return;
-      if (isOnAirError(err) && err.status === 404) return showNotFound(root, 'Stream not found', 'There is no stream at this address. It may have been deleted, or the link is mistyped.');
+      if (isOnAirError(err) && err.status === 404)
+        return showNotFound(
+          root,
+          'Stream not found',
+          'There is no stream at this address. It may have been deleted, or the link is mistyped.',
+        );
       root.replaceChildren(
         h('p', { class: 'error', role: 'alert' }, `The stream could not be loaded: ${messageOf(err)}`),
         h('button', { type: 'button', onclick: () => ctx.navigate(location.pathname) }, 'Try again'),
@@ -109,7 +114,13 @@ function mountWatch(root: HTMLElement, id: string, initial: Stream): () => void 
     h(
       'div',
       { class: 'watch-layout' },
-      h('section', { class: 'watch-main', 'aria-label': 'Player' }, player.frame, player.bar, h('div', { class: 'engage' }, reactionButtons(ch), tipButton(id, isOwn))),
+      h(
+        'section',
+        { class: 'watch-main', 'aria-label': 'Player' },
+        player.frame,
+        player.bar,
+        h('div', { class: 'engage' }, reactionButtons(ch), tipButton(id, isOwn)),
+      ),
       chat.element,
     ),
   );

@@ -34,8 +34,21 @@ export function playerView(streamId: string, onStream: (stream: Stream) => void,
   const mute = h('button', { type: 'button', class: 'secondary', 'aria-pressed': 'true' }, 'Unmute');
   const fullscreen = h('button', { type: 'button', class: 'secondary' }, 'Full screen');
   const latency = h('span', { class: 'latency', 'data-transport': '' }, '');
-  const quality = h('select', { name: 'quality', id: 'f-quality', 'aria-label': 'Quality', disabled: true }, h('option', { value: 'auto' }, 'Auto'));
-  const bar = h('div', { class: 'player-bar' }, liveBadge, mute, fullscreen, latency, h('label', { class: 'visually-hidden', for: 'f-quality' }, 'Quality'), quality);
+  const quality = h(
+    'select',
+    { name: 'quality', id: 'f-quality', 'aria-label': 'Quality', disabled: true },
+    h('option', { value: 'auto' }, 'Auto'),
+  );
+  const bar = h(
+    'div',
+    { class: 'player-bar' },
+    liveBadge,
+    mute,
+    fullscreen,
+    latency,
+    h('label', { class: 'visually-hidden', for: 'f-quality' }, 'Quality'),
+    quality,
+  );
 
   const renderSound = () => {
     mute.hidden = fullscreen.hidden = overlay.dataset.state !== 'playing';
@@ -73,9 +86,23 @@ export function playerView(streamId: string, onStream: (stream: Stream) => void,
     latency.dataset.transport = p.transport ?? '';
     latency.className = `latency ${p.latency ?? ''}`;
     latency.textContent = p.transport ? (low ? 'Low latency' : 'Standard') : '';
-    latency.title = p.transport === 'webrtc' ? 'WebRTC: under a second behind live' : p.transport ? `${p.transport.toUpperCase()}: a few seconds behind live` : '';
+    latency.title =
+      p.transport === 'webrtc'
+        ? 'WebRTC: under a second behind live'
+        : p.transport
+          ? `${p.transport.toUpperCase()}: a few seconds behind live`
+          : '';
     const options = p.qualities();
-    fill(quality, ...options.map((q) => h('option', { value: String(q.id), selected: q.id === p.quality }, q.id === 'auto' ? (p.transport === 'webrtc' ? 'Auto (adapts to your connection)' : 'Auto') : q.label)));
+    fill(
+      quality,
+      ...options.map((q) =>
+        h(
+          'option',
+          { value: String(q.id), selected: q.id === p.quality },
+          q.id === 'auto' ? (p.transport === 'webrtc' ? 'Auto (adapts to your connection)' : 'Auto') : q.label,
+        ),
+      ),
+    );
     quality.disabled = options.length < 2;
   };
 
@@ -126,7 +153,11 @@ export function playerView(streamId: string, onStream: (stream: Stream) => void,
     }
     const base = location.origin;
     const id = encodeURIComponent(streamId);
-    const playback = stream?.playback ?? { whep: `${base}/whep/${id}`, hls: `${base}/hls/${id}/index.m3u8`, dash: `${base}/dash/${id}/manifest.mpd` };
+    const playback = stream?.playback ?? {
+      whep: `${base}/whep/${id}`,
+      hls: `${base}/hls/${id}/index.m3u8`,
+      dash: `${base}/dash/${id}/manifest.mpd`,
+    };
     try {
       const next = await play({ playback, video });
       if (!active || mine !== run) return void next.stop();
@@ -145,7 +176,8 @@ export function playerView(streamId: string, onStream: (stream: Stream) => void,
         } else if (p.state === 'reconnecting') show('reconnecting', 'Reconnecting…');
         else if (p.state === 'ended' || (p.state === 'offline' && playing)) ended();
         else if (p.state === 'offline') offline();
-        else if (p.state === 'failed') show('error', `Playback stopped: ${p.fallbacks.at(-1) ?? 'no transport works'}`, { label: 'Retry', run: () => start() });
+        else if (p.state === 'failed')
+          show('error', `Playback stopped: ${p.fallbacks.at(-1) ?? 'no transport works'}`, { label: 'Retry', run: () => start() });
       };
       next.onChange(onChange);
       onChange(next);

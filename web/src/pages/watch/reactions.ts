@@ -11,7 +11,9 @@ export function reactionButtons(ch: Channel): HTMLElement {
   return h(
     'div',
     { class: 'reactions', role: 'group', 'aria-label': 'Reactions' },
-    ...REACTIONS.map((emoji) => h('button', { type: 'button', class: 'reaction', 'aria-label': `React ${emoji}`, onclick: () => ch.react(emoji) }, emoji)),
+    ...REACTIONS.map((emoji) =>
+      h('button', { type: 'button', class: 'reaction', 'aria-label': `React ${emoji}`, onclick: () => ch.react(emoji) }, emoji),
+    ),
   );
 }
 

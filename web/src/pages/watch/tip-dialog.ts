@@ -35,10 +35,21 @@ function openTipDialog(streamId: string): void {
   const balance = h('p', { class: 'balance' }, 'Balance: …');
   const status = h('p', { class: 'hint', 'aria-live': 'polite' });
   const error = h('p', { class: 'error', role: 'alert' });
-  const custom = h('input', { type: 'number', name: 'custom-amount', min: 1, step: 0.01, inputMode: 'decimal', placeholder: 'Other amount' });
+  const custom = h('input', {
+    type: 'number',
+    name: 'custom-amount',
+    min: 1,
+    step: 0.01,
+    inputMode: 'decimal',
+    placeholder: 'Other amount',
+  });
   const message = h('input', { name: 'tip-message', maxLength: 280, placeholder: 'Say thanks (optional)' });
   const presetButtons = PRESETS.map((p) =>
-    h('button', { type: 'button', class: 'secondary preset', 'aria-pressed': String(p === amount), onclick: () => choose(p) }, formatMoney(p)),
+    h(
+      'button',
+      { type: 'button', class: 'secondary preset', 'aria-pressed': String(p === amount), onclick: () => choose(p) },
+      formatMoney(p),
+    ),
   );
   const topUp = h('button', { type: 'button', class: 'secondary', hidden: true }, `Add ${formatMoney(TOPUP)} test funds`);
   const sendTip = h('button', { type: 'submit' }, 'Send tip');
@@ -100,7 +111,11 @@ function openTipDialog(streamId: string): void {
         error.textContent = '';
         sendTip.disabled = true;
         try {
-          const { tip } = await client().tip(streamId, { amount, idempotencyKey: key, ...(message.value.trim() ? { message: message.value.trim() } : {}) });
+          const { tip } = await client().tip(streamId, {
+            amount,
+            idempotencyKey: key,
+            ...(message.value.trim() ? { message: message.value.trim() } : {}),
+          });
           status.textContent = `Thank you! You tipped ${formatMoney(tip.amount, tip.currency)}.`;
           key = newIdempotencyKey();
           await refreshWallet();
@@ -118,7 +133,15 @@ function openTipDialog(streamId: string): void {
     field('Message', message),
     h('div', { class: 'actions' }, sendTip, topUp, close),
   );
-  const dialog = h('dialog', { class: 'dialog tip-dialog', 'aria-labelledby': 'tip-heading' }, h('h2', { id: 'tip-heading' }, 'Send a tip'), balance, form, status, error);
+  const dialog = h(
+    'dialog',
+    { class: 'dialog tip-dialog', 'aria-labelledby': 'tip-heading' },
+    h('h2', { id: 'tip-heading' }, 'Send a tip'),
+    balance,
+    form,
+    status,
+    error,
+  );
   close.addEventListener('click', () => dialog.close());
   dialog.addEventListener('close', () => dialog.remove());
   document.body.append(dialog);
