@@ -6,8 +6,9 @@
 #
 #   1. `npm start` until /healthz answers (apt packages, Node 24, npm ci, worker build, builds)
 #   2. `npm start` again until /healthz answers (nothing to install or rebuild: seconds)
-#   3. `npm test`: first its system packages with the network (`scripts/setup.sh system test`: the
-#      test packages, incl. PostgreSQL, Redis and NATS), then `npm test` itself in a network namespace
+#   3. `npm test`: first what needs the network (`scripts/setup.sh prepare start` — a no-op after step
+#      1 — and `system test`: the test packages, incl. PostgreSQL, Redis and NATS), then `npm test`
+#      itself in a network namespace
 #      of its own, so it starts the fresh system's own servers and the tests reach nothing of this
 #      machine (the namespace has no network beyond its loopback, so nothing else can be installed
 #      there: that is why the packages come first).
@@ -123,7 +124,7 @@ fi
 if [ -n "$TESTS" ]; then
   log "3a. npm test's system packages with the network (output: /tmp/onair-fresh-test-prepare.log)"
   timed "npm test's system packages (browser, nginx, fonts, servers)" \
-    bash -c "$(declare -f in_fresh); FRESH='$FRESH'; in_fresh 'bash scripts/setup.sh system test'" >/tmp/onair-fresh-test-prepare.log 2>&1 \
+    bash -c "$(declare -f in_fresh); FRESH='$FRESH'; in_fresh 'bash scripts/setup.sh prepare start && bash scripts/setup.sh system test'" >/tmp/onair-fresh-test-prepare.log 2>&1 \
     || { tail -40 /tmp/onair-fresh-test-prepare.log; exit 1; }
   log "3b. npm test in its own network namespace (output: /tmp/onair-fresh-test.log)"
   # Loopback plus one interface of its own, as a real machine has: WebRTC peers (Chromium, werift)
