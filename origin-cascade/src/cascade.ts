@@ -61,8 +61,6 @@ export class Cascade {
   private readonly served = new Map<string, { streamId: string; nodeId: string }>();
   private readonly pulls = new Map<string, Promise<void>>();
   private readonly idleSince = new Map<string, number>();
-  /** Origin streams -> viewers their relays serve, as the relays last reported in the registry. */
-  private readonly relayed = new Map<string, number>();
   private closed = false;
 
   constructor(
@@ -111,19 +109,6 @@ export class Cascade {
     if (media.isBroadcasting(streamId)) return { serve: true }; // the MediaPlane answers 409 while it starts
     await this.pull(streamId);
     return { serve: true };
-  }
-
-  /**
-   * Viewers of an origin stream served by relay nodes (as of their last heartbeat), so the origin can
-   * count the stream's whole audience. 0 for streams this node does not originate.
-   */
-  relayedViewers(streamId: string): number {
-    return this.relayed.get(streamId) ?? 0;
-  }
-
-  /** Origin streams with viewers on relay nodes: their count changes without any local event. */
-  relayedStreams(): string[] {
-    return [...this.relayed.keys()];
   }
 
   /** The base URL of the node holding a stream's origin (the hook for HLS/DASH from any node). */
@@ -309,27 +294,6 @@ export class Cascade {
     });
   }
 
-  /** Sums, for each origin stream that feeds relays, the viewers those relays reported. */
-  private async countRelayedViewers(nodes: Map<string, NodeRecord>): Promise<void> {
-    const { media, registry } = this.deps;
-    const seen = new Set<string>();
-    for (const id of this.localStreams()) {
-      if (media.roleOf(id) !== 'origin' || media.downstreamCount(id) === 0) continue;
-      const holders = await registry.holders(id, nodes);
-      this.relayed.set(
-        id,
-        holders.reduce((n, h) => (h.role === 'relay' ? n + h.viewers : n), 0),
-      );
-      seen.add(id);
-    }
-    // A stream whose relays all left keeps its last figure until it is seen at 0 once more.
-    for (const id of this.relayed.keys()) {
-      if (seen.has(id)) continue;
-      if (this.relayed.get(id) === 0) this.relayed.delete(id);
-      else this.relayed.set(id, 0);
-    }
-  }
-
   private localStreams(): string[] {
     return this.deps.media.liveStreamIds();
   }
@@ -360,7 +324,6 @@ export class Cascade {
         if (!nodes.has(link.nodeId)) media.closeDownstream(link.streamId, linkId, 'downstream_node_dead');
       }
       await this.endOrphanedStreams(dead, nodes);
-      await this.countRelayedViewers(nodes);
       // An upstream whose heartbeat expired is dead: re-attach now rather than after its RTP silence.
       for (const [streamId, up] of this.upstreams) {
         if (!nodes.has(up.nodeId) && !this.pulls.has(streamId)) media.endStream(streamId, 'upstream_lost');
