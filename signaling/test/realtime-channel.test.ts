@@ -113,6 +113,9 @@ describe('real-time channel (embedded mode)', () => {
     expect((await api(node.url, 'PATCH', `/api/streams/${s.id}/chat-settings`, s.token, { slowModeSeconds: 30 })).status).toBe(200);
     const user = await registerUser(node.url);
     const c = await connect(user.token, s.id);
+    // A joiner learns the chat mode with its first status frame.
+    await waitFor('a status frame', () => c.of('status').length > 0);
+    expect(c.of('status')[0]?.slowModeSeconds).toBe(30);
     c.chat('first');
     await c.waitForText('first');
     c.chat('second');

@@ -224,7 +224,11 @@ export class ChannelGateway {
         this.deps.moderation.forget(channel.streamId);
       }
     });
-    channel.send(conn, this.statusFrame(channel));
+    // The chat mode in force (slow mode) comes with the first status frame a joiner gets.
+    void this.deps.moderation.settings(channel.streamId).then(
+      (settings) => channel.send(conn, this.statusFrame(channel, settings.slowModeSeconds)),
+      () => channel.send(conn, this.statusFrame(channel)),
+    );
     // Taken now: what is delivered from here on reaches this viewer live.
     void this.sendHistory(conn, channel.recentlyDelivered());
   }
