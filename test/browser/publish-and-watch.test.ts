@@ -58,7 +58,12 @@ async function createStreamInDashboard(page: Page, title: string): Promise<strin
   await page.getByLabel('Language').selectOption('en');
   await page.getByRole('button', { name: 'Create stream' }).click();
   await page.getByRole('button', { name: 'Go live' }).waitFor();
-  return page.evaluate(() => (JSON.parse(localStorage.getItem('onair.stream') ?? '{}') as { id: string }).id);
+  // The dashboard keeps no stream in browser storage: ask the API for the account's streams.
+  const token = await page.evaluate(() => (JSON.parse(localStorage.getItem('onair.auth') ?? '{}') as { token: string }).token);
+  const mine = (await (await fetch(`${node.url}/api/me/streams`, { headers: { authorization: `Bearer ${token}` } })).json()) as {
+    items: { id: string; title: string }[];
+  };
+  return mine.items.find((s) => s.title === title)!.id;
 }
 
 interface PlaybackSample {
