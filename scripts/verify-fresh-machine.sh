@@ -130,8 +130,10 @@ if [ -n "$TESTS" ]; then
   # Loopback plus one interface of its own, as a real machine has: WebRTC peers (Chromium, werift)
   # gather no candidate on loopback alone. The address is the namespace's own, reaching nothing.
   ip netns add "$NS"; ip netns exec "$NS" ip link set lo up
-  ip netns exec "$NS" ip link add onair0 type dummy
-  ip netns exec "$NS" ip addr add 10.231.7.1/24 dev onair0; ip netns exec "$NS" ip link set onair0 up
+  # (a veth pair with both ends inside: the sandbox kernel has no dummy interfaces)
+  ip netns exec "$NS" ip link add onair0 type veth peer name onair1
+  ip netns exec "$NS" ip addr add 10.231.7.1/24 dev onair0
+  ip netns exec "$NS" ip link set onair0 up; ip netns exec "$NS" ip link set onair1 up
   timed "npm test (servers started, lint, the whole suite)" \
     ip netns exec "$NS" bash -c "$(declare -f in_fresh); FRESH='$FRESH'; in_fresh 'CI=true npm test'" >/tmp/onair-fresh-test.log 2>&1 \
     || { tail -60 /tmp/onair-fresh-test.log; exit 1; }
