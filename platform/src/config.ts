@@ -91,6 +91,7 @@ const Env = z.object({
   TOPUP_MIN_AMOUNT: intFrom(500),
   TOPUP_MAX_AMOUNT: intFrom(100_000),
   STRIPE_SECRET_KEY: z.string().optional(),
+  TEST_FUNDS: z.enum(['auto', 'on', 'off']).default('auto'),
   STRIPE_WEBHOOK_SECRET: z.string().optional(),
   STRIPE_API_URL: z.string().url().optional(),
   HLS_MODE: z.enum(['always', 'off']).default('always'),
@@ -225,8 +226,14 @@ export interface Config {
     lingerMs: number;
   };
   payments: {
-    /** Stripe secret key; without it the development provider credits test funds (never in production). */
+    /** Stripe secret key; without it the development provider credits test funds where `testFunds` allows. */
     stripeSecretKey: string | undefined;
+    /**
+     * The development provider (free test funds) without a Stripe key: TEST_FUNDS=on, or `auto` (the
+     * default) when the node listens on loopback only and NODE_ENV is not production. Never by default
+     * on a public address, whatever NODE_ENV says.
+     */
+    testFunds: boolean;
     stripeWebhookSecret: string | undefined;
     /** Where the Stripe API is reached (tests point it at a local stand-in); unset = Stripe's own host. */
     stripeApiUrl: string | undefined;
@@ -353,6 +360,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     payments: {
       stripeSecretKey: e.STRIPE_SECRET_KEY || undefined,
+      testFunds: e.TEST_FUNDS === 'on' || (e.TEST_FUNDS === 'auto' && e.NODE_ENV !== 'production' && isLoopback(e.HOST)),
       stripeWebhookSecret: e.STRIPE_WEBHOOK_SECRET || undefined,
       stripeApiUrl: e.STRIPE_API_URL || undefined,
       topupMinAmount: e.TOPUP_MIN_AMOUNT,

@@ -113,7 +113,7 @@ export async function startNode(config: Config, log: Logger = createLogger(confi
       {
         minAmount: config.payments.topupMinAmount,
         maxAmount: config.payments.topupMaxAmount,
-        env: config.env,
+        testFunds: config.payments.testFunds,
         stripe: stripeKey
           ? { client: createStripeClient(stripeKey, config.payments.stripeApiUrl), webhookSecret: config.payments.stripeWebhookSecret! }
           : undefined,

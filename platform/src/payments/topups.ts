@@ -2,7 +2,7 @@
 // only by `applyWebhook`, after the Stripe-Signature of the raw body checks out, each event id once
 // (stripe_events), each PaymentIntent once (topups.status). Refunds and disputes post reversing
 // transfers: from the wallet as far as its balance goes, the rest to the write-off account (a wallet
-// never goes below zero). Without a Stripe key, outside production, a development provider credits
+// never goes below zero). Without a Stripe key, where TEST_FUNDS allows (loopback only by default), a development provider credits
 // test funds at once and says so in every answer. Never credits money a verified event did not
 // announce, and never logs keys or signatures.
 import Stripe from 'stripe';
@@ -19,8 +19,8 @@ export interface TopUpOptions {
   maxAmount: number;
   /** Stripe client and webhook signing secret; absent = no card payments. */
   stripe?: { client: Stripe; webhookSecret: string };
-  /** The development provider (test funds) is offered only when this is not 'production'. */
-  env: 'development' | 'production' | 'test';
+  /** Without Stripe, whether the development provider credits free test funds (config TEST_FUNDS). */
+  testFunds: boolean;
 }
 
 export type TopUpResult =
@@ -34,7 +34,7 @@ export interface WebhookResult {
   applied: boolean;
 }
 
-const DEV_NOTICE = 'development payment provider: test funds were credited and no card was charged (unavailable in production)';
+const DEV_NOTICE = 'development payment provider: test funds were credited and no card was charged (off on public addresses: TEST_FUNDS)';
 
 /** Builds the Stripe client from config; apiUrl points it at another host (tests use a local stand-in). */
 export function createStripeClient(secretKey: string, apiUrl?: string): Stripe {
@@ -62,7 +62,7 @@ export class TopUps {
     private readonly options: TopUpOptions,
     private readonly log: Logger,
   ) {
-    this.provider = options.stripe ? 'stripe' : options.env === 'production' ? 'unavailable' : 'development';
+    this.provider = options.stripe ? 'stripe' : options.testFunds ? 'development' : 'unavailable';
   }
 
   /**
