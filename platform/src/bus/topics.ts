@@ -11,13 +11,13 @@
 //   onair.stream.<id>.viewers           one node's viewers of the stream
 //   onair.stream.<id>.status            live / offline
 //   onair.stream.<id>.tip               TipEvent (protobuf), from the tip ledger's outbox
-//   onair.cascade.node.<id>.<name>      relay negotiation (declared by origin-cascade with `topic`/`rpc`)
+//   (the cascade's relay negotiation, onair.cascade.node.<id>.*, keeps its zod schemas in relay-protocol.ts)
 import { createHash } from 'node:crypto';
 import { onair } from '@onair/proto';
 import { z } from 'zod';
 import type { Logger } from '../log.js';
 import { MAX_BLOCKED_TERM_CHARS, MAX_BLOCKED_TERMS } from '../moderation/text-filter.js';
-import { checkReply, encodeRemoteError, isSubjectToken, type Bus, type BusSubscription, type SubscribeOptions } from './bus.js';
+import { isSubjectToken, type Bus, type BusSubscription, type SubscribeOptions } from './bus.js';
 
 export type Decoded<T> = { ok: true; value: T } | { ok: false; error: string };
 
@@ -139,11 +139,6 @@ export class Topic<T> {
     );
   }
 
-  /** Decodes one payload of this topic (for request/reply and tests). */
-  decode(data: Uint8Array): Decoded<T> {
-    return this.codec.decode(data);
-  }
-
   private reject(log: Logger, subject: string, error: string): void {
     this.rejected++;
     const now = Date.now();
@@ -158,46 +153,6 @@ export class Topic<T> {
 
 export function topic<T>(family: string, name: string, codec: Codec<T>, options?: TopicOptions<T>): Topic<T> {
   return new Topic(family, name, codec, options);
-}
-
-/** Request/reply on `<family>.<key>.<name>`: both the request and the answer are checked. */
-export class Rpc<Q, A> {
-  readonly requests: Topic<Q>;
-  readonly replies: Codec<A>;
-
-  constructor(family: string, name: string, request: Codec<Q>, reply: Codec<A>) {
-    this.requests = new Topic(family, name, request);
-    this.replies = reply;
-  }
-
-  /** Sends a request to `key` and returns its parsed answer (throws a BusRequestError or a parse error). */
-  async request(bus: Bus, key: string, value: Q, options: { timeoutMs: number }): Promise<A> {
-    const subject = this.requests.subject(key);
-    const data = checkReply(await bus.request(subject, this.requests.codec.encode(value), options), subject);
-    const answer = this.replies.decode(data);
-    if (!answer.ok) throw new Error(`${subject}: malformed answer: ${answer.error}`);
-    return answer.value;
-  }
-
-  /** Answers requests for `key`: malformed ones are answered with an error, never reach the responder. */
-  serve(bus: Bus, key: string, responder: (value: Q) => Promise<A>, options: SubscribeOptions = {}): BusSubscription {
-    return bus.serve(
-      this.requests.subject(key),
-      async (data) => {
-        const q = this.requests.decode(data);
-        if (!q.ok) {
-          this.requests.rejected++;
-          return encodeRemoteError(`malformed request: ${q.error}`);
-        }
-        return this.replies.encode(await responder(q.value));
-      },
-      options,
-    );
-  }
-}
-
-export function rpc<Q, A>(family: string, name: string, request: Codec<Q>, reply: Codec<A>): Rpc<Q, A> {
-  return new Rpc(family, name, request, reply);
 }
 
 // ---- the real-time channel's topics, one family per stream ---------------------------------------
@@ -271,6 +226,3 @@ export const streamTopics = {
   status: topic(STREAM, 'status', jsonCodec(z.object({ live: z.boolean() }))),
   tip: topic(STREAM, 'tip', protobufCodec(onair.channel.v1.TipEvent, TipEventSchema)),
 };
-
-/** Every topic this package declares (for metrics: rejected payloads per topic). */
-export const declaredTopics: Topic<unknown>[] = Object.values(streamTopics) as Topic<unknown>[];

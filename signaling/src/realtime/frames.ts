@@ -40,26 +40,6 @@ export function encodeServerFrame(frame: ServerFrameProps): Uint8Array {
   return v1.ServerFrame.encode(frame).finish();
 }
 
-export function encodeChatMessage(message: ChatMessageProps): Uint8Array {
-  return v1.ChatMessage.encode(message).finish();
-}
-
-export function decodeChatMessage(data: Uint8Array): onair.channel.v1.ChatMessage | null {
-  try {
-    return v1.ChatMessage.decode(data);
-  } catch {
-    return null;
-  }
-}
-
-export function decodeTipEvent(data: Uint8Array): onair.channel.v1.TipEvent | null {
-  try {
-    return v1.TipEvent.decode(data);
-  } catch {
-    return null;
-  }
-}
-
 export function errorFrame(code: string, message: string, seq = 0, retryAfterMs = 0): Uint8Array {
   return encodeServerFrame({ error: { code, message, seq, retryAfterMs: Math.max(0, Math.ceil(retryAfterMs)) } });
 }
