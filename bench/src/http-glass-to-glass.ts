@@ -34,7 +34,7 @@ async function measure(player: HttpPlayerName, kind: HttpKind, node: Awaited<Ret
       videoCodec: 'h264' as const,
       audio: true,
     });
-    await waitFor('the ladder to run', () => node.packagers?.get(stream.id)?.state === 'running', 30_000);
+    await waitFor('the ladder to run', () => node.ladders?.get(stream.id)?.state === 'running', 30_000);
     const url = kind === 'dash' ? `${node.url}/dash/${stream.id}/manifest.mpd` : `${node.url}/hls/${stream.id}/index.m3u8`;
     const watcher = await openBenchPage(watchCtx, node.url, 'watcher');
     await watcher.evaluate((o) => window.g2g!.startWatchingHttp(o), { url, kind, player });
@@ -58,7 +58,7 @@ async function measure(player: HttpPlayerName, kind: HttpKind, node: Awaited<Ret
       switches: Math.max(0, viewer.renditionSwitches.length - 1),
       errors: viewer.playerErrors,
       unreadable: viewer.unreadable,
-      ladder: node.packagers?.get(stream.id)?.ladder.map((r) => r.name),
+      ladder: node.ladders?.get(stream.id)?.ladder.map((r) => r.name),
     };
   } finally {
     await watchCtx.close().catch(() => {});

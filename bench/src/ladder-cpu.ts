@@ -21,13 +21,13 @@ async function main(): Promise<void> {
   const s = await createUserAndStream(node.url, 'ladder cpu');
   const publisher = await publish(node.url, s.id, s.streamKey, 'h264', 2500, size);
   try {
-    await waitFor('the ladder to run', () => node.packagers?.get(s.id)?.state === 'running', 30_000);
+    await waitFor('the ladder to run', () => node.ladders?.get(s.id)?.state === 'running', 30_000);
     await new Promise((r) => setTimeout(r, 3000)); // past start-up
-    const packaging = node.packagers!.get(s.id)!;
-    const pid = packaging.encoderPid!;
+    const ladder = node.ladders!.get(s.id)!;
+    const pid = ladder.encoderPid!;
     // Segments are 1 s GOPs: segments completed per second of wall clock says whether ffmpeg kept
     // up in real time (a starved encoder would show low CPU only because it fell behind).
-    const lastMsn = () => packaging.sink?.tracks[0]?.timeline.last?.msn ?? 0;
+    const lastMsn = () => ladder.sink?.tracks[0]?.timeline.last?.msn ?? 0;
     const msn0 = lastMsn();
     const cpu0 = processCpuSeconds(pid);
     const m0 = machineTicks();
@@ -38,8 +38,8 @@ async function main(): Promise<void> {
     const realtime = ((lastMsn() - msn0) * Number(process.env.HLS_SEGMENT_MS ?? 1000)) / 1000 / wallS;
     const busy = machineBusyShare(m0, machineTicks());
     const row = {
-      source: `${packaging.source?.width}x${packaging.source?.height} ${packaging.source?.codec}`,
-      renditions: packaging.ladder.map((r) => r.name).join(' '),
+      source: `${ladder.source?.width}x${ladder.source?.height} ${ladder.source?.codec}`,
+      renditions: ladder.ladder.map((r) => r.name).join(' '),
       preset: process.env.HLS_PRESET ?? 'veryfast',
       'ffmpeg cores': round(cores, 2),
       'media s per s': round(realtime, 2),

@@ -1,11 +1,11 @@
 // The origin process of the packager bench: a live ffmpeg ladder (the product's per-output
-// arguments) written into a LadderPackager, served by Fastify with the product's error handler, CORS
+// arguments) written into a CmafPackager, served by Fastify with the product's error handler, CORS
 // and playback routes on port 0. Runs as a child of packager.ts so its CPU (utime+stime) is the
 // origin's alone; ffmpeg is its own process and is not counted. Tells the parent its URL over IPC,
 // and stops (ffmpeg, packager, server) when the parent says so or goes away.
 import Fastify from 'fastify';
 import { createLogger } from '@onair/platform';
-import { LadderPackager, PlaybackOrigin } from '@onair/hls-fallback';
+import { CmafPackager, PlaybackOrigin } from '@onair/hls-fallback';
 import { installCors, installErrorHandler, registerPlaybackRoutes } from '@onair/signaling';
 import { LiveEncoder, tracksOf, type Rendition } from '../../hls-fallback/test/support/encoder.js';
 
@@ -15,7 +15,7 @@ export const BENCH_LADDER: Rendition[] = [
 ];
 
 async function main(): Promise<void> {
-  const packager = new LadderPackager('bench', tracksOf(BENCH_LADDER), { partTargetMs: 200, segmentTargetMs: 1000, windowSegments: 8 });
+  const packager = new CmafPackager('bench', tracksOf(BENCH_LADDER), { partTargetMs: 200, segmentTargetMs: 1000, windowSegments: 8 });
   const encoder = new LiveEncoder(packager, BENCH_LADDER).start();
   const app = Fastify();
   installErrorHandler(app, createLogger('silent'));

@@ -1,4 +1,4 @@
-// Packager CPU per 1,000 player requests per second. The origin (LadderPackager + Fastify playback
+// Packager CPU per 1,000 player requests per second. The origin (CmafPackager + Fastify playback
 // routes, fed by a live ffmpeg 720p/360p + AAC ladder) runs in a child process; this process runs N
 // virtual LL-HLS players against it with plain keep-alive http.Agents, each behaving like hls.js in
 // low-latency mode: a blocking playlist reload for the next part (_HLS_msn/_HLS_part), then every new

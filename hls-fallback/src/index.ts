@@ -1,19 +1,19 @@
 // @onair/hls-fallback: HLS (Low-Latency and plain) and DASH playback of live streams. encode/ taps a
 // stream's RTP and supervises its ffmpeg ladder; package/ turns the CMAF bytes into segments and
 // parts; deliver/ renders playlists and manifests and answers playback requests.
-export { LivePackagers, type LivePackagersOptions } from './live-packagers.js';
-export { StreamPackaging, type CmafSink, type LadderSettings, type PackagingState } from './stream-packaging.js';
+export { LiveLadders, type LiveLaddersOptions } from './live-ladders.js';
+export { StreamLadder, type CmafSink, type LadderSettings, type LadderState } from './stream-ladder.js';
 export { DEFAULT_LADDER, chooseLadder, type LadderRung, type Rendition } from './encode/ladder.js';
 export { ladderSettings } from './ladder-settings.js';
 export {
-  LadderPackager,
+  CmafPackager,
   type PackagerTrack,
   type PackagerOptions,
   type PackagerState,
   type PackagedTrack,
   type TrackInit,
   type GenerationAnchor,
-} from './package/ladder-packager.js';
+} from './package/cmaf-packager.js';
 export { describeInit, type InitInfo } from './package/init-segment.js';
 export { describeFragment, type FragmentInfo } from './package/media-fragment.js';
 export type { MediaSegment, MediaPart } from './package/track-timeline.js';

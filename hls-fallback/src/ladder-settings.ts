@@ -1,6 +1,6 @@
-// Turns the node's `hls` configuration into the settings each StreamPackaging runs with.
+// Turns the node's `hls` configuration into the settings each StreamLadder runs with.
 import type { Config } from '@onair/platform';
-import type { LadderSettings } from './stream-packaging.js';
+import type { LadderSettings } from './stream-ladder.js';
 
 /** Posters are for directory tiles: 360 lines is plenty, and never more than the source. */
 const POSTER_HEIGHT = 360;

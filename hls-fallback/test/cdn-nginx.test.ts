@@ -3,7 +3,7 @@
 // polls blocking playlist reloads, fetches the preload-hinted part, every part and every segment.
 import { Agent, request } from 'node:http';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { LadderPackager } from '@onair/hls-fallback';
+import { CmafPackager } from '@onair/hls-fallback';
 import { LADDER_SMALL, LiveEncoder, tracksOf } from './support/encoder.js';
 import { startNginxCache, type NginxEdge } from './support/nginx.js';
 import { startOrigin, type TestOrigin } from './support/origin.js';
@@ -13,12 +13,12 @@ const PLAYERS = 20;
 const RUN_MS = 8000;
 let origin: TestOrigin;
 let edge: NginxEdge;
-let p: LadderPackager;
+let p: CmafPackager;
 let encoder: LiveEncoder;
 
 beforeAll(async () => {
   origin = await startOrigin();
-  p = new LadderPackager('cdn', tracksOf(LADDER_SMALL), { partTargetMs: 200, segmentTargetMs: 1000, windowSegments: 8 });
+  p = new CmafPackager('cdn', tracksOf(LADDER_SMALL), { partTargetMs: 200, segmentTargetMs: 1000, windowSegments: 8 });
   origin.packagers.set('cdn', p);
   encoder = new LiveEncoder(p, LADDER_SMALL).start();
   edge = await startNginxCache(origin.url);

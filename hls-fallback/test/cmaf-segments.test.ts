@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { LadderPackager } from '@onair/hls-fallback';
+import { CmafPackager } from '@onair/hls-fallback';
 import { LADDER_720, recordOutputs, replay, tracksOf } from './support/encoder.js';
 import { startOrigin, type TestOrigin } from './support/origin.js';
 import { parseMediaPlaylist } from './support/playlists.js';
@@ -16,12 +16,12 @@ import { parseMediaPlaylist } from './support/playlists.js';
 const run = promisify(execFile);
 let origin: TestOrigin;
 let dir: string;
-let p: LadderPackager;
+let p: CmafPackager;
 
 beforeAll(async () => {
   origin = await startOrigin();
   dir = await mkdtemp(join(tmpdir(), 'onair-cmaf-'));
-  p = new LadderPackager('ladder', tracksOf(LADDER_720), { partTargetMs: 200, segmentTargetMs: 1000, windowSegments: 8 });
+  p = new CmafPackager('ladder', tracksOf(LADDER_720), { partTargetMs: 200, segmentTargetMs: 1000, windowSegments: 8 });
   origin.packagers.set('ladder', p);
   replay(p, await recordOutputs(LADDER_720, 7), 4093);
 });

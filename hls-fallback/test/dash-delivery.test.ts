@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { LadderPackager } from '@onair/hls-fallback';
+import { CmafPackager } from '@onair/hls-fallback';
 import { LADDER_SMALL, LiveEncoder, tracksOf } from './support/encoder.js';
 import { startOrigin, type TestOrigin } from './support/origin.js';
 import { parseMediaPlaylist } from './support/playlists.js';
@@ -17,14 +17,14 @@ import { elements, isoDurationSec, parseXml, type XmlElement } from './support/x
 
 const run = promisify(execFile);
 let origin: TestOrigin;
-let p: LadderPackager;
+let p: CmafPackager;
 let encoder: LiveEncoder;
 let dir: string;
 
 beforeAll(async () => {
   origin = await startOrigin();
   dir = await mkdtemp(join(tmpdir(), 'onair-dash-'));
-  p = new LadderPackager('live', tracksOf(LADDER_SMALL), { partTargetMs: 200, segmentTargetMs: 1000, windowSegments: 8 });
+  p = new CmafPackager('live', tracksOf(LADDER_SMALL), { partTargetMs: 200, segmentTargetMs: 1000, windowSegments: 8 });
   origin.packagers.set('live', p);
   encoder = new LiveEncoder(p, LADDER_SMALL).start();
   // four complete segments in every track

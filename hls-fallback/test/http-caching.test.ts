@@ -4,20 +4,20 @@
 import { gunzipSync } from 'node:zlib';
 import { request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { LadderPackager } from '@onair/hls-fallback';
+import { CmafPackager } from '@onair/hls-fallback';
 import { LADDER_SMALL, recordOutputs, replay, tracksOf } from './support/encoder.js';
 import { startOrigin, type TestOrigin } from './support/origin.js';
 import { parseMediaPlaylist } from './support/playlists.js';
 
 let origin: TestOrigin;
-let p: LadderPackager;
+let p: CmafPackager;
 let segPath: string;
 let partPath: string;
 let segment: Buffer;
 
 beforeAll(async () => {
   origin = await startOrigin();
-  p = new LadderPackager('s', tracksOf(LADDER_SMALL), { partTargetMs: 200, segmentTargetMs: 1000, windowSegments: 8 });
+  p = new CmafPackager('s', tracksOf(LADDER_SMALL), { partTargetMs: 200, segmentTargetMs: 1000, windowSegments: 8 });
   origin.packagers.set('s', p);
   replay(p, await recordOutputs(LADDER_SMALL, 4));
   const seg = p.trackByName('360p')!.timeline.segments[1]!;

@@ -20,11 +20,11 @@ describe('a stream ffmpeg cannot decode', () => {
   it('is declared failed with a reason, answers 503 on its HLS/DASH URLs, and stays live for WebRTC', async () => {
     const s = await createUserAndStream(node.url);
     publisher = await publishUndecodableVideo(node.url, s.id, s.streamKey);
-    await waitFor('packaging to start', () => node.packagers?.get(s.id) !== undefined, 10_000);
-    const packaging = node.packagers!.get(s.id)!;
-    await waitFor('packaging to be declared failed', () => packaging.state === 'failed', 15_000);
-    expect(packaging.failure).toMatch(/no decodable video .*VP8/);
-    expect(packaging.encoderPid).toBeUndefined();
+    await waitFor('packaging to start', () => node.ladders?.get(s.id) !== undefined, 10_000);
+    const ladder = node.ladders!.get(s.id)!;
+    await waitFor('packaging to be declared failed', () => ladder.state === 'failed', 15_000);
+    expect(ladder.failure).toMatch(/no decodable video .*VP8/);
+    expect(ladder.encoderPid).toBeUndefined();
     for (const path of [`/hls/${s.id}/index.m3u8`, `/dash/${s.id}/manifest.mpd`]) {
       const res = await fetch(node.url + path);
       expect(res.status, path).toBe(503);

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '@onair/platform';
-import { ladderSettings, LivePackagers, type CmafSink, type PackagerTrack } from '@onair/hls-fallback';
+import { ladderSettings, LiveLadders, type CmafSink, type PackagerTrack } from '@onair/hls-fallback';
 import { createUserAndStream, startTestNode, waitFor } from '../../test/support/onair-node.js';
 import { publish, type Publisher } from '../../test/support/werift-peers.js';
 import type { OnAirNode } from '@onair/signaling';
@@ -55,7 +55,7 @@ function ffprobeStreams(file: string) {
 
 describe('the ladder encoder behind a live stream', () => {
   let node: OnAirNode;
-  let packagers: LivePackagers<RecordingSink>;
+  let ladders: LiveLadders<RecordingSink>;
   const sinks = new Map<string, RecordingSink>();
   const publishers: Publisher[] = [];
   const dir = mkdtempSync(join(tmpdir(), 'onair-ladder-test-'));
@@ -63,7 +63,7 @@ describe('the ladder encoder behind a live stream', () => {
   beforeAll(async () => {
     node = await startTestNode({ HLS_MODE: 'off', LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn' });
     const hls = loadConfig({ HLS_POSTER_INTERVAL_MS: '1000' }).hls;
-    packagers = new LivePackagers(
+    ladders = new LiveLadders(
       node.media,
       {
         settings: ladderSettings(hls),
@@ -80,20 +80,20 @@ describe('the ladder encoder behind a live stream', () => {
 
   afterAll(async () => {
     for (const p of publishers) await p.stop();
-    await packagers?.close();
+    await ladders?.close();
     await node?.close();
   });
 
   it('encodes a 360p source into 360p and 160p CMAF tracks plus AAC, with posters, and never upscales', async () => {
     const s = await createUserAndStream(node.url);
     publishers.push(await publish(node.url, s.id, s.streamKey, 'vp8'));
-    await waitFor('the ladder to run', () => packagers.get(s.id)?.state === 'running', 40_000);
-    const packaging = packagers.get(s.id)!;
-    expect(packaging.source).toMatchObject({ width: 640, height: 360 });
-    expect(packaging.ladder.map((r) => r.name)).toEqual(['360p', '160p']);
+    await waitFor('the ladder to run', () => ladders.get(s.id)?.state === 'running', 40_000);
+    const ladder = ladders.get(s.id)!;
+    expect(ladder.source).toMatchObject({ width: 640, height: 360 });
+    expect(ladder.ladder.map((r) => r.name)).toEqual(['360p', '160p']);
     const sink = sinks.get(s.id)!;
     expect(sink.tracks.map((t) => `${t.kind}:${t.name}`)).toEqual(['video:360p', 'video:160p', 'audio:audio']);
-    await waitFor('4 s of media and a poster', () => sink.bytes(0).length > 100_000 && packaging.poster !== undefined, 30_000);
+    await waitFor('4 s of media and a poster', () => sink.bytes(0).length > 100_000 && ladder.poster !== undefined, 30_000);
     await new Promise((r) => setTimeout(r, 3000));
     const heights: Record<string, number> = { '360p': 360, '160p': 160 };
     for (const [i, t] of sink.tracks.entries()) {
@@ -105,7 +105,7 @@ describe('the ladder encoder behind a live stream', () => {
       else expect(probe.streams[0]).toMatchObject({ codec_type: 'audio', codec_name: 'aac' });
       expect(Number(probe.format.duration)).toBeGreaterThan(2);
     }
-    const jpeg = packaging.poster!.jpeg;
+    const jpeg = ladder.poster!.jpeg;
     expect(jpeg.subarray(0, 2)).toEqual(Buffer.from([0xff, 0xd8]));
     const posterFile = join(dir, 'poster.jpg');
     writeFileSync(posterFile, jpeg);
@@ -117,19 +117,19 @@ describe('the ladder encoder behind a live stream', () => {
     const s = await createUserAndStream(node.url);
     const pub = await publish(node.url, s.id, s.streamKey, 'h264');
     // Probing and starting ffmpeg takes a few seconds, many more on a machine busy with other suites.
-    await waitFor('the ladder to run', () => packagers.get(s.id)?.state === 'running', 40_000);
-    const packaging = packagers.get(s.id)!;
+    await waitFor('the ladder to run', () => ladders.get(s.id)?.state === 'running', 40_000);
+    const ladder = ladders.get(s.id)!;
     const sink = sinks.get(s.id)!;
-    const first = packaging.encoderPid!;
+    const first = ladder.encoderPid!;
     process.kill(first, 'SIGKILL');
-    await waitFor('a new ffmpeg', () => packaging.encoderPid !== undefined && packaging.encoderPid !== first, 10_000);
+    await waitFor('a new ffmpeg', () => ladder.encoderPid !== undefined && ladder.encoderPid !== first, 10_000);
     expect(sink.restarts).toBe(1);
     const before = sink.bytes(0).length;
-    await waitFor('media again after the restart', () => packaging.state === 'running' && sink.bytes(0).length > before + 20_000, 15_000);
-    const second = packaging.encoderPid!;
+    await waitFor('media again after the restart', () => ladder.state === 'running' && sink.bytes(0).length > before + 20_000, 15_000);
+    const second = ladder.encoderPid!;
     await pub.stop();
     await waitFor('the stream to end', () => sink.ended, 10_000);
-    expect(packaging.encoderPid).toBeUndefined();
+    expect(ladder.encoderPid).toBeUndefined();
     expect(spawnSync('kill', ['-0', String(second)]).status).not.toBe(0);
   }, 90_000);
 });

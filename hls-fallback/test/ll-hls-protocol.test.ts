@@ -2,7 +2,7 @@
 // playlist reload, the 400/503 answers, preload hints, delta updates, rendition reports, the end of a
 // stream and an encoder restart.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LadderPackager, type PackagedTrack } from '@onair/hls-fallback';
+import { CmafPackager, type PackagedTrack } from '@onair/hls-fallback';
 import { LADDER_SMALL, LiveEncoder, recordOutputs, replay, tracksOf } from './support/encoder.js';
 import { startOrigin, type TestOrigin } from './support/origin.js';
 import { lastPartOf, parseMediaPlaylist } from './support/playlists.js';
@@ -31,8 +31,8 @@ function holds(t: PackagedTrack, msn: number, part: number): boolean {
   return last.msn > msn || (last.msn === msn && (last.complete || last.parts.length > part));
 }
 
-function recordedPackager(id: string, fraction = 1): LadderPackager {
-  const p = new LadderPackager(id, TRACKS, OPTS);
+function recordedPackager(id: string, fraction = 1): CmafPackager {
+  const p = new CmafPackager(id, TRACKS, OPTS);
   origin.packagers.set(id, p);
   replay(
     p,
@@ -42,10 +42,10 @@ function recordedPackager(id: string, fraction = 1): LadderPackager {
 }
 
 describe('a live ladder', () => {
-  let p: LadderPackager;
+  let p: CmafPackager;
   let encoder: LiveEncoder;
   beforeAll(async () => {
-    p = new LadderPackager('live', TRACKS, OPTS);
+    p = new CmafPackager('live', TRACKS, OPTS);
     origin.packagers.set('live', p);
     encoder = new LiveEncoder(p, LADDER_SMALL).start();
     // the origin itself holds the first request until there is media
@@ -290,7 +290,7 @@ describe('a recorded ladder', () => {
   });
 
   it('answers 503 with Retry-After for a live stream without media, 404 for unknown things', async () => {
-    origin.packagers.set('empty', new LadderPackager('empty', TRACKS, OPTS));
+    origin.packagers.set('empty', new CmafPackager('empty', TRACKS, OPTS));
     for (const path of ['/hls/empty/index.m3u8', '/hls/empty/360p/index.m3u8', '/dash/empty/manifest.mpd']) {
       const t0 = performance.now();
       const res = await get(path);

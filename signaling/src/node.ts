@@ -19,7 +19,7 @@ import { BusTipSink, createStripeClient, registerLedgerMetrics, TipLedger, TipOu
 import { Audience, ChatHistory, ChatModeration, ChatService, StreamActivity, StreamDirectory } from '@onair/platform';
 import { registerMediaMetrics, type MediaPlane } from '@onair/sfu';
 import { Cascade } from '@onair/origin-cascade';
-import { HttpAudience, PlaybackOrigin, type LadderPackager, type LivePackagers } from '@onair/hls-fallback';
+import { HttpAudience, PlaybackOrigin, type CmafPackager, type LiveLadders } from '@onair/hls-fallback';
 import { registerAuthRoutes } from './http/auth-routes.js';
 import { installCors } from './http/cors.js';
 import { acceptEmptyJsonBodies, installErrorHandler } from './http/error-handler.js';
@@ -68,7 +68,7 @@ export interface OnAirNode {
   /** This node's part in the origin -> edge relay cascade (undefined when the cascade is off). */
   readonly cascade: Cascade | undefined;
   /** Per-stream HLS/DASH pipelines; undefined when HLS_MODE=off. */
-  readonly packagers: LivePackagers<LadderPackager> | undefined;
+  readonly ladders: LiveLadders<CmafPackager> | undefined;
   close(): Promise<void>;
 }
 
@@ -159,8 +159,8 @@ export async function startNode(config: Config, log: Logger = createLogger(confi
       cleanups.push(() => cascade!.close());
     }
     log.info({ workers: media.pool.size }, 'mediasoup workers ready');
-    const packagers = createLadders(config, media, log);
-    if (packagers) cleanups.push(() => packagers.close());
+    const ladders = createLadders(config, media, log);
+    if (ladders) cleanups.push(() => ladders.close());
     // Viewers: WebRTC sessions and HTTP players of this node, summed over nodes on the bus.
     const httpAudience = new HttpAudience();
     const audience = new Audience({
@@ -255,7 +255,7 @@ export async function startNode(config: Config, log: Logger = createLogger(confi
     registerPlaybackRoutes(app, {
       // The MPD's UTCTiming URL: this node's own base URL, never a request's Host header (manifests are cached).
       timeUrl: () => `${baseUrl}/time`,
-      origin: new PlaybackOrigin({ get: (id) => packagers?.sink(id), pending: (id) => packagers?.pending(id) }),
+      origin: new PlaybackOrigin({ get: (id) => ladders?.sink(id), pending: (id) => ladders?.pending(id) }),
       audience: httpAudience,
       ...(cascade
         ? {
@@ -267,7 +267,7 @@ export async function startNode(config: Config, log: Logger = createLogger(confi
         : {}),
     });
     registerThumbnailRoutes(app, {
-      thumbnails: { poster: (id) => packagers?.get(id)?.poster },
+      thumbnails: { poster: (id) => ladders?.get(id)?.poster },
       maxAgeSeconds: Math.max(1, Math.round(config.hls.posterIntervalMs / 1000)),
     });
     await registerWebApp(app, config.webDistDir);
@@ -295,7 +295,7 @@ export async function startNode(config: Config, log: Logger = createLogger(confi
       tipEvents,
       topups,
       cascade,
-      packagers,
+      ladders,
       close: () => (closing ??= closeAll()),
     };
   } catch (err) {

@@ -18,7 +18,7 @@ import {
 } from '@onair/platform';
 import { MediaPlane } from '@onair/sfu';
 import { NodeRegistry } from '@onair/origin-cascade';
-import { LadderPackager, ladderSettings, LivePackagers } from '@onair/hls-fallback';
+import { CmafPackager, ladderSettings, LiveLadders } from '@onair/hls-fallback';
 
 /** How long an ended stream's final playlists (with ENDLIST) stay readable. */
 const ENDED_PLAYLIST_GRACE_MS = 30_000;
@@ -70,7 +70,7 @@ export function createMediaPlane(config: Config, log: Logger): Promise<MediaPlan
 }
 
 /** HLS/DASH: one supervised ffmpeg ladder per live stream, packaged in memory; none when HLS_MODE=off. */
-export function createLadders(config: Config, media: MediaPlane, log: Logger): LivePackagers<LadderPackager> | undefined {
+export function createLadders(config: Config, media: MediaPlane, log: Logger): LiveLadders<CmafPackager> | undefined {
   if (config.hls.mode === 'off') return undefined;
   const packagerOptions = {
     partTargetMs: config.hls.partMs,
@@ -78,11 +78,11 @@ export function createLadders(config: Config, media: MediaPlane, log: Logger): L
     windowSegments: config.hls.windowSegments,
     log,
   };
-  return new LivePackagers<LadderPackager>(
+  return new LiveLadders<CmafPackager>(
     media,
     {
       settings: ladderSettings(config.hls),
-      createSink: (id, tracks) => new LadderPackager(id, tracks, packagerOptions),
+      createSink: (id, tracks) => new CmafPackager(id, tracks, packagerOptions),
       endedGraceMs: ENDED_PLAYLIST_GRACE_MS,
     },
     log,

@@ -130,7 +130,7 @@ beforeAll(async () => {
   publisher = await context.newPage();
   await publisher.goto(publisherUrl);
   await publishFromBrowser(publisher, `${node.url}/whip/${stream.id}`, stream.streamKey);
-  await waitFor('the HLS ladder to run', () => node.packagers?.get(stream.id)?.state === 'running', 30_000);
+  await waitFor('the HLS ladder to run', () => node.ladders?.get(stream.id)?.state === 'running', 30_000);
 });
 
 afterAll(async () => {
@@ -145,7 +145,7 @@ describe('HLS and DASH of a stream published from a browser', () => {
     expect(master.status).toBe(200);
     const text = await master.text();
     const variants = text.split('\n').filter((l) => l.startsWith('#EXT-X-STREAM-INF'));
-    expect(variants.length).toBe(node.packagers!.get(stream.id)!.ladder.length);
+    expect(variants.length).toBe(node.ladders!.get(stream.id)!.ladder.length);
     expect(variants.length).toBeGreaterThanOrEqual(2);
     expect(text).toMatch(/RESOLUTION=\d+x480/);
     expect(text).toMatch(/TYPE=AUDIO/);
@@ -212,10 +212,10 @@ describe('HLS and DASH of a stream published from a browser', () => {
     const page = await newPlayerPage();
     await playHls(page, `${node.url}/hls/${stream.id}/index.m3u8`);
     await expectPlaying(page, 'hls.js before the crash');
-    const packaging = node.packagers!.get(stream.id)!;
-    const killed = packaging.encoderPid!;
+    const ladder = node.ladders!.get(stream.id)!;
+    const killed = ladder.encoderPid!;
     process.kill(killed, 'SIGKILL');
-    await waitFor('ffmpeg to be restarted', () => (packaging.encoderPid ?? killed) !== killed, 10_000);
+    await waitFor('ffmpeg to be restarted', () => (ladder.encoderPid ?? killed) !== killed, 10_000);
     const media = await (await fetch(`${node.url}/hls/${stream.id}/index.m3u8`)).text();
     const firstVariant = media.split('\n').find((l) => l && !l.startsWith('#'))!;
     const variantUrl = new URL(firstVariant, `${node.url}/hls/${stream.id}/index.m3u8`).toString();
@@ -229,8 +229,8 @@ describe('HLS and DASH of a stream published from a browser', () => {
   });
 
   it('ends the playlists and kills ffmpeg when the stream ends', async () => {
-    const packaging = node.packagers!.get(stream.id)!;
-    const pid = packaging.encoderPid!;
+    const ladder = node.ladders!.get(stream.id)!;
+    const pid = ladder.encoderPid!;
     const master = await (await fetch(`${node.url}/hls/${stream.id}/index.m3u8`)).text();
     const variantUrl = new URL(
       master.split('\n').find((l) => l && !l.startsWith('#'))!,
@@ -239,6 +239,6 @@ describe('HLS and DASH of a stream published from a browser', () => {
     await publisher.evaluate(() => window.publisherPc!.close());
     await waitFor('ENDLIST', async () => (await (await fetch(variantUrl)).text()).includes('#EXT-X-ENDLIST'), 20_000);
     await waitFor('ffmpeg to exit', () => spawnSync('kill', ['-0', String(pid)]).status !== 0, 5_000);
-    expect(packaging.state).toBe('ended');
+    expect(ladder.state).toBe('ended');
   });
 });

@@ -46,7 +46,7 @@ beforeAll(async () => {
     videoCodec: 'h264' as const,
     audio: true,
   });
-  await waitFor('the HLS ladder to run', () => node.packagers?.get(stream.id)?.state === 'running', 30_000);
+  await waitFor('the HLS ladder to run', () => node.ladders?.get(stream.id)?.state === 'running', 30_000);
 });
 
 afterAll(async () => {
@@ -339,10 +339,10 @@ describe('players OnAir does not ship', () => {
 describe('after an ffmpeg restart', () => {
   it('keeps PROGRAM-DATE-TIME true to the picture across the discontinuity', async () => {
     const mediaUrl = await topMediaUrl();
-    const packaging = node.packagers!.get(stream.id)!;
-    const killed = packaging.encoderPid!;
+    const ladder = node.ladders!.get(stream.id)!;
+    const killed = ladder.encoderPid!;
     process.kill(killed, 'SIGKILL');
-    await waitFor('ffmpeg to be restarted', () => (packaging.encoderPid ?? killed) !== killed, 10_000);
+    await waitFor('ffmpeg to be restarted', () => (ladder.encoderPid ?? killed) !== killed, 10_000);
     await waitFor(
       'a discontinuity followed by 4 segments',
       async () => {

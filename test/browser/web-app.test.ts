@@ -129,7 +129,7 @@ async function liveStream(): Promise<TestStream> {
   const { context, page } = await openSdkPage(browser, node.url, 'publisher');
   contexts.push(context);
   await publishFakeCamera(page, `${node.url}/whip/${s.id}`, s.streamKey);
-  await waitFor('the HLS ladder to run', () => node.packagers?.get(s.id)?.state === 'running', 45_000);
+  await waitFor('the HLS ladder to run', () => node.ladders?.get(s.id)?.state === 'running', 45_000);
   shared = s;
   return s;
 }
@@ -246,7 +246,7 @@ describe('the web app against a real node', () => {
     const options = await viewer.getByLabel('Quality').locator('option').allTextContents();
     expect(options[0]).toBe('Auto');
     expect(options.slice(1).every((o) => /^\d+p$/.test(o))).toBe(true);
-    expect(options.length).toBe(node.packagers!.get(s.id)!.ladder.length + 1);
+    expect(options.length).toBe(node.ladders!.get(s.id)!.ladder.length + 1);
     await viewer.getByLabel('Quality').selectOption({ index: options.length - 1 });
     await expectPlaying(viewer, 'hls');
     await shot(viewer, 'watch-hls-fallback-desktop');

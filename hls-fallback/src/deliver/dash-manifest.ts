@@ -3,7 +3,7 @@
 // SegmentTemplate with $Number$ and a per-representation nominal duration, availabilityTimeOffset so
 // players fetch the segment in progress while it is being sent, and UTCTiming. Pure rendering: no
 // waiting, no HTTP, no mutation. The segment URLs are the same objects the HLS playlists name.
-import type { LadderPackager, PackagedTrack } from '../package/ladder-packager.js';
+import type { CmafPackager, PackagedTrack } from '../package/cmaf-packager.js';
 import { objectNames, playlistTimings, timescaleOf } from './hls-playlists.js';
 
 export interface MpdOptions {
@@ -23,7 +23,7 @@ const frameRate = (fps: number) => (Math.abs(fps - Math.round(fps)) < 1e-6 ? Str
  * target); audio segments are a whole number of equal parts (see TrackTimeline), e.g. 5 x 10 AAC
  * frames = 1.0667 s, so their template duration is that, not the target.
  */
-export function nominalSegmentTicks(p: LadderPackager, track: PackagedTrack, gen: number): number {
+export function nominalSegmentTicks(p: CmafPackager, track: PackagedTrack, gen: number): number {
   const ts = timescaleOf(track, gen);
   const target = p.segmentTargetSec * ts;
   if (track.spec.kind === 'video') return Math.round(target);
@@ -40,7 +40,7 @@ interface RepresentationTiming {
   partTicks: number;
 }
 
-function timingOf(p: LadderPackager, track: PackagedTrack, gen: number, anchorMediaSec: number): RepresentationTiming {
+function timingOf(p: CmafPackager, track: PackagedTrack, gen: number, anchorMediaSec: number): RepresentationTiming {
   const ts = timescaleOf(track, gen);
   const ticks = nominalSegmentTicks(p, track, gen);
   const partTicks = track.timeline.segments.find((s) => s.gen === gen)?.parts[0]?.durationTicks ?? Math.round(p.partTargetSec * ts);
@@ -54,7 +54,7 @@ function timingOf(p: LadderPackager, track: PackagedTrack, gen: number, anchorMe
   return { startNumber: start.msn, pto: start.startTicks, ticks, ts, partTicks };
 }
 
-export function renderMpd(p: LadderPackager, o: MpdOptions): string {
+export function renderMpd(p: CmafPackager, o: MpdOptions): string {
   const live = p.state === 'live';
   const origin = p.timelineOriginMs ?? p.now();
   const gens = p.generations();

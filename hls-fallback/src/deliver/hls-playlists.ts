@@ -2,7 +2,7 @@
 // group), Low-Latency media playlists per draft-pantos-hls-rfc8216bis (parts, preload hint, server
 // control, rendition reports, delta updates) and plain media playlists for players that predate
 // LL-HLS. Pure text rendering: it never waits, never decides HTTP status and never mutates state.
-import type { LadderPackager, PackagedTrack } from '../package/ladder-packager.js';
+import type { CmafPackager, PackagedTrack } from '../package/cmaf-packager.js';
 import type { MediaSegment } from '../package/track-timeline.js';
 
 /** Object names inside a track's session directory (relative URIs in the playlists). */
@@ -24,7 +24,7 @@ const up3 = (x: number) => (Math.ceil(x * 1000 - 1e-6) / 1000).toFixed(3);
 const sec5 = (x: number) => x.toFixed(5);
 
 /** Numbers that must hold for the whole stream, derived from what was seen so far. */
-export function playlistTimings(p: LadderPackager, track: PackagedTrack) {
+export function playlistTimings(p: CmafPackager, track: PackagedTrack) {
   const targetDuration = Math.max(1, Math.ceil(p.segmentTargetSec - 1e-9), Math.round(track.timeline.maxSegmentSec));
   const partTarget = Math.max(p.partTargetSec, track.timeline.maxPartSec);
   const skipUntil = 6 * targetDuration;
@@ -32,7 +32,7 @@ export function playlistTimings(p: LadderPackager, track: PackagedTrack) {
   return { targetDuration, partTarget, partHoldBack: 3 * partTarget, holdBack: 3 * targetDuration, skipUntil, canSkip };
 }
 
-export function renderMultivariant(p: LadderPackager, mediaName = 'index.m3u8'): string {
+export function renderMultivariant(p: CmafPackager, mediaName = 'index.m3u8'): string {
   const audio = p.tracks.filter((t) => t.spec.kind === 'audio' && t.latestInit);
   const video = p.tracks.filter((t) => t.spec.kind === 'video' && t.latestInit);
   const lines = ['#EXTM3U', '#EXT-X-VERSION:7', '#EXT-X-INDEPENDENT-SEGMENTS'];
@@ -75,7 +75,7 @@ export interface MediaPlaylistOptions {
   skip: boolean;
 }
 
-export function renderMediaPlaylist(p: LadderPackager, track: PackagedTrack, o: MediaPlaylistOptions): string {
+export function renderMediaPlaylist(p: CmafPackager, track: PackagedTrack, o: MediaPlaylistOptions): string {
   const tl = track.timeline;
   const t = playlistTimings(p, track);
   const ended = p.state !== 'live';

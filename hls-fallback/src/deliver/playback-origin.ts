@@ -5,7 +5,7 @@
 // socket, so the Fastify route stays a thin adapter. Every wait is bounded and ends on close().
 import { Readable } from 'node:stream';
 import { AppError } from '@onair/platform';
-import type { LadderPackager, PackagedTrack } from '../package/ladder-packager.js';
+import type { CmafPackager, PackagedTrack } from '../package/cmaf-packager.js';
 import type { MediaSegment } from '../package/track-timeline.js';
 import { renderMpd } from './dash-manifest.js';
 import { playlistTimings, renderMediaPlaylist, renderMultivariant } from './hls-playlists.js';
@@ -23,7 +23,7 @@ import {
 } from './http-caching.js';
 
 export interface PackagerLookup {
-  get(streamId: string): LadderPackager | undefined;
+  get(streamId: string): CmafPackager | undefined;
   /**
    * Why a stream has no packager (yet): its ladder is still starting (source probing, first
    * segment), or it failed (a picture ffmpeg cannot decode, ffmpeg crash-looping). Undefined when
@@ -86,7 +86,7 @@ function parseDirectives(query: Record<string, unknown>): Directives {
 class DocumentCache {
   private version = -1;
   private docs = new Map<string, TextDocument>();
-  get(p: LadderPackager, key: string, render: () => string): TextDocument {
+  get(p: CmafPackager, key: string, render: () => string): TextDocument {
     if (p.version !== this.version) {
       this.version = p.version;
       this.docs = new Map();
@@ -101,7 +101,7 @@ class DocumentCache {
 }
 
 export class PlaybackOrigin {
-  private readonly caches = new WeakMap<LadderPackager, DocumentCache>();
+  private readonly caches = new WeakMap<CmafPackager, DocumentCache>();
   private readonly noMediaWaitMs: number;
 
   constructor(
@@ -237,7 +237,7 @@ export class PlaybackOrigin {
     };
   }
 
-  private packager(streamId: string): LadderPackager {
+  private packager(streamId: string): CmafPackager {
     const p = this.packagers.get(streamId);
     if (!p) {
       const pending = this.packagers.pending?.(streamId);
@@ -251,13 +251,13 @@ export class PlaybackOrigin {
     return p;
   }
 
-  private track(p: LadderPackager, name: string): PackagedTrack {
+  private track(p: CmafPackager, name: string): PackagedTrack {
     const t = p.trackByName(name);
     if (!t) throw err(404, 'track_not_found', `stream ${p.streamId} has no rendition ${name}`);
     return t;
   }
 
-  private async waitForMedia(p: LadderPackager, ready: () => boolean, req: PlaybackRequest): Promise<void> {
+  private async waitForMedia(p: CmafPackager, ready: () => boolean, req: PlaybackRequest): Promise<void> {
     if (ready()) return;
     if (p.state !== 'live') throw isClosed(p) ? gone() : err(404, 'no_media', 'the stream ended before any media was packaged');
     const o = await p.waitUntil(ready, this.noMediaWaitMs, req.signal);
@@ -265,7 +265,7 @@ export class PlaybackOrigin {
     if (o !== 'ready' && !ready()) throw unavailable('the stream has no media yet');
   }
 
-  private doc(p: LadderPackager, key: string, render: () => string): TextDocument {
+  private doc(p: CmafPackager, key: string, render: () => string): TextDocument {
     let c = this.caches.get(p);
     if (!c) this.caches.set(p, (c = new DocumentCache()));
     return c.get(p, key, render);
@@ -319,7 +319,7 @@ export class PlaybackOrigin {
 }
 
 // a function, not an inline comparison: the state changes while a request awaits
-const isClosed = (p: LadderPackager) => p.state === 'closed';
+const isClosed = (p: CmafPackager) => p.state === 'closed';
 
 /** The playlist holds part `part` of segment `msn`, or something later (rfc8216bis 6.2.5.2). */
 function hasPart(track: PackagedTrack, msn: number, part: number | undefined): boolean {
@@ -335,7 +335,7 @@ function hasPart(track: PackagedTrack, msn: number, part: number | undefined): b
  * low-latency DASH). It ends when the segment completes; if the packager closes first it fails, so
  * neither the player nor a CDN ever takes a truncated segment for a whole one.
  */
-function growingSegment(p: LadderPackager, seg: MediaSegment): Readable {
+function growingSegment(p: CmafPackager, seg: MediaSegment): Readable {
   let sent = 0;
   let done = false;
   let unsubscribe: () => void = () => {};

@@ -1,10 +1,10 @@
 // Real ffmpeg for the packager tests, with the per-output arguments the product uses: one
 // video-only fMP4/CMAF output per rendition and one AAC-only output, each on its own pipe. Either
-// live (-re, bytes written into a LadderPackager as they come) or recorded as fast as possible into
+// live (-re, bytes written into a CmafPackager as they come) or recorded as fast as possible into
 // buffers that a test replays with arbitrary chunk boundaries. Each runner owns its child process.
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Readable } from 'node:stream';
-import type { LadderPackager, PackagerTrack } from '@onair/hls-fallback';
+import type { CmafPackager, PackagerTrack } from '@onair/hls-fallback';
 
 export interface Rendition {
   name: string;
@@ -120,7 +120,7 @@ function spawnFfmpeg(
 export class LiveEncoder {
   private child: ChildProcess | undefined;
   constructor(
-    private readonly packager: LadderPackager,
+    private readonly packager: CmafPackager,
     private readonly ladder: Rendition[],
   ) {}
 
@@ -161,7 +161,7 @@ export async function recordOutputs(ladder: Rendition[], seconds: number): Promi
  * Writes recorded outputs into a packager in odd-sized chunks, interleaving the tracks by their
  * progress so parts arrive in about the order a live encoder delivers them.
  */
-export function replay(packager: LadderPackager, outputs: Buffer[], chunkBytes = 7_777): void {
+export function replay(packager: CmafPackager, outputs: Buffer[], chunkBytes = 7_777): void {
   const pos = outputs.map(() => 0);
   for (;;) {
     let progressed = false;

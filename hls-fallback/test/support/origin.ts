@@ -2,7 +2,7 @@
 // whatever packagers the test puts in its map.
 import Fastify, { type FastifyInstance } from 'fastify';
 import { createLogger } from '@onair/platform';
-import { PlaybackOrigin, type LadderPackager } from '@onair/hls-fallback';
+import { PlaybackOrigin, type CmafPackager } from '@onair/hls-fallback';
 import { installCors } from '../../../signaling/src/http/cors.js';
 import { installErrorHandler } from '../../../signaling/src/http/error-handler.js';
 import { registerPlaybackRoutes } from '../../../signaling/src/http/playback-routes.js';
@@ -10,7 +10,7 @@ import { registerPlaybackRoutes } from '../../../signaling/src/http/playback-rou
 export interface TestOrigin {
   url: string;
   app: FastifyInstance;
-  packagers: Map<string, LadderPackager>;
+  packagers: Map<string, CmafPackager>;
   /** requests seen, by path+query (the CDN test counts origin hits with it) */
   hits: Map<string, number>;
   /** when the origin sent its answer to each path+query (performance.now(), the last one) */
@@ -20,7 +20,7 @@ export interface TestOrigin {
 
 export async function startOrigin(opts: { noMediaWaitMs?: number } = {}): Promise<TestOrigin> {
   const app = Fastify();
-  const packagers = new Map<string, LadderPackager>();
+  const packagers = new Map<string, CmafPackager>();
   const hits = new Map<string, number>();
   app.addHook('onRequest', async (req) => {
     hits.set(req.url, (hits.get(req.url) ?? 0) + 1);

@@ -124,7 +124,7 @@ class TrackState implements PackagedTrack {
   }
 }
 
-export class LadderPackager {
+export class CmafPackager {
   /** distinguishes this packager's object URLs from an earlier session of the same stream id */
   readonly session: string;
   readonly partTargetSec: number;

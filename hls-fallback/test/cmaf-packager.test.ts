@@ -3,7 +3,7 @@
 // without restart() is treated as one; the window bounds memory; close() releases everything; the
 // wall clock is the ingest clock, however late the encoder's first parts come out.
 import { beforeAll, expect, it } from 'vitest';
-import { describeFragment, describeInit, LadderPackager } from '@onair/hls-fallback';
+import { describeFragment, describeInit, CmafPackager } from '@onair/hls-fallback';
 import { LADDER_SMALL, recordOutputs, replay, tracksOf } from './support/encoder.js';
 
 const OPTS = { partTargetMs: 200, segmentTargetMs: 1000, windowSegments: 4 };
@@ -22,16 +22,16 @@ function boxBoundary(buf: Buffer, offset: number): number {
 }
 const halves = (f: number) => recorded.map((b) => boxBoundary(b, Math.floor(b.length * f)));
 
-const partsOf = (p: LadderPackager, track: number) => p.tracks[track]!.timeline.segments.flatMap((s) => s.parts.map((x) => x.bytes));
+const partsOf = (p: CmafPackager, track: number) => p.tracks[track]!.timeline.segments.flatMap((s) => s.parts.map((x) => x.bytes));
 
 it('cuts the same parts whatever the chunk boundaries of the pipe', () => {
-  const whole = new LadderPackager('a', TRACKS, OPTS);
+  const whole = new CmafPackager('a', TRACKS, OPTS);
   recorded.forEach((b, i) => whole.write(i, b));
-  const bytewise = new LadderPackager('b', TRACKS, OPTS);
+  const bytewise = new CmafPackager('b', TRACKS, OPTS);
   // prime-sized chunks, and the first third of the audio one byte at a time
   replay(bytewise, recorded, 997);
   const audio = recorded.length - 1;
-  const fine = new LadderPackager('c', TRACKS, OPTS);
+  const fine = new CmafPackager('c', TRACKS, OPTS);
   const third = recorded[audio]!.length / 3;
   for (let at = 0; at < third; at++) fine.write(audio, recorded[audio]!.subarray(at, at + 1));
   fine.write(audio, recorded[audio]!.subarray(Math.ceil(third)));
@@ -51,7 +51,7 @@ it('cuts the same parts whatever the chunk boundaries of the pipe', () => {
 });
 
 it('segments video at key frames and audio in whole parts, and keeps only the window', () => {
-  const p = new LadderPackager('w', TRACKS, OPTS);
+  const p = new CmafPackager('w', TRACKS, OPTS);
   replay(p, recorded);
   for (const t of p.tracks) {
     const segs = t.timeline.segments;
@@ -67,7 +67,7 @@ it('segments video at key frames and audio in whole parts, and keeps only the wi
 });
 
 it('breaks only the track that gets garbage, until the encoder restarts', () => {
-  const p = new LadderPackager('g', TRACKS, OPTS);
+  const p = new CmafPackager('g', TRACKS, OPTS);
   const cut = halves(0.5);
   replay(
     p,
@@ -92,7 +92,7 @@ it('breaks only the track that gets garbage, until the encoder restarts', () => 
 });
 
 it('treats a new init segment without restart() as an encoder restart', () => {
-  const p = new LadderPackager('i', TRACKS, OPTS);
+  const p = new CmafPackager('i', TRACKS, OPTS);
   const cut = halves(0.5);
   replay(
     p,
@@ -115,7 +115,7 @@ it('treats a new init segment without restart() as an encoder restart', () => {
 });
 
 it('adds no empty discontinuity when restart() comes twice or before any media', () => {
-  const p = new LadderPackager('r', TRACKS, OPTS);
+  const p = new CmafPackager('r', TRACKS, OPTS);
   p.restart();
   replay(
     p,
@@ -135,7 +135,7 @@ it('adds no empty discontinuity when restart() comes twice or before any media',
 });
 
 it('releases all media on close() and ignores writes after it', async () => {
-  const p = new LadderPackager('c', TRACKS, OPTS);
+  const p = new CmafPackager('c', TRACKS, OPTS);
   replay(p, recorded);
   const waiting = p.waitUntil(() => false, 60_000);
   p.close();
@@ -150,11 +150,11 @@ it('releases all media on close() and ignores writes after it', async () => {
 });
 
 it('rejects unusable track lists and options', () => {
-  expect(() => new LadderPackager('x', [], OPTS)).toThrow();
-  expect(() => new LadderPackager('x', [{ kind: 'video', name: 'a/b', bandwidth: 1 }], OPTS)).toThrow();
+  expect(() => new CmafPackager('x', [], OPTS)).toThrow();
+  expect(() => new CmafPackager('x', [{ kind: 'video', name: 'a/b', bandwidth: 1 }], OPTS)).toThrow();
   expect(
     () =>
-      new LadderPackager(
+      new CmafPackager(
         'x',
         [
           { kind: 'video', name: 'a', bandwidth: 1 },
@@ -163,7 +163,7 @@ it('rejects unusable track lists and options', () => {
         OPTS,
       ),
   ).toThrow();
-  expect(() => new LadderPackager('x', TRACKS, { ...OPTS, partTargetMs: 0 })).toThrow();
+  expect(() => new CmafPackager('x', TRACKS, { ...OPTS, partTargetMs: 0 })).toThrow();
 });
 
 /** Each track's init bytes and its fragments (moof+mdat) with where their media ends, in seconds. */
@@ -195,7 +195,7 @@ it('stamps the ingest clock: the encoder’s start-up backlog does not make PROG
   // following it (the fps filter's hold: 1/30 s) was ingested.
   const ingestedAt = 1_800_000_000_000;
   let now = 0;
-  const p = new LadderPackager('clock', TRACKS, { ...OPTS, now: () => now });
+  const p = new CmafPackager('clock', TRACKS, { ...OPTS, now: () => now });
   const tracks = fragmentsOf(recorded);
   tracks.forEach((t, i) => p.write(i, t.init));
   const parts = tracks.flatMap((t, track) => t.fragments.map((f) => ({ ...f, track }))).sort((a, b) => a.endSec - b.endSec);

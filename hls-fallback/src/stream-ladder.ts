@@ -1,7 +1,8 @@
 // One live stream's HLS/DASH pipeline on this node: PlainTransport consumers tap the stream's router
 // and send RTP to loopback ports, ffprobe learns the source size, the ladder is chosen, and a
-// supervised ffmpeg encodes it into CMAF tracks that feed the packager; a poster JPEG is kept for the
-// directory. Owns its transports, temp files, ffmpeg and packager, and releases them exactly once.
+// supervised ffmpeg encodes it into CMAF tracks that feed the packager; the same ffmpeg writes a
+// poster JPEG, which is the directory's thumbnail (so a stream has a thumbnail only where its ladder
+// runs: on its origin node, and never with HLS_MODE=off). Owns its transports, temp files, ffmpeg and packager, and releases them exactly once.
 // Never serves HTTP: the packager it creates is read by the playback routes.
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -15,7 +16,7 @@ import { LadderEncoder } from './encode/ladder-encoder.js';
 import { ffmpegSdp, type SdpStream } from './encode/rtp-sdp.js';
 import { probeRtpSource } from './encode/source-probe.js';
 import { freeRtpPortPair } from './encode/udp-ports.js';
-import type { PackagerTrack } from './package/ladder-packager.js';
+import type { PackagerTrack } from './package/cmaf-packager.js';
 
 export interface LadderSettings extends EncodeSettings {
   rungs: LadderRung[];
@@ -26,7 +27,7 @@ export interface LadderSettings extends EncodeSettings {
   maxFailures: number;
 }
 
-/** What StreamPackaging feeds: the CMAF packager (LadderPackager) in production. */
+/** What StreamLadder feeds: the CMAF packager (CmafPackager) in production. */
 export interface CmafSink {
   write(track: number, chunk: Buffer): void;
   restart(): void;
@@ -34,15 +35,15 @@ export interface CmafSink {
   close(): void;
 }
 
-export type PackagingState = 'starting' | 'running' | 'failed' | 'ended';
+export type LadderState = 'starting' | 'running' | 'failed' | 'ended';
 
 export interface MediaSource {
   router: types.Router;
   producers: types.Producer[];
 }
 
-export class StreamPackaging<Sink extends CmafSink = CmafSink> {
-  state: PackagingState = 'starting';
+export class StreamLadder<Sink extends CmafSink = CmafSink> {
+  state: LadderState = 'starting';
   /** Why packaging failed (no key frame, codec ffmpeg cannot decode, ffmpeg keeps crashing). */
   failure: string | undefined;
   sink: Sink | undefined;

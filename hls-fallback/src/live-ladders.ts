@@ -1,20 +1,20 @@
-// Keeps one StreamPackaging per live stream of this node's media plane: starts it when the stream's
+// Keeps one StreamLadder per live stream of this node's media plane: starts it when the stream's
 // media arrives, ends it (ENDLIST) when the stream goes offline and releases it after a grace period
 // in which players can still read the final playlists. Answers the playback routes' lookups.
 import type { Logger } from '@onair/platform';
 import type { MediaPlane, StreamRole } from '@onair/sfu';
-import type { PackagerTrack } from './package/ladder-packager.js';
-import { StreamPackaging, type CmafSink, type LadderSettings } from './stream-packaging.js';
+import type { PackagerTrack } from './package/cmaf-packager.js';
+import { StreamLadder, type CmafSink, type LadderSettings } from './stream-ladder.js';
 
-export interface LivePackagersOptions<Sink extends CmafSink> {
+export interface LiveLaddersOptions<Sink extends CmafSink> {
   settings: LadderSettings;
   createSink: (streamId: string, tracks: PackagerTrack[]) => Sink;
   /** How long an ended stream's playlists stay readable. */
   endedGraceMs: number;
 }
 
-export class LivePackagers<Sink extends CmafSink = CmafSink> {
-  private readonly byStream = new Map<string, StreamPackaging<Sink>>();
+export class LiveLadders<Sink extends CmafSink = CmafSink> {
+  private readonly byStream = new Map<string, StreamLadder<Sink>>();
   private readonly graceTimers = new Set<NodeJS.Timeout>();
   private closed = false;
   // Only the origin of a stream encodes its ladder: a relay of it on an edge (origin-cascade) must not
@@ -24,14 +24,14 @@ export class LivePackagers<Sink extends CmafSink = CmafSink> {
 
   constructor(
     private readonly media: MediaPlane,
-    private readonly opts: LivePackagersOptions<Sink>,
+    private readonly opts: LiveLaddersOptions<Sink>,
     private readonly log: Logger,
   ) {
     media.on('live', this.onLive);
     media.on('offline', this.onOffline);
   }
 
-  get(streamId: string): StreamPackaging<Sink> | undefined {
+  get(streamId: string): StreamLadder<Sink> | undefined {
     return this.byStream.get(streamId);
   }
 
@@ -68,24 +68,18 @@ export class LivePackagers<Sink extends CmafSink = CmafSink> {
     if (!source) return;
     const previous = this.byStream.get(streamId);
     if (previous) void previous.close();
-    const packaging = new StreamPackaging(
-      streamId,
-      source,
-      this.opts.settings,
-      (tracks) => this.opts.createSink(streamId, tracks),
-      this.log,
-    );
-    this.byStream.set(streamId, packaging);
+    const ladder = new StreamLadder(streamId, source, this.opts.settings, (tracks) => this.opts.createSink(streamId, tracks), this.log);
+    this.byStream.set(streamId, ladder);
   }
 
   private async stop(streamId: string): Promise<void> {
-    const packaging = this.byStream.get(streamId);
-    if (!packaging) return;
-    await packaging.end();
+    const ladder = this.byStream.get(streamId);
+    if (!ladder) return;
+    await ladder.end();
     const timer = setTimeout(() => {
       this.graceTimers.delete(timer);
-      if (this.byStream.get(streamId) === packaging) this.byStream.delete(streamId);
-      void packaging.close();
+      if (this.byStream.get(streamId) === ladder) this.byStream.delete(streamId);
+      void ladder.close();
     }, this.opts.endedGraceMs);
     timer.unref();
     this.graceTimers.add(timer);
