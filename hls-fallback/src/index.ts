@@ -28,3 +28,14 @@ export {
 } from './deliver/playback-origin.js';
 export { EXPOSED_HEADERS } from './deliver/http-caching.js';
 export { HttpAudience } from './deliver/http-audience.js';
+export { BroadcastRecorder, type RecordingCatalog, type RecorderOptions, type RecorderState } from './record/broadcast-recorder.js';
+export { StreamRecordings } from './record/stream-recordings.js';
+export {
+  readRecordingIndex,
+  recordingKeys,
+  type RecordingIndex,
+  type RecordedTrack,
+  type RecordedSegment,
+} from './record/recording-layout.js';
+export { renderVodMultivariant, renderVodMediaPlaylist, renderVodMpd } from './deliver/vod-playlists.js';
+export { VodOrigin, type BroadcastLookup, type RecordedBroadcast } from './deliver/vod-origin.js';

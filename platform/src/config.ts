@@ -48,6 +48,9 @@ const Env = z.object({
   RTC_MAX_PORT: intFrom(49999),
   ICE_SERVERS: z.string().optional(),
   PUBLISHER_TIMEOUT_MS: intFrom(10_000),
+  RTMP_PORT: z.string().optional(),
+  SRT_PORT: z.string().optional(),
+  SRT_PASSPHRASE: z.string().optional(),
   RTC_SOCKET_BUFFER_BYTES: intFrom(4 * 1024 * 1024),
   MEDIA_ROUTER_MAX_VIEWERS: intFrom(250),
   MEDIA_MAX_VIEWERS: intFrom(0),
@@ -107,6 +110,12 @@ const Env = z.object({
   HLS_PROBE_TIMEOUT_MS: intFrom(10_000),
   FFMPEG_PATH: z.string().default('ffmpeg'),
   FFPROBE_PATH: z.string().default('ffprobe'),
+  RECORDING: z.enum(['on', 'off']).default('on'),
+  RECORDINGS_DIR: z.string().optional(),
+  RECORDING_RETENTION_DAYS: intFrom(30),
+  RECORDING_MAX_MB: intFrom(20_000),
+  DVR_WINDOW_MINUTES: intFrom(60),
+  CLIPS_PER_HOUR: intFrom(10),
 });
 
 export interface Config {
@@ -151,6 +160,16 @@ export interface Config {
     routerMaxViewers: number;
     /** Viewers this node accepts in all; beyond it WHEP answers 307 to another node or 503. */
     maxViewers: number;
+  };
+  /**
+   * RTMP and SRT ingest: one port each for every stream (undefined: that listener is off). With
+   * PORT=0 both default to 0 (an ephemeral port) so test nodes and side-by-side nodes never collide.
+   */
+  ingest: {
+    rtmpPort: number | undefined;
+    srtPort: number | undefined;
+    /** SRT encryption passphrase publishers must use (10-79 characters); undefined: none. */
+    srtPassphrase: string | undefined;
   };
   /** This node in the scale-out cascade (origin -> relay edges), placed through NATS and Redis. */
   cascade: {
@@ -202,6 +221,23 @@ export interface Config {
     probeTimeoutMs: number;
     ffmpegPath: string;
     ffprobePath: string;
+  };
+  /**
+   * Past broadcasts, live rewind (DVR) and clips: the origin node of a live stream records its
+   * ladder's CMAF (no re-encoding) into `dir`; any node that can read `dir` serves it.
+   */
+  recording: {
+    /** RECORDING=on and a ladder (HLS_MODE=always) and somewhere to write (not DATA_DIR=:memory: without RECORDINGS_DIR). */
+    enabled: boolean;
+    dir: string | null;
+    /** Broadcasts older than this are deleted (0 = kept). */
+    retentionDays: number;
+    /** The recordings may take this many bytes; the oldest broadcasts are evicted beyond it (0 = no budget). */
+    maxBytes: number;
+    /** How far back the DVR playlist of a live stream reaches. */
+    dvrWindowMs: number;
+    /** Clips one user may make per hour. */
+    clipsPerHour: number;
   };
   webDistDir: string;
   /** The real-time channel's delivery of chat to viewers. */
@@ -296,6 +332,21 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     .map((r) => r.trim())
     .filter(Boolean);
   const listenIp = e.RTC_LISTEN_IP ?? (isLoopback(e.HOST) ? '127.0.0.1' : '0.0.0.0');
+  const ingestPort = (name: string, value: string | undefined, fallback: number): number | undefined => {
+    if (value === 'off') return undefined;
+    if (value === undefined || value === '') return e.PORT === 0 ? 0 : fallback;
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 0 || n > 65535) throw new ConfigError(`${name} must be a port (0 = any free port) or "off"`);
+    return n;
+  };
+  const srtPassphrase = e.SRT_PASSPHRASE || undefined;
+  if (srtPassphrase && (srtPassphrase.length < 10 || srtPassphrase.length > 79))
+    throw new ConfigError("SRT_PASSPHRASE must be 10 to 79 characters (SRT's own limits)");
+  if (e.RECORDING_RETENTION_DAYS < 0 || e.RECORDING_MAX_MB < 0)
+    throw new ConfigError('RECORDING_RETENTION_DAYS and RECORDING_MAX_MB must be >= 0');
+  if (e.DVR_WINDOW_MINUTES < 1 || e.DVR_WINDOW_MINUTES > 24 * 60) throw new ConfigError('DVR_WINDOW_MINUTES must be 1..1440');
+  if (e.CLIPS_PER_HOUR < 0) throw new ConfigError('CLIPS_PER_HOUR must be >= 0');
+  const recordingsDir = e.RECORDINGS_DIR ? resolve(e.RECORDINGS_DIR) : e.DATA_DIR === ':memory:' ? null : resolve(e.DATA_DIR, 'recordings');
   return {
     env: e.NODE_ENV,
     host: e.HOST,
@@ -323,6 +374,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       socketBufferBytes: e.RTC_SOCKET_BUFFER_BYTES,
       routerMaxViewers: e.MEDIA_ROUTER_MAX_VIEWERS,
       maxViewers: e.MEDIA_MAX_VIEWERS || e.MEDIASOUP_WORKERS * 250,
+    },
+    ingest: {
+      rtmpPort: ingestPort('RTMP_PORT', e.RTMP_PORT, 1935),
+      srtPort: ingestPort('SRT_PORT', e.SRT_PORT, 9000),
+      srtPassphrase,
     },
     cascade: {
       enabled: cascadeEnabled,
@@ -380,6 +436,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       probeTimeoutMs: e.HLS_PROBE_TIMEOUT_MS,
       ffmpegPath: e.FFMPEG_PATH,
       ffprobePath: e.FFPROBE_PATH,
+    },
+    recording: {
+      enabled: e.RECORDING === 'on' && e.HLS_MODE !== 'off' && recordingsDir !== null,
+      dir: recordingsDir,
+      retentionDays: e.RECORDING_RETENTION_DAYS,
+      maxBytes: e.RECORDING_MAX_MB * 1024 * 1024,
+      dvrWindowMs: e.DVR_WINDOW_MINUTES * 60_000,
+      clipsPerHour: e.CLIPS_PER_HOUR,
     },
     webDistDir: resolve(e.WEB_DIST_DIR ?? new URL('../../web/dist', import.meta.url).pathname),
   };

@@ -40,3 +40,5 @@ export * from './audience/audience.js';
 export * from './moderation/text-filter.js';
 export * from './moderation/chat-moderation.js';
 export * from './ledger/ledger-metrics.js';
+export * from './recordings/recording-store.js';
+export * from './recordings/broadcasts.js';

@@ -17,6 +17,9 @@ import {
 } from '@onair/platform';
 import { BusTipSink, createStripeClient, registerLedgerMetrics, TipLedger, TipOutboxRelay, TopUps, type Bus } from '@onair/platform';
 import { Audience, ChatHistory, ChatModeration, ChatService, StreamActivity, StreamDirectory } from '@onair/platform';
+import { broadcastPrefix, Broadcasts } from '@onair/platform';
+import { VodOrigin, type StreamRecordings } from '@onair/hls-fallback';
+import { registerRecordingRoutes } from './http/recording-routes.js';
 import { registerMediaMetrics, type MediaPlane } from '@onair/sfu';
 import { Cascade } from '@onair/origin-cascade';
 import { HttpAudience, PlaybackOrigin, type CmafPackager, type LiveLadders } from '@onair/hls-fallback';
@@ -41,6 +44,8 @@ import {
   createMediaPlane,
   createNodeRegistry,
   createRateLimiter,
+  createRecordings,
+  createRecordingStore,
 } from './providers.js';
 import { registerChatRoutes } from './http/chat-routes.js';
 import { registerModerationRoutes } from './http/moderation-routes.js';
@@ -69,6 +74,9 @@ export interface OnAirNode {
   readonly cascade: Cascade | undefined;
   /** Per-stream HLS/DASH pipelines; undefined when HLS_MODE=off. */
   readonly ladders: LiveLadders<CmafPackager> | undefined;
+  /** Past broadcasts (catalog) and this node's recorders; undefined when recording is off. */
+  readonly broadcasts: Broadcasts | undefined;
+  readonly recordings: StreamRecordings | undefined;
   close(): Promise<void>;
 }
 
@@ -159,7 +167,23 @@ export async function startNode(config: Config, log: Logger = createLogger(confi
       cleanups.push(() => cascade!.close());
     }
     log.info({ workers: media.pool.size }, 'mediasoup workers ready');
-    const ladders = createLadders(config, media, log);
+    // Recordings: created before the ladders so they close after them (a clean shutdown ends every
+    // stream's packager, and its recorder then writes what it holds and finishes its broadcast).
+    const recordingStore = createRecordingStore(config);
+    const broadcasts = recordingStore ? new Broadcasts(db, recordingStore, log) : undefined;
+    const recordings = recordingStore && broadcasts ? createRecordings(recordingStore, broadcasts, log) : undefined;
+    if (broadcasts && recordings) {
+      // Embedded storage is this process's alone: a recording still marked live was cut by its crash.
+      if (db.capabilities.singleNode) await broadcasts.closeAbandoned();
+      cleanups.push(() => recordings.close());
+      const stopEviction = broadcasts.scheduleEviction(
+        { retentionDays: config.recording.retentionDays, budgetBytes: config.recording.maxBytes },
+        60_000,
+      );
+      cleanups.push(stopEviction);
+      log.info({ dir: config.recording.dir, store: recordings.store.kind }, 'recording broadcasts');
+    }
+    const ladders = createLadders(config, media, log, recordings);
     if (ladders) cleanups.push(() => ladders.close());
     // Viewers: WebRTC sessions and HTTP players of this node, summed over nodes on the bus.
     const httpAudience = new HttpAudience();
@@ -266,6 +290,25 @@ export async function startNode(config: Config, log: Logger = createLogger(confi
           }
         : {}),
     });
+    if (broadcasts && recordings) {
+      registerRecordingRoutes(app, {
+        accounts,
+        streams,
+        broadcasts,
+        vod: new VodOrigin(
+          recordings.store,
+          {
+            find: async (id) => {
+              const b = await broadcasts.lookup(id);
+              if (b === 'deleted') return 'deleted';
+              return b ? { prefix: broadcastPrefix(b.id), status: b.status, startedAtMs: b.startedAtMs } : undefined;
+            },
+          },
+          { dvrWindowSec: config.recording.dvrWindowMs / 1000 },
+        ),
+        baseUrl: () => baseUrl,
+      });
+    }
     registerThumbnailRoutes(app, {
       thumbnails: { poster: (id) => ladders?.get(id)?.poster },
       maxAgeSeconds: Math.max(1, Math.round(config.hls.posterIntervalMs / 1000)),
@@ -296,6 +339,8 @@ export async function startNode(config: Config, log: Logger = createLogger(confi
       topups,
       cascade,
       ladders,
+      broadcasts,
+      recordings,
       close: () => (closing ??= closeAll()),
     };
   } catch (err) {

@@ -18,7 +18,8 @@ import {
 } from '@onair/platform';
 import { MediaPlane } from '@onair/sfu';
 import { NodeRegistry } from '@onair/origin-cascade';
-import { CmafPackager, ladderSettings, LiveLadders } from '@onair/hls-fallback';
+import { CmafPackager, ladderSettings, LiveLadders, StreamRecordings } from '@onair/hls-fallback';
+import { broadcastPrefix, type Broadcasts, FileRecordingStore, HEARTBEAT_MS, type RecordingStore } from '@onair/platform';
 
 /** How long an ended stream's final playlists (with ENDLIST) stay readable. */
 const ENDED_PLAYLIST_GRACE_MS = 30_000;
@@ -69,8 +70,39 @@ export function createMediaPlane(config: Config, log: Logger): Promise<MediaPlan
   );
 }
 
+/**
+ * Where recordings are kept: files under RECORDINGS_DIR (a directory every node can read in distributed
+ * mode). The one place to add another RecordingStore (object storage) later. None when recording is off.
+ */
+export function createRecordingStore(config: Config): RecordingStore | undefined {
+  return config.recording.enabled && config.recording.dir ? new FileRecordingStore(config.recording.dir) : undefined;
+}
+
+/** This node's recorders (one per stream whose ladder runs here), writing into `store`, cataloged in `broadcasts`. */
+export function createRecordings(store: RecordingStore, broadcasts: Broadcasts, log: Logger): StreamRecordings {
+  return new StreamRecordings(
+    store,
+    {
+      begin: async (streamId, startedAtMs) => {
+        const b = await broadcasts.begin(streamId, startedAtMs);
+        return { id: b.id, prefix: broadcastPrefix(b.id) };
+      },
+      progress: (id, p) => broadcasts.progress(id, p),
+      finish: (id, f) => broadcasts.finish(id, f),
+    },
+    // 64 MB behind (about a minute of a 3-rung ladder) means the disk cannot keep up: stop, not swell.
+    { maxQueueBytes: 64 * 1024 * 1024, progressIntervalMs: HEARTBEAT_MS },
+    log,
+  );
+}
+
 /** HLS/DASH: one supervised ffmpeg ladder per live stream, packaged in memory; none when HLS_MODE=off. */
-export function createLadders(config: Config, media: MediaPlane, log: Logger): LiveLadders<CmafPackager> | undefined {
+export function createLadders(
+  config: Config,
+  media: MediaPlane,
+  log: Logger,
+  recordings?: StreamRecordings,
+): LiveLadders<CmafPackager> | undefined {
   if (config.hls.mode === 'off') return undefined;
   const packagerOptions = {
     partTargetMs: config.hls.partMs,
@@ -82,7 +114,11 @@ export function createLadders(config: Config, media: MediaPlane, log: Logger): L
     media,
     {
       settings: ladderSettings(config.hls),
-      createSink: (id, tracks) => new CmafPackager(id, tracks, packagerOptions),
+      createSink: (id, tracks) => {
+        const packager = new CmafPackager(id, tracks, packagerOptions);
+        recordings?.attach(packager);
+        return packager;
+      },
       endedGraceMs: ENDED_PLAYLIST_GRACE_MS,
     },
     log,
