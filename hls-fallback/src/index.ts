@@ -39,3 +39,4 @@ export {
 } from './record/recording-layout.js';
 export { renderVodMultivariant, renderVodMediaPlaylist, renderVodMpd } from './deliver/vod-playlists.js';
 export { VodOrigin, type BroadcastLookup, type RecordedBroadcast } from './deliver/vod-origin.js';
+export { ClipCutter, type ClipRange, type CutResult } from './record/clip-cutter.js';

@@ -42,3 +42,4 @@ export * from './moderation/chat-moderation.js';
 export * from './ledger/ledger-metrics.js';
 export * from './recordings/recording-store.js';
 export * from './recordings/broadcasts.js';
+export * from './recordings/clips.js';

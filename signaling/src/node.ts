@@ -17,8 +17,8 @@ import {
 } from '@onair/platform';
 import { BusTipSink, createStripeClient, registerLedgerMetrics, TipLedger, TipOutboxRelay, TopUps, type Bus } from '@onair/platform';
 import { Audience, ChatHistory, ChatModeration, ChatService, StreamActivity, StreamDirectory } from '@onair/platform';
-import { broadcastPrefix, Broadcasts } from '@onair/platform';
-import { VodOrigin, type StreamRecordings } from '@onair/hls-fallback';
+import { broadcastPrefix, Broadcasts, Clips } from '@onair/platform';
+import { ClipCutter, VodOrigin, type StreamRecordings } from '@onair/hls-fallback';
 import { registerRecordingRoutes } from './http/recording-routes.js';
 import { registerMediaMetrics, type MediaPlane } from '@onair/sfu';
 import { Cascade } from '@onair/origin-cascade';
@@ -295,6 +295,16 @@ export async function startNode(config: Config, log: Logger = createLogger(confi
         accounts,
         streams,
         broadcasts,
+        store: recordings.store,
+        clips: new Clips(
+          db,
+          recordings.store,
+          broadcasts,
+          new ClipCutter(recordings.store, { ffmpegPath: config.hls.ffmpegPath }),
+          limiter,
+          { clipsPerHour: config.recording.clipsPerHour },
+          log,
+        ),
         vod: new VodOrigin(
           recordings.store,
           {

@@ -4,12 +4,13 @@
 // reach the disk; the owner's delete removes it from listings and disk at once (players get 410).
 // A node SIGKILLed mid-broadcast leaves a recording another node serves, up to its last segment.
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { OnAirNode } from '@onair/signaling';
+import { launchBrowser } from '../support/browser.js';
 import { createTestDatabase, type TestDatabase } from '../support/databases.js';
 import { NodeProcess } from '../support/node-process.js';
 import { createUserAndStream, startTestNode, waitFor, type TestStream } from '../support/onair-node.js';
@@ -25,6 +26,25 @@ interface BroadcastJson {
   startedAt: string;
   endedAt: string | null;
   playback: { hls: string; dash: string; dvr?: string };
+}
+
+interface ClipJson {
+  id: string;
+  streamId: string;
+  broadcastId: string;
+  startMs: number;
+  durationMs: number;
+  url: string;
+  mp4: string;
+}
+
+async function postJson(url: string, token: string | undefined, body: unknown) {
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: JSON.stringify(body),
+  });
+  return { status: res.status, headers: res.headers, body: (await res.json()) as unknown };
 }
 
 async function broadcastsOf(base: string, streamId: string): Promise<BroadcastJson[]> {
@@ -57,7 +77,12 @@ describe('past broadcasts', () => {
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'onair-recordings-'));
-    node = await startTestNode({ HLS_MODE: 'always', RECORDINGS_DIR: dir, LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn' });
+    node = await startTestNode({
+      HLS_MODE: 'always',
+      RECORDINGS_DIR: dir,
+      CLIPS_PER_HOUR: '3',
+      LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
+    });
   });
 
   afterAll(async () => {
@@ -68,6 +93,7 @@ describe('past broadcasts', () => {
 
   let stream: TestStream;
   let broadcast: BroadcastJson;
+  const clips: ClipJson[] = [];
 
   it('records a 15 s broadcast: listed when it ends, every rung a VOD playlist ffprobe reads at its duration (±1 s)', async () => {
     stream = await createUserAndStream(node.url, 'recorded show');
@@ -78,7 +104,13 @@ describe('past broadcasts', () => {
     const during = (await broadcastsOf(node.url, stream.id))[0]!;
     expect(during.status).toBe('recording');
     expect(during.playback.dvr).toMatch(/\/dvr\.m3u8$/);
-    await new Promise((r) => setTimeout(r, 15_000));
+    await new Promise((r) => setTimeout(r, 12_000));
+    // A viewer clips the last 5 s of the live stream.
+    const viewer = await createUserAndStream(node.url, 'a viewer');
+    const liveClip = await postJson(`${node.url}/api/streams/${stream.id}/clips`, viewer.token, { durationSeconds: 5 });
+    expect(liveClip.status, JSON.stringify(liveClip.body)).toBe(201);
+    clips.push(liveClip.body as ClipJson);
+    await new Promise((r) => setTimeout(r, 3_000));
     await pub.stop();
     publishers.pop();
     await waitFor('the broadcast to be complete', async () => (await broadcastsOf(node.url, stream.id))[0]?.status === 'complete', 30_000);
@@ -108,6 +140,85 @@ describe('past broadcasts', () => {
       expect(names.filter((n) => n.startsWith('.'))).toEqual([]);
     }
   }, 150_000);
+
+  it('clips a range of the past broadcast and the last seconds of the live one: MP4s of the length asked (±0.5 s) that Chromium plays', async () => {
+    const viewer = await createUserAndStream(node.url, 'a clipper');
+    const made = await postJson(`${node.url}/api/broadcasts/${broadcast.id}/clips`, viewer.token, { startMs: 4000, durationMs: 6000 });
+    expect(made.status, JSON.stringify(made.body)).toBe(201);
+    const clip = made.body as ClipJson;
+    clips.push(clip);
+    expect(clip.url).toBe(`${node.url}/clip/${clip.id}`);
+    expect(Math.abs(clip.durationMs - 6000)).toBeLessThanOrEqual(500);
+    expect(Math.abs(clip.startMs - 4000)).toBeLessThanOrEqual(500);
+    for (const [c, asked] of [
+      [clips[0]!, 5],
+      [clip, 6],
+    ] as const) {
+      const file = join(dir, `probe-${c.id}.mp4`);
+      writeFileSync(file, Buffer.from(await (await fetch(c.mp4)).arrayBuffer()));
+      const { stdout } = await run('ffprobe', ['-v', 'error', '-show_entries', 'format=duration:stream=codec_type', '-of', 'json', file]);
+      const probe = JSON.parse(stdout) as { format: { duration: string }; streams: { codec_type: string }[] };
+      expect(probe.streams.map((s) => s.codec_type).sort()).toEqual(['audio', 'video']);
+      expect(Math.abs(Number(probe.format.duration) - asked), `clip ${c.id}: ${probe.format.duration} s`).toBeLessThanOrEqual(0.5);
+      rmSync(file);
+    }
+    const got = (await (await fetch(`${node.url}/api/clips/${clip.id}`)).json()) as ClipJson;
+    expect(got).toMatchObject({ id: clip.id, broadcastId: broadcast.id, streamId: stream.id });
+    const listed = (await (await fetch(`${node.url}/api/streams/${stream.id}/clips`)).json()) as { items: ClipJson[] };
+    expect(listed.items.map((c) => c.id).sort()).toEqual(clips.map((c) => c.id).sort());
+    const download = await fetch(`${clip.mp4}?download=1`);
+    expect(download.headers.get('content-disposition')).toContain('attachment');
+    await download.arrayBuffer();
+
+    // It plays in Chromium (the MP4 opened as a page: Chromium's own player).
+    const browser = await launchBrowser();
+    try {
+      const page = await browser.newPage();
+      await page.goto(clip.mp4);
+      await page.waitForFunction(
+        () => {
+          const v = document.querySelector('video');
+          return !!v && v.videoWidth > 0 && v.currentTime > 1;
+        },
+        undefined,
+        { timeout: 20_000 },
+      );
+    } finally {
+      await browser.close();
+    }
+  }, 90_000);
+
+  it('refuses bad clips with a 4xx and a code, and limits clips per user', async () => {
+    const viewer = await createUserAndStream(node.url, 'a bad clipper');
+    const at = `${node.url}/api/broadcasts/${broadcast.id}/clips`;
+    const codeOf = async (url: string, token: string | undefined, body: unknown) => {
+      const r = await postJson(url, token, body);
+      return `${r.status} ${(r.body as { error?: { code: string } }).error?.code}`;
+    };
+    expect(await codeOf(at, undefined, { startMs: 0, durationMs: 6000 })).toBe('401 not_signed_in');
+    expect(await codeOf(at, viewer.token, { startMs: 0, durationMs: 4000 })).toBe('400 invalid_clip_length');
+    expect(await codeOf(at, viewer.token, { startMs: 0, durationMs: 61_000 })).toBe('400 invalid_clip_length');
+    expect(await codeOf(at, viewer.token, { startMs: -1000, durationMs: 6000 })).toBe('400 invalid_clip_range');
+    expect(await codeOf(at, viewer.token, { startMs: 'soon', durationMs: 6000 })).toBe('400 invalid_body');
+    expect(await codeOf(at, viewer.token, { startMs: 0.5, durationMs: 6000 })).toBe('400 invalid_body');
+    expect(await codeOf(at, viewer.token, { startMs: 60_000, durationMs: 6000 })).toBe('422 range_outside_recording');
+    expect(await codeOf(`${node.url}/api/broadcasts/AAAAAAAAAAAA/clips`, viewer.token, { startMs: 0, durationMs: 6000 })).toBe(
+      '404 broadcast_not_found',
+    );
+    expect(await codeOf(`${node.url}/api/streams/${stream.id}/clips`, viewer.token, { durationSeconds: 10 })).toBe(
+      '409 stream_not_recording',
+    );
+    expect(await codeOf(`${node.url}/api/streams/${stream.id}/clips`, viewer.token, { durationSeconds: 90 })).toBe(
+      '400 invalid_clip_length',
+    );
+    // CLIPS_PER_HOUR=3: the out-of-range try counted (it was checked against the recording); two more pass, then 429.
+    expect(await codeOf(at, viewer.token, { startMs: 0, durationMs: 5000 })).toBe('201 undefined');
+    expect(await codeOf(at, viewer.token, { startMs: 5000, durationMs: 5000 })).toBe('201 undefined');
+    const limited = await postJson(at, viewer.token, { startMs: 0, durationMs: 5000 });
+    expect(limited.status).toBe(429);
+    expect((limited.body as { error: { code: string } }).error.code).toBe('clip_rate_limited');
+    expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
+  }, 60_000);
 
   it('answers odd ids and object names with 400/404, never a file outside the recording', async () => {
     const b = broadcast.id;
@@ -145,6 +256,12 @@ describe('past broadcasts', () => {
       expect(((await res.json()) as { error: { code: string } }).error.code).toBe('broadcast_deleted');
     }
     expect(existsSync(join(dir, 'broadcasts', b))).toBe(false);
+    // Its clips went with it.
+    expect((await fetch(`${node.url}/api/clips/${clips[0]!.id}`)).status).toBe(404);
+    expect((await fetch(clips[0]!.mp4)).status).toBe(404);
+    expect(readdirSync(join(dir, 'clips'))).toEqual([]);
+    const late = await postJson(`${node.url}/api/broadcasts/${b}/clips`, stream.token, { startMs: 0, durationMs: 5000 });
+    expect(late.status).toBe(410);
     expect((await del(stream.token)).status).toBe(404);
   });
 });

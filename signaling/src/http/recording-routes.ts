@@ -4,16 +4,31 @@
 // objects from the RecordingStore). Odd ids and names never reach storage (VodOrigin checks them).
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
-import { MAX_BROADCAST_PAGE, notFound, type Accounts, type BroadcastRecord, type Broadcasts, type StreamCatalog } from '@onair/platform';
+import {
+  clipKey,
+  MAX_BROADCAST_PAGE,
+  MAX_CLIP_PAGE,
+  notFound,
+  type Accounts,
+  type BroadcastRecord,
+  type Broadcasts,
+  type ClipRecord,
+  type Clips,
+  type RecordingStore,
+  type StreamCatalog,
+} from '@onair/platform';
 import type { PlaybackReply, VodOrigin } from '@onair/hls-fallback';
 import { requireUser } from './auth.js';
-import { parseParams, parseQuery } from './validate.js';
+import { parseBody, parseParams, parseQuery } from './validate.js';
 
 export interface RecordingRouteDeps {
   accounts: Accounts;
   streams: StreamCatalog;
   broadcasts: Broadcasts;
   vod: VodOrigin;
+  clips: Clips;
+  /** Where clip MP4s are read from. */
+  store: RecordingStore;
   /** This node's base URL (known once it listens), for the playback URLs in listings. */
   baseUrl: () => string;
 }
@@ -29,6 +44,42 @@ const ListQuery = z.object({
     .pipe(z.number().min(1).max(MAX_BROADCAST_PAGE, `limit is at most ${MAX_BROADCAST_PAGE}`))
     .optional(),
 });
+
+const ClipsQuery = z.object({
+  cursor: z.string().max(64).optional(),
+  limit: z
+    .string()
+    .regex(/^\d{1,3}$/, 'limit is a whole number')
+    .transform(Number)
+    .pipe(z.number().min(1).max(MAX_CLIP_PAGE, `limit is at most ${MAX_CLIP_PAGE}`))
+    .optional(),
+});
+const Title = z.string().trim().min(1).max(140).optional();
+const LiveClipBody = z.object({ durationSeconds: z.number().int('durationSeconds is a whole number'), title: Title });
+const BroadcastClipBody = z.object({
+  startMs: z.number().int('startMs is a whole number'),
+  durationMs: z.number().int('durationMs is a whole number'),
+  title: Title,
+});
+const ClipFile = z.object({ file: z.string().regex(/^[A-Za-z0-9]{12}\.mp4$/, 'not a clip file') });
+
+export function clipJson(c: ClipRecord, base: string) {
+  return {
+    id: c.id,
+    streamId: c.streamId,
+    broadcastId: c.broadcastId,
+    title: c.title,
+    streamer: c.streamerName,
+    clippedBy: c.username,
+    startMs: c.startMs,
+    durationMs: c.durationMs,
+    bytes: c.bytes,
+    createdAt: new Date(c.createdAtMs).toISOString(),
+    url: `${base}/clip/${c.id}`,
+    mp4: `${base}/clips/${c.id}.mp4`,
+    broadcastUrl: `${base}/broadcast/${c.broadcastId}?t=${Math.floor(c.startMs / 1000)}`,
+  };
+}
 
 export function broadcastJson(b: BroadcastRecord, base: string) {
   return {
@@ -72,6 +123,52 @@ export function registerRecordingRoutes(app: FastifyInstance, deps: RecordingRou
     const { id } = parseParams(BroadcastParams, req.params);
     await broadcasts.delete(id, user);
     return reply.code(204).send();
+  });
+
+  app.post('/api/streams/:id/clips', async (req, reply) => {
+    const user = await requireUser(req, deps.accounts);
+    const { id } = parseParams(StreamParams, req.params);
+    const body = parseBody(LiveClipBody, req.body);
+    if (!(await deps.streams.get(id))) throw notFound('stream_not_found', 'no such stream');
+    const clip = await deps.clips.clipLive(user, id, body.durationSeconds * 1000, body.title);
+    return reply.code(201).send(clipJson(clip, deps.baseUrl()));
+  });
+
+  app.post('/api/broadcasts/:id/clips', async (req, reply) => {
+    const user = await requireUser(req, deps.accounts);
+    const { id } = parseParams(BroadcastParams, req.params);
+    const body = parseBody(BroadcastClipBody, req.body);
+    const clip = await deps.clips.clipBroadcast(user, id, body.startMs, body.durationMs, body.title);
+    return reply.code(201).send(clipJson(clip, deps.baseUrl()));
+  });
+
+  app.get('/api/clips/:id', async (req) => {
+    const { id } = parseParams(BroadcastParams, req.params);
+    const clip = await deps.clips.get(id);
+    if (!clip) throw notFound('clip_not_found', 'no such clip');
+    return clipJson(clip, deps.baseUrl());
+  });
+
+  app.get('/api/streams/:id/clips', async (req) => {
+    const { id } = parseParams(StreamParams, req.params);
+    const { cursor, limit } = parseQuery(ClipsQuery, req.query);
+    if (!(await deps.streams.get(id))) throw notFound('stream_not_found', 'no such stream');
+    const page = await deps.clips.listForStream(id, { cursor, limit });
+    const base = deps.baseUrl();
+    return { items: page.items.map((c) => clipJson(c, base)), nextCursor: page.nextCursor };
+  });
+
+  // The clip's MP4: inline for <video>, as a download with ?download=1.
+  app.get('/clips/:file', async (req, reply) => {
+    const { file } = parseParams(ClipFile, req.params);
+    const id = file.slice(0, 12);
+    const clip = await deps.clips.get(id);
+    const o = clip && (await deps.store.open(clipKey(id)));
+    if (!o) throw notFound('clip_not_found', 'no such clip');
+    const download = (req.query as Record<string, unknown>).download === '1';
+    reply.header('Content-Type', 'video/mp4').header('Content-Length', String(o.size)).header('Cache-Control', 'public, max-age=3600');
+    if (download) reply.header('Content-Disposition', `attachment; filename="clip-${id}.mp4"`);
+    return reply.send(o.stream);
   });
 
   // Playback. Ids and names are checked by VodOrigin (404), so no pattern here can reach a path.
