@@ -52,21 +52,11 @@ export interface ChannelStream extends Stream {
   ingest: { whip: string };
 }
 
-/** A user banned (`until` null) or timed out from a stream's chat. */
-export interface ChatBan {
-  userId: string;
-  username: string;
-  until: string | null;
-  reason: string;
-  bannedBy: string | null;
-  since: string;
-}
+// The server declares these wire shapes once (platform/src/streams/activity-wire.ts, no imports);
+// a type-only re-export, so nothing of the server reaches the browser bundle.
+import type { ActivityEvent, ChatBan } from '@onair/platform/wire';
 
-/** An event of a stream's activity feed (GET /api/streams/{id}/activity). */
-export type ActivityEvent =
-  | { kind: 'tip'; at: string; username: string; amount: number; currency: string; message: string | null }
-  | { kind: 'ban' | 'timeout'; at: string; username: string; until: string | null; by: string | null }
-  | { kind: 'moderator_added'; at: string; username: string };
+export type { ActivityEvent, ChatBan };
 
 /** A stream as its owner sees it right after creating it: with the stream key and the ingest URL. */
 export interface OwnedStream {

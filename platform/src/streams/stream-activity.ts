@@ -7,22 +7,9 @@ import type { AuthUser } from '../accounts/tokens.js';
 import type { Database } from '../db/database.js';
 import { forbidden, notFound } from '../errors.js';
 import type { ChatModeration, ChatSettings } from '../moderation/chat-moderation.js';
+import type { ActivityEvent, ChatBan } from './activity-wire.js';
 
-/** A user banned (untilMs null) or timed out (until untilMs) from a stream's chat. */
-export interface ChatBan {
-  userId: string;
-  username: string;
-  /** null: until unbanned. */
-  until: string | null;
-  reason: string;
-  bannedBy: string | null;
-  since: string;
-}
-
-export type ActivityEvent =
-  | { kind: 'tip'; at: string; username: string; amount: number; currency: string; message: string | null }
-  | { kind: 'ban' | 'timeout'; at: string; username: string; until: string | null; by: string | null }
-  | { kind: 'moderator_added'; at: string; username: string };
+export type { ActivityEvent, ChatBan } from './activity-wire.js';
 
 /** What everyone may know of a stream's chat settings: the chat mode shown to joiners. */
 export interface ChatMode {
