@@ -6,12 +6,14 @@
 // origin lives, links to dead downstream nodes are closed, and a stream whose origin died ends.
 // It owns its bus subscriptions, its timer and its registry entries; the MediaPlane owns the media.
 // Never touches HTTP: the WHEP route asks `placeViewer` and acts on the answer.
+import type { EventEmitter } from 'node:events';
 import { BusRequestError, type Bus, type BusSubscription, type Logger } from '@onair/platform';
 import {
   isMediaError,
   MediaError,
   type LinkSettings,
   type MediaPlane,
+  type MediaPlaneEvents,
   type PipeEndpoint,
   type RelayedProducer,
   type StreamRole,
@@ -34,8 +36,29 @@ export interface CascadeSettings extends Locality {
   relayRequestTimeoutMs: number;
 }
 
+/**
+ * What the cascade uses of the media plane. The real one is sfu's MediaPlane; the scale simulation
+ * (bench/src/scale-sim-node.ts) passes a model with the same contract and no RTP.
+ */
+export type CascadeMedia = Pick<EventEmitter<MediaPlaneEvents>, 'on' | 'off'> &
+  Pick<
+    MediaPlane,
+    | 'isFull'
+    | 'isBroadcasting'
+    | 'isLive'
+    | 'roleOf'
+    | 'liveStreamIds'
+    | 'viewerCount'
+    | 'downstreamCount'
+    | 'load'
+    | 'relay'
+    | 'openDownstream'
+    | 'closeDownstream'
+    | 'endStream'
+  >;
+
 export interface CascadeDeps {
-  media: MediaPlane;
+  media: CascadeMedia;
   bus: Bus;
   registry: NodeRegistry;
   log: Logger;
@@ -100,8 +123,10 @@ export class Cascade {
     const { media } = this.deps;
     const full = media.isFull();
     if (full || !this.s.servesViewers) {
-      const nodes = await this.deps.registry.liveNodes();
-      const holders = await this.deps.registry.holders(streamId, nodes);
+      // A view up to a heartbeat old (indexed registry): a flash crowd on full nodes must not read the
+      // whole table and the stream's hash per viewer.
+      const nodes = await this.deps.registry.placementNodes();
+      const holders = await this.deps.registry.placementHolders(streamId, nodes);
       const other = chooseViewerNode(nodes.values(), holders, this.s.nodeId, this.s);
       if (other) return { redirect: `${other.url}/whep/${encodeURIComponent(streamId)}`, nodeId: other.nodeId };
       if (full) throw new MediaError('node_full', 'every node that could serve this stream is full; retry shortly', 5000);
@@ -147,8 +172,12 @@ export class Cascade {
     const { registry, media, log } = this.deps;
     const tried = new Set(avoid);
     for (let attempt = 0; attempt < 3; attempt++) {
+      // A refused or failed attempt waits a little, at random: the edges of a flash crowd retry
+      // spread out, by when the relays that refused them have been joined by new ones.
+      if (attempt > 0) await new Promise((r) => setTimeout(r, 25 + Math.random() * 75));
       if (media.isBroadcasting(streamId)) return;
-      const nodes = await registry.liveNodes();
+      // The node table may be a heartbeat old (indexed registry); the holders are read now.
+      const nodes = await registry.placementNodes();
       const holders = await registry.holders(streamId, nodes);
       const upstream = chooseUpstream(holders, nodes, this.s.nodeId, this.s, this.s.maxDownstream, tried);
       if (!upstream) {
@@ -210,7 +239,7 @@ export class Cascade {
 
   private async reattach(streamId: string, lost: UpstreamState): Promise<void> {
     const { registry, log } = this.deps;
-    const nodes = await registry.liveNodes();
+    const nodes = await registry.placementNodes();
     const originId = lost.path[0]!;
     const originAlive = (await registry.holders(streamId, nodes)).some((h) => h.role === 'origin' && h.nodeId === originId);
     if (!originAlive) {
@@ -233,6 +262,11 @@ export class Cascade {
     const path = this.pathOf(req.streamId);
     if (!path) throw new Error(`node ${this.s.nodeId} does not hold stream ${req.streamId}`);
     if (path.includes(req.fromNodeId)) throw new Error('refused: the requester is upstream of this node (a cycle)');
+    // Holders choose upstreams from registry figures up to a heartbeat old: in a flash crowd every edge
+    // would pick the origin. The limit is kept here, where the count is exact; the refused pull tries
+    // another holder, so the stream fans out as a tree.
+    if (media.downstreamCount(req.streamId) >= this.s.maxDownstream)
+      throw new Error(`refused: node ${this.s.nodeId} already serves ${this.s.maxDownstream} relay links of this stream`);
     const settings: LinkSettings = { listenIp: this.s.listenIp, announcedAddress: this.s.announcedAddress, enableSrtp: req.enableSrtp };
     const opened = await media.openDownstream(req.streamId, req.endpoint, settings, (reason) => {
       const served = this.served.get(opened.linkId);
@@ -241,6 +275,9 @@ export class Cascade {
         this.notify(served.nodeId, 'unlinked', { streamId: req.streamId, linkId: opened.linkId, reason });
     });
     this.served.set(opened.linkId, { streamId: req.streamId, nodeId: req.fromNodeId });
+    // The new link count is listed now rather than at the next heartbeat, so others pick elsewhere.
+    const role = media.roleOf(req.streamId);
+    if (role) void this.holdStream(req.streamId, role).catch((err) => log.warn({ err, streamId: req.streamId }, 'registry write failed'));
     log.debug({ streamId: req.streamId, to: req.fromNodeId, linkId: opened.linkId }, 'relay link opened');
     const reply: RelayReply = {
       linkId: opened.linkId,
@@ -319,14 +356,16 @@ export class Cascade {
         heartbeatAtMs: Date.now(),
       });
       for (const id of this.localStreams()) await this.holdStream(id, media.roleOf(id)!);
-      const { alive: nodes, dead } = await registry.readIndex();
+      // Only the nodes this one has links with matter here (and, for the sweep, whatever expired).
+      const peers = [...[...this.served.values()].map((l) => l.nodeId), ...[...this.upstreams.values()].map((u) => u.nodeId)];
+      const { deadPeers, expired } = await registry.liveness(peers);
       for (const [linkId, link] of this.served) {
-        if (!nodes.has(link.nodeId)) media.closeDownstream(link.streamId, linkId, 'downstream_node_dead');
+        if (deadPeers.has(link.nodeId)) media.closeDownstream(link.streamId, linkId, 'downstream_node_dead');
       }
-      await this.endOrphanedStreams(dead, nodes);
+      await this.endOrphanedStreams(expired);
       // An upstream whose heartbeat expired is dead: re-attach now rather than after its RTP silence.
       for (const [streamId, up] of this.upstreams) {
-        if (!nodes.has(up.nodeId) && !this.pulls.has(streamId)) media.endStream(streamId, 'upstream_lost');
+        if (deadPeers.has(up.nodeId) && !this.pulls.has(streamId)) media.endStream(streamId, 'upstream_lost');
       }
     } catch (err) {
       log.warn({ err }, 'cascade heartbeat failed');
@@ -344,8 +383,12 @@ export class Cascade {
    * A node that died holding origin streams cannot mark them offline itself; the node that sweeps it
    * from the registry does, unless the stream has meanwhile gone live again on another origin.
    */
-  private async endOrphanedStreams(deadIds: string[], nodes: Map<string, NodeRecord>): Promise<void> {
-    for (const dead of await this.deps.registry.sweepDeadNodes(deadIds)) await this.endOrphaned(dead.nodeId, dead.originStreams, nodes);
+  private async endOrphanedStreams(deadIds: string[]): Promise<void> {
+    if (!deadIds.length) return;
+    const claimed = await this.deps.registry.sweepDeadNodes(deadIds);
+    if (!claimed.length) return;
+    const nodes = await this.deps.registry.liveNodes();
+    for (const dead of claimed) await this.endOrphaned(dead.nodeId, dead.originStreams, nodes);
   }
 
   private async endOrphaned(originId: string, streamIds: string[], nodes: Map<string, NodeRecord>): Promise<void> {

@@ -4,6 +4,18 @@
 // streams it held stop being offered. The streams a dead node was the origin of are handed, once, to
 // whichever live node sweeps the index first, so they can be shown offline. Never decides placement:
 // it only stores and reads facts (placement.ts decides).
+//
+// Two read paths (`RegistryReadPath`), so the scale simulation (bench/src/scale-sim.ts) can run both:
+// - `scan`, the original: every heartbeat reads every node's record (SMEMBERS + MGET of all) and
+//   rewrites every holding, and every placement reads the whole table again. Per node that is O(n)
+//   per second, O(n^2) across the cluster, and a flash crowd reads one stream's hash per viewer.
+// - `indexed`, the default: a heartbeat checks only the nodes this node has links with (plus a small
+//   random sample of the index, which is enough for some node to sweep each dead one within about a
+//   heartbeat), rewrites a holding only when it changed, and placement reads the table and a stream's
+//   holders through a short-lived local view (one Redis read per `viewMaxAgeMs` per node).
+//   It also survives a Redis restart: a node that finds its own record gone knows the registry lost
+//   its data, rewrites its holdings, and for one TTL treats nodes without a record as unknown, not
+//   dead (they re-register on their next heartbeat), so no link is closed and no stream ended for it.
 import { Redis } from 'ioredis';
 import { z } from 'zod';
 
@@ -34,23 +46,79 @@ export const StreamHolding = z.object({
 });
 export type StreamHolding = z.infer<typeof StreamHolding>;
 
+export type RegistryReadPath = 'scan' | 'indexed';
+
+export interface RegistryOptions {
+  /** `indexed` (default) or the original `scan` (kept for the scale simulation's before/after). */
+  readPath?: RegistryReadPath;
+  /** How old the placement view (node table, a stream's holders) may be, indexed path only. */
+  viewMaxAgeMs?: number;
+  /** Random index members a heartbeat checks for expiry, indexed path only. */
+  sweepSample?: number;
+  /** Told of Redis connection errors (ioredis emits them while it reconnects; unheard, they are printed). */
+  onRedisError?: (err: Error) => void;
+}
+
+/** What a heartbeat learns about liveness: which of the asked peers are dead, and expired ids to sweep. */
+export interface LivenessView {
+  deadPeers: Set<string>;
+  expired: string[];
+}
+
+interface CachedView<T> {
+  atMs: number;
+  value: Promise<T>;
+}
+
 export class NodeRegistry {
+  readonly readPath: RegistryReadPath;
+  private readonly viewMaxAgeMs: number;
+  private readonly sweepSample: number;
+  /** Holdings last written, by stream (indexed: unchanged ones are not rewritten). */
+  private readonly written = new Map<string, string>();
+  private everHeartbeat = false;
+  /** When this node last found the registry had lost its records (Redis restart or flush). */
+  private lostAtMs = Number.NEGATIVE_INFINITY;
+  private tableView: CachedView<Map<string, NodeRecord>> | undefined;
+  private readonly holderViews = new Map<string, CachedView<StreamHolding[]>>();
+
   private constructor(
     private readonly redis: Redis,
     private readonly prefix: string,
     private readonly ttlMs: number,
-  ) {}
+    private readonly ownsConnection: boolean,
+    options: RegistryOptions,
+  ) {
+    this.readPath = options.readPath ?? 'indexed';
+    this.viewMaxAgeMs = options.viewMaxAgeMs ?? 1000;
+    this.sweepSample = options.sweepSample ?? 3;
+  }
 
   /** Connects, failing fast when Redis is unreachable. */
-  static async connect(url: string, prefix: string, ttlMs: number): Promise<NodeRegistry> {
+  static async connect(url: string, prefix: string, ttlMs: number, options: RegistryOptions = {}): Promise<NodeRegistry> {
     const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 2, enableOfflineQueue: true });
+    // Without a listener ioredis prints every reconnect error; the registry's callers see failed commands.
+    redis.on('error', (err: Error) => options.onRedisError?.(err));
     try {
       await redis.connect();
     } catch (err) {
       redis.disconnect();
       throw new Error(`the cascade registry needs Redis at ${url}: ${(err as Error).message}`);
     }
-    return new NodeRegistry(redis, prefix, ttlMs);
+    return new NodeRegistry(redis, prefix, ttlMs, true, options);
+  }
+
+  /**
+   * A registry over a connection the caller owns (the scale simulation runs many nodes per process
+   * on one connection each process; close() leaves that connection open).
+   */
+  static over(redis: Redis, prefix: string, ttlMs: number, options: RegistryOptions = {}): NodeRegistry {
+    return new NodeRegistry(redis, prefix, ttlMs, false, options);
+  }
+
+  /** Within one TTL after this node saw the registry lose its records, a missing record is not death. */
+  private inGrace(nowMs = Date.now()): boolean {
+    return nowMs - this.lostAtMs < this.ttlMs;
   }
 
   private nodeKey(id: string) {
@@ -67,18 +135,91 @@ export class NodeRegistry {
     return `${this.prefix}origins:${id}`;
   }
 
-  /** Renews this node's record (and its TTL). */
+  /**
+   * Renews this node's record (and its TTL). Indexed path: when the previous record is gone although
+   * this node heartbeat before, the registry lost its data (or this node was silent past its TTL):
+   * every holding is written again on the next tick and missing peers get one TTL of grace.
+   */
   async heartbeat(record: NodeRecord): Promise<void> {
-    await this.redis
+    if (this.readPath === 'scan') {
+      await this.redis
+        .multi()
+        .set(this.nodeKey(record.nodeId), JSON.stringify(record), 'PX', this.ttlMs)
+        .sadd(this.nodesKey, record.nodeId)
+        .exec();
+      return;
+    }
+    const [[setErr, previous], [saddErr]] = (await this.redis
       .multi()
-      .set(this.nodeKey(record.nodeId), JSON.stringify(record), 'PX', this.ttlMs)
+      .set(this.nodeKey(record.nodeId), JSON.stringify(record), 'PX', this.ttlMs, 'GET')
       .sadd(this.nodesKey, record.nodeId)
-      .exec();
+      .exec()) as [[Error | null, string | null], [Error | null, number]];
+    if (setErr || saddErr) throw setErr ?? saddErr;
+    if (this.everHeartbeat && previous === null) {
+      this.lostAtMs = Date.now();
+      this.written.clear();
+      this.tableView = undefined;
+      this.holderViews.clear();
+    }
+    this.everHeartbeat = true;
   }
 
-  /** Every node whose heartbeat is current. */
+  /** Every node whose heartbeat is current (read now; see placementNodes for the cached view). */
   async liveNodes(): Promise<Map<string, NodeRecord>> {
     return (await this.readIndex()).alive;
+  }
+
+  /** The node table for placement: read now on the scan path, at most `viewMaxAgeMs` old when indexed. */
+  placementNodes(): Promise<Map<string, NodeRecord>> {
+    if (this.readPath === 'scan') return this.liveNodes();
+    const now = Date.now();
+    if (!this.tableView || now - this.tableView.atMs > this.viewMaxAgeMs) {
+      const value = this.liveNodes();
+      const view = { atMs: now, value };
+      this.tableView = view;
+      value.catch(() => {
+        if (this.tableView === view) this.tableView = undefined;
+      });
+    }
+    return this.tableView.value;
+  }
+
+  /** A stream's holders for placing a viewer (not for relaying: pulls read holders fresh). */
+  placementHolders(streamId: string, nodes: Map<string, NodeRecord>): Promise<StreamHolding[]> {
+    if (this.readPath === 'scan') return this.holders(streamId, nodes);
+    const now = Date.now();
+    let view = this.holderViews.get(streamId);
+    if (!view || now - view.atMs > this.viewMaxAgeMs) {
+      if (this.holderViews.size > 10_000) this.holderViews.clear(); // bounded: placement touches few streams at once
+      const value = this.holders(streamId, nodes);
+      const fresh = { atMs: now, value };
+      view = fresh;
+      this.holderViews.set(streamId, fresh);
+      value.catch(() => {
+        if (this.holderViews.get(streamId) === fresh) this.holderViews.delete(streamId);
+      });
+    }
+    return view.value;
+  }
+
+  /**
+   * The heartbeat's liveness check. Scan: the whole index, read once. Indexed: only `peers` (the
+   * nodes this one has relay links with) and a few random index members, whose records are read;
+   * a missing record is death, except within the grace after a registry loss.
+   */
+  async liveness(peers: Iterable<string>): Promise<LivenessView> {
+    const asked = [...new Set(peers)];
+    if (this.readPath === 'scan') {
+      const { alive, dead } = await this.readIndex();
+      return { deadPeers: new Set(asked.filter((id) => !alive.has(id))), expired: dead };
+    }
+    const sample = this.sweepSample > 0 ? await this.redis.srandmember(this.nodesKey, this.sweepSample) : [];
+    const ids = [...new Set([...asked, ...sample])];
+    if (!ids.length) return { deadPeers: new Set(), expired: [] };
+    const values = await this.redis.mget(ids.map((id) => this.nodeKey(id)));
+    const missing = new Set(ids.filter((_, i) => values[i] === null));
+    if (this.inGrace()) return { deadPeers: new Set(), expired: [] };
+    return { deadPeers: new Set(asked.filter((id) => missing.has(id))), expired: sample.filter((id) => missing.has(id)) };
   }
 
   /** The index read once: nodes whose heartbeat is current, and ids whose record expired. */
@@ -119,25 +260,47 @@ export class NodeRegistry {
     return streams ?? [];
   }
 
+  /**
+   * Lists this node as a holder of the stream. Indexed path: a holding equal to the last one written
+   * (role, path, links; the viewer figure is informative, the Audience owns counts) is not rewritten.
+   */
   async hold(streamId: string, holding: StreamHolding): Promise<void> {
+    const key = JSON.stringify([holding.role, holding.path, holding.downstream]);
+    if (this.readPath === 'indexed' && this.written.get(streamId) === key) return;
     const m = this.redis.multi().hset(this.streamKey(streamId), holding.nodeId, JSON.stringify(holding));
     if (holding.role === 'origin') m.sadd(this.originsKey(holding.nodeId), streamId);
     await m.exec();
+    if (this.readPath === 'indexed') this.written.set(streamId, key);
   }
 
   async release(streamId: string, nodeId: string): Promise<void> {
+    this.written.delete(streamId);
     await this.redis.multi().hdel(this.streamKey(streamId), nodeId).srem(this.originsKey(nodeId), streamId).exec();
   }
 
-  /** The holders of a stream on live nodes (entries of dead nodes are removed on the way). */
+  /**
+   * The holders of a stream on live nodes (entries of dead nodes are removed on the way). Indexed
+   * path: `alive` may be a cached view, so a holder missing from it is checked against its record
+   * before it is dropped (a node that joined since) and removed only when the record is gone.
+   */
   async holders(streamId: string, alive: Map<string, NodeRecord>): Promise<StreamHolding[]> {
     const all = await this.redis.hgetall(this.streamKey(streamId));
     const out: StreamHolding[] = [];
     const dead: string[] = [];
+    const unknown: StreamHolding[] = [];
     for (const [nodeId, json] of Object.entries(all)) {
       const parsed = StreamHolding.safeParse(safeJson(json));
       if (parsed.success && alive.has(nodeId)) out.push(parsed.data);
+      else if (parsed.success && this.readPath === 'indexed') unknown.push(parsed.data);
       else dead.push(nodeId);
+    }
+    if (unknown.length) {
+      const values = await this.redis.mget(unknown.map((h) => this.nodeKey(h.nodeId)));
+      const grace = this.inGrace();
+      unknown.forEach((h, i) => {
+        if (values[i] !== null || grace) out.push(h);
+        else dead.push(h.nodeId);
+      });
     }
     if (dead.length) await this.redis.hdel(this.streamKey(streamId), ...dead);
     return out;
@@ -151,6 +314,7 @@ export class NodeRegistry {
   }
 
   async close(): Promise<void> {
+    if (!this.ownsConnection) return;
     await this.redis.quit().catch(() => this.redis.disconnect());
   }
 }
