@@ -1,58 +1,29 @@
-import Fastify, { type FastifyInstance, type LightMyRequestResponse } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  Accounts,
-  createLogger,
-  MemoryDirectoryStore,
-  StreamCatalog,
-  StreamDirectory,
-  StreamListing,
-  StreamModerators,
-} from '@onair/platform';
-import { registerAuthRoutes } from '../src/http/auth-routes.js';
-import { installErrorHandler } from '../src/http/error-handler.js';
-import { playbackUrlsFor, registerStreamRoutes } from '../src/http/stream-routes.js';
 import { STORAGE_KINDS, useTestDatabase } from '../../test/support/databases.js';
+import { expectApiError, streamRoutesApp, TEST_BASE_URL } from '../../test/support/stream-routes-app.js';
+import { unique } from '../../test/support/unique-name.js';
 
-const BASE_URL = 'https://onair.test';
-let seq = 0;
-const uniqueName = (prefix = 'user') => `${prefix}_${process.pid % 1000}_${++seq}`;
+const BASE_URL = TEST_BASE_URL;
+const uniqueName = (prefix = 'user') => unique(prefix);
 
 interface Session {
   user: { id: string; username: string; role: string };
   token: string;
 }
 
-function expectError(res: LightMyRequestResponse, status: number, code: string) {
-  expect(res.statusCode, res.body).toBe(status);
-  expect(res.headers['content-type']).toMatch(/^application\/json/);
-  const body = res.json();
-  expect(body).toEqual({ error: { code, message: expect.any(String) } });
-  expect(body.error.message.length).toBeGreaterThan(0);
-}
+const expectError = expectApiError;
 
 describe.each(STORAGE_KINDS)('account and stream routes on %s storage', (kind) => {
   const t = useTestDatabase(kind);
   let app: FastifyInstance;
+  let close: (() => Promise<void>) | undefined;
 
   beforeAll(async () => {
-    const accounts = await Accounts.open(t.db, { jwtTtlSeconds: 600 });
-    const streams = new StreamCatalog(t.db);
-    app = Fastify({ logger: false });
-    installErrorHandler(app, createLogger('silent'));
-    registerAuthRoutes(app, { accounts });
-    const directory = new StreamDirectory(streams, new StreamListing(t.db), new MemoryDirectoryStore());
-    registerStreamRoutes(app, {
-      accounts,
-      streams,
-      moderators: new StreamModerators(t.db, streams),
-      directory,
-      urls: playbackUrlsFor(BASE_URL),
-    });
-    await app.ready();
+    ({ app, close } = await streamRoutesApp(t.db, { authRoutes: true }));
   });
   afterAll(async () => {
-    await app?.close();
+    await close?.();
   });
 
   const register = async (name = uniqueName()): Promise<Session> => {

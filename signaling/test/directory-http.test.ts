@@ -1,50 +1,26 @@
-import Fastify, { type FastifyInstance, type LightMyRequestResponse } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  Accounts,
-  createLogger,
-  MemoryDirectoryStore,
-  StreamCatalog,
-  StreamDirectory,
-  StreamListing,
-  StreamModerators,
-} from '@onair/platform';
-import { installErrorHandler } from '../src/http/error-handler.js';
-import { playbackUrlsFor, registerStreamRoutes } from '../src/http/stream-routes.js';
+import type { StreamCatalog } from '@onair/platform';
 import { STORAGE_KINDS, useTestDatabase } from '../../test/support/databases.js';
+import { expectApiError, streamRoutesApp } from '../../test/support/stream-routes-app.js';
 import { unique } from '../../test/support/unique-name.js';
 
-function expectError(res: LightMyRequestResponse, status: number, code: string) {
-  expect(res.statusCode, res.body).toBe(status);
-  expect(res.json()).toEqual({ error: { code, message: expect.any(String) } });
-}
+const expectError = expectApiError;
 
 describe.each(STORAGE_KINDS)('GET /api/streams (the directory) on %s storage', (kind) => {
   const t = useTestDatabase(kind);
   let app: FastifyInstance;
   let catalog: StreamCatalog;
-  let directory: StreamDirectory;
   let ownerId: string;
+  let close: (() => Promise<void>) | undefined;
 
   beforeAll(async () => {
-    const accounts = await Accounts.open(t.db, { jwtTtlSeconds: 600 });
-    catalog = new StreamCatalog(t.db);
-    directory = new StreamDirectory(catalog, new StreamListing(t.db), new MemoryDirectoryStore(), { pageTtlMs: 60_000 });
-    ownerId = (await accounts.register(unique('owner'), 'password123')).user.id;
-    app = Fastify({ logger: false });
-    installErrorHandler(app, createLogger('silent'));
-    registerStreamRoutes(app, {
-      accounts,
-      streams: catalog,
-      moderators: new StreamModerators(t.db, catalog),
-      directory,
-      urls: playbackUrlsFor('https://onair.test'),
-    });
-    await app.ready();
+    const fixture = await streamRoutesApp(t.db, { directoryPageTtlMs: 60_000 });
+    ({ app, catalog, close } = fixture);
+    ownerId = (await fixture.newUser('owner')).id;
   });
   afterAll(async () => {
-    directory?.close();
-    await app?.close();
+    await close?.();
   });
 
   const get = (url: string, headers: Record<string, string> = {}) => app.inject({ method: 'GET', url, headers });
