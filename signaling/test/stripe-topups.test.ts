@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditLedger } from '@onair/platform';
 import type { OnAirNode } from '@onair/signaling';
 import { createTestDatabase, type TestDatabase } from '../../test/support/databases.js';
+import { paymentSucceeded, stripeEvent } from '../../test/support/stripe-events.js';
 import { startTestNode } from '../../test/support/onair-node.js';
 
 const SECRET_KEY = 'sk_test_onair_fake_key';
@@ -99,25 +100,8 @@ function deliver(event: object, options: { secret?: string; signature?: string |
   });
 }
 
-let events = 0;
-const event = (type: string, object: object) => ({
-  id: `evt_test_${++events}`,
-  object: 'event',
-  api_version: '2025-01-27',
-  created: Math.floor(Date.now() / 1000),
-  type,
-  data: { object },
-});
-const succeeded = (pi: string, userId: string, amount: number) =>
-  event('payment_intent.succeeded', {
-    id: pi,
-    object: 'payment_intent',
-    amount,
-    amount_received: amount,
-    currency: 'usd',
-    status: 'succeeded',
-    metadata: { onair_user_id: userId },
-  });
+const event = stripeEvent;
+const succeeded = paymentSucceeded;
 
 async function topUp(token: string, amount: number): Promise<{ paymentIntentId: string; clientSecret: string; provider: string }> {
   const res = await fetch(`${node.url}/api/wallet/topups`, {

@@ -13,6 +13,7 @@ import type { OnAirNode } from '@onair/signaling';
 import { createTestDatabase, type TestDatabase } from '../../test/support/databases.js';
 import { startTestNode } from '../../test/support/onair-node.js';
 import { postmasterStartTime, restartPostgres } from '../../test/support/postgres-restart.js';
+import { paymentSucceeded, refundedCharge, type StripeEvent, stripeEvent } from '../../test/support/stripe-events.js';
 
 const WEBHOOK_SECRET = 'whsec_onair_restart_secret';
 const stripe = new Stripe('sk_test_onair_restart');
@@ -35,20 +36,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await node?.close();
   await database?.dispose();
-});
-
-interface StripeEvent {
-  id: string;
-  type: string;
-}
-
-const event = (type: string, object: object): StripeEvent & object => ({
-  id: `evt_${randomBytes(8).toString('hex')}`,
-  object: 'event',
-  api_version: '2025-01-27',
-  created: Math.floor(Date.now() / 1000),
-  type,
-  data: { object },
 });
 
 describe('Stripe webhooks during a PostgreSQL restart', () => {
@@ -115,25 +102,10 @@ describe('Stripe webhooks during a PostgreSQL restart', () => {
         for (let n = 0; !stop; n++) {
           const pi = `pi_restart_${s}_${n}_${randomBytes(3).toString('hex')}`;
           const amount = 1000 + 10 * ((s * 7 + n) % 50);
-          const succeeded = event('payment_intent.succeeded', {
-            id: pi,
-            object: 'payment_intent',
-            amount,
-            amount_received: amount,
-            currency: 'usd',
-            status: 'succeeded',
-            metadata: { onair_user_id: userId },
-          });
-          const charge = (refunded: number) => ({
-            id: `ch_${pi}`,
-            object: 'charge',
-            amount,
-            amount_refunded: refunded,
-            currency: 'usd',
-            payment_intent: pi,
-          });
-          const partial = event('charge.refunded', charge(300));
-          const more = event('charge.refunded', charge(REFUNDED));
+          const succeeded = paymentSucceeded(pi, userId, amount);
+          const charge = (refunded: number) => refundedCharge(pi, amount, refunded);
+          const partial = stripeEvent('charge.refunded', charge(300));
+          const more = stripeEvent('charge.refunded', charge(REFUNDED));
           await deliver(succeeded);
           await deliver(succeeded); // Stripe's at-least-once delivery: a replay
           await deliver(partial);
