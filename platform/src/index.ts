@@ -43,3 +43,4 @@ export * from './ledger/ledger-metrics.js';
 export * from './recordings/recording-store.js';
 export * from './recordings/broadcasts.js';
 export * from './recordings/clips.js';
+export * from './recordings/broadcast-replay.js';

@@ -17,7 +17,7 @@ import {
 } from '@onair/platform';
 import { BusTipSink, createStripeClient, registerLedgerMetrics, TipLedger, TipOutboxRelay, TopUps, type Bus } from '@onair/platform';
 import { Audience, ChatHistory, ChatModeration, ChatService, StreamActivity, StreamDirectory } from '@onair/platform';
-import { broadcastPrefix, Broadcasts, Clips } from '@onair/platform';
+import { broadcastPrefix, BroadcastReplay, Broadcasts, Clips, ReactionLog } from '@onair/platform';
 import { ClipCutter, VodOrigin, type StreamRecordings } from '@onair/hls-fallback';
 import { registerRecordingRoutes } from './http/recording-routes.js';
 import { registerMediaMetrics, type MediaPlane } from '@onair/sfu';
@@ -171,7 +171,10 @@ export async function startNode(config: Config, log: Logger = createLogger(confi
     // stream's packager, and its recorder then writes what it holds and finishes its broadcast).
     const recordingStore = createRecordingStore(config);
     const broadcasts = recordingStore ? new Broadcasts(db, recordingStore, log) : undefined;
-    const recordings = recordingStore && broadcasts ? createRecordings(recordingStore, broadcasts, log) : undefined;
+    const reactionLog = broadcasts ? new ReactionLog(db, bus, log) : undefined;
+    if (reactionLog) cleanups.push(() => reactionLog.close());
+    const recordings =
+      recordingStore && broadcasts && reactionLog ? createRecordings(recordingStore, broadcasts, reactionLog, log) : undefined;
     if (broadcasts && recordings) {
       // Embedded storage is this process's alone: a recording still marked live was cut by its crash.
       if (db.capabilities.singleNode) await broadcasts.closeAbandoned();
@@ -296,6 +299,7 @@ export async function startNode(config: Config, log: Logger = createLogger(confi
         streams,
         broadcasts,
         store: recordings.store,
+        replay: new BroadcastReplay(db),
         clips: new Clips(
           db,
           recordings.store,

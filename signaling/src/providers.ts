@@ -19,7 +19,7 @@ import {
 import { MediaPlane } from '@onair/sfu';
 import { NodeRegistry } from '@onair/origin-cascade';
 import { CmafPackager, ladderSettings, LiveLadders, StreamRecordings } from '@onair/hls-fallback';
-import { broadcastPrefix, type Broadcasts, FileRecordingStore, HEARTBEAT_MS, type RecordingStore } from '@onair/platform';
+import { broadcastPrefix, type Broadcasts, FileRecordingStore, HEARTBEAT_MS, type ReactionLog, type RecordingStore } from '@onair/platform';
 
 /** How long an ended stream's final playlists (with ENDLIST) stay readable. */
 const ENDED_PLAYLIST_GRACE_MS = 30_000;
@@ -78,17 +78,24 @@ export function createRecordingStore(config: Config): RecordingStore | undefined
   return config.recording.enabled && config.recording.dir ? new FileRecordingStore(config.recording.dir) : undefined;
 }
 
-/** This node's recorders (one per stream whose ladder runs here), writing into `store`, cataloged in `broadcasts`. */
-export function createRecordings(store: RecordingStore, broadcasts: Broadcasts, log: Logger): StreamRecordings {
+/**
+ * This node's recorders (one per stream whose ladder runs here), writing into `store`, cataloged in
+ * `broadcasts`; `reactions` counts each recorded broadcast's reactions for its chat replay.
+ */
+export function createRecordings(store: RecordingStore, broadcasts: Broadcasts, reactions: ReactionLog, log: Logger): StreamRecordings {
   return new StreamRecordings(
     store,
     {
       begin: async (streamId, startedAtMs) => {
         const b = await broadcasts.begin(streamId, startedAtMs);
+        reactions.follow(streamId, b.id);
         return { id: b.id, prefix: broadcastPrefix(b.id) };
       },
       progress: (id, p) => broadcasts.progress(id, p),
-      finish: (id, f) => broadcasts.finish(id, f),
+      finish: async (id, f) => {
+        await reactions.unfollow(id);
+        await broadcasts.finish(id, f);
+      },
     },
     // 64 MB behind (about a minute of a 3-rung ladder) means the disk cannot keep up: stop, not swell.
     { maxQueueBytes: 64 * 1024 * 1024, progressIntervalMs: HEARTBEAT_MS },

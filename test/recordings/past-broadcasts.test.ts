@@ -11,6 +11,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { OnAirNode } from '@onair/signaling';
 import { launchBrowser } from '../support/browser.js';
+import { api, ChannelClient, registerUser } from '../support/channel-client.js';
 import { createTestDatabase, type TestDatabase } from '../support/databases.js';
 import { NodeProcess } from '../support/node-process.js';
 import { createUserAndStream, startTestNode, waitFor, type TestStream } from '../support/onair-node.js';
@@ -36,6 +37,15 @@ interface ClipJson {
   durationMs: number;
   url: string;
   mp4: string;
+}
+
+interface ReplayJson {
+  type: 'chat' | 'tip' | 'reactions';
+  offsetMs: number;
+  text?: string;
+  amount?: number;
+  message?: string;
+  counts?: Record<string, number>;
 }
 
 async function postJson(url: string, token: string | undefined, body: unknown) {
@@ -87,6 +97,7 @@ describe('past broadcasts', () => {
 
   afterAll(async () => {
     for (const p of publishers) await p.stop();
+    for (const c of channels) await c.close();
     await node?.close();
     rmSync(dir, { recursive: true, force: true });
   });
@@ -94,6 +105,9 @@ describe('past broadcasts', () => {
   let stream: TestStream;
   let broadcast: BroadcastJson;
   const clips: ClipJson[] = [];
+  const channels: ChannelClient[] = [];
+  /** When each chat event was sent (wall clock). */
+  const sent: Record<'hello' | 'reactions' | 'tip' | 'late', number> = { hello: 0, reactions: 0, tip: 0, late: 0 };
 
   it('records a 15 s broadcast: listed when it ends, every rung a VOD playlist ffprobe reads at its duration (±1 s)', async () => {
     stream = await createUserAndStream(node.url, 'recorded show');
@@ -104,7 +118,38 @@ describe('past broadcasts', () => {
     const during = (await broadcastsOf(node.url, stream.id))[0]!;
     expect(during.status).toBe('recording');
     expect(during.playback.dvr).toMatch(/\/dvr\.m3u8$/);
-    await new Promise((r) => setTimeout(r, 12_000));
+    // The chat while it is live: a message, a troll's (then banned), one the owner deletes, reactions and a tip.
+    await new Promise((r) => setTimeout(r, 2_000));
+    const chatter = await registerUser(node.url);
+    const troll = await registerUser(node.url);
+    const channel = await ChannelClient.connect(node.url, stream.id, chatter.token);
+    const trollChannel = await ChannelClient.connect(node.url, stream.id, troll.token);
+    channels.push(channel, trollChannel);
+    sent.hello = Date.now();
+    channel.chat('hello from the past');
+    await channel.waitForText('hello from the past');
+    trollChannel.chat('troll message');
+    await channel.waitForText('troll message');
+    expect((await api(node.url, 'POST', `/api/streams/${stream.id}/bans`, stream.token, { userId: troll.id })).status).toBe(201);
+    channel.chat('oops, deleted');
+    await channel.waitForText('oops, deleted');
+    const oops = channel.chatMessages.find((m) => m.text === 'oops, deleted')!;
+    expect((await api(node.url, 'DELETE', `/api/streams/${stream.id}/messages/${oops.id}`, stream.token)).status).toBe(204);
+    for (let i = 0; i < 5; i++) channel.send({ reaction: { emoji: '🔥' } });
+    sent.reactions = Date.now();
+    expect((await api(node.url, 'POST', '/api/wallet/topups', chatter.token, { amount: 2000 })).status).toBe(201);
+    sent.tip = Date.now();
+    const tip = await fetch(`${node.url}/api/streams/${stream.id}/tips`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${chatter.token}`, 'idempotency-key': 'replay-tip' },
+      body: JSON.stringify({ amount: 500, message: 'great show' }),
+    });
+    expect(tip.status).toBe(201);
+    await new Promise((r) => setTimeout(r, 4_000));
+    sent.late = Date.now();
+    channel.chat('a late message');
+    await channel.waitForText('a late message');
+    await new Promise((r) => setTimeout(r, 3_000));
     // A viewer clips the last 5 s of the live stream.
     const viewer = await createUserAndStream(node.url, 'a viewer');
     const liveClip = await postJson(`${node.url}/api/streams/${stream.id}/clips`, viewer.token, { durationSeconds: 5 });
@@ -220,6 +265,49 @@ describe('past broadcasts', () => {
     expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
   }, 60_000);
 
+  it('replays the chat of the broadcast at the offsets it was sent (±1 s), without deleted messages or banned users', async () => {
+    const startedAt = Date.parse(broadcast.startedAt);
+    const replay = async (query: string) => {
+      const res = await fetch(`${node.url}/api/broadcasts/${broadcast.id}/chat${query}`);
+      expect(res.status).toBe(200);
+      return ((await res.json()) as { items: ReplayJson[]; nextFromMs: number | null }).items;
+    };
+    const all = await replay('?fromMs=0&toMs=600000');
+    const texts = all.filter((e) => e.type === 'chat').map((e) => e.text);
+    expect(texts).toEqual(['hello from the past', 'a late message']);
+    const near = (e: ReplayJson | undefined, at: number) => {
+      expect(e).toBeDefined();
+      expect(Math.abs(e!.offsetMs - (at - startedAt)), `${e!.type} at ${e!.offsetMs} ms, sent at ${at - startedAt} ms`).toBeLessThanOrEqual(
+        1000,
+      );
+    };
+    near(
+      all.find((e) => e.text === 'hello from the past'),
+      sent.hello,
+    );
+    near(
+      all.find((e) => e.text === 'a late message'),
+      sent.late,
+    );
+    const tip = all.find((e) => e.type === 'tip');
+    near(tip, sent.tip);
+    expect(tip).toMatchObject({ amount: 500, message: 'great show' });
+    const burst = all.find((e) => e.type === 'reactions');
+    near(burst, sent.reactions);
+    expect(burst!.counts!['🔥']).toBe(5);
+    // A player that seeks asks for the range it lands in: only that range's events come back.
+    const lateAt = all.find((e) => e.text === 'a late message')!.offsetMs;
+    const seeked = await replay(`?fromMs=${lateAt - 500}&toMs=${lateAt + 500}`);
+    expect(seeked.map((e) => e.text)).toEqual(['a late message']);
+    const bad = async (query: string) => {
+      const res = await fetch(`${node.url}/api/broadcasts/${broadcast.id}/chat${query}`);
+      return `${res.status} ${((await res.json()) as { error: { code: string } }).error.code}`;
+    };
+    expect(await bad('?fromMs=5000&toMs=1000')).toBe('400 invalid_replay_range');
+    expect(await bad('?fromMs=0&toMs=3600000')).toBe('400 invalid_replay_range');
+    expect(await bad('?fromMs=-5')).toBe('400 invalid_query');
+  });
+
   it('answers odd ids and object names with 400/404, never a file outside the recording', async () => {
     const b = broadcast.id;
     const statusOf = async (path: string) => (await fetch(`${node.url}${path}`)).status;
@@ -260,6 +348,7 @@ describe('past broadcasts', () => {
     expect((await fetch(`${node.url}/api/clips/${clips[0]!.id}`)).status).toBe(404);
     expect((await fetch(clips[0]!.mp4)).status).toBe(404);
     expect(readdirSync(join(dir, 'clips'))).toEqual([]);
+    expect((await fetch(`${node.url}/api/broadcasts/${b}/chat`)).status).toBe(404);
     const late = await postJson(`${node.url}/api/broadcasts/${b}/clips`, stream.token, { startMs: 0, durationMs: 5000 });
     expect(late.status).toBe(410);
     expect((await del(stream.token)).status).toBe(404);

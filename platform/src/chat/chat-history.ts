@@ -1,7 +1,8 @@
 // Recent chat history in PostgreSQL (or embedded PGlite): what GET /api/streams/{id}/chat and late
 // joiners read. The accepting node appends messages in batches (one INSERT per flush, not per
 // message) so a chat flood costs a few statements a second. Never stores a message twice. Keeps
-// `retentionMs` of history (default 7 days): older rows are pruned every 10 minutes.
+// `retentionMs` of history (default 7 days): older rows are pruned every 10 minutes, except those of a
+// recorded broadcast (its chat replay needs them while the broadcast is kept).
 import type { Database } from '../db/database.js';
 import type { Logger } from '../log.js';
 
@@ -49,9 +50,18 @@ export class ChatHistory {
     this.pruner.unref();
   }
 
-  /** Deletes messages older than the retention; returns how many. */
+  /**
+   * Deletes messages older than the retention; returns how many. Messages sent during a recorded
+   * broadcast stay as long as the broadcast does: its chat replay reads them.
+   */
   async prune(nowMs = Date.now()): Promise<number> {
-    const rows = await this.db.query('DELETE FROM chat_messages WHERE sent_at_ms < $1 RETURNING id', [nowMs - this.retentionMs]);
+    const rows = await this.db.query(
+      `DELETE FROM chat_messages m WHERE m.sent_at_ms < $1
+         AND NOT EXISTS (SELECT 1 FROM broadcasts b WHERE b.stream_id = m.stream_id AND b.state <> 'deleted'
+           AND m.sent_at_ms >= b.started_at_ms AND m.sent_at_ms <= coalesce(b.ended_at_ms, b.heartbeat_at_ms))
+       RETURNING m.id`,
+      [nowMs - this.retentionMs],
+    );
     return rows.length;
   }
 

@@ -11,6 +11,7 @@ import {
   notFound,
   type Accounts,
   type BroadcastRecord,
+  type BroadcastReplay,
   type Broadcasts,
   type ClipRecord,
   type Clips,
@@ -27,6 +28,7 @@ export interface RecordingRouteDeps {
   broadcasts: Broadcasts;
   vod: VodOrigin;
   clips: Clips;
+  replay: BroadcastReplay;
   /** Where clip MP4s are read from. */
   store: RecordingStore;
   /** This node's base URL (known once it listens), for the playback URLs in listings. */
@@ -61,6 +63,12 @@ const BroadcastClipBody = z.object({
   durationMs: z.number().int('durationMs is a whole number'),
   title: Title,
 });
+const ms = (name: string) =>
+  z
+    .string()
+    .regex(/^\d{1,12}$/, `${name} is a whole number of milliseconds`)
+    .transform(Number);
+const ReplayQuery = z.object({ fromMs: ms('fromMs').optional(), toMs: ms('toMs').optional() });
 const ClipFile = z.object({ file: z.string().regex(/^[A-Za-z0-9]{12}\.mp4$/, 'not a clip file') });
 
 export function clipJson(c: ClipRecord, base: string) {
@@ -116,6 +124,16 @@ export function registerRecordingRoutes(app: FastifyInstance, deps: RecordingRou
     const b = await broadcasts.get(id);
     if (!b) throw notFound('broadcast_not_found', 'no such broadcast');
     return broadcastJson(b, deps.baseUrl());
+  });
+
+  // Chat replay: chat, tips and reaction bursts with their offset from the broadcast's start.
+  app.get('/api/broadcasts/:id/chat', async (req) => {
+    const { id } = parseParams(BroadcastParams, req.params);
+    const q = parseQuery(ReplayQuery, req.query);
+    const b = await broadcasts.get(id);
+    if (!b) throw notFound('broadcast_not_found', 'no such broadcast');
+    const fromMs = q.fromMs ?? 0;
+    return deps.replay.events(b, fromMs, q.toMs ?? fromMs + 60_000);
   });
 
   app.delete('/api/broadcasts/:id', async (req, reply) => {
