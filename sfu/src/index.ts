@@ -13,3 +13,13 @@ export { routerMediaCodecs } from './media-codecs.js';
 export type { PatchResult } from './rtc-session.js';
 export { registerMediaMetrics } from './media-metrics.js';
 export { isMediaError, MediaError, type MediaErrorCode } from './media-error.js';
+export { RtpIngestSession, type RtpTarget } from './rtp-ingest-session.js';
+export {
+  RtmpListener,
+  RTMP_APP,
+  type IngestAuthorization,
+  type IngestAuthorizer,
+  type IngestProtocol,
+  type RtmpListenerOptions,
+} from './ingest/rtmp-listener.js';
+export { contributionEncoders } from './ingest/contribution-encoder.js';

@@ -9,6 +9,7 @@ import type { types } from 'mediasoup';
 import type { Logger } from '@onair/platform';
 import { MediaError } from './media-error.js';
 import type { IngestSession } from './ingest-session.js';
+import type { RtpIngestSession } from './rtp-ingest-session.js';
 import { routerMediaCodecs } from './media-codecs.js';
 import type { DownstreamLink, UpstreamLink } from './relay-link.js';
 import type { ViewerSession } from './viewer-session.js';
@@ -37,8 +38,11 @@ interface Branch {
   viewers: number;
 }
 
+/** A publisher on this node: a WHIP peer, or an RTMP/SRT contribution re-encoded to RTP. */
+export type PublisherSession = IngestSession | RtpIngestSession;
+
 export class LiveStream extends EventEmitter<LiveStreamEvents> {
-  ingest: IngestSession | undefined;
+  ingest: PublisherSession | undefined;
   upstream: UpstreamLink | undefined;
   readonly viewers = new Map<string, ViewerSession>();
   readonly downstream = new Map<string, DownstreamLink>();
@@ -80,7 +84,7 @@ export class LiveStream extends EventEmitter<LiveStreamEvents> {
     return this.branches.map((b) => ({ routerId: b.router.id, workerPid: b.worker.pid, viewers: b.viewers }));
   }
 
-  attachIngest(session: IngestSession): void {
+  attachIngest(session: PublisherSession): void {
     this.ingest = session;
     session.onFirstMedia = () => this.goLive(session.id);
     session.once('closed', (reason) => {

@@ -8,6 +8,7 @@ import type { types } from 'mediasoup';
 import type { Logger } from '@onair/platform';
 import { MediaError } from './media-error.js';
 import { IngestSession } from './ingest-session.js';
+import { RtpIngestSession } from './rtp-ingest-session.js';
 import { LiveStream, type StreamRole } from './live-stream.js';
 import { DownstreamLink, UpstreamLink, type LinkSettings, type PipeEndpoint, type RelayedProducer } from './relay-link.js';
 import { routerMediaCodecs } from './media-codecs.js';
@@ -162,6 +163,36 @@ export class MediaPlane extends EventEmitter<MediaPlaneEvents> {
   }
 
   /**
+   * RTMP/SRT: starts a broadcast fed by a local encoder over plain RTP (the caller has checked the
+   * stream key and runs the encoder). 409 like WHIP when the stream already has a publisher. The
+   * session's `video`/`audio` say where the encoder sends; closing the session ends the broadcast.
+   */
+  async publishRtp(streamId: string): Promise<RtpIngestSession> {
+    this.assertOpen();
+    if (this.isBroadcasting(streamId)) {
+      throw new MediaError('stream_already_live', 'this stream is already being published from another session; end it first', 5000);
+    }
+    this.starting.add(streamId);
+    let stream: LiveStream | undefined;
+    try {
+      const worker = this.pool.leastLoaded();
+      const router = await worker.createRouter({ mediaCodecs: routerMediaCodecs });
+      stream = new LiveStream(streamId, 'origin', router, worker, this.pool, this.routerMaxViewers, this.log);
+      // The encoder runs on this machine: its RTP stays on loopback whatever RTC_LISTEN_IP says.
+      const session = await RtpIngestSession.open(router, { listenIp: '127.0.0.1', publisherTimeoutMs: this.opts.publisherTimeoutMs });
+      stream.attachIngest(session);
+      this.adopt(stream);
+      this.log.info({ streamId, sessionId: session.id }, 'rtp publisher attached');
+      return session;
+    } catch (err) {
+      stream?.end('setup_failed');
+      throw err;
+    } finally {
+      this.starting.delete(streamId);
+    }
+  }
+
+  /**
    * The router and producers of a live broadcast, for taps that consume it on this node (the HLS
    * ladder's PlainTransports). Undefined unless media is arriving. Callers must not close them.
    */
@@ -298,9 +329,10 @@ export class MediaPlane extends EventEmitter<MediaPlaneEvents> {
   async bitrates(): Promise<{ inBps: number; outBps: number }> {
     let inBps = 0;
     let outBps = 0;
-    const transports: types.WebRtcTransport[] = [];
+    const transports: types.Transport[] = [];
     for (const s of this.streams.values()) {
-      if (s.ingest) transports.push(s.ingest.transport);
+      if (s.ingest instanceof IngestSession) transports.push(s.ingest.transport);
+      else if (s.ingest) transports.push(...s.ingest.transports);
       for (const v of s.viewers.values()) transports.push(v.transport);
     }
     await Promise.all(
@@ -365,7 +397,9 @@ export class MediaPlane extends EventEmitter<MediaPlaneEvents> {
 
   private session(role: SessionRole, streamId: string, sessionId: string): RtcSession {
     const stream = this.streams.get(streamId);
-    const session = role === 'ingest' ? (stream?.ingest?.id === sessionId ? stream.ingest : undefined) : stream?.viewers.get(sessionId);
+    // An RTMP/SRT publisher has no WHIP session URL: only a WebRTC ingest answers PATCH and DELETE.
+    const ingest = stream?.ingest instanceof IngestSession ? stream.ingest : undefined;
+    const session = role === 'ingest' ? (ingest?.id === sessionId ? ingest : undefined) : stream?.viewers.get(sessionId);
     if (!session || session.closed) throw new MediaError('session_not_found', 'no such session (it may have ended)');
     return session;
   }

@@ -20,7 +20,7 @@ import { Audience, ChatHistory, ChatModeration, ChatService, StreamActivity, Str
 import { broadcastPrefix, BroadcastReplay, Broadcasts, Clips, ReactionLog } from '@onair/platform';
 import { ClipCutter, VodOrigin, type StreamRecordings } from '@onair/hls-fallback';
 import { registerRecordingRoutes } from './http/recording-routes.js';
-import { registerMediaMetrics, type MediaPlane } from '@onair/sfu';
+import { registerMediaMetrics, RTMP_APP, type MediaPlane, type RtmpListener } from '@onair/sfu';
 import { Cascade } from '@onair/origin-cascade';
 import { HttpAudience, PlaybackOrigin, type CmafPackager, type LiveLadders } from '@onair/hls-fallback';
 import { registerAuthRoutes } from './http/auth-routes.js';
@@ -46,6 +46,8 @@ import {
   createRateLimiter,
   createRecordings,
   createRecordingStore,
+  createRtmpListener,
+  ingestAuthorizer,
 } from './providers.js';
 import { registerChatRoutes } from './http/chat-routes.js';
 import { registerModerationRoutes } from './http/moderation-routes.js';
@@ -77,6 +79,8 @@ export interface OnAirNode {
   /** Past broadcasts (catalog) and this node's recorders; undefined when recording is off. */
   readonly broadcasts: Broadcasts | undefined;
   readonly recordings: StreamRecordings | undefined;
+  /** RTMP ingest (its `port` is the bound one when RTMP_PORT=0); undefined when RTMP_PORT=off. */
+  readonly rtmp: RtmpListener | undefined;
   close(): Promise<void>;
 }
 
@@ -188,6 +192,12 @@ export async function startNode(config: Config, log: Logger = createLogger(confi
     }
     const ladders = createLadders(config, media, log, recordings);
     if (ladders) cleanups.push(() => ladders.close());
+    // RTMP publishers: closed before the media plane (their encoders stop with their streams).
+    const rtmp = await createRtmpListener(config, media, ingestAuthorizer(streams, media), log);
+    if (rtmp) {
+      cleanups.push(() => rtmp.close());
+      log.info({ port: rtmp.port }, 'rtmp ingest listening');
+    }
     // Viewers: WebRTC sessions and HTTP players of this node, summed over nodes on the bus.
     const httpAudience = new HttpAudience();
     const audience = new Audience({
@@ -255,6 +265,9 @@ export async function startNode(config: Config, log: Logger = createLogger(confi
       hls: (id: string) => baseUrl + urls.hls(id),
       dash: (id: string) => baseUrl + urls.dash(id),
       thumbnail: (id: string) => baseUrl + urls.thumbnail(id),
+      // Encoders reach the ingest ports on the host clients reach this node at.
+      rtmp: () => (rtmp ? `rtmp://${new URL(baseUrl).host.replace(/:\d+$/, '')}:${rtmp.port}/${RTMP_APP}` : null),
+      srt: () => null,
     };
     registerOpsRoutes(app, {
       registry: metrics,
@@ -355,6 +368,7 @@ export async function startNode(config: Config, log: Logger = createLogger(confi
       ladders,
       broadcasts,
       recordings,
+      rtmp,
       close: () => (closing ??= closeAll()),
     };
   } catch (err) {

@@ -15,8 +15,9 @@ import {
   type DirectoryStore,
   type Logger,
   type RateLimiter,
+  type StreamCatalog,
 } from '@onair/platform';
-import { MediaPlane } from '@onair/sfu';
+import { MediaPlane, RtmpListener, type IngestAuthorizer } from '@onair/sfu';
 import { NodeRegistry } from '@onair/origin-cascade';
 import { CmafPackager, ladderSettings, LiveLadders, StreamRecordings } from '@onair/hls-fallback';
 import { broadcastPrefix, type Broadcasts, FileRecordingStore, HEARTBEAT_MS, type ReactionLog, type RecordingStore } from '@onair/platform';
@@ -130,4 +131,26 @@ export function createLadders(
     },
     log,
   );
+}
+
+/**
+ * Stream keys for RTMP/SRT publishers, who present only the key: the stream it opens, refused
+ * when the key is unknown (wrong or rotated) or the stream is already published here (from any
+ * protocol). Checked before the ingest allocates anything for the connection.
+ */
+export function ingestAuthorizer(streams: StreamCatalog, media: MediaPlane): IngestAuthorizer {
+  return async (streamKey) => {
+    const streamId = await streams.streamIdForKey(streamKey);
+    if (!streamId) return { ok: false, code: 'invalid_stream_key', message: 'the stream key is wrong (it may have been rotated)' };
+    if (media.isBroadcasting(streamId)) {
+      return { ok: false, code: 'stream_already_live', message: 'this stream is already being published; end that first' };
+    }
+    return { ok: true, streamId };
+  };
+}
+
+/** RTMP ingest on RTMP_PORT (one port, every stream); none with RTMP_PORT=off. */
+export async function createRtmpListener(config: Config, media: MediaPlane, authorize: IngestAuthorizer, log: Logger) {
+  if (config.ingest.rtmpPort === undefined) return undefined;
+  return RtmpListener.start(media, authorize, { host: config.host, port: config.ingest.rtmpPort, ffmpegPath: config.hls.ffmpegPath }, log);
 }

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import type { AuthUser } from '../accounts/tokens.js';
 import type { Database } from '../db/database.js';
 import { type AppError, forbidden, notFound } from '../errors.js';
-import { newStreamKey, streamKeyMatches } from './stream-keys.js';
+import { hashStreamKey, newStreamKey, streamKeyMatches } from './stream-keys.js';
 import { CreateInput, isUserId, parseStreamInput, PatchInput, type StreamInput, type StreamPatch } from './stream-input.js';
 import { STREAM_COLUMNS, STREAM_FROM, toRecord, type StreamRecord, type StreamRow } from './stream-record.js';
 
@@ -132,6 +132,16 @@ export class StreamCatalog {
     if (typeof key !== 'string' || id.length > 64) return false;
     const rows = await this.db.query<{ stream_key_hash: string }>('SELECT stream_key_hash FROM streams WHERE id = $1', [id]);
     return rows[0] ? streamKeyMatches(key, rows[0].stream_key_hash) : false;
+  }
+
+  /**
+   * The stream a key opens, for ingest protocols that present only the key (RTMP, SRT). Keys are
+   * high-entropy and stored as sha256 (stream-keys.ts), so the lookup is by hash, on an index.
+   */
+  async streamIdForKey(key: string): Promise<string | undefined> {
+    if (typeof key !== 'string' || key.length === 0 || key.length > 256) return undefined;
+    const rows = await this.db.query<{ id: string }>('SELECT id FROM streams WHERE stream_key_hash = $1', [hashStreamKey(key)]);
+    return rows[0]?.id;
   }
 
   async markLive(id: string): Promise<void> {

@@ -24,6 +24,10 @@ export interface PlaybackUrls {
   dash(streamId: string): string;
   /** The newest poster JPEG of a live stream (404 when there is none). */
   thumbnail(streamId: string): string;
+  /** The RTMP server URL (`rtmp://host:port/live`; the stream key is the stream name); null when RTMP is off. */
+  rtmp(): string | null;
+  /** The SRT URL (the stream key goes in `streamid`); null when SRT is off. */
+  srt(): string | null;
 }
 
 /** PlaybackUrls under one base URL (PUBLIC_URL, or the node's own http://host:port). */
@@ -36,7 +40,14 @@ export function playbackUrlsFor(baseUrl: string): PlaybackUrls {
     hls: (s) => `${base}/hls/${id(s)}/index.m3u8`,
     dash: (s) => `${base}/dash/${id(s)}/manifest.mpd`,
     thumbnail: (s) => `${base}/api/streams/${id(s)}/thumbnail.jpg`,
+    rtmp: () => null,
+    srt: () => null,
   };
+}
+
+/** Where an encoder publishes a stream: WHIP (per stream), RTMP and SRT (one URL each, the key picks the stream). */
+export function ingestView(streamId: string, urls: PlaybackUrls) {
+  return { whip: urls.whip(streamId), rtmp: urls.rtmp(), srt: urls.srt() };
 }
 
 export interface StreamRouteDeps {
@@ -115,7 +126,7 @@ export function ownedStreamView(s: StreamRecord, urls: PlaybackUrls) {
   return {
     ...streamView(s, urls),
     createdAt: s.createdAt.toISOString(),
-    ingest: { whip: urls.whip(s.id) },
+    ingest: ingestView(s.id, urls),
   };
 }
 
@@ -127,7 +138,7 @@ export function registerStreamRoutes(app: FastifyInstance, deps: StreamRouteDeps
     const body = parseBody(CreateBody, req.body);
     const { stream, streamKey } = await streams.create(user.id, body);
     reply.code(201);
-    return { ...streamView(stream, urls), streamKey, ingest: { whip: urls.whip(stream.id) } };
+    return { ...streamView(stream, urls), streamKey, ingest: ingestView(stream.id, urls) };
   });
 
   // Polling is cheap: the ETag is the page's content version (the cached page's, usually), and a
@@ -167,7 +178,7 @@ export function registerStreamRoutes(app: FastifyInstance, deps: StreamRouteDeps
     const { id } = parseParams(StreamParams, req.params);
     const streamKey = await streams.rotateKey(id, user);
     deps.onKeyRotated?.(id);
-    return { streamKey, ingest: { whip: urls.whip(id) } };
+    return { streamKey, ingest: ingestView(id, urls) };
   });
 
   app.get('/api/streams/:id/moderators', async (req) => {

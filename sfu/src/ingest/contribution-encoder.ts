@@ -1,0 +1,161 @@
+// The ffmpeg that turns one RTMP or SRT contribution into what WebRTC carries: it reads the
+// contribution (FLV or MPEG-TS) on stdin, decodes it once and sends H.264 constrained baseline
+// without B-frames (browsers' WebRTC cannot reorder frames) and Opus (WebRTC has no AAC) as RTP to
+// the stream's RtpIngestSession, under the payload types and SSRCs the session expects. One process
+// per publishing stream, spawned only after the stream key was accepted and the codec checked. It
+// runs under `setpriv --pdeathsig KILL` and every live one is killed on exit, so it dies with the
+// node even on SIGKILL; its owner (the contribution) stops it when the stream ends. Never restarted:
+// an encoder that dies ends the broadcast (the publisher reconnects, as it would to any server).
+import { spawn, type ChildProcess } from 'node:child_process';
+import { EventEmitter } from 'node:events';
+import { existsSync } from 'node:fs';
+import type { Writable } from 'node:stream';
+import type { RtpTarget } from '../rtp-ingest-session.js';
+
+export type ContributionFormat = 'flv' | 'mpegts';
+
+export interface ContributionEncoderOptions {
+  ffmpegPath: string;
+  input: ContributionFormat;
+  video: RtpTarget;
+  /** Undefined: the contribution has no audio (ffmpeg fails on an output with nothing mapped). */
+  audio: RtpTarget | undefined;
+  videoBitrateKbps: number;
+}
+
+const SETPRIV = '/usr/bin/setpriv';
+const live = new Set<ChildProcess>();
+let exitHook = false;
+
+/** Encoders spawned in this process so far and running now: refused publishers must spawn none. */
+export const contributionEncoders = {
+  spawned: 0,
+  get running(): number {
+    return live.size;
+  },
+};
+
+export function contributionEncoderArgs(o: ContributionEncoderOptions): string[] {
+  const rtp = (t: RtpTarget) => [
+    '-f',
+    'rtp',
+    '-payload_type',
+    String(t.payloadType),
+    '-ssrc',
+    String(t.ssrc),
+    `rtp://${t.ip}:${t.port}?rtcpport=${t.rtcpPort}&pkt_size=1200`,
+  ];
+  const kbps = o.videoBitrateKbps;
+  return [
+    '-hide_banner',
+    '-nostats',
+    '-loglevel',
+    'error',
+    // Start on what the first second shows; a live input must not be buffered for analysis.
+    '-fflags',
+    '+nobuffer',
+    '-probesize',
+    '1000000',
+    '-analyzeduration',
+    '1000000',
+    '-f',
+    o.input,
+    '-i',
+    'pipe:0',
+    '-map',
+    '0:v:0',
+    '-c:v',
+    'libx264',
+    '-preset',
+    'veryfast',
+    '-tune',
+    'zerolatency',
+    '-profile:v',
+    'baseline',
+    '-pix_fmt',
+    'yuv420p',
+    '-bf',
+    '0',
+    // A key frame every second: a WebRTC viewer joining (or recovering) waits at most that, since
+    // ffmpeg does not answer the PLIs mediasoup forwards.
+    '-force_key_frames',
+    'expr:gte(t,n_forced*1)',
+    '-b:v',
+    `${kbps}k`,
+    '-maxrate',
+    `${kbps}k`,
+    '-bufsize',
+    `${kbps}k`,
+    ...rtp(o.video),
+    ...(o.audio ? ['-map', '0:a:0', '-c:a', 'libopus', '-ar', '48000', '-ac', '2', '-b:a', '96k', ...rtp(o.audio)] : []),
+  ];
+}
+
+export class ContributionEncoder extends EventEmitter<{ exited: [reason: string]; drain: [] }> {
+  private readonly child: ChildProcess;
+  private readonly stdin: Writable;
+  private stopping = false;
+  private stderrTail = '';
+  private readonly done: Promise<void>;
+
+  constructor(opts: ContributionEncoderOptions) {
+    super();
+    if (!exitHook) {
+      exitHook = true;
+      process.once('exit', () => {
+        for (const c of live) c.kill('SIGKILL');
+      });
+    }
+    const args = contributionEncoderArgs(opts);
+    const pdeathsig = existsSync(SETPRIV);
+    this.child = spawn(pdeathsig ? SETPRIV : opts.ffmpegPath, pdeathsig ? ['--pdeathsig', 'KILL', '--', opts.ffmpegPath, ...args] : args, {
+      stdio: ['pipe', 'ignore', 'pipe'],
+    });
+    contributionEncoders.spawned++;
+    live.add(this.child);
+    this.stdin = this.child.stdin!;
+    this.stdin.on('error', () => {}); // EPIPE when ffmpeg died: 'close' reports why
+    this.stdin.on('drain', () => this.emit('drain'));
+    this.child.stderr!.setEncoding('utf8').on('data', (d: string) => (this.stderrTail = (this.stderrTail + d).slice(-2000)));
+    this.done = new Promise((resolve) => {
+      this.child.once('error', (err) => {
+        this.stderrTail += ` spawn failed: ${err.message}`;
+      });
+      this.child.once('close', (code, signal) => {
+        live.delete(this.child);
+        resolve();
+        if (this.stopping) return;
+        const why = this.stderrTail.trim().split('\n').slice(-2).join(' | ');
+        this.emit('exited', why || `exit ${code ?? signal}`);
+      });
+    });
+  }
+
+  /** The end of ffmpeg's error output, for the log line that says why a stream ended. */
+  get stderr(): string {
+    return this.stderrTail.trim().slice(-500);
+  }
+
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
+  /** Writes contribution bytes; false means wait for 'drain' (ffmpeg is behind). */
+  write(chunk: Buffer): boolean {
+    if (this.stopping || this.stdin.destroyed) return true;
+    return this.stdin.write(chunk);
+  }
+
+  /** Kills ffmpeg (SIGTERM, SIGKILL after 2 s) and resolves once it has exited; idempotent. */
+  async stop(): Promise<void> {
+    if (!this.stopping) {
+      this.stopping = true;
+      this.stdin.destroy();
+      this.child.kill('SIGTERM');
+      const force = setTimeout(() => this.child.kill('SIGKILL'), 2000);
+      void this.done.then(() => clearTimeout(force));
+    }
+    await this.done;
+    this.removeAllListeners();
+  }
+}

@@ -1,0 +1,150 @@
+// A publisher that is not a WebRTC peer (RTMP and SRT contributions, re-encoded by a local ffmpeg):
+// two loopback PlainTransports in comedia mode (they learn ffmpeg's address from its first packet)
+// and one Producer each, H.264 constrained baseline and Opus under fixed payload types and SSRCs
+// that the encoder is told to use. Like the WHIP IngestSession it says when media first arrives and
+// closes itself when RTP stops for the publisher timeout, so the LiveStream above it treats both
+// the same. Owns its transports (and through them its producers); never spawns or kills the encoder.
+import { randomInt } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import type { types } from 'mediasoup';
+import { newId } from './rtc-session.js';
+import { RtpActivityWatch } from './rtp-activity.js';
+
+/** Where and how the encoder must send one kind of RTP. */
+export interface RtpTarget {
+  ip: string;
+  port: number;
+  rtcpPort: number;
+  payloadType: number;
+  ssrc: number;
+}
+
+export interface RtpIngestOptions {
+  /** The address the encoder reaches the transports on (it runs on this machine). */
+  listenIp: string;
+  publisherTimeoutMs: number;
+}
+
+/** What the re-encoder produces: browsers decode it and WebRTC can carry it (no B-frames). */
+export const RTP_INGEST_H264_PROFILE = '42e01f';
+/**
+ * Before its first packet the encoder gets at least this long: ffmpeg needs about 2 s (measured on
+ * 2 cores) from its first input byte to its first RTP packet, longer on a busy machine.
+ */
+const STARTUP_GRACE_MS = 15_000;
+const VIDEO_PT = 102;
+const AUDIO_PT = 111;
+
+export class RtpIngestSession extends EventEmitter<{ closed: [reason: string] }> {
+  readonly id = newId();
+  readonly producers: types.Producer[] = [];
+  onFirstMedia: () => void = () => {};
+  private mediaSeen = false;
+  private _closed = false;
+  private readonly openedAt = Date.now();
+  private readonly activity: RtpActivityWatch;
+
+  private constructor(
+    readonly transports: types.PlainTransport[],
+    readonly video: RtpTarget,
+    readonly audio: RtpTarget,
+    opts: RtpIngestOptions,
+  ) {
+    super();
+    // Video is what makes a stream watchable; its silence is the publisher's.
+    this.activity = new RtpActivityWatch(transports[0]!, opts.publisherTimeoutMs, {
+      onFlow: () => {
+        if (this.mediaSeen) return;
+        this.mediaSeen = true;
+        this.onFirstMedia();
+      },
+      onSilent: () => {
+        if (!this.mediaSeen && Date.now() - this.openedAt < STARTUP_GRACE_MS) return;
+        this.close(this.mediaSeen ? 'publisher_timeout' : 'encoder_sent_nothing');
+      },
+    });
+    for (const t of transports) t.observer.once('close', () => this.close('transport_closed'));
+  }
+
+  static async open(router: types.Router, opts: RtpIngestOptions): Promise<RtpIngestSession> {
+    const transports: types.PlainTransport[] = [];
+    try {
+      for (let i = 0; i < 2; i++) {
+        // No RTCP mux: ffmpeg sends RTCP from a socket of its own, and a muxed comedia transport
+        // would lock onto whichever of the two sockets spoke first (measured: RTCP, so RTP was dropped).
+        transports.push(
+          await router.createPlainTransport({ listenInfo: { protocol: 'udp', ip: opts.listenIp }, rtcpMux: false, comedia: true }),
+        );
+      }
+      const [vt, at] = transports as [types.PlainTransport, types.PlainTransport];
+      const target = (t: types.PlainTransport, payloadType: number): RtpTarget => ({
+        ip: opts.listenIp,
+        port: t.tuple.localPort,
+        rtcpPort: t.rtcpTuple?.localPort ?? t.tuple.localPort + 1,
+        payloadType,
+        ssrc: randomInt(1, 2 ** 31),
+      });
+      const video = target(vt, VIDEO_PT);
+      const audio = target(at, AUDIO_PT);
+      const session = new RtpIngestSession(transports, video, audio, opts);
+      const cname = session.id;
+      session.producers.push(
+        await vt.produce({
+          kind: 'video',
+          rtpParameters: {
+            codecs: [
+              {
+                mimeType: 'video/H264',
+                payloadType: VIDEO_PT,
+                clockRate: 90000,
+                parameters: { 'packetization-mode': 1, 'profile-level-id': RTP_INGEST_H264_PROFILE, 'level-asymmetry-allowed': 1 },
+                rtcpFeedback: [],
+              },
+            ],
+            encodings: [{ ssrc: video.ssrc }],
+            rtcp: { cname },
+          },
+        }),
+        await at.produce({
+          kind: 'audio',
+          rtpParameters: {
+            codecs: [{ mimeType: 'audio/opus', payloadType: AUDIO_PT, clockRate: 48000, channels: 2, rtcpFeedback: [] }],
+            encodings: [{ ssrc: audio.ssrc }],
+            rtcp: { cname },
+          },
+        }),
+      );
+      return session;
+    } catch (err) {
+      for (const t of transports) t.close();
+      throw err;
+    }
+  }
+
+  get closed(): boolean {
+    return this._closed;
+  }
+
+  /** Restarts the silence clock (the encoder was just started and needs a moment to send). */
+  touch(): void {
+    this.activity.touch();
+  }
+
+  async rtpBytesReceived(): Promise<number> {
+    let bytes = 0;
+    for (const t of this.transports) {
+      const [s] = await t.getStats().catch(() => []);
+      bytes += s?.rtpBytesReceived ?? 0;
+    }
+    return bytes;
+  }
+
+  close(reason: string): void {
+    if (this._closed) return;
+    this._closed = true;
+    this.activity.stop();
+    for (const t of this.transports) if (!t.closed) t.close();
+    this.emit('closed', reason);
+    this.removeAllListeners();
+  }
+}

@@ -1,0 +1,222 @@
+// RTMP ingest end to end: a real ffmpeg pushes H.264 with B-frames + AAC over RTMP (as OBS's x264
+// default does) to the node's one RTMP port; the stream goes live in the directory, a Chromium WHEP
+// viewer decodes frames (the node re-encoded to B-frame-free H.264 + Opus) and hls.js plays the
+// LL-HLS ladder made from the same source. A wrong key, a second publisher and garbage bytes are
+// refused without spawning an encoder; a publisher that stops takes the stream offline, and one that
+// stalls does so after PUBLISHER_TIMEOUT_MS. No encoder is left running.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { connect } from 'node:net';
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { OnAirNode } from '@onair/signaling';
+import { contributionEncoders } from '@onair/sfu';
+import { launchBrowser } from '../support/browser.js';
+import { createUserAndStream, startTestNode, waitFor, type TestStream } from '../support/onair-node.js';
+import { otherOriginThan, servePlayerPage } from '../support/player-page.js';
+import { openSdkPage, playWithReconnect, waitForDecodedFrames } from '../support/sdk-page.js';
+
+declare global {
+  interface Window {
+    Hls: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+    fatal?: string;
+  }
+}
+
+const PUBLISHER_TIMEOUT_MS = 3000;
+let node: OnAirNode;
+let browser: Browser;
+const contexts: BrowserContext[] = [];
+const encoders = new Set<ChildProcess>();
+
+interface RtmpPush {
+  child: ChildProcess;
+  exited: Promise<number | null>;
+  stderr: () => string;
+}
+
+/** ffmpeg as the streamer's encoder: a test picture and a tone, x264 with 2 B-frames, AAC, FLV over RTMP. */
+function pushRtmp(url: string): RtmpPush {
+  const args = [
+    '-hide_banner',
+    '-loglevel',
+    'error',
+    '-re',
+    '-f',
+    'lavfi',
+    '-i',
+    'testsrc2=size=640x360:rate=30',
+    '-f',
+    'lavfi',
+    '-i',
+    'sine=frequency=440:sample_rate=48000',
+    '-t',
+    '120',
+    '-c:v',
+    'libx264',
+    '-preset',
+    'veryfast',
+    '-bf',
+    '2',
+    '-g',
+    '60',
+    '-b:v',
+    '1000k',
+    '-c:a',
+    'aac',
+    '-b:a',
+    '96k',
+    '-f',
+    'flv',
+    url,
+  ];
+  // Under pdeathsig like every ffmpeg the tests start: a killed test worker leaves none behind.
+  const child = spawn('/usr/bin/setpriv', ['--pdeathsig', 'KILL', '--', 'ffmpeg', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+  encoders.add(child);
+  let stderr = '';
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  const exited = new Promise<number | null>((resolve) =>
+    child.once('exit', (code) => {
+      encoders.delete(child);
+      resolve(code);
+    }),
+  );
+  return { child, exited, stderr: () => stderr };
+}
+
+async function streamLive(id: string): Promise<boolean> {
+  const res = await fetch(`${node.url}/api/streams/${id}`);
+  return ((await res.json()) as { live: boolean }).live;
+}
+
+async function createWithIngest(): Promise<TestStream & { rtmp: string }> {
+  const s = await createUserAndStream(node.url, 'rtmp test');
+  const res = await fetch(`${node.url}/api/me/streams`, { headers: { authorization: `Bearer ${s.token}` } });
+  const { items } = (await res.json()) as { items: { id: string; ingest: { whip: string; rtmp: string | null } }[] };
+  const rtmp = items.find((i) => i.id === s.id)?.ingest.rtmp;
+  if (!rtmp) throw new Error('no RTMP URL in the stream view');
+  return { ...s, rtmp };
+}
+
+beforeAll(async () => {
+  node = await startTestNode({
+    HLS_MODE: 'always',
+    HLS_MAX_RENDITIONS: '2',
+    PUBLISHER_TIMEOUT_MS: String(PUBLISHER_TIMEOUT_MS),
+    LOG_LEVEL: process.env.RTMP_TEST_LOG ?? 'warn',
+    MEDIASOUP_LOG_LEVEL: process.env.RTMP_TEST_MS_LOG ?? 'error',
+  });
+  browser = await launchBrowser();
+});
+
+afterAll(async () => {
+  for (const e of encoders) e.kill('SIGKILL');
+  await Promise.all(contexts.map((c) => c.close().catch(() => {})));
+  await browser?.close();
+  await node?.close();
+});
+
+describe('RTMP ingest', () => {
+  let stream: TestStream & { rtmp: string };
+  let publisher: RtmpPush;
+  beforeAll(async () => {
+    stream = await createWithIngest();
+  });
+
+  it('listens on an ephemeral port that the ingest URLs name', async () => {
+    expect(node.rtmp?.port).toBeGreaterThan(0);
+    expect(stream.rtmp).toBe(`rtmp://127.0.0.1:${node.rtmp!.port}/live`);
+  });
+
+  it('refuses a wrong key at publish, logs nothing more than a refusal, and spawns no encoder', async () => {
+    const before = contributionEncoders.spawned;
+    const wrong = pushRtmp(`${stream.rtmp}/sk_${randomBytes(32).toString('base64url')}`);
+    const code = await wrong.exited;
+    expect(code).not.toBe(0);
+    expect(contributionEncoders.spawned).toBe(before);
+    expect(await streamLive(stream.id)).toBe(false);
+    expect(node.media.isBroadcasting(stream.id)).toBe(false);
+  });
+
+  it('a publisher with B-frames goes live; Chromium decodes it over WHEP', async () => {
+    publisher = pushRtmp(`${stream.rtmp}/${stream.streamKey}`);
+    await waitFor('the stream to be live', () => streamLive(stream.id), 20_000);
+    const inspected = node.media.inspect(stream.id)!;
+    expect(inspected.producers.map((p) => `${p.kind} ${p.mimeType}`).sort()).toEqual(['audio audio/opus', 'video video/H264']);
+    const { context, page } = await openSdkPage(browser, node.url, 'rtmp viewer');
+    contexts.push(context);
+    await playWithReconnect(page, `${node.url}/whep/${stream.id}`);
+    const sample = await waitForDecodedFrames(page, 20_000);
+    expect(sample.videoWidth).toBe(640);
+    const height = await page.evaluate(() => document.querySelector('video')!.videoHeight);
+    expect(height).toBe(360);
+  });
+
+  it('hls.js plays the LL-HLS ladder of the RTMP stream', async () => {
+    const context = await browser.newContext({ viewport: { width: 800, height: 600 }, permissions: ['local-network-access'] });
+    contexts.push(context);
+    const page: Page = await context.newPage();
+    await page.goto(await servePlayerPage(context, otherOriginThan(node.url)));
+    await page.evaluate((url) => {
+      const hls = new window.Hls({ lowLatencyMode: true });
+      hls.on(window.Hls.Events.ERROR, (_e: unknown, d: { fatal: boolean; details: string }) => {
+        if (d.fatal) window.fatal = d.details;
+      });
+      hls.loadSource(url);
+      hls.attachMedia(document.querySelector('video'));
+    }, `${node.url}/hls/${stream.id}/index.m3u8`);
+    await page.waitForFunction(
+      () => {
+        const v = document.querySelector('video')!;
+        return v.videoWidth > 0 && v.currentTime > 0;
+      },
+      undefined,
+      { timeout: 30_000 },
+    );
+    const a = await page.evaluate(() => document.querySelector('video')!.currentTime);
+    await page.waitForTimeout(3000);
+    const b = await page.evaluate(() => ({ t: document.querySelector('video')!.currentTime, fatal: window.fatal }));
+    expect(b.fatal).toBeUndefined();
+    expect(b.t - a).toBeGreaterThan(1.5);
+  });
+
+  it('refuses a second publisher while the stream is live, without an encoder', async () => {
+    const before = contributionEncoders.spawned;
+    const second = pushRtmp(`${stream.rtmp}/${stream.streamKey}`);
+    expect(await second.exited).not.toBe(0);
+    expect(contributionEncoders.spawned).toBe(before);
+    expect(await streamLive(stream.id)).toBe(true);
+  });
+
+  it('closes a connection that sends garbage; the node keeps answering', async () => {
+    const closed = await new Promise<boolean>((resolve) => {
+      const sock = connect(node.rtmp!.port, '127.0.0.1', () => sock.write(randomBytes(4000)));
+      sock.on('error', () => {});
+      sock.on('data', () => {});
+      sock.once('close', () => resolve(true));
+      setTimeout(() => resolve(false), 5000);
+    });
+    expect(closed).toBe(true);
+    expect((await fetch(`${node.url}/healthz`)).status).toBe(200);
+    expect(await streamLive(stream.id)).toBe(true);
+  });
+
+  it('takes the stream offline when the publisher stops, and stops its encoder', async () => {
+    publisher.child.kill('SIGINT');
+    await publisher.exited;
+    await waitFor('the stream to go offline', async () => !(await streamLive(stream.id)), 10_000);
+    await waitFor('no contribution encoder left', () => contributionEncoders.running === 0, 5000);
+    expect(node.media.isBroadcasting(stream.id)).toBe(false);
+  });
+
+  it('takes a stalled publisher offline after the publisher timeout', async () => {
+    const stalled = pushRtmp(`${stream.rtmp}/${stream.streamKey}`);
+    await waitFor('the stream to be live again', () => streamLive(stream.id), 20_000);
+    stalled.child.kill('SIGSTOP'); // the TCP connection stays open; no more media
+    const stoppedAt = Date.now();
+    await waitFor('the stalled stream to go offline', async () => !(await streamLive(stream.id)), PUBLISHER_TIMEOUT_MS + 10_000);
+    expect(Date.now() - stoppedAt).toBeGreaterThanOrEqual(PUBLISHER_TIMEOUT_MS - 500);
+    stalled.child.kill('SIGKILL');
+    await waitFor('no contribution encoder left', () => contributionEncoders.running === 0, 5000);
+  });
+});
