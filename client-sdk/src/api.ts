@@ -45,11 +45,22 @@ export interface Stream {
   ownerName?: string;
 }
 
-/** One of the signed-in user's streams (GET /api/me/streams): its settings and ingest URL, never its key. */
+/**
+ * Where an encoder publishes a stream: the WHIP URL (the key as Bearer token), the RTMP server URL
+ * (the key as stream name) and the SRT URL (the key in `streamid`); `rtmp`/`srt` are null when the
+ * node does not listen for that protocol.
+ */
+export interface IngestUrls {
+  whip: string;
+  rtmp: string | null;
+  srt: string | null;
+}
+
+/** One of the signed-in user's streams (GET /api/me/streams): its settings and ingest URLs, never its key. */
 export interface ChannelStream extends Stream {
   ownerId: string;
   createdAt: string;
-  ingest: { whip: string };
+  ingest: IngestUrls;
 }
 
 // The server declares these wire shapes once (platform/src/streams/activity-wire.ts, no imports);
@@ -68,7 +79,7 @@ export interface OwnedStream {
   ownerId: string;
   live: boolean;
   streamKey: string;
-  ingest: { whip: string };
+  ingest: IngestUrls;
 }
 
 export interface StreamQuery {
@@ -153,7 +164,7 @@ export interface OnAirApi {
   getStream(id: string): Promise<Stream>;
   listStreams(query?: StreamQuery): Promise<StreamPage>;
   updateStream(id: string, changes: Partial<StreamInput>): Promise<Stream>;
-  rotateStreamKey(id: string): Promise<{ streamKey: string; ingest: { whip: string } }>;
+  rotateStreamKey(id: string): Promise<{ streamKey: string; ingest: IngestUrls }>;
   /** URL of the live stream's newest poster JPEG (404 while offline or before the first picture). */
   thumbnailUrl(id: string): string;
   /** The signed-in user's streams, newest first. */

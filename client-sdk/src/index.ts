@@ -58,6 +58,7 @@ export {
   type TopUp,
   type Tip,
   type TipInput,
+  type IngestUrls,
 } from './api.js';
 export { OnAirError, isOnAirError } from './errors.js';
 export { orderCodecs, type VideoCodec } from './codecs.js';

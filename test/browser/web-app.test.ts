@@ -164,6 +164,7 @@ describe('the web app against a real node', () => {
     const watchLink = await streamer.getByRole('link', { name: 'Open the watch page' }).getAttribute('href');
     const id = decodeURIComponent(watchLink?.split('/').pop() ?? '');
     expect(await streamer.getByLabel('WHIP URL').inputValue()).toBe(`${node.url}/whip/${id}`);
+    expect(await streamer.getByLabel('RTMP server').inputValue()).toBe(`rtmp://127.0.0.1:${node.rtmp!.port}/live`);
 
     // A viewer (another context) finds it in the directory by searching, and watches over WebRTC.
     const viewer = await newPage();

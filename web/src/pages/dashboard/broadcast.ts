@@ -1,11 +1,11 @@
 // Going live with a stream: from the browser (camera or screen share, a device picker for camera and
 // microphone, codec and simulcast choice, a local preview before and while live, Stop) through the
-// SDK's publish(), or from OBS with the WHIP URL and stream key shown here. The key is the one this
+// SDK's publish(), or from OBS or any encoder with the WHIP, RTMP or SRT URL and stream key shown here. The key is the one this
 // page was shown (creation, rotation); after a reload there is none, and going live or "Get a new
 // key" asks the server for a new one (rotation): keys are stored hashed and never shown twice.
 // The panel owns the camera and the publisher and releases both on Stop, on unmount and on page hide.
 // The current publisher is exposed as `window.onairPublisher`.
-import { isOnAirError, publish, type ChannelStream, type Publisher, type VideoCodec } from '@onair/client-sdk';
+import { isOnAirError, publish, type ChannelStream, type IngestUrls, type Publisher, type VideoCodec } from '@onair/client-sdk';
 import { field, h, messageOf } from '../../dom.js';
 
 /** The stream key as this page knows it. */
@@ -58,7 +58,7 @@ export function broadcastPanel(stream: ChannelStream, keys: StreamKeySource): Br
   const micPick = h('select', { name: 'microphone' }, h('option', { value: '' }, 'Default microphone'));
   const previewButton = h('button', { type: 'button', class: 'secondary' }, 'Preview');
   const heading = h('h2', { id: 'broadcast-heading' }, stream.title || 'Untitled stream');
-  const obs = obsCard(whipUrl, keys, () => keyRotated());
+  const obs = obsCard(whipUrl, stream.ingest, keys, () => keyRotated());
 
   let camera: MediaStream | undefined;
   let publisher: Publisher | undefined;
@@ -264,8 +264,18 @@ export function broadcastPanel(stream: ChannelStream, keys: StreamKeySource): Br
   };
 }
 
-function obsCard(whipUrl: string, keys: StreamKeySource, renewed: () => void): { element: HTMLElement; refresh(): void } {
+function obsCard(
+  whipUrl: string,
+  ingest: IngestUrls,
+  keys: StreamKeySource,
+  renewed: () => void,
+): { element: HTMLElement; refresh(): void } {
   const url = h('input', { readOnly: true, value: whipUrl, name: 'whip-url', spellcheck: false });
+  const rtmp = ingest.rtmp ? h('input', { readOnly: true, value: ingest.rtmp, name: 'rtmp-url', spellcheck: false }) : undefined;
+  // OBS takes SRT as one URL with the key in `streamid` (Service "Custom…", Server = this URL).
+  const srtFor = (key: string | undefined) =>
+    ingest.srt ? `${ingest.srt}?streamid=${key ? encodeURIComponent(`#!::r=${key},m=publish`) : '<stream key>'}` : '';
+  const srt = ingest.srt ? h('input', { readOnly: true, value: srtFor(undefined), name: 'srt-url', spellcheck: false }) : undefined;
   const key = h('input', { readOnly: true, type: 'password', name: 'stream-key', spellcheck: false, autocomplete: 'off' });
   const reveal = h('button', { type: 'button', class: 'secondary', 'aria-pressed': 'false' }, 'Show');
   const copy = copyButton('Copy key', () => key.value);
@@ -276,6 +286,7 @@ function obsCard(whipUrl: string, keys: StreamKeySource, renewed: () => void): {
   const refresh = () => {
     const known = keys.known();
     key.value = known ?? '';
+    if (srt) srt.value = srtFor(known);
     key.placeholder = known ? '' : 'Hidden: shown only when made';
     reveal.hidden = copy.hidden = !known;
     keyNote.textContent = known
@@ -310,7 +321,7 @@ function obsCard(whipUrl: string, keys: StreamKeySource, renewed: () => void): {
     h(
       'p',
       { class: 'hint' },
-      'In OBS: Settings → Stream → Service "WHIP", then paste the server URL and the stream key as the Bearer token.',
+      'In OBS 30+: Settings → Stream → Service "WHIP", then paste the WHIP URL and the stream key as the Bearer token.',
     ),
     h(
       'div',
@@ -318,6 +329,36 @@ function obsCard(whipUrl: string, keys: StreamKeySource, renewed: () => void): {
       field('WHIP URL', url),
       copyButton('Copy URL', () => url.value),
     ),
+    ...(rtmp
+      ? [
+          h(
+            'p',
+            { class: 'hint' },
+            'Or RTMP (any OBS, hardware and phone encoders): Service "Custom…", Server = the RTMP URL, Stream Key = the stream key.',
+          ),
+          h(
+            'div',
+            { class: 'copy-row' },
+            field('RTMP server', rtmp),
+            copyButton('Copy RTMP URL', () => rtmp.value),
+          ),
+        ]
+      : []),
+    ...(srt
+      ? [
+          h(
+            'p',
+            { class: 'hint' },
+            'Or SRT: Service "Custom…", Server = the SRT URL (it carries the stream key once the key is shown), Stream Key empty.',
+          ),
+          h(
+            'div',
+            { class: 'copy-row' },
+            field('SRT URL', srt),
+            copyButton('Copy SRT URL', () => srt.value),
+          ),
+        ]
+      : []),
     h('div', { class: 'copy-row' }, field('Stream key', key), reveal, copy, renew),
     keyNote,
     error,
