@@ -112,7 +112,7 @@ export async function startNode(config: Config, log: Logger = createLogger(confi
     cleanups.push(() => moderation.close());
     const chat = new ChatService({ bus, moderation, limiter, history: chatHistory });
     // Tips: group-committed ledger, then published from the outbox on the stream's bus subject.
-    const tips = await TipLedger.open(db, log, config.tips);
+    const tips = await TipLedger.open(db, log, config.tips, moderation);
     cleanups.push(() => tips.close());
     const tipEvents = new TipOutboxRelay(db, new BusTipSink(bus), log);
     tips.onCommitted = () => tipEvents.wake();
@@ -286,7 +286,7 @@ export async function startNode(config: Config, log: Logger = createLogger(confi
       onKeyRotated: (id) => media.endStream(id, 'stream_key_rotated'),
       onModeratorChanged: (id, userId, isModerator) => moderation.moderatorChanged(id, userId, isModerator),
     });
-    registerChatRoutes(app, { streams, history: chatHistory });
+    registerChatRoutes(app, { streams, history: chatHistory, chat });
     registerModerationRoutes(app, { accounts, moderation, activity: new StreamActivity(db, moderation) });
     registerMediaRoutes(app, { media, streams, iceServers: config.media.iceServers, placement: cascade });
     registerTipRoutes(app, { accounts, tips });

@@ -28,6 +28,40 @@ export interface AccountsOptions {
 }
 
 export const USERNAME_PATTERN = /^[A-Za-z0-9_]{3,32}$/;
+/**
+ * Names nobody may register: they would pass for the platform or its staff in chat, tip alerts and
+ * the directory (compared case-insensitively).
+ */
+export const RESERVED_USERNAMES: ReadonlySet<string> = new Set([
+  'admin',
+  'administrator',
+  'root',
+  'system',
+  'onair',
+  'onair_tv',
+  'onair_official',
+  'official',
+  'staff',
+  'support',
+  'help',
+  'helpdesk',
+  'security',
+  'moderator',
+  'moderators',
+  'mod',
+  'mods',
+  'owner',
+  'streamer',
+  'everyone',
+  'here',
+  'channel',
+  'api',
+  'www',
+  'null',
+  'undefined',
+  'anonymous',
+  'guest',
+]);
 export const PASSWORD_MIN_CHARS = 8;
 export const PASSWORD_MAX_CHARS = 128;
 const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -61,6 +95,7 @@ export class Accounts {
     if (typeof username !== 'string' || !USERNAME_PATTERN.test(username)) {
       throw badRequest('invalid_username', 'a username is 3 to 32 letters, digits or underscores');
     }
+    if (RESERVED_USERNAMES.has(username.toLowerCase())) throw badRequest('reserved_username', 'that username is reserved; choose another');
     const passwordChars = typeof password === 'string' ? [...password].length : 0;
     if (passwordChars < PASSWORD_MIN_CHARS || passwordChars > PASSWORD_MAX_CHARS) {
       throw badRequest('weak_password', `a password is ${PASSWORD_MIN_CHARS} to ${PASSWORD_MAX_CHARS} characters`);

@@ -3,7 +3,8 @@
 // terms), in that order, and what happens to an admitted message (published on the stream's chat
 // topic to every node, appended to the stored history). Returns a refusal with a code, a message
 // for people and when to retry; never throws for a user's input. Knows no sockets and no frames:
-// the gateway maps a refusal to an error frame. The moderation state it reads is injected.
+// the gateway maps a refusal to an error frame. The moderation state it reads is injected. Also
+// owns who may react, and which stored messages a viewer may be shown (none from banned users).
 import { randomBytes } from 'node:crypto';
 import type { AuthUser } from '../accounts/tokens.js';
 import type { Bus } from '../bus/bus.js';
@@ -80,12 +81,8 @@ export class ChatService {
     if (text.length === 0) return refusal('empty_message', 'say something');
     if ([...text].length > MAX_CHAT_CHARS) return refusal('too_long', `a message is at most ${MAX_CHAT_CHARS} characters`);
     if (CONTROL.test(text)) return refusal('bad_frame', 'control characters are not allowed');
-    const bannedUntil = await this.deps.moderation.bannedUntil(streamId, user.id);
-    if (bannedUntil !== null) {
-      return bannedUntil === Infinity
-        ? refusal('banned', 'you are banned from this chat')
-        : refusal('banned', 'you are timed out', bannedUntil - Date.now());
-    }
+    const banned = await this.banRefusal(streamId, user.id);
+    if (banned) return banned;
     if (this.deps.bus.status !== 'connected') return refusal('chat_reconnecting', 'chat is reconnecting; try again in a moment', 1000);
     const settings = await this.deps.moderation.settings(streamId);
     if (settings.slowModeSeconds > 0 && !exempt) {
@@ -96,6 +93,31 @@ export class ChatService {
     if (!rate.allowed) return refusal('rate_limited', 'you are sending messages too fast', rate.retryAfterMs);
     if (await this.deps.moderation.isBlockedText(streamId, text)) return refusal('blocked_term', 'that message contains a blocked word');
     return { ok: true, message: { id: newMessageId(), userId: user.id, username: user.username, text, sentAtMs: Date.now() } };
+  }
+
+  /**
+   * Whether the user may react in the stream: anyone may, but a user banned or timed out from its
+   * chat may not (their reactions would still move the on-screen counts). null when allowed.
+   */
+  async reactionRefusal(streamId: string, user: AuthUser | null): Promise<ChatRefusal | null> {
+    return user ? this.banRefusal(streamId, user.id) : null;
+  }
+
+  private async banRefusal(streamId: string, userId: string): Promise<ChatRefusal | null> {
+    const bannedUntil = await this.deps.moderation.bannedUntil(streamId, userId);
+    if (bannedUntil === null) return null;
+    return bannedUntil === Infinity
+      ? refusal('banned', 'you are banned from this chat')
+      : refusal('banned', 'you are timed out', bannedUntil - Date.now());
+  }
+
+  /** Messages a viewer may be shown from the history (to a joiner, or a page of it): none from a user banned or timed out now. */
+  async shownHistory<M extends { userId?: string | null }>(streamId: string, messages: M[]): Promise<M[]> {
+    const banned = new Set<string>();
+    for (const userId of new Set(messages.map((m) => m.userId ?? ''))) {
+      if (userId && (await this.deps.moderation.bannedUntil(streamId, userId)) !== null) banned.add(userId);
+    }
+    return banned.size === 0 ? messages : messages.filter((m) => !banned.has(m.userId ?? ''));
   }
 
   /** Admits the message, then publishes it to every node's viewers and appends it to the history. */

@@ -7,7 +7,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import type { AuthUser } from '../accounts/tokens.js';
 import type { Database } from '../db/database.js';
 import { isRetryable } from '../db/failures.js';
-import { AppError, badRequest, conflict, notFound } from '../errors.js';
+import { AppError, badRequest, conflict, forbidden, notFound } from '../errors.js';
 import type { Logger } from '../log.js';
 import { tipsReceivedBy, type DraftOutcome, type StoredTip, type TipDraft, type TipParties } from './tip-batch.js';
 import { TipWriter, type TipWriterOptions } from './tip-writer.js';
@@ -25,6 +25,18 @@ export interface TipRules {
 export interface TipLedgerOptions extends TipRules, TipWriterOptions {
   /** Writers committing in parallel; each owns the streamers hashed to it. */
   writers: number;
+}
+
+/**
+ * What a tip must pass besides the money rules, from the stream's chat moderation (ChatModeration
+ * provides it): a tip's message reaches every viewer and the on-screen alert, so it is speech, and a
+ * user banned or timed out from the chat may not say it, nor pay to be seen.
+ */
+export interface TipSpeechRules {
+  /** End of a ban or timeout in ms (Infinity when permanent), or null. */
+  bannedUntil(streamId: string, userId: string): Promise<number | null>;
+  /** Profanity or one of the stream's blocked terms, after the same normalisation as chat. */
+  isBlockedText(streamId: string, text: string): Promise<boolean>;
 }
 
 export const DEFAULT_TIP_OPTIONS: TipLedgerOptions = {
@@ -71,16 +83,18 @@ export class TipLedger {
   private constructor(
     private readonly db: Database,
     readonly rules: TipLedgerOptions,
+    private readonly speech: TipSpeechRules | undefined,
   ) {
     this.wallets = new Wallets(db, rules.currency);
   }
 
-  static async open(db: Database, log: Logger, options: Partial<TipLedgerOptions> = {}): Promise<TipLedger> {
+  /** `speech`: the chat's rules for tippers and tip messages; a node always passes them (ledger-only tests may not). */
+  static async open(db: Database, log: Logger, options: Partial<TipLedgerOptions> = {}, speech?: TipSpeechRules): Promise<TipLedger> {
     const rules = { ...DEFAULT_TIP_OPTIONS, ...options };
     if (!Number.isInteger(rules.feeBps) || rules.feeBps < 0 || rules.feeBps > 10_000) throw new Error('feeBps is 0..10000');
     if (rules.minAmount < 1 || rules.maxAmount < rules.minAmount || !Number.isSafeInteger(rules.maxAmount))
       throw new Error('bad tip amount limits');
-    const ledger = new TipLedger(db, rules);
+    const ledger = new TipLedger(db, rules, speech);
     const writers = Math.max(1, Math.min(rules.writers, db.capabilities.maxConcurrentConnections));
     for (let shard = 0; shard < writers; shard++) {
       const feeAccount = await ledger.wallets.systemAccount('platform_fee', shard);
@@ -155,6 +169,7 @@ export class TipLedger {
     const ownerId = await whileAvailable(() => this.streamOwner(streamId));
     if (!ownerId) throw notFound('stream_not_found', 'no such stream');
     if (ownerId === user.id) throw badRequest('cannot_tip_yourself', 'you cannot tip your own stream');
+    if (this.speech) await this.checkSpeech(this.speech, user, streamId, t.message);
     const [walletAccountId, earningsAccountId] = await whileAvailable(() =>
       Promise.all([this.wallets.userAccount('wallet', user.id), this.wallets.userAccount('earnings', ownerId)]),
     );
@@ -224,6 +239,21 @@ export class TipLedger {
       throw badRequest('unsupported_currency', `tips are in ${this.rules.currency}`);
     }
     return this.rules.currency;
+  }
+
+  /** Refuses before any money moves: 403 `banned` for a banned or timed-out tipper, 400 `blocked_term`. */
+  private async checkSpeech(speech: TipSpeechRules, user: AuthUser, streamId: string, message: string): Promise<void> {
+    const until = await whileAvailable(() => speech.bannedUntil(streamId, user.id));
+    if (until === Infinity) throw forbidden('banned', "you are banned from this stream's chat and cannot tip it");
+    if (until !== null) {
+      const retryAfter = String(Math.max(1, Math.ceil((until - Date.now()) / 1000)));
+      throw new AppError(403, 'banned', "you are timed out from this stream's chat and cannot tip it until the timeout ends", {
+        'retry-after': retryAfter,
+      });
+    }
+    if (message !== '' && (await whileAvailable(() => speech.isBlockedText(streamId, message)))) {
+      throw badRequest('blocked_term', 'the tip message contains a blocked word');
+    }
   }
 
   private parseMessage(value: unknown): string {

@@ -56,12 +56,16 @@ export class ChatModeration extends EventEmitter<{ notice: [ModerationNotice] }>
     );
   }
 
-  /** Owner, admin or one of the stream's moderators. */
+  /**
+   * Owner, admin or one of the stream's moderators. A moderator who is banned or timed out from the
+   * stream's chat has no powers until it ends (so a banned moderator cannot unban themselves).
+   */
   async canModerate(streamId: string, user: AuthUser): Promise<boolean> {
     if (user.role === 'admin') return true;
     const stream = await this.streams.get(streamId);
     if (!stream) return false;
-    return stream.ownerId === user.id || (await this.moderators.isModerator(streamId, user.id));
+    if (stream.ownerId === user.id) return true;
+    return (await this.moderators.isModerator(streamId, user.id)) && (await this.bannedUntil(streamId, user.id)) === null;
   }
 
   /** The cached state of a stream's chat (loaded from the database on first use). */
@@ -159,6 +163,10 @@ export class ChatModeration extends EventEmitter<{ notice: [ModerationNotice] }>
 
   // ---- moderator actions ----------------------------------------------------------------------
 
+  private async isOwner(streamId: string, user: AuthUser): Promise<boolean> {
+    return (await this.streams.get(streamId))?.ownerId === user.id;
+  }
+
   private async assertModerator(streamId: string, actor: AuthUser): Promise<void> {
     const stream = await this.streams.get(streamId);
     if (!stream) throw notFound('stream_not_found', 'no such stream');
@@ -172,6 +180,10 @@ export class ChatModeration extends EventEmitter<{ notice: [ModerationNotice] }>
     if (users.length === 0) throw notFound('user_not_found', 'no such user');
     const stream = await this.streams.get(streamId);
     if (stream?.ownerId === userId) throw badRequest('cannot_ban_owner', "the stream's owner cannot be banned from its chat");
+    // Moderators do not ban each other: only the owner (or an admin) may ban or time out a moderator.
+    if (actor.role !== 'admin' && !(await this.isOwner(streamId, actor)) && (await this.moderators.isModerator(streamId, userId))) {
+      throw forbidden('cannot_ban_moderator', "only the stream's owner can ban or time out a moderator");
+    }
     const d = options.durationSeconds;
     if (d !== undefined && (!Number.isInteger(d) || d < 1 || d > MAX_BAN_SECONDS)) {
       throw badRequest('invalid_duration', `durationSeconds is a whole number from 1 to ${MAX_BAN_SECONDS}`);
@@ -191,6 +203,14 @@ export class ChatModeration extends EventEmitter<{ notice: [ModerationNotice] }>
 
   async unban(streamId: string, actor: AuthUser, userId: string): Promise<void> {
     await this.assertModerator(streamId, actor);
+    if (
+      UUID.test(userId) &&
+      actor.role !== 'admin' &&
+      !(await this.isOwner(streamId, actor)) &&
+      (await this.moderators.isModerator(streamId, userId))
+    ) {
+      throw forbidden('cannot_ban_moderator', "only the stream's owner can lift a moderator's ban or timeout");
+    }
     if (UUID.test(userId)) await this.db.query('DELETE FROM chat_bans WHERE stream_id = $1 AND user_id = $2', [streamId, userId]);
     const notice: ModerationNotice = { kind: 'unban', streamId, userId };
     await this.apply(notice, false);

@@ -4,6 +4,7 @@
 // reads or writes the database and never decides who may change a stream (StreamCatalog does).
 import { z } from 'zod';
 import { badRequest } from '../errors.js';
+import { stripInvisible } from '../moderation/text-filter.js';
 
 export interface StreamInput {
   title: string;
@@ -48,7 +49,11 @@ export function normaliseLanguage(language: string): string {
   return language.trim().toLowerCase().replace(/_/g, '-');
 }
 
-const Title = z.string().trim().min(1, 'title must not be empty').max(140, 'title is at most 140 characters');
+// Bidi controls could reorder what the directory shows around the title; zero-width ones hide text.
+const Title = z
+  .string()
+  .transform(stripInvisible)
+  .pipe(z.string().trim().min(1, 'title must not be empty').max(140, 'title is at most 140 characters'));
 const Tags = z
   .array(z.string(), 'tags must be a list of strings')
   .max(100, `at most ${MAX_TAGS} tags`)

@@ -241,7 +241,9 @@ export class ChannelGateway {
       for (const m of stored) byId.set(m.id, { id: m.id, userId: m.userId, username: m.username, text: m.text, sentAtMs: m.sentAtMs });
       for (const m of delivered) if (!byId.has(m.id ?? '')) byId.set(m.id ?? '', m);
       if (byId.size === 0) return;
-      const messages = [...byId.values()]
+      const shown = await this.deps.chat.shownHistory(conn.channel.streamId, [...byId.values()]);
+      if (shown.length === 0) return;
+      const messages = shown
         .sort((a, b) => Number(a.sentAtMs) - Number(b.sentAtMs) || String(a.id).localeCompare(String(b.id)))
         .slice(-HISTORY_ON_JOIN);
       conn.channel.send(conn, encodeServerFrame({ chat: { messages, sampled: false, history: true } }));
@@ -295,6 +297,11 @@ export class ChannelGateway {
       if (conn.reactions === this.limits.reactionsPerSecond + 1)
         conn.channel.send(conn, errorFrame('rate_limited', 'too many reactions', seq, conn.reactionWindowEnds - now));
       return;
+    }
+    const refused = await this.deps.chat.reactionRefusal(conn.channel.streamId, conn.user);
+    if (refused) {
+      this.reactionsRefused++;
+      return conn.channel.send(conn, errorFrame(refused.code, refused.message, seq, refused.retryAfterMs));
     }
     this.reactionsAccepted++;
     conn.channel.addReaction(emoji);
