@@ -25,8 +25,27 @@ export interface RecorderOptions {
   progressIntervalMs: number;
 }
 
+/** Where a segment sits on the packager's clock, read again when it is written (the clock tightens meanwhile). */
+interface SegmentClock {
+  gen: number;
+  startTicks: number;
+  timescale: number;
+  /** its PROGRAM-DATE-TIME when captured */
+  capturedMs: number;
+}
+
+/**
+ * The broadcast's start is taken once the packager's clock for its first segment has settled (see
+ * GenerationAnchor: the first parts of an encoder leave it late, by 0.7 s here, and the anchor moves
+ * earlier as its backlog clears), so that chat offsets and pictures agree; at most this long after the
+ * first segment, the recording starts with the clock as it is.
+ */
+const START_SETTLE_MAX_MS = 8000;
+
 interface QueuedObject {
-  key: (prefix: string) => string;
+  /** segments: the key of the object given its name parts (its offset is known only when it is written) */
+  key: (prefix: string, offsetMs: number) => string;
+  clock?: SegmentClock;
   bytes: Buffer;
   /** media seconds this object adds to its track (segments) */
   seconds: number;
@@ -51,6 +70,9 @@ export class BroadcastRecorder {
   private unsubscribe: (() => void) | undefined;
   private lastProgressMs = 0;
   private startedAtMs: number | undefined;
+  /** the first segment's clock, and when it was captured (the start waits for its anchor to settle) */
+  private first: { clock: SegmentClock; atMs: number } | undefined;
+  private waitingForClock = false;
   private ended = false;
   /** Resolves once everything captured is written and the catalog row is final. */
   readonly done: Promise<void>;
@@ -95,21 +117,17 @@ export class BroadcastRecorder {
         if (!s.complete || s.msn <= this.lastMsn[t.index]!) continue;
         const init = t.inits.get(s.gen);
         if (!init) continue;
-        this.startedAtMs ??= s.programDateMs;
+        const clock: SegmentClock = { gen: s.gen, startTicks: s.startTicks, timescale: init.info.timescale, capturedMs: s.programDateMs };
+        this.first ??= { clock, atMs: Date.now() };
         if (!this.initsWritten[t.index]!.has(s.gen)) {
           this.initsWritten[t.index]!.add(s.gen);
           const gen = s.gen;
           this.enqueue({ key: (pre) => recordingKeys.init(pre, t.spec.name, gen), bytes: init.bytes, seconds: 0, track: t.index });
         }
-        const name = {
-          msn: s.msn,
-          gen: s.gen,
-          offsetMs: s.programDateMs - this.startedAtMs,
-          startTicks: s.startTicks,
-          durationTicks: s.durationTicks,
-        };
+        const name = { msn: s.msn, gen: s.gen, startTicks: s.startTicks, durationTicks: s.durationTicks };
         this.enqueue({
-          key: (pre) => recordingKeys.segment(pre, t.spec.name, name),
+          key: (pre, offsetMs) => recordingKeys.segment(pre, t.spec.name, { ...name, offsetMs }),
+          clock,
           bytes: t.timeline.segmentBytes(s),
           seconds: s.durationTicks / init.info.timescale,
           track: t.index,
@@ -134,7 +152,7 @@ export class BroadcastRecorder {
     if (this.writing) return;
     this.writing = this.drain().finally(() => {
       this.writing = undefined;
-      if (this.queue.length && this.state !== 'stopped') this.pump();
+      if (this.queue.length && this.state !== 'stopped' && !this.waitingForClock) this.pump();
       else if (this.ended && this.state === 'recording') void this.finalize();
       else if (this.ended && this.state === 'waiting') {
         // The stream ended before any segment was complete: nothing was recorded, no broadcast.
@@ -148,7 +166,11 @@ export class BroadcastRecorder {
   private async drain(): Promise<void> {
     while (this.queue.length && this.state !== 'stopped') {
       if (!this.prefix) {
-        if (this.startedAtMs === undefined) return;
+        if (!this.first) return;
+        const settled = this.packager.anchor(this.first.clock.gen)?.settled === true;
+        this.waitingForClock = !settled && !this.ended && Date.now() - this.first.atMs < START_SETTLE_MAX_MS;
+        if (this.waitingForClock) return; // the packager's next change tries again
+        this.startedAtMs = this.wallClockOf(this.first.clock);
         try {
           const b = await this.catalog.begin(this.packager.streamId, this.startedAtMs);
           this.broadcastId = b.id;
@@ -170,7 +192,8 @@ export class BroadcastRecorder {
       }
       const o = this.queue[0]!;
       try {
-        await this.store.put(o.key(this.prefix), o.bytes);
+        const offsetMs = o.clock ? this.wallClockOf(o.clock) - this.startedAtMs! : 0;
+        await this.store.put(o.key(this.prefix, offsetMs), o.bytes);
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;
         this.stop(code === 'ENOSPC' ? 'the disk is full' : `a write failed: ${(err as Error).message}`);
@@ -188,6 +211,13 @@ export class BroadcastRecorder {
           .catch((err: unknown) => this.log.warn({ err }, 'recording progress not saved'));
       }
     }
+  }
+
+  /** A segment's start on the wall clock: from its generation's anchor now, else as it was captured. */
+  private wallClockOf(c: SegmentClock): number {
+    const a = this.packager.anchor(c.gen);
+    if (!a || !Number.isFinite(a.wallMs)) return c.capturedMs;
+    return Math.round(a.wallMs + (c.startTicks / c.timescale - a.mediaSec) * 1000);
   }
 
   private async finalize(): Promise<void> {
