@@ -14,8 +14,10 @@
 //   heartbeat), rewrites a holding only when it changed, and placement reads the table and a stream's
 //   holders through a short-lived local view (one Redis read per `viewMaxAgeMs` per node).
 //   It also survives a Redis restart: a node that finds its own record gone knows the registry lost
-//   its data, rewrites its holdings, and for one TTL treats nodes without a record as unknown, not
+//   its data, rewrites its holdings, and for two TTLs treats nodes without a record as unknown, not
 //   dead (they re-register on their next heartbeat), so no link is closed and no stream ended for it.
+//   The same holds for a read that straddles the restart: every read of peers' records also reads
+//   this node's own, and finding it gone means the registry lost its data, not that peers died.
 import { Redis } from 'ioredis';
 import { z } from 'zod';
 
@@ -77,6 +79,8 @@ export class NodeRegistry {
   /** Holdings last written, by stream (indexed: unchanged ones are not rewritten). */
   private readonly written = new Map<string, string>();
   private everHeartbeat = false;
+  /** This node's id, from its heartbeats: its own record is the witness that the registry kept its data. */
+  private selfId: string | undefined;
   /** When this node last found the registry had lost its records (Redis restart or flush). */
   private lostAtMs = Number.NEGATIVE_INFINITY;
   private tableView: CachedView<Map<string, NodeRecord>> | undefined;
@@ -116,9 +120,13 @@ export class NodeRegistry {
     return new NodeRegistry(redis, prefix, ttlMs, false, options);
   }
 
-  /** Within one TTL after this node saw the registry lose its records, a missing record is not death. */
+  /**
+   * Within two TTLs after this node saw the registry lose its records, a missing record is not death:
+   * every live node writes its record again on its first heartbeat after Redis is back, but its client
+   * may reconnect a few seconds after this one (ioredis backs off up to 2 s).
+   */
   private inGrace(nowMs = Date.now()): boolean {
-    return nowMs - this.lostAtMs < this.ttlMs;
+    return nowMs - this.lostAtMs < 2 * this.ttlMs;
   }
 
   private nodeKey(id: string) {
@@ -155,13 +163,29 @@ export class NodeRegistry {
       .sadd(this.nodesKey, record.nodeId)
       .exec()) as [[Error | null, string | null], [Error | null, number]];
     if (setErr || saddErr) throw setErr ?? saddErr;
-    if (this.everHeartbeat && previous === null) {
-      this.lostAtMs = Date.now();
-      this.written.clear();
-      this.tableView = undefined;
-      this.holderViews.clear();
-    }
+    if (this.everHeartbeat && previous === null) this.registryLost();
     this.everHeartbeat = true;
+    this.selfId = record.nodeId;
+  }
+
+  /** The registry lost its records (restart, flush) or this node was silent past its TTL. */
+  private registryLost(): void {
+    this.lostAtMs = Date.now();
+    this.written.clear();
+    this.tableView = undefined;
+    this.holderViews.clear();
+  }
+
+  /**
+   * Reads node records along with this node's own: when its own is missing too, the registry lost
+   * its data since the last heartbeat (a read that straddles a Redis restart), so missing is not death.
+   */
+  private async readRecords(ids: string[]): Promise<{ missing: Set<string>; lost: boolean }> {
+    const self = this.selfId;
+    const values = await this.redis.mget([...ids, ...(self ? [self] : [])].map((id) => this.nodeKey(id)));
+    const lost = self !== undefined && values[ids.length] === null;
+    if (lost) this.registryLost();
+    return { missing: new Set(ids.filter((_, i) => values[i] === null)), lost };
   }
 
   /** Every node whose heartbeat is current (read now; see placementNodes for the cached view). */
@@ -216,9 +240,8 @@ export class NodeRegistry {
     const sample = this.sweepSample > 0 ? await this.redis.srandmember(this.nodesKey, this.sweepSample) : [];
     const ids = [...new Set([...asked, ...sample])];
     if (!ids.length) return { deadPeers: new Set(), expired: [] };
-    const values = await this.redis.mget(ids.map((id) => this.nodeKey(id)));
-    const missing = new Set(ids.filter((_, i) => values[i] === null));
-    if (this.inGrace()) return { deadPeers: new Set(), expired: [] };
+    const { missing, lost } = await this.readRecords(ids);
+    if (lost || this.inGrace()) return { deadPeers: new Set(), expired: [] };
     return { deadPeers: new Set(asked.filter((id) => missing.has(id))), expired: sample.filter((id) => missing.has(id)) };
   }
 
@@ -295,12 +318,12 @@ export class NodeRegistry {
       else dead.push(nodeId);
     }
     if (unknown.length) {
-      const values = await this.redis.mget(unknown.map((h) => this.nodeKey(h.nodeId)));
-      const grace = this.inGrace();
-      unknown.forEach((h, i) => {
-        if (values[i] !== null || grace) out.push(h);
+      const { missing, lost } = await this.readRecords(unknown.map((h) => h.nodeId));
+      const grace = lost || this.inGrace();
+      for (const h of unknown) {
+        if (!missing.has(h.nodeId) || grace) out.push(h);
         else dead.push(h.nodeId);
-      });
+      }
     }
     if (dead.length) await this.redis.hdel(this.streamKey(streamId), ...dead);
     return out;
