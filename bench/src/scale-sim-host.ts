@@ -113,7 +113,7 @@ export class SimHost {
 
   private async setUp(init: HostInit): Promise<null> {
     this.init = init;
-    this.log = createLogger('silent', 'scale-sim');
+    this.log = createLogger(process.env.SCALE_SIM_LOG ?? 'silent', 'scale-sim');
     // Commands fail fast while Redis is down (the Redis restart scenario) instead of queueing forever.
     this.redis = new Redis(init.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: true, retryStrategy: () => 200 });
     this.redis.on('error', () => {}); // reconnect errors are expected in the restart scenario; commands report failures

@@ -416,8 +416,11 @@ export async function runScaleSim(o: SimOptions): Promise<SimResult> {
       await all(); // drop finished reconnects of earlier phases
       const byHost = new Map<HostHandle, string[]>();
       for (const id of crash) byHost.set(hostOfNode(id), [...(byHost.get(hostOfNode(id)) ?? []), id]);
+      const crashAtMs = Date.now();
       await Promise.all([...byHost].map(([h, ids]) => h.call({ cmd: 'crash', nodeIds: ids })));
-      return collectReconnects(all, 30_000 + o.ttlMs);
+      // Relays fed by a crashed node end when its record expires (the TTL), after its own viewers
+      // have long been placed again: their viewers count here too, timed from the crash.
+      return collectReconnects(all, crashAtMs, o.ttlMs + 2 * o.heartbeatMs, 30_000 + o.ttlMs);
     };
     const edgeIds = specs.filter((s) => s.servesViewers).map((s) => s.nodeId);
     const shuffled = [...edgeIds].sort(() => Math.random() - 0.5);
@@ -446,9 +449,10 @@ export async function runScaleSim(o: SimOptions): Promise<SimResult> {
       await all();
       const before = await all();
       const lostBefore = before.reduce((a, s) => a + s.originsLost, 0);
+      const restartAtMs = Date.now();
       await redis.restart(1000);
-      await sleep(o.ttlMs * 2 + o.heartbeatMs * 2);
-      const recovery = await collectReconnects(all, 30_000);
+      // Past the registry's grace after a loss (two TTLs): a node wrongly declared dead shows by then.
+      const recovery = await collectReconnects(all, restartAtMs, o.ttlMs * 3 + o.heartbeatMs * 2, 30_000);
       const after = await all();
       const nodeRecordsAfter = (await admin.keys(`${prefix}node:*`).catch(() => [])).length;
       redisRestart = {
@@ -500,23 +504,26 @@ function reasonsDelta(before: HostStats[], after: HostStats[]): Record<string, n
   return out;
 }
 
-/** Waits until no re-POSTing viewer is left (or `maxMs`), gathering how long each took. */
-async function collectReconnects(stats: () => Promise<HostStats[]>, maxMs: number): Promise<Recovery> {
+/**
+ * Waits at least `minMs` and until no re-POSTing viewer is left (or `maxMs`), gathering how long
+ * each took from `sinceMs` (the crash: that is when their video stopped).
+ */
+async function collectReconnects(stats: () => Promise<HostStats[]>, sinceMs: number, minMs: number, maxMs: number): Promise<Recovery> {
   const done: Reconnect[] = [];
-  const t0 = Date.now();
   for (;;) {
     await sleep(250);
     const s = await stats();
     for (const h of s) done.push(...h.reconnects);
     const waiting = s.reduce((a, h) => a + h.reconnectsWaiting, 0);
-    if (waiting === 0 || Date.now() - t0 > maxMs) break;
+    const elapsed = Date.now() - sinceMs;
+    if ((waiting === 0 && elapsed >= minMs) || elapsed > maxMs) break;
   }
   const placed = done.filter((r) => r.placedAtMs !== undefined);
   return {
     affected: done.length,
     placed: placed.length,
     failed: done.filter((r) => r.failed).length,
-    replace: distribution(placed.map((r) => r.placedAtMs! - r.droppedAtMs)),
+    replace: distribution(placed.map((r) => r.placedAtMs! - sinceMs)),
   };
 }
 
