@@ -40,6 +40,12 @@ const Env = z.object({
   REDIS_URL: z.string().optional(),
   JWT_SECRET: z.string().min(32, 'JWT_SECRET must be at least 32 characters').optional(),
   JWT_TTL_SECONDS: intFrom(3600),
+  PASSWORD_SCRYPT_LOG2N: intFrom(17).pipe(
+    z.number().min(14, 'PASSWORD_SCRYPT_LOG2N is 14 to 20').max(20, 'PASSWORD_SCRYPT_LOG2N is 14 to 20'),
+  ),
+  LOGIN_FAILURES_PER_ACCOUNT: intFrom(20),
+  LOGIN_FAILURES_PER_ADDRESS: intFrom(500),
+  REGISTRATIONS_PER_ADDRESS: intFrom(100),
   MEDIASOUP_WORKERS: intFrom(cpus().length),
   MEDIASOUP_LOG_LEVEL: z.enum(['debug', 'warn', 'error', 'none']).default('error'),
   RTC_LISTEN_IP: z.string().optional(),
@@ -137,6 +143,12 @@ export interface Config {
   redisUrl: string | undefined;
   jwtSecret: string | undefined;
   jwtTtlSeconds: number;
+  accounts: {
+    /** scrypt cost N = 2^log2N (r=8, p=1); 17 is OWASP's minimum. Tests lower it to save time. */
+    scryptLog2N: number;
+    /** Per hour: wrong passwords per account and per address, new accounts per address. */
+    signInLimits: { loginFailuresPerAccount: number; loginFailuresPerAddress: number; registrationsPerAddress: number };
+  };
   media: {
     numWorkers: number;
     workerLogLevel: 'debug' | 'warn' | 'error' | 'none';
@@ -362,6 +374,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     redisUrl: e.REDIS_URL || undefined,
     jwtSecret: e.JWT_SECRET,
     jwtTtlSeconds: e.JWT_TTL_SECONDS,
+    accounts: {
+      scryptLog2N: e.PASSWORD_SCRYPT_LOG2N,
+      signInLimits: {
+        loginFailuresPerAccount: e.LOGIN_FAILURES_PER_ACCOUNT,
+        loginFailuresPerAddress: e.LOGIN_FAILURES_PER_ADDRESS,
+        registrationsPerAddress: e.REGISTRATIONS_PER_ADDRESS,
+      },
+    },
     media: {
       numWorkers: e.MEDIASOUP_WORKERS,
       workerLogLevel: e.MEDIASOUP_LOG_LEVEL,

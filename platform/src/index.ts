@@ -10,6 +10,7 @@ export * from './db/embedded.js';
 export * from './accounts/passwords.js';
 export * from './accounts/tokens.js';
 export * from './accounts/accounts.js';
+export * from './accounts/sign-in-throttle.js';
 export * from './streams/stream-keys.js';
 export * from './streams/stream-input.js';
 export * from './streams/stream-record.js';

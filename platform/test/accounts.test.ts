@@ -1,8 +1,9 @@
 import { SignJWT, decodeJwt } from 'jose';
 import { describe, expect, it } from 'vitest';
-import { Accounts, hashPassword, verifyPassword } from '@onair/platform';
+import { Accounts, hashPassword, PasswordHasher, verifyPassword } from '@onair/platform';
 import { STORAGE_KINDS, useTestDatabase } from '../../test/support/databases.js';
 import { appError } from '../../test/support/app-error.js';
+import { TEST_SCRYPT } from '../../test/support/fast-hashing.js';
 
 const TTL_SECONDS = 60;
 let seq = 0;
@@ -11,10 +12,18 @@ const uniqueName = (prefix = 'user') => `${prefix}_${process.pid % 1000}_${++seq
 describe('passwords', () => {
   it('a password verifies against its own hash and no other', async () => {
     const hash = await hashPassword('correct horse battery');
-    expect(hash).toMatch(/^scrypt\$32768\$8\$1\$[A-Za-z0-9+/=]+\$[A-Za-z0-9+/=]+$/);
+    expect(hash).toMatch(/^scrypt\$131072\$8\$1\$[A-Za-z0-9+/=]+\$[A-Za-z0-9+/=]+$/);
     expect(await verifyPassword('correct horse battery', hash)).toBe(true);
     expect(await verifyPassword('correct horse batterY', hash)).toBe(false);
     expect(await hashPassword('correct horse battery')).not.toBe(hash); // salted
+  });
+
+  it('runs a bounded number of hashes at once, queues a few more and refuses the rest with 503 busy', async () => {
+    const hasher = new PasswordHasher(TEST_SCRYPT, 1, 1);
+    const results = await Promise.allSettled([hasher.hash('first one'), hasher.hash('second one'), hasher.hash('third one')]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'rejected']);
+    expect((results[2] as PromiseRejectedResult).reason).toMatchObject({ status: 503, code: 'busy', headers: { 'retry-after': '1' } });
+    expect(await hasher.verify('first one', (results[0] as PromiseFulfilledResult<string>).value)).toBe(true); // the slot came back
   });
 
   it('a malformed or hostile stored hash never verifies', async () => {
@@ -27,7 +36,8 @@ describe('passwords', () => {
 describe.each(STORAGE_KINDS)('accounts on %s storage', (kind) => {
   const t = useTestDatabase(kind);
   let clockMs = Date.now();
-  const open = (jwtSecret?: string) => Accounts.open(t.db, { jwtSecret, jwtTtlSeconds: TTL_SECONDS, nowMs: () => clockMs });
+  const open = (jwtSecret?: string) =>
+    Accounts.open(t.db, { jwtSecret, jwtTtlSeconds: TTL_SECONDS, nowMs: () => clockMs, scrypt: TEST_SCRYPT });
 
   it('a new user can register, log in and be recognised by their token', async () => {
     const accounts = await open();

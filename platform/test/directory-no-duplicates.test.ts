@@ -4,12 +4,13 @@ import { describe, expect, it } from 'vitest';
 import { Accounts, MemoryDirectoryStore, StreamCatalog, StreamDirectory, StreamListing, type StreamListQuery } from '@onair/platform';
 import { STORAGE_KINDS, useTestDatabase } from '../../test/support/databases.js';
 import { unique } from '../../test/support/unique-name.js';
+import { TEST_SCRYPT } from '../../test/support/fast-hashing.js';
 
 describe.each(STORAGE_KINDS)('directory answers on %s storage', (kind) => {
   const t = useTestDatabase(kind);
 
   it('never list a stream twice when a word matches its title, tags, category and owner name at once', async () => {
-    const accounts = await Accounts.open(t.db, { jwtTtlSeconds: 60 });
+    const accounts = await Accounts.open(t.db, { jwtTtlSeconds: 60, scrypt: TEST_SCRYPT });
     const catalog = new StreamCatalog(t.db);
     const listing = new StreamListing(t.db);
     const directory = new StreamDirectory(catalog, listing, new MemoryDirectoryStore(), { pageTtlMs: 0 });

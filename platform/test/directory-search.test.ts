@@ -19,6 +19,7 @@ import { STORAGE_KINDS, useTestDatabase } from '../../test/support/databases.js'
 import { streamFixtures } from '../../test/support/stream-fixtures.js';
 import { unique } from '../../test/support/unique-name.js';
 import { appError } from '../../test/support/app-error.js';
+import { TEST_SCRYPT } from '../../test/support/fast-hashing.js';
 
 const TEST_REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
@@ -330,7 +331,7 @@ describe.each(STORAGE_KINDS)('directory search on %s storage', (kind) => {
 describe.each(STORAGE_KINDS)('the directory on %s storage', (kind) => {
   const t = useTestDatabase(kind);
   const setup = async (store: DirectoryStore = new MemoryDirectoryStore(), options = {}) => {
-    const accounts = await Accounts.open(t.db, { jwtTtlSeconds: 60 });
+    const accounts = await Accounts.open(t.db, { jwtTtlSeconds: 60, scrypt: TEST_SCRYPT });
     const catalog = new StreamCatalog(t.db);
     const listing = new StreamListing(t.db);
     const directory = new StreamDirectory(catalog, listing, store, options);
@@ -409,7 +410,7 @@ describe.each(STORAGE_KINDS)('the directory on %s storage', (kind) => {
 
   it('a listing filtered by several tags pages through the streams having all of them, cached per tag set', async () => {
     const { catalog, directory, category } = await setup(new MemoryDirectoryStore(), { pageTtlMs: 60_000 });
-    const accounts = await Accounts.open(t.db, { jwtTtlSeconds: 60 });
+    const accounts = await Accounts.open(t.db, { jwtTtlSeconds: 60, scrypt: TEST_SCRYPT });
     const owner = (await accounts.register(unique('tagger'), 'password123')).user;
     const make = async (title: string, tags: string[], live: boolean) => {
       const { stream } = await catalog.create(owner.id, { title, tags, category });
@@ -460,7 +461,7 @@ describe.each(STORAGE_KINDS)('the directory on %s storage', (kind) => {
     const { db, count } = counting(t.db);
     const catalog = new StreamCatalog(db);
     const directory = new StreamDirectory(catalog, new StreamListing(db), new MemoryDirectoryStore(), { pageTtlMs: 60_000 });
-    const accounts = await Accounts.open(t.db, { jwtTtlSeconds: 60 });
+    const accounts = await Accounts.open(t.db, { jwtTtlSeconds: 60, scrypt: TEST_SCRYPT });
     const owner = (await accounts.register(unique('owner'), 'password123')).user;
     const category = unique('cat');
     const { stream } = await catalog.create(owner.id, { title: 'cached', category });
@@ -512,7 +513,7 @@ describe('the directory store on real Redis', () => {
       RedisDirectoryStore.connect(TEST_REDIS_URL, prefix),
     ]);
     try {
-      const accounts = await Accounts.open(t.db, { jwtTtlSeconds: 60 });
+      const accounts = await Accounts.open(t.db, { jwtTtlSeconds: 60, scrypt: TEST_SCRYPT });
       const catalogA = new StreamCatalog(t.db);
       const catalogB = new StreamCatalog(t.db);
       const nodeA = new StreamDirectory(catalogA, new StreamListing(t.db), a, { pageTtlMs: 60_000 });

@@ -7,6 +7,7 @@ import Fastify, { LogController, type FastifyBaseLogger } from 'fastify';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import {
   Accounts,
+  SignInThrottle,
   createLogger,
   StreamCatalog,
   StreamListing,
@@ -94,7 +95,15 @@ export async function startNode(config: Config, log: Logger = createLogger(confi
     const db = await createDatabase(config);
     cleanups.push(() => db.close());
     log.info({ storage: db.kind }, 'storage ready');
-    const accounts = await Accounts.open(db, { jwtSecret: config.jwtSecret, jwtTtlSeconds: config.jwtTtlSeconds });
+    // Rate limits (chat, slow mode, sign-ins): in Redis when REDIS_URL is set, shared by every node.
+    const limiter = await createRateLimiter(config, log);
+    cleanups.push(() => limiter.close());
+    const accounts = await Accounts.open(db, {
+      jwtSecret: config.jwtSecret,
+      jwtTtlSeconds: config.jwtTtlSeconds,
+      scrypt: { N: 2 ** config.accounts.scryptLog2N, r: 8, p: 1 },
+      throttle: new SignInThrottle(limiter, config.accounts.signInLimits),
+    });
     const streams = new StreamCatalog(db);
     const moderators = new StreamModerators(db, streams);
     const directoryStore = await createDirectoryStore(config);
@@ -103,9 +112,7 @@ export async function startNode(config: Config, log: Logger = createLogger(confi
     cleanups.push(() => directory.close());
     const bus = await createBus(config, log);
     cleanups.push(() => bus.close());
-    // The real-time channel's state: chat history, moderation (shared over the bus), rate limits.
-    const limiter = await createRateLimiter(config, log);
-    cleanups.push(() => limiter.close());
+    // The real-time channel's state: chat history, moderation (shared over the bus).
     const chatHistory = new ChatHistory(db, log);
     cleanups.push(() => chatHistory.close());
     const moderation = new ChatModeration(db, bus, streams, moderators, chatHistory, log);

@@ -22,6 +22,7 @@ import { installErrorHandler } from '../src/http/error-handler.js';
 import { registerModerationRoutes } from '../src/http/moderation-routes.js';
 import { playbackUrlsFor, registerStreamRoutes } from '../src/http/stream-routes.js';
 import { STORAGE_KINDS, useTestDatabase } from '../../test/support/databases.js';
+import { TEST_SCRYPT } from '../../test/support/fast-hashing.js';
 
 let seq = 0;
 const uniqueName = (prefix = 'user') => `${prefix}_${process.pid % 1000}_${++seq}`;
@@ -43,7 +44,7 @@ describe.each(STORAGE_KINDS)("a streamer's channel over HTTP on %s storage", (ki
 
   beforeAll(async () => {
     const log = createLogger('silent');
-    const accounts = await Accounts.open(t.db, { jwtTtlSeconds: 600 });
+    const accounts = await Accounts.open(t.db, { jwtTtlSeconds: 600, scrypt: TEST_SCRYPT });
     const streams = new StreamCatalog(t.db);
     const moderators = new StreamModerators(t.db, streams);
     moderation = new ChatModeration(t.db, new InProcessBus(), streams, moderators, new ChatHistory(t.db, log), log);

@@ -4,11 +4,23 @@ import { loadConfig } from '@onair/platform';
 import { startNode, type OnAirNode } from '@onair/signaling';
 
 // HLS is off unless a test asks for it (HLS_MODE: 'always'): an ffmpeg ladder per live stream would
-// cost every media test about a core it does not need.
+// cost every media test about a core it does not need. Password hashing runs at scrypt's lowest
+// accepted cost (2^14, ~40 ms instead of ~0.3-0.5 s) and the sign-in limits are out of reach, since
+// every test user registers from 127.0.0.1; the tests of hashing and throttling set their own.
+export const TEST_NODE_ENV: Record<string, string> = {
+  PORT: '0',
+  HOST: '127.0.0.1',
+  DATA_DIR: ':memory:',
+  LOG_LEVEL: 'warn',
+  MEDIASOUP_WORKERS: '1',
+  HLS_MODE: 'off',
+  PASSWORD_SCRYPT_LOG2N: '14',
+  REGISTRATIONS_PER_ADDRESS: '1000000',
+  LOGIN_FAILURES_PER_ADDRESS: '1000000',
+};
+
 export async function startTestNode(env: Record<string, string> = {}): Promise<OnAirNode> {
-  return startNode(
-    loadConfig({ PORT: '0', HOST: '127.0.0.1', DATA_DIR: ':memory:', LOG_LEVEL: 'warn', MEDIASOUP_WORKERS: '1', HLS_MODE: 'off', ...env }),
-  );
+  return startNode(loadConfig({ ...TEST_NODE_ENV, ...env }));
 }
 
 export interface TestStream {

@@ -3,9 +3,10 @@
 // else (no directory cache, no bus) and never closes the database (useTestDatabase owns it).
 import { Accounts, StreamCatalog, StreamListing, StreamModerators, type AuthUser, type Database } from '@onair/platform';
 import { unique } from './unique-name.js';
+import { TEST_SCRYPT } from './fast-hashing.js';
 
 export async function streamFixtures(db: Database) {
-  const accounts = await Accounts.open(db, { jwtTtlSeconds: 60 });
+  const accounts = await Accounts.open(db, { jwtTtlSeconds: 60, scrypt: TEST_SCRYPT });
   const catalog = new StreamCatalog(db);
   return {
     accounts,

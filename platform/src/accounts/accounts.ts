@@ -4,7 +4,8 @@
 import { randomBytes } from 'node:crypto';
 import type { Database } from '../db/database.js';
 import { badRequest, conflict, unauthorized } from '../errors.js';
-import { DEFAULT_SCRYPT, hashPassword, verifyPassword, type ScryptParams } from './passwords.js';
+import { DEFAULT_SCRYPT, hashPassword, needsRehash, PasswordHasher, type ScryptParams } from './passwords.js';
+import type { SignInThrottle } from './sign-in-throttle.js';
 import { loadSigningSecret, SessionTokens, type AuthUser, type Role } from './tokens.js';
 
 export type { AuthUser, Role } from './tokens.js';
@@ -25,6 +26,13 @@ export interface AccountsOptions {
   /** Clock in epoch milliseconds (tests move it to expire tokens). */
   nowMs?: () => number;
   scrypt?: ScryptParams;
+  /** Failed sign-ins and registrations per account and address; none in unit tests that pass none. */
+  throttle?: SignInThrottle;
+}
+
+/** Who is asking: the client's address (req.ip, after TRUST_PROXY), for throttling. */
+export interface Requester {
+  address: string;
 }
 
 export const USERNAME_PATTERN = /^[A-Za-z0-9_]{3,32}$/;
@@ -79,19 +87,24 @@ const INVALID_CREDENTIALS = 'wrong username or password';
 export class Accounts {
   private dummyHash: Promise<string> | undefined;
 
+  private readonly hasher: PasswordHasher;
+
   private constructor(
     private readonly db: Database,
     private readonly tokens: SessionTokens,
     private readonly scrypt: ScryptParams,
-  ) {}
+    private readonly throttle: SignInThrottle | undefined,
+  ) {
+    this.hasher = new PasswordHasher(scrypt);
+  }
 
   static async open(db: Database, options: AccountsOptions): Promise<Accounts> {
     const secret = await loadSigningSecret(db, options.jwtSecret);
     const tokens = new SessionTokens({ secret, ttlSeconds: options.jwtTtlSeconds, nowMs: options.nowMs });
-    return new Accounts(db, tokens, options.scrypt ?? DEFAULT_SCRYPT);
+    return new Accounts(db, tokens, options.scrypt ?? DEFAULT_SCRYPT, options.throttle);
   }
 
-  async register(username: string, password: string): Promise<Session> {
+  async register(username: string, password: string, from?: Requester): Promise<Session> {
     if (typeof username !== 'string' || !USERNAME_PATTERN.test(username)) {
       throw badRequest('invalid_username', 'a username is 3 to 32 letters, digits or underscores');
     }
@@ -104,7 +117,8 @@ export class Accounts {
     // Cheap early answer; the ON CONFLICT below is what actually settles a race.
     const taken = await this.db.query('SELECT 1 FROM users WHERE username_key = $1', [key]);
     if (taken.length > 0) throw usernameTaken();
-    const passwordHash = await hashPassword(password, this.scrypt);
+    if (from && this.throttle) await this.throttle.register(from.address);
+    const passwordHash = await this.hasher.hash(password);
     const rows = await this.db.query<UserRow>(
       `INSERT INTO users (username, username_key, password_hash) VALUES ($1, $2, $3)
        ON CONFLICT (username_key) DO NOTHING
@@ -116,15 +130,29 @@ export class Accounts {
     return this.sessionFor(row);
   }
 
-  async login(username: string, password: string): Promise<Session> {
+  async login(username: string, password: string, from?: Requester): Promise<Session> {
+    const nameKey = typeof username === 'string' ? username.toLowerCase().slice(0, 64) : '';
+    if (from && this.throttle) await this.throttle.beforeLogin(nameKey, from.address);
     const row =
       typeof username === 'string' && USERNAME_PATTERN.test(username)
         ? (await this.db.query<UserRow>('SELECT * FROM users WHERE username_key = $1', [username.toLowerCase()]))[0]
         : undefined;
     // Unknown users cost one scrypt too, so response time does not reveal which names exist.
     const stored = row?.password_hash ?? (await this.dummy());
-    const ok = typeof password === 'string' && password.length <= 4 * PASSWORD_MAX_CHARS && (await verifyPassword(password, stored));
-    if (!row || !ok) throw unauthorized('invalid_credentials', INVALID_CREDENTIALS);
+    const ok = typeof password === 'string' && password.length <= 4 * PASSWORD_MAX_CHARS && (await this.hasher.verify(password, stored));
+    if (!row || !ok) {
+      if (from && this.throttle) await this.throttle.loginFailed(nameKey, from.address);
+      throw unauthorized('invalid_credentials', INVALID_CREDENTIALS);
+    }
+    // A hash made at an older, lower cost is redone now that the password is at hand.
+    if (needsRehash(row.password_hash, this.scrypt)) {
+      const rehashed = await this.hasher.hash(password);
+      await this.db.query('UPDATE users SET password_hash = $2 WHERE id = $1 AND password_hash = $3', [
+        row.id,
+        rehashed,
+        row.password_hash,
+      ]);
+    }
     return this.sessionFor(row);
   }
 

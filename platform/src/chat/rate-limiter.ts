@@ -1,4 +1,4 @@
-// Per-key fixed-window counters for chat rate limits and slow mode. In-process for one node
+// Per-key fixed-window counters for chat rate limits, slow mode and sign-in throttling. In-process for one node
 // (embedded mode); Redis when REDIS_URL is set, so a user spreading messages over several gateway
 // nodes meets the same limit. Never throws on a Redis outage: it then allows (and logs), because
 // refusing all chat is worse than a short unlimited window.
@@ -14,6 +14,8 @@ export interface RateDecision {
 export interface RateLimiter {
   /** Counts one hit on `key`; allowed while the window holds at most `limit` hits. */
   hit(key: string, limit: number, windowMs: number): Promise<RateDecision>;
+  /** Whether one more hit would be allowed, without counting one. */
+  peek(key: string, limit: number): Promise<RateDecision>;
   close(): Promise<void>;
 }
 
@@ -40,6 +42,13 @@ export class InProcessRateLimiter implements RateLimiter {
     return w.count <= limit ? { allowed: true, retryAfterMs: 0 } : { allowed: false, retryAfterMs: w.endsAt - now };
   }
 
+  async peek(key: string, limit: number): Promise<RateDecision> {
+    const now = Date.now();
+    const w = this.windows.get(key);
+    if (!w || w.endsAt <= now || w.count < limit) return { allowed: true, retryAfterMs: 0 };
+    return { allowed: false, retryAfterMs: w.endsAt - now };
+  }
+
   async close(): Promise<void> {
     clearInterval(this.sweeper);
     this.windows.clear();
@@ -62,6 +71,16 @@ export class RedisRateLimiter implements RateLimiter {
     try {
       const [count, ttl] = (await this.redis.eval(HIT, 1, this.prefix + key, String(windowMs))) as [number, number];
       return count <= limit ? { allowed: true, retryAfterMs: 0 } : { allowed: false, retryAfterMs: Math.max(0, ttl) };
+    } catch (err) {
+      this.log.warn({ err }, 'rate limiter: Redis unavailable, allowing');
+      return { allowed: true, retryAfterMs: 0 };
+    }
+  }
+
+  async peek(key: string, limit: number): Promise<RateDecision> {
+    try {
+      const [count, ttl] = await Promise.all([this.redis.get(this.prefix + key), this.redis.pttl(this.prefix + key)]);
+      return Number(count ?? 0) < limit ? { allowed: true, retryAfterMs: 0 } : { allowed: false, retryAfterMs: Math.max(0, ttl) };
     } catch (err) {
       this.log.warn({ err }, 'rate limiter: Redis unavailable, allowing');
       return { allowed: true, retryAfterMs: 0 };

@@ -1,5 +1,6 @@
 // HTTP routes for accounts: register, log in, who am I. Parses and hands over to Accounts; never
-// holds account rules itself and never echoes a password.
+// holds account rules itself and never echoes a password. The client's address (req.ip: the socket's,
+// or a forwarded one only from a TRUST_PROXY proxy) goes along for sign-in throttling.
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { unauthorized, type Accounts, type AuthUser } from '@onair/platform';
@@ -18,14 +19,14 @@ export function registerAuthRoutes(app: FastifyInstance, deps: { accounts: Accou
 
   app.post('/api/auth/register', async (req, reply) => {
     const { username, password } = parseBody(Credentials, req.body);
-    const session = await accounts.register(username, password);
+    const session = await accounts.register(username, password, { address: req.ip });
     reply.code(201);
     return { user: userView(session.user), token: session.token };
   });
 
   app.post('/api/auth/login', async (req) => {
     const { username, password } = parseBody(Credentials, req.body);
-    const session = await accounts.login(username, password);
+    const session = await accounts.login(username, password, { address: req.ip });
     return { user: userView(session.user), token: session.token };
   });
 
