@@ -64,6 +64,9 @@ WORKER_BUILD=(
 RUNTIME=(
   "cmd:ffmpeg|ffmpeg|HLS/DASH ladder, thumbnails"
   "cmd:ffprobe|ffmpeg|HLS/DASH ladder"
+  "cmd:cc|build-essential|SRT ingest helper (compiled on first use)"
+  "cmd:pkg-config|pkg-config|SRT ingest helper"
+  "pc:srt|libsrt-gnutls-dev|SRT ingest helper (the libsrt build Debian's ffmpeg already uses)"
 )
 TESTING=(
   "cmd:chromium|chromium|browser tests"

@@ -23,3 +23,4 @@ export {
   type RtmpListenerOptions,
 } from './ingest/rtmp-listener.js';
 export { contributionEncoders } from './ingest/contribution-encoder.js';
+export { SrtListener, type SrtListenerOptions } from './ingest/srt-listener.js';

@@ -17,7 +17,7 @@ import {
   type RateLimiter,
   type StreamCatalog,
 } from '@onair/platform';
-import { MediaPlane, RtmpListener, type IngestAuthorizer } from '@onair/sfu';
+import { MediaPlane, RtmpListener, SrtListener, type IngestAuthorizer } from '@onair/sfu';
 import { NodeRegistry } from '@onair/origin-cascade';
 import { CmafPackager, ladderSettings, LiveLadders, StreamRecordings } from '@onair/hls-fallback';
 import { broadcastPrefix, type Broadcasts, FileRecordingStore, HEARTBEAT_MS, type ReactionLog, type RecordingStore } from '@onair/platform';
@@ -153,4 +153,25 @@ export function ingestAuthorizer(streams: StreamCatalog, media: MediaPlane): Ing
 export async function createRtmpListener(config: Config, media: MediaPlane, authorize: IngestAuthorizer, log: Logger) {
   if (config.ingest.rtmpPort === undefined) return undefined;
   return RtmpListener.start(media, authorize, { host: config.host, port: config.ingest.rtmpPort, ffmpegPath: config.hls.ffmpegPath }, log);
+}
+
+/**
+ * SRT ingest on SRT_PORT (one UDP port, every stream); none with SRT_PORT=off. Its libsrt helper is
+ * compiled on first use: without a C compiler or libsrt's headers (scripts/setup.sh installs them)
+ * the node runs without SRT and says why once.
+ */
+export async function createSrtListener(config: Config, media: MediaPlane, authorize: IngestAuthorizer, log: Logger) {
+  if (config.ingest.srtPort === undefined) return undefined;
+  const host = config.host === 'localhost' ? '127.0.0.1' : config.host;
+  try {
+    return await SrtListener.start(
+      media,
+      authorize,
+      { host, port: config.ingest.srtPort, passphrase: config.ingest.srtPassphrase, ffmpegPath: config.hls.ffmpegPath },
+      log,
+    );
+  } catch (err) {
+    log.error({ err }, 'SRT ingest is off: its helper could not be built or started');
+    return undefined;
+  }
 }

@@ -4,7 +4,6 @@
 // LL-HLS ladder made from the same source. A wrong key, a second publisher and garbage bytes are
 // refused without spawning an encoder; a publisher that stops takes the stream offline, and one that
 // stalls does so after PUBLISHER_TIMEOUT_MS. No encoder is left running.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { connect } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,6 +13,7 @@ import { contributionEncoders } from '@onair/sfu';
 import { launchBrowser } from '../support/browser.js';
 import { createUserAndStream, startTestNode, waitFor, type TestStream } from '../support/onair-node.js';
 import { otherOriginThan, servePlayerPage } from '../support/player-page.js';
+import { killEncoders, pushEncoder, type EncoderPush } from '../support/push-encoder.js';
 import { openSdkPage, playWithReconnect, waitForDecodedFrames } from '../support/sdk-page.js';
 
 declare global {
@@ -27,62 +27,9 @@ const PUBLISHER_TIMEOUT_MS = 3000;
 let node: OnAirNode;
 let browser: Browser;
 const contexts: BrowserContext[] = [];
-const encoders = new Set<ChildProcess>();
 
-interface RtmpPush {
-  child: ChildProcess;
-  exited: Promise<number | null>;
-  stderr: () => string;
-}
-
-/** ffmpeg as the streamer's encoder: a test picture and a tone, x264 with 2 B-frames, AAC, FLV over RTMP. */
-function pushRtmp(url: string): RtmpPush {
-  const args = [
-    '-hide_banner',
-    '-loglevel',
-    'error',
-    '-re',
-    '-f',
-    'lavfi',
-    '-i',
-    'testsrc2=size=640x360:rate=30',
-    '-f',
-    'lavfi',
-    '-i',
-    'sine=frequency=440:sample_rate=48000',
-    '-t',
-    '120',
-    '-c:v',
-    'libx264',
-    '-preset',
-    'veryfast',
-    '-bf',
-    '2',
-    '-g',
-    '60',
-    '-b:v',
-    '1000k',
-    '-c:a',
-    'aac',
-    '-b:a',
-    '96k',
-    '-f',
-    'flv',
-    url,
-  ];
-  // Under pdeathsig like every ffmpeg the tests start: a killed test worker leaves none behind.
-  const child = spawn('/usr/bin/setpriv', ['--pdeathsig', 'KILL', '--', 'ffmpeg', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
-  encoders.add(child);
-  let stderr = '';
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-  const exited = new Promise<number | null>((resolve) =>
-    child.once('exit', (code) => {
-      encoders.delete(child);
-      resolve(code);
-    }),
-  );
-  return { child, exited, stderr: () => stderr };
-}
+/** ffmpeg as the streamer's encoder: x264 with 2 B-frames + AAC as FLV over RTMP. */
+const pushRtmp = (url: string): EncoderPush => pushEncoder(url, 'flv');
 
 async function streamLive(id: string): Promise<boolean> {
   const res = await fetch(`${node.url}/api/streams/${id}`);
@@ -110,7 +57,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const e of encoders) e.kill('SIGKILL');
+  killEncoders();
   await Promise.all(contexts.map((c) => c.close().catch(() => {})));
   await browser?.close();
   await node?.close();
@@ -118,7 +65,7 @@ afterAll(async () => {
 
 describe('RTMP ingest', () => {
   let stream: TestStream & { rtmp: string };
-  let publisher: RtmpPush;
+  let publisher: EncoderPush;
   beforeAll(async () => {
     stream = await createWithIngest();
   });

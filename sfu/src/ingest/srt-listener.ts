@@ -1,0 +1,293 @@
+// SRT ingest: one UDP port for every stream, callers in caller mode with the stream key in
+// `streamid` (plain `<key>`, or the SRT Access Control form `#!::r=<key>,m=publish`), with
+// SRT_PASSPHRASE enforced by libsrt when set. libsrt lives in a small C helper
+// (sfu/native/srt-ingest.c, compiled with the machine's cc on first use) that this module spawns,
+// owns and talks to over pipes: the helper asks for a verdict on each caller during the handshake,
+// and the key is checked here (`authorize`, then the media plane's 409) before the handshake
+// completes, so a refused caller costs no stream and no process. An accepted caller's MPEG-TS is
+// checked (its PMT: H.264 video only) and then fed to one ContributionEncoder per stream, exactly
+// as RTMP's FLV is. Any of connection, encoder and stream ending ends the other two.
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Logger } from '@onair/platform';
+import type { MediaPlane } from '../media-plane.js';
+import { isMediaError } from '../media-error.js';
+import type { RtpIngestSession } from '../rtp-ingest-session.js';
+import { ContributionEncoder } from './contribution-encoder.js';
+import type { IngestAuthorizer } from './rtmp-listener.js';
+import { readTsProgram, tsVideoCodecName } from './ts-program.js';
+
+export interface SrtListenerOptions {
+  /** An IPv4 address (the helper binds IPv4 only). */
+  host: string;
+  /** 0: an ephemeral port (read `port` after start). */
+  port: number;
+  passphrase: string | undefined;
+  ffmpegPath: string;
+  videoBitrateKbps?: number;
+}
+
+const SOURCE = fileURLToPath(new URL('../../native/srt-ingest.c', import.meta.url)); // from src/ingest and dist/ingest alike
+const BINARY = fileURLToPath(new URL('../../dist/native/srt-ingest', import.meta.url));
+const SETPRIV = '/usr/bin/setpriv';
+/** An accepted caller that has not completed its handshake after this (e.g. a wrong passphrase) is forgotten. */
+const CONNECT_TIMEOUT_MS = 5000;
+/** MPEG-TS kept while looking for the PMT (the codec check) before giving up. */
+const MAX_PROBE_BYTES = 2 * 1024 * 1024;
+
+/** Builds the helper when missing or older than its source; throws with the compiler's message. */
+export function buildSrtHelper(): string {
+  if (existsSync(BINARY) && statSync(BINARY).mtimeMs >= statSync(SOURCE).mtimeMs) return BINARY;
+  mkdirSync(dirname(BINARY), { recursive: true });
+  const flags = execFileSync('pkg-config', ['--cflags', '--libs', 'srt'], { encoding: 'utf8' }).trim().split(/\s+/);
+  execFileSync(process.env.CC ?? 'cc', ['-O2', '-Wall', '-o', BINARY, SOURCE, ...flags, '-lpthread'], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  return BINARY;
+}
+
+/** The stream key in an SRT streamid: `<key>` or `#!::r=<key>,m=publish` (ffmpeg sends it URL-encoded). */
+export function streamKeyFromStreamId(raw: string): { key: string } | { refused: string } {
+  let sid = raw;
+  if (sid.includes('%')) {
+    try {
+      sid = decodeURIComponent(sid);
+    } catch {
+      return { refused: 'malformed streamid' };
+    }
+  }
+  if (!sid.startsWith('#!::')) return sid ? { key: sid } : { refused: 'the streamid (the stream key) is missing' };
+  const fields = new Map<string, string>();
+  for (const part of sid.slice(4).split(',')) {
+    const eq = part.indexOf('=');
+    if (eq > 0) fields.set(part.slice(0, eq), part.slice(eq + 1));
+  }
+  const mode = fields.get('m') ?? 'request';
+  if (mode !== 'publish') return { refused: `this port takes publishers only (m=publish), not m=${mode}` };
+  const key = fields.get('r');
+  return key ? { key } : { refused: 'the streamid has no r=<stream key>' };
+}
+
+export class SrtListener {
+  private readonly publications = new Map<number, SrtPublication>();
+  /** Callers whose key was accepted and whose handshake is completing. */
+  private readonly admitted = new Map<number, { streamId: string; remote: string }>();
+  /** Connections that ended while their stream was opening. */
+  private readonly gone = new Set<number>();
+  private pending: Buffer = Buffer.alloc(0);
+  private closed = false;
+  private exited: Promise<void>;
+
+  private constructor(
+    private readonly helper: ChildProcess,
+    readonly port: number,
+    private readonly media: MediaPlane,
+    private readonly authorize: IngestAuthorizer,
+    private readonly opts: SrtListenerOptions,
+    private readonly log: Logger,
+    first: Buffer,
+  ) {
+    this.exited = new Promise((resolve) => helper.once('close', () => resolve()));
+    helper.stdout!.on('data', (d: Buffer) => this.receive(d));
+    helper.once('close', (code, signal) => {
+      for (const p of [...this.publications.values()]) p.connectionClosed('srt_listener_gone');
+      if (!this.closed) log.error({ code, signal }, 'srt ingest helper exited: SRT ingest is down');
+    });
+    if (first.length) this.receive(first);
+  }
+
+  static async start(media: MediaPlane, authorize: IngestAuthorizer, opts: SrtListenerOptions, log: Logger): Promise<SrtListener> {
+    const binary = buildSrtHelper();
+    const args = [opts.host, String(opts.port)];
+    const pdeathsig = existsSync(SETPRIV);
+    const helper = spawn(pdeathsig ? SETPRIV : binary, pdeathsig ? ['--pdeathsig', 'KILL', '--', binary, ...args] : args, {
+      stdio: ['pipe', 'pipe', 'pipe'],
+      env: { ...process.env, ONAIR_SRT_PASSPHRASE: opts.passphrase ?? '' },
+    });
+    helper.stdin!.on('error', () => {});
+    let stderr = '';
+    helper.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr = (stderr + d).slice(-2000)));
+    // The first frame says the port it listens on (or the helper exits saying why not).
+    const { port, rest } = await new Promise<{ port: number; rest: Buffer }>((resolve, reject) => {
+      let buf = Buffer.alloc(0);
+      const onData = (d: Buffer) => {
+        buf = Buffer.concat([buf, d]);
+        if (buf.length < 9) return;
+        const len = buf.readUInt32BE(5);
+        if (buf.length < 9 + len) return;
+        helper.stdout!.off('data', onData);
+        helper.off('close', onClose);
+        if (buf[0] !== 0x4c) return reject(new Error('srt helper spoke out of turn'));
+        resolve({ port: Number(buf.subarray(9, 9 + len).toString()), rest: buf.subarray(9 + len) });
+      };
+      const onClose = (code: number | null) => reject(new Error(`srt helper exited (${code}): ${stderr.trim()}`));
+      helper.stdout!.on('data', onData);
+      helper.once('close', onClose);
+    });
+    return new SrtListener(helper, port, media, authorize, opts, log.child({ ingest: 'srt' }), rest);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const p of [...this.publications.values()]) p.connectionClosed('node_shutdown');
+    this.helper.stdin!.end(); // the helper exits when its stdin ends
+    const force = setTimeout(() => this.helper.kill('SIGKILL'), 2000);
+    await this.exited;
+    clearTimeout(force);
+  }
+
+  /** Tells the helper to hang up on a connection (its publication ended). */
+  hangUp(id: number): void {
+    if (!this.closed) this.helper.stdin!.write(`close ${id}\n`);
+  }
+
+  private receive(data: Buffer): void {
+    this.pending = this.pending.length ? Buffer.concat([this.pending, data]) : data;
+    while (this.pending.length >= 9) {
+      const len = this.pending.readUInt32BE(5);
+      if (this.pending.length < 9 + len) return;
+      const type = String.fromCharCode(this.pending[0]!);
+      const id = this.pending.readUInt32BE(1);
+      const payload = this.pending.subarray(9, 9 + len);
+      this.pending = this.pending.subarray(9 + len);
+      if (type === 'D') this.publications.get(id)?.data(payload);
+      else if (type === 'A') void this.admit(id, payload);
+      else if (type === 'O') void this.open(id);
+      else if (type === 'C') {
+        const p = this.publications.get(id);
+        this.publications.delete(id);
+        if (p) p.connectionClosed(payload.toString() === 'peer_closed' ? 'publisher_disconnected' : payload.toString());
+        else if (!this.admitted.delete(id) && payload.toString() !== 'closed_by_node') this.gone.add(id);
+      }
+    }
+  }
+
+  /** The key check for a caller still in its handshake: the helper waits for our verdict. */
+  private async admit(id: number, payload: Buffer): Promise<void> {
+    const zero = payload.indexOf(0);
+    const streamid = payload.subarray(0, zero < 0 ? payload.length : zero).toString();
+    const remote = zero < 0 ? '?' : payload.subarray(zero + 1).toString();
+    const refuse = (code: string, why: string, streamId?: string) => {
+      this.log.warn({ remote, code, streamId }, `srt publish refused: ${why}`);
+      if (!this.closed) this.helper.stdin!.write(`reject ${id}\n`);
+    };
+    const parsed = streamKeyFromStreamId(streamid);
+    if ('refused' in parsed) return refuse('bad_streamid', parsed.refused);
+    const auth = await this.authorize(parsed.key, remote, 'srt').catch((err: unknown) => {
+      this.log.error({ err }, 'srt publish check failed');
+      return { ok: false as const, code: 'internal_error', message: 'the stream key could not be checked' };
+    });
+    if (!auth.ok) return refuse(auth.code, auth.message);
+    // The stream opens once the handshake completes ('O'): a caller that then fails it (a wrong
+    // passphrase is checked after this verdict) must not hold the stream.
+    this.admitted.set(id, { streamId: auth.streamId, remote });
+    setTimeout(() => this.admitted.delete(id), CONNECT_TIMEOUT_MS).unref();
+    if (!this.closed) this.helper.stdin!.write(`accept ${id}\n`);
+  }
+
+  /** A caller we accepted completed its handshake: open its stream (409-equivalent if someone beat it). */
+  private async open(id: number): Promise<void> {
+    const admitted = this.admitted.get(id);
+    this.admitted.delete(id);
+    if (!admitted) return this.hangUp(id);
+    const { streamId, remote } = admitted;
+    let session: RtpIngestSession;
+    try {
+      session = await this.media.publishRtp(streamId);
+    } catch (err) {
+      const code = isMediaError(err) ? err.code : 'internal_error';
+      this.log.warn({ remote, code, streamId }, `srt publish refused: ${(err as Error).message}`);
+      return this.hangUp(id);
+    }
+    if (this.gone.delete(id)) {
+      session.close('publisher_disconnected'); // it left while the stream opened
+      return;
+    }
+    const publication = new SrtPublication(id, remote, session, this, this.opts, this.log.child({ streamId }));
+    this.publications.set(id, publication);
+    publication.onEnded = () => this.publications.delete(id);
+    this.log.info({ remote, streamId, sessionId: session.id }, 'srt publisher connected');
+  }
+}
+
+/** One accepted SRT caller: its MPEG-TS to the stream's encoder. Owns the encoder; ends with the connection and the stream. */
+class SrtPublication {
+  onEnded: () => void = () => {};
+  private encoder: ContributionEncoder | undefined;
+  private probe: Buffer[] = [];
+  private probeBytes = 0;
+  private ended = false;
+
+  constructor(
+    private readonly id: number,
+    private readonly remote: string,
+    private readonly session: RtpIngestSession,
+    private readonly listener: SrtListener,
+    private readonly opts: SrtListenerOptions,
+    private readonly log: Logger,
+  ) {
+    session.once('closed', (reason) => this.end(reason));
+  }
+
+  data(chunk: Buffer): void {
+    if (this.ended) return;
+    if (this.encoder) {
+      this.encoder.write(chunk);
+      return;
+    }
+    this.probe.push(chunk);
+    this.probeBytes += chunk.length;
+    const all = Buffer.concat(this.probe);
+    this.probe = [all];
+    const program = readTsProgram(all);
+    if (!program) {
+      if (this.probeBytes > MAX_PROBE_BYTES) {
+        this.log.error({ remote: this.remote }, 'srt stream refused: no MPEG-TS program table (PMT) found');
+        this.session.close('not_mpegts');
+      }
+      return;
+    }
+    const video = program.videoTypes[0];
+    if (video !== 0x1b) {
+      const codec = video === undefined ? 'none' : tsVideoCodecName(video);
+      this.log.error({ remote: this.remote, codec }, `srt stream refused: video codec ${codec} is not supported; send H.264`);
+      this.session.close('unsupported_codec');
+      return;
+    }
+    const audio = program.audioTypes.length > 0;
+    const encoder = new ContributionEncoder({
+      ffmpegPath: this.opts.ffmpegPath,
+      input: 'mpegts',
+      video: this.session.video,
+      audio: audio ? this.session.audio : undefined,
+      videoBitrateKbps: this.opts.videoBitrateKbps ?? 2500,
+    });
+    this.encoder = encoder;
+    this.session.touch();
+    this.log.info({ pid: encoder.pid, audio }, 'srt contribution encoder started');
+    encoder.on('exited', (why) => {
+      this.log.error({ why }, 'srt contribution encoder exited: ending the stream');
+      this.session.close('encoder_exited');
+    });
+    encoder.write(all);
+    this.probe = [];
+  }
+
+  connectionClosed(reason: string): void {
+    this.session.close(reason);
+    this.end(reason);
+  }
+
+  private end(reason: string): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.probe = [];
+    this.log.info({ reason, encoderStderr: this.encoder?.stderr || undefined }, 'srt publication ended');
+    void this.encoder?.stop();
+    this.listener.hangUp(this.id);
+    this.onEnded();
+  }
+}

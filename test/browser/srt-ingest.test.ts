@@ -1,0 +1,107 @@
+// SRT ingest end to end on a node with SRT_PASSPHRASE: a real ffmpeg pushes MPEG-TS (H.264 with
+// B-frames + AAC) in caller mode to the node's one SRT port, with the stream key in `streamid` as
+// plain `<key>` and as `#!::r=<key>,m=publish`; the stream goes live and a Chromium WHEP viewer
+// decodes frames. A wrong key, a missing passphrase and a second publisher are refused during the
+// handshake without spawning an encoder; garbage datagrams leave the node and the listener working;
+// stopping the encoder takes the stream offline and leaves no encoder running.
+import { createSocket } from 'node:dgram';
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser, BrowserContext } from 'playwright-core';
+import type { OnAirNode } from '@onair/signaling';
+import { contributionEncoders } from '@onair/sfu';
+import { launchBrowser } from '../support/browser.js';
+import { createUserAndStream, startTestNode, waitFor, type TestStream } from '../support/onair-node.js';
+import { killEncoders, pushEncoder } from '../support/push-encoder.js';
+import { openSdkPage, playWithReconnect, waitForDecodedFrames } from '../support/sdk-page.js';
+
+const PASSPHRASE = 'onair-test-passphrase';
+let node: OnAirNode;
+let browser: Browser;
+const contexts: BrowserContext[] = [];
+let stream: TestStream & { srt: string };
+
+const srtUrl = (streamid: string, passphrase: string | undefined = PASSPHRASE) =>
+  `${stream.srt}?streamid=${encodeURIComponent(streamid)}${passphrase ? `&passphrase=${passphrase}` : ''}&pkt_size=1316`;
+
+async function streamLive(id: string): Promise<boolean> {
+  const res = await fetch(`${node.url}/api/streams/${id}`);
+  return ((await res.json()) as { live: boolean }).live;
+}
+
+beforeAll(async () => {
+  node = await startTestNode({ SRT_PASSPHRASE: PASSPHRASE, PUBLISHER_TIMEOUT_MS: '3000', LOG_LEVEL: process.env.SRT_TEST_LOG ?? 'warn' });
+  browser = await launchBrowser();
+  const s = await createUserAndStream(node.url, 'srt test');
+  const res = await fetch(`${node.url}/api/me/streams`, { headers: { authorization: `Bearer ${s.token}` } });
+  const { items } = (await res.json()) as { items: { id: string; ingest: { srt: string | null } }[] };
+  const srt = items.find((i) => i.id === s.id)?.ingest.srt;
+  if (!srt) throw new Error('no SRT URL in the stream view (is libsrt-gnutls-dev installed?)');
+  stream = { ...s, srt };
+});
+
+afterAll(async () => {
+  killEncoders();
+  await Promise.all(contexts.map((c) => c.close().catch(() => {})));
+  await browser?.close();
+  await node?.close();
+});
+
+describe('SRT ingest', () => {
+  it('listens on one port that the ingest URL names', () => {
+    expect(stream.srt).toBe(`srt://127.0.0.1:${node.srt!.port}`);
+  });
+
+  it('refuses a wrong key and a caller without the passphrase, spawning no encoder', async () => {
+    const before = contributionEncoders.spawned;
+    const wrong = pushEncoder(srtUrl(`sk_${randomBytes(32).toString('base64url')}`), 'mpegts');
+    expect(await wrong.exited).not.toBe(0);
+    const noPass = pushEncoder(srtUrl(stream.streamKey, ''), 'mpegts');
+    expect(await noPass.exited).not.toBe(0);
+    expect(contributionEncoders.spawned).toBe(before);
+    expect(node.media.isBroadcasting(stream.id)).toBe(false);
+    expect(await streamLive(stream.id)).toBe(false);
+  });
+
+  it('a plain-key publisher with B-frames goes live and Chromium decodes it; a second publisher is refused; stop -> offline', async () => {
+    const publisher = pushEncoder(srtUrl(stream.streamKey), 'mpegts');
+    await waitFor('the stream to be live', () => streamLive(stream.id), 25_000);
+    const { context, page } = await openSdkPage(browser, node.url, 'srt viewer');
+    contexts.push(context);
+    await playWithReconnect(page, `${node.url}/whep/${stream.id}`);
+    const sample = await waitForDecodedFrames(page, 20_000);
+    expect(sample.videoWidth).toBe(640);
+
+    const before = contributionEncoders.spawned;
+    const second = pushEncoder(srtUrl(`#!::r=${stream.streamKey},m=publish`), 'mpegts');
+    expect(await second.exited).not.toBe(0);
+    expect(contributionEncoders.spawned).toBe(before);
+    expect(await streamLive(stream.id)).toBe(true);
+
+    publisher.child.kill('SIGKILL'); // no goodbye: SRT notices the silence, the node its end
+    await waitFor('the stream to go offline', async () => !(await streamLive(stream.id)), 15_000);
+    await waitFor('no contribution encoder left', () => contributionEncoders.running === 0, 5000);
+  });
+
+  it('garbage datagrams on the SRT port change nothing', async () => {
+    const sock = createSocket('udp4');
+    for (let i = 0; i < 50; i++) sock.send(randomBytes(1 + (i % 1400)), node.srt!.port, '127.0.0.1');
+    await new Promise((r) => setTimeout(r, 500));
+    sock.close();
+    expect((await fetch(`${node.url}/healthz`)).status).toBe(200);
+  });
+
+  it('the Access Control form #!::r=<key>,m=publish publishes too', async () => {
+    const publisher = pushEncoder(srtUrl(`#!::r=${stream.streamKey},m=publish`), 'mpegts');
+    await waitFor('the stream to be live', () => streamLive(stream.id), 25_000);
+    expect(
+      node.media
+        .inspect(stream.id)
+        ?.producers.map((p) => p.mimeType)
+        .sort(),
+    ).toEqual(['audio/opus', 'video/H264']);
+    publisher.child.kill('SIGINT');
+    await waitFor('the stream to go offline', async () => !(await streamLive(stream.id)), 15_000);
+    await waitFor('no contribution encoder left', () => contributionEncoders.running === 0, 5000);
+  });
+});
