@@ -6,6 +6,7 @@
 // SDK's playWithReconnect does). Commands come from the orchestrator (scale-sim.ts) either over the
 // child-process IPC channel or directly (in-process, for the test). Owns its nodes and connections;
 // close() ends them.
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Redis } from 'ioredis';
 import { createLogger, NatsBus, type Bus, type Logger } from '@onair/platform';
 import { isMediaError } from '@onair/sfu';
@@ -55,6 +56,10 @@ export interface HostStats {
   /** Reconnects that finished (placed or gave up) since the last stats call. */
   reconnects: Reconnect[];
   reconnectsWaiting: number;
+  /** Streams held (origin or relay) over this host's live nodes: one registry holding each. */
+  holdings: number;
+  /** p99 event-loop delay since the previous stats call, ms. */
+  loopDelayP99Ms: number;
   dropReasons: Record<string, number>;
   errors: Record<string, number>;
   busDropped: number;
@@ -86,6 +91,8 @@ export class SimHost {
   /** Viewers dropped by relays that ended, by the reason the stream ended with. */
   private readonly dropReasons: Record<string, number> = {};
   private closed = false;
+  /** This process's event-loop delay: when it is high, the simulation itself is the bottleneck. */
+  private readonly loopDelay = monitorEventLoopDelay({ resolution: 10 });
 
   async handle(c: HostCommand): Promise<unknown> {
     switch (c.cmd) {
@@ -113,6 +120,7 @@ export class SimHost {
 
   private async setUp(init: HostInit): Promise<null> {
     this.init = init;
+    this.loopDelay.enable();
     this.log = createLogger(process.env.SCALE_SIM_LOG ?? 'silent', 'scale-sim');
     // Commands fail fast while Redis is down (the Redis restart scenario) instead of queueing forever.
     this.redis = new Redis(init.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: true, retryStrategy: () => 200 });
@@ -294,12 +302,16 @@ export class SimHost {
     let viewers = 0;
     let alive = 0;
     let originsLost = 0;
+    let holdings = 0;
     for (const n of this.nodes.values()) {
       originsLost += n.originsLost;
       if (n.crashed) continue;
       alive++;
+      holdings += n.media.liveStreamIds().length;
       viewers += n.media.load().viewers;
     }
+    const loop = this.loopDelay.percentile(99) / 1e6;
+    this.loopDelay.reset();
     const all = this.reconnects.splice(0);
     const reconnects = all.filter((r) => r.placedAtMs !== undefined || r.failed);
     for (const r of all) if (r.placedAtMs === undefined && !r.failed) this.reconnects.push(r);
@@ -311,6 +323,8 @@ export class SimHost {
       originsLost,
       reconnects,
       reconnectsWaiting: this.reconnects.length,
+      holdings,
+      loopDelayP99Ms: loop,
       dropReasons: { ...this.dropReasons },
       errors: { ...this.errors },
       busDropped: this.bus.dropped,
@@ -319,6 +333,7 @@ export class SimHost {
 
   private async close(): Promise<null> {
     this.closed = true;
+    this.loopDelay.disable();
     await Promise.allSettled([...this.pending]);
     await Promise.allSettled([...this.nodes.values()].map((n) => n.close()));
     await this.bus.close();

@@ -89,6 +89,8 @@ export interface SimResult {
     seconds: number;
     redisOpsPerSec: number;
     redisCpuCores: number;
+    /** Bytes Redis sent to its clients (replies): where reading every record every second shows. */
+    redisOutMBps: number;
     natsInPerSec: number;
     natsOutPerSec: number;
     natsCpuCores: number;
@@ -96,6 +98,10 @@ export interface SimResult {
     hostCpuCores: number;
     perNodeCpuMs: number;
     viewers: number;
+    /** Streams held over all nodes (origins and relays): registry holdings. */
+    holdings: number;
+    /** Worst host's p99 event-loop delay in the window: high means the simulation, not the system, is saturated. */
+    loopDelayP99Ms: number;
   };
   flash: {
     placed: number;
@@ -308,6 +314,7 @@ export async function runScaleSim(o: SimOptions): Promise<SimResult> {
       return {
         atMs: Date.now(),
         redisCommands: cmds.total,
+        redisOutBytes: cmds.netOutputBytes,
         redisCpu: processCpuSeconds(redis.pid!),
         natsCpu: processCpuSeconds(nats.pid!),
         varz,
@@ -333,6 +340,7 @@ export async function runScaleSim(o: SimOptions): Promise<SimResult> {
       seconds: secs,
       redisOpsPerSec: (s1.redisCommands - s0.redisCommands) / secs,
       redisCpuCores: (s1.redisCpu - s0.redisCpu) / secs,
+      redisOutMBps: (s1.redisOutBytes - s0.redisOutBytes) / secs / 1e6,
       natsInPerSec: (s1.varz.inMsgs - s0.varz.inMsgs) / secs,
       natsOutPerSec: (s1.varz.outMsgs - s0.varz.outMsgs) / secs,
       natsCpuCores: (s1.natsCpu - s0.natsCpu) / secs,
@@ -340,9 +348,11 @@ export async function runScaleSim(o: SimOptions): Promise<SimResult> {
       hostCpuCores: hostCpu,
       perNodeCpuMs: (hostCpu * 1000) / alive,
       viewers: s1.stats.reduce((a, s) => a + s.viewers, 0),
+      holdings: s1.stats.reduce((a, s) => a + s.holdings, 0),
+      loopDelayP99Ms: Math.max(...s1.stats.map((s) => s.loopDelayP99Ms)),
     };
     log(
-      `  steady: redis ${steady.redisOpsPerSec.toFixed(0)} cmd/s ${steady.redisCpuCores.toFixed(3)} core, nats in ${steady.natsInPerSec.toFixed(0)}/s out ${steady.natsOutPerSec.toFixed(0)}/s, hosts ${hostCpu.toFixed(2)} core`,
+      `  steady: redis ${steady.redisOpsPerSec.toFixed(0)} cmd/s ${steady.redisCpuCores.toFixed(3)} core, nats in ${steady.natsInPerSec.toFixed(0)}/s out ${steady.natsOutPerSec.toFixed(0)}/s, hosts ${hostCpu.toFixed(2)} core, ${steady.holdings} holdings, loop delay p99 ${steady.loopDelayP99Ms.toFixed(0)} ms`,
     );
 
     // ---- flash crowd on a new stream

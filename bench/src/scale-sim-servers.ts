@@ -89,11 +89,15 @@ export class PrivateRedis {
   }
 
   /** Total commands processed since the server started (INFO stats). */
-  async commandsProcessed(): Promise<{ total: number; instantaneousOpsPerSec: number }> {
+  async commandsProcessed(): Promise<{ total: number; instantaneousOpsPerSec: number; netOutputBytes: number }> {
     this.stats ??= new Redis(this.url, { maxRetriesPerRequest: 1 }).on('error', () => {});
     const info = await this.stats.info('stats');
     const field = (name: string) => Number(new RegExp(`${name}:(\\d+)`).exec(info)?.[1] ?? NaN);
-    return { total: field('total_commands_processed'), instantaneousOpsPerSec: field('instantaneous_ops_per_sec') };
+    return {
+      total: field('total_commands_processed'),
+      instantaneousOpsPerSec: field('instantaneous_ops_per_sec'),
+      netOutputBytes: field('total_net_output_bytes'),
+    };
   }
 
   async stop(): Promise<void> {

@@ -17,7 +17,7 @@ import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { RegistryReadPath } from '@onair/origin-cascade';
 import { round, table } from './report.js';
-import { DEFAULTS, runScaleSim, type SimResult } from './scale-sim-run.js';
+import { DEFAULTS, runScaleSim, type SimResult, zipfWeights } from './scale-sim-run.js';
 
 function arg(name: string): string | undefined {
   const i = process.argv.indexOf(`--${name}`);
@@ -78,11 +78,15 @@ async function main() {
         viewers: r.steady.viewers,
         'redis cmd/s': round(r.steady.redisOpsPerSec, 0),
         'redis core': round(r.steady.redisCpuCores, 3),
+        'redis out MB/s': round(r.steady.redisOutMBps, 2),
         'nats in/s': round(r.steady.natsInPerSec, 0),
         'nats out/s': round(r.steady.natsOutPerSec, 0),
         'nats core': round(r.steady.natsCpuCores, 3),
         'hosts core': round(r.steady.hostCpuCores, 2),
         'ms CPU/node/s': round(r.steady.perNodeCpuMs, 2),
+        holdings: r.steady.holdings,
+        'redis cmd/holding/s': round(r.steady.redisOpsPerSec / Math.max(1, r.steady.holdings), 2),
+        'loop p99 ms': round(r.steady.loopDelayP99Ms, 0),
       })),
     ),
   );
@@ -120,6 +124,7 @@ async function main() {
       const metrics: [string, (r: SimResult) => number, number][] = [
         ['redis cmd/s', (r) => r.steady.redisOpsPerSec, 0],
         ['redis core', (r) => r.steady.redisCpuCores, 1],
+        ['redis out MB/s', (r) => r.steady.redisOutMBps, 0],
         ['nats msgs/s (in+out)', (r) => r.steady.natsInPerSec + r.steady.natsOutPerSec, 0],
         ['nats core', (r) => r.steady.natsCpuCores, 1],
         ['control plane, all nodes (core)', (r) => r.steady.hostCpuCores, 0],
@@ -144,6 +149,24 @@ async function main() {
       }
     }
     console.log(table(rows));
+  }
+
+  // Holdings at the seed: an edge holds every stream one of its viewers watches. With 8,000 WebRTC
+  // viewers per edge drawn from the same Zipf popularity over 10 k streams, the expected number of
+  // distinct streams per edge is sum_i 1 - (1 - p_i)^8000.
+  const seedStreams = 10_000;
+  const perEdge = zipfWeights(seedStreams).reduce((a, p) => a + 1 - (1 - p) ** 8000, 0);
+  const seedHoldings = Math.round(250 * perEdge + seedStreams);
+  console.log(
+    `\nseed holdings estimate: ${Math.round(perEdge)} distinct streams per edge (8,000 viewers), ${seedHoldings} holdings over 250 edges + 10 k origins`,
+  );
+  for (const path of paths) {
+    const last = results.filter((r) => r.options.readPath === path).at(-1);
+    if (!last) continue;
+    const perHolding = last.steady.redisOpsPerSec / Math.max(1, last.steady.holdings);
+    console.log(
+      `  ${path}: ${round(perHolding, 2)} Redis cmd per holding per s at ${last.options.nodes} nodes -> ~${Math.round(perHolding * seedHoldings)} cmd/s at the seed`,
+    );
   }
 }
 
