@@ -91,6 +91,19 @@ describe('SRT ingest', () => {
     expect((await fetch(`${node.url}/healthz`)).status).toBe(200);
   });
 
+  it('refuses HEVC with a log line and ends the stream instead of leaving it stuck', async () => {
+    const before = contributionEncoders.spawned;
+    const hevc = pushEncoder(srtUrl(stream.streamKey), 'mpegts', '320x180', 'libx265');
+    await waitFor(
+      'the HEVC publisher to be turned away',
+      () => hevc.child.exitCode !== null || hevc.child.signalCode !== null,
+      20_000,
+    ).catch(() => hevc.child.kill('SIGKILL'));
+    await waitFor('the stream to be free again', () => !node.media.isBroadcasting(stream.id), 10_000);
+    expect(contributionEncoders.spawned).toBe(before);
+    expect(await streamLive(stream.id)).toBe(false);
+  });
+
   it('the Access Control form #!::r=<key>,m=publish publishes too', async () => {
     const publisher = pushEncoder(srtUrl(`#!::r=${stream.streamKey},m=publish`), 'mpegts');
     await waitFor('the stream to be live', () => streamLive(stream.id), 25_000);

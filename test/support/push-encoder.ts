@@ -19,7 +19,12 @@ export function killEncoders(): void {
   for (const c of running) c.kill('SIGKILL');
 }
 
-export function pushEncoder(url: string, format: 'flv' | 'mpegts', size = '640x360'): EncoderPush {
+export function pushEncoder(
+  url: string,
+  format: 'flv' | 'mpegts',
+  size = '640x360',
+  videoCodec: 'libx264' | 'libx265' = 'libx264',
+): EncoderPush {
   // Pushing media (-re) for up to 2 minutes; tests stop it earlier.
   const args = [
     '-hide_banner',
@@ -37,7 +42,7 @@ export function pushEncoder(url: string, format: 'flv' | 'mpegts', size = '640x3
     '-t',
     '120',
     '-c:v',
-    'libx264',
+    videoCodec,
     '-preset',
     'veryfast',
     '-bf',
