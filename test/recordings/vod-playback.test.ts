@@ -15,6 +15,7 @@ import type { OnAirNode } from '@onair/signaling';
 import { launchBrowser, screenshot } from '../support/browser.js';
 import { createUserAndStream, startTestNode, waitFor, type TestStream } from '../support/onair-node.js';
 import { otherOriginThan, servePlayerPage } from '../support/player-page.js';
+import { ChannelClient, registerUser } from '../support/channel-client.js';
 import { openBenchPage } from '../../bench/src/bench-page.js';
 import { FRAME_HEIGHT, FRAME_WIDTH, readTimecode } from '../../bench/src/timecode.js';
 
@@ -42,6 +43,8 @@ let browser: Browser;
 let stream: TestStream;
 let sender: Page;
 let dir: string;
+/** When the chat message of the live part was sent (wall clock). */
+let chatSentAt = 0;
 const contexts: BrowserContext[] = [];
 
 async function broadcasts(): Promise<BroadcastJson[]> {
@@ -150,8 +153,15 @@ afterAll(async () => {
 describe('live rewind and past broadcasts in players', () => {
   it('DVR: during the live stream hls.js seeks back 10 s to a picture 10 s older (±1.5 s), and Live returns to the edge', async () => {
     await waitFor('a recording', async () => (await broadcasts())[0]?.status === 'recording', 20_000);
-    // 20 s recorded, so that 10 s back lies well inside the DVR window.
-    await new Promise((r) => setTimeout(r, 20_000));
+    // 20 s recorded, so that 10 s back lies well inside the DVR window; a chat message 12 s in.
+    await new Promise((r) => setTimeout(r, 12_000));
+    const chatter = await registerUser(node.url);
+    const channel = await ChannelClient.connect(node.url, stream.id, chatter.token);
+    chatSentAt = Date.now();
+    channel.chat('said twelve seconds in');
+    await channel.waitForText('said twelve seconds in');
+    await channel.close();
+    await new Promise((r) => setTimeout(r, 8_000));
     const [b] = await broadcasts();
     expect(b!.playback.dvr).toBeDefined();
     const page = await playerPage();
@@ -237,4 +247,64 @@ describe('live rewind and past broadcasts in players', () => {
       expect(await page.evaluate(() => window.fatal)).toBeUndefined();
     }
   }, 120_000);
+
+  it('web app: the stream page lists the broadcast; its page replays the chat at the video time it was sent (±1 s) after a seek; a clip page plays', async () => {
+    const [b] = await broadcasts();
+    const startedAt = Date.parse(b!.startedAt);
+    const expectedSec = (chatSentAt - startedAt) / 1000;
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    contexts.push(context);
+    const page = await context.newPage();
+    page.on('pageerror', (err) => console.error(`[page error] ${err.message}`));
+    await page.goto(`${node.url}/watch/${stream.id}`);
+    const link = page.locator(`.recordings a[href="/broadcast/${b!.id}"]`);
+    await link.waitFor({ timeout: 15_000 });
+    await link.click();
+    await page.waitForFunction(() => (document.querySelector('video')?.readyState ?? 0) >= 2, undefined, { timeout: 20_000 });
+    // Seek to 3 s before the message: it is not shown yet; play: it appears when the video reaches it.
+    await page.evaluate(async (t) => {
+      const v = document.querySelector('video')!;
+      v.muted = true;
+      await new Promise<void>((resolve) => {
+        v.addEventListener('seeked', () => resolve(), { once: true });
+        v.currentTime = t;
+      });
+    }, expectedSec - 3);
+    await new Promise((r) => setTimeout(r, 500));
+    const replayText = () => page.evaluate(() => document.querySelector('.chat-replay')?.textContent ?? '');
+    expect(await replayText()).not.toContain('said twelve seconds in');
+    await page.evaluate(() => document.querySelector('video')!.play());
+    await page.waitForFunction(
+      () => (document.querySelector('.chat-replay')?.textContent ?? '').includes('said twelve seconds in'),
+      undefined,
+      {
+        timeout: 15_000,
+        polling: 50,
+      },
+    );
+    const shownAt = await page.evaluate(() => document.querySelector('video')!.currentTime);
+    console.log(`web chat replay: sent ${expectedSec.toFixed(2)} s into the broadcast, shown at ${shownAt.toFixed(2)} s`);
+    expect(Math.abs(shownAt - expectedSec)).toBeLessThanOrEqual(1);
+    await screenshot(page, 'broadcast-page');
+
+    // A clip of it has a page that plays it, with a download link.
+    const viewer = await createUserAndStream(node.url, 'clipper');
+    const res = await fetch(`${node.url}/api/broadcasts/${b!.id}/clips`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${viewer.token}` },
+      body: JSON.stringify({ startMs: 2000, durationMs: 5000 }),
+    });
+    expect(res.status).toBe(201);
+    const clip = (await res.json()) as { id: string };
+    await page.goto(`${node.url}/clip/${clip.id}`);
+    await page.waitForFunction(() => (document.querySelector('video')?.readyState ?? 0) >= 2, undefined, { timeout: 20_000 });
+    await page.evaluate(() => {
+      const v = document.querySelector('video')!;
+      v.muted = true;
+      return v.play();
+    });
+    await page.waitForFunction(() => document.querySelector('video')!.currentTime > 1, undefined, { timeout: 10_000 });
+    expect(await page.locator('a[href$=".mp4?download=1"]').count()).toBe(1);
+    await screenshot(page, 'clip-page');
+  }, 90_000);
 });

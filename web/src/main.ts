@@ -6,13 +6,20 @@ import { dashboardPage } from './pages/dashboard/index.js';
 import { directoryPage } from './pages/directory.js';
 import { notFoundPage } from './pages/not-found.js';
 import { watchPage } from './pages/watch/index.js';
+import { broadcastPage, clipPage } from './pages/recordings.js';
 import { Router } from './router.js';
 import { h, fill } from './dom.js';
 import { clearAuth, loadAuth, onAuthChange } from './session.js';
 import { openSignInDialog } from './components/sign-in-dialog.js';
 
 const root = document.getElementById('app')!;
-new Router(root, notFoundPage).add('/', directoryPage).add('/watch/:id', watchPage).add('/dashboard', dashboardPage).start();
+new Router(root, notFoundPage)
+  .add('/', directoryPage)
+  .add('/watch/:id', watchPage)
+  .add('/dashboard', dashboardPage)
+  .add('/broadcast/:id', broadcastPage)
+  .add('/clip/:id', clipPage)
+  .start();
 
 const accountNav = document.getElementById('account-nav')!;
 const renderAccountNav = () => {

@@ -9,9 +9,19 @@ import fastifyStatic from '@fastify/static';
 import type { FastifyInstance } from 'fastify';
 import { notFound } from '@onair/platform';
 
-const APP_ROUTES = ['/', '/dashboard', '/dashboard/', '/watch/:id', '/watch/:id/'];
+const APP_ROUTES = [
+  '/',
+  '/dashboard',
+  '/dashboard/',
+  '/watch/:id',
+  '/watch/:id/',
+  '/broadcast/:id',
+  '/broadcast/:id/',
+  '/clip/:id',
+  '/clip/:id/',
+];
 /** Paths machines call: an unknown one is a JSON 404, never the app's page. */
-const NOT_PAGES = /^\/(api|whip|whep|hls|dash|ws|assets|metrics|healthz|readyz)(\/|$)/;
+const NOT_PAGES = /^\/(api|whip|whep|hls|dash|vod|clips|ws|assets|metrics|healthz|readyz)(\/|$)/;
 
 export async function registerWebApp(app: FastifyInstance, distDir: string): Promise<void> {
   const built = existsSync(join(distDir, 'index.html'));

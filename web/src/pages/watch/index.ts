@@ -16,6 +16,7 @@ import { chatPanel } from './chat-panel.js';
 import { playerView } from './player-view.js';
 import { reactionButtons, reactionLayer } from './reactions.js';
 import { tipButton } from './tip-dialog.js';
+import { recordingsSection } from '../recordings.js';
 
 export const watchPage: Page = (root, ctx) => {
   const id = ctx.params.id ?? '';
@@ -80,6 +81,7 @@ function mountWatch(root: HTMLElement, id: string, initial: Stream): () => void 
   const alerts = tipAlerts();
   player.frame.append(layer.element, alerts.element);
   const chat = chatPanel(id, ch);
+  const recordings = recordingsSection(id);
   const isOwn = () => !!stream?.ownerId && String(stream.ownerId) === String(loadAuth()?.user.id);
 
   let roleCheck = 0;
@@ -101,7 +103,11 @@ function mountWatch(root: HTMLElement, id: string, initial: Stream): () => void 
       if (!viewers.dataset.offline) viewers.textContent = `${n} watching`;
     }),
     ch.on('tip', (tip) => alerts.show(tip)),
-    ch.on('status', (s) => (s.live ? player.wentLive() : player.wentOffline())),
+    ch.on('status', (s) => {
+      if (s.live) player.wentLive();
+      else player.wentOffline();
+      recordings.refresh();
+    }),
     onAuthChange(() => {
       ch.setToken(loadAuth()?.token);
       void refreshRole();
@@ -119,10 +125,11 @@ function mountWatch(root: HTMLElement, id: string, initial: Stream): () => void 
         { class: 'watch-main', 'aria-label': 'Player' },
         player.frame,
         player.bar,
-        h('div', { class: 'engage' }, reactionButtons(ch), tipButton(id, isOwn)),
+        h('div', { class: 'engage' }, reactionButtons(ch), recordings.clipControl, tipButton(id, isOwn)),
       ),
       chat.element,
     ),
+    recordings.element,
   );
   player.start();
 
