@@ -26,6 +26,8 @@ import { Cascade } from '@onair/origin-cascade';
 import { HttpAudience, PlaybackOrigin, type CmafPackager, type LiveLadders } from '@onair/hls-fallback';
 import { registerAuthRoutes } from './http/auth-routes.js';
 import { installCors } from './http/cors.js';
+import { createHttpServer } from './http/http-server.js';
+import { installSecurityHeaders } from './http/security-headers.js';
 import { acceptEmptyJsonBodies, installErrorHandler } from './http/error-handler.js';
 import { registerMediaRoutes } from './http/media-routes.js';
 import { registerOpsRoutes } from './http/ops-routes.js';
@@ -244,6 +246,7 @@ export async function startNode(config: Config, log: Logger = createLogger(confi
       // Forwarding headers count only from the proxies the operator names (TRUST_PROXY): otherwise any
       // client could choose its address (viewer counts, rate limits) or the host in URLs we hand out.
       trustProxy: config.trustProxy.length > 0 ? config.trustProxy : false,
+      serverFactory: (handler) => createHttpServer(handler),
     });
     cleanups.push(() => app.close());
     const gateway = new ChannelGateway({
@@ -273,6 +276,7 @@ export async function startNode(config: Config, log: Logger = createLogger(confi
     installErrorHandler(app, log);
     acceptEmptyJsonBodies(app);
     installCors(app);
+    installSecurityHeaders(app);
     let baseUrl = config.publicUrl ?? '';
     const urls = playbackUrlsFor('');
     const absolute = {
