@@ -101,6 +101,7 @@ const Env = z.object({
   TOPUP_MAX_AMOUNT: intFrom(100_000),
   STRIPE_SECRET_KEY: z.string().optional(),
   TEST_FUNDS: z.enum(['auto', 'on', 'off']).default('auto'),
+  METRICS_TOKEN: z.string().min(16, 'METRICS_TOKEN must be at least 16 characters').optional(),
   STRIPE_WEBHOOK_SECRET: z.string().optional(),
   STRIPE_API_URL: z.string().url().optional(),
   HLS_MODE: z.enum(['always', 'off']).default('always'),
@@ -135,6 +136,8 @@ export interface Config {
    * empty: none, every client's address is its socket's.
    */
   trustProxy: string[];
+  /** When set, GET /metrics needs `Authorization: Bearer <token>`. */
+  metricsToken: string | undefined;
   logLevel: string;
   /** Where embedded storage lives; null keeps it in memory (DATA_DIR=:memory:, for tests). */
   dataDir: string | null;
@@ -364,6 +367,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     host: e.HOST,
     port: e.PORT,
     publicUrl: e.PUBLIC_URL?.replace(/\/$/, ''),
+    metricsToken: e.METRICS_TOKEN || undefined,
     trustProxy: e.TRUST_PROXY.split(',')
       .map((p) => p.trim())
       .filter(Boolean),

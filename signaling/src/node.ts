@@ -291,6 +291,7 @@ export async function startNode(config: Config, log: Logger = createLogger(confi
     };
     registerOpsRoutes(app, {
       registry: metrics,
+      metricsToken: config.metricsToken,
       checks: [
         { name: 'database', check: () => db.ping() },
         { name: 'mediasoup', check: async () => media.pool.size > 0 },

@@ -51,3 +51,21 @@ it('answers readiness 503 once its database is gone', async () => {
   expect(((await res.json()) as { checks: { database: boolean } }).checks.database).toBe(false);
   await other.close();
 });
+
+it('keeps /metrics behind METRICS_TOKEN when one is set: 401 without or with a wrong token, 200 with it', async () => {
+  const token = 'metrics-token-0123456789';
+  const guarded = await startTestNode({ METRICS_TOKEN: token });
+  try {
+    const none = await fetch(`${guarded.url}/metrics`);
+    expect(none.status).toBe(401);
+    expect(none.headers.get('www-authenticate')).toBe('Bearer realm="metrics"');
+    expect(((await none.json()) as { error: { code: string } }).error.code).toBe('metrics_token_required');
+    expect((await fetch(`${guarded.url}/metrics`, { headers: { authorization: 'Bearer wrong-token-0123456789' } })).status).toBe(401);
+    const ok = await fetch(`${guarded.url}/metrics`, { headers: { authorization: `Bearer ${token}` } });
+    expect(ok.status).toBe(200);
+    expect(await ok.text()).toContain('onair_mediasoup_workers');
+    expect((await fetch(`${guarded.url}/healthz`)).status).toBe(200); // liveness stays open for probes
+  } finally {
+    await guarded.close();
+  }
+});
