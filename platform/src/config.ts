@@ -53,6 +53,9 @@ const Env = z.object({
   RTC_MIN_PORT: intFrom(40000),
   RTC_MAX_PORT: intFrom(49999),
   ICE_SERVERS: z.string().optional(),
+  TURN_URLS: z.string().default(''),
+  TURN_SECRET: z.string().min(16, 'TURN_SECRET must be at least 16 characters').optional(),
+  TURN_CREDENTIAL_TTL_SECONDS: intFrom(3600),
   PUBLISHER_TIMEOUT_MS: intFrom(10_000),
   RTMP_PORT: z.string().optional(),
   SRT_PORT: z.string().optional(),
@@ -160,6 +163,8 @@ export interface Config {
     rtcMinPort: number;
     rtcMaxPort: number;
     iceServers: IceServer[];
+    /** TURN REST API (coturn `use-auth-secret`): credentials minted per client, valid ttlSeconds. */
+    turn: { urls: string[]; secret: string; ttlSeconds: number } | undefined;
     /** A publisher whose media stops for this long is taken offline. */
     publisherTimeoutMs: number;
     /**
@@ -394,6 +399,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       rtcMinPort: e.RTC_MIN_PORT,
       rtcMaxPort: e.RTC_MAX_PORT,
       iceServers,
+      turn: e.TURN_SECRET
+        ? {
+            urls: e.TURN_URLS.split(',')
+              .map((u) => u.trim())
+              .filter(Boolean),
+            secret: e.TURN_SECRET,
+            ttlSeconds: e.TURN_CREDENTIAL_TTL_SECONDS,
+          }
+        : undefined,
       publisherTimeoutMs: e.PUBLISHER_TIMEOUT_MS,
       socketBufferBytes: e.RTC_SOCKET_BUFFER_BYTES,
       routerMaxViewers: e.MEDIA_ROUTER_MAX_VIEWERS,

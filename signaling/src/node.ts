@@ -27,6 +27,7 @@ import { HttpAudience, PlaybackOrigin, type CmafPackager, type LiveLadders } fro
 import { registerAuthRoutes } from './http/auth-routes.js';
 import { installCors } from './http/cors.js';
 import { createHttpServer } from './http/http-server.js';
+import { IceServerSource } from './http/ice-servers.js';
 import { installSecurityHeaders } from './http/security-headers.js';
 import { acceptEmptyJsonBodies, installErrorHandler } from './http/error-handler.js';
 import { registerMediaRoutes } from './http/media-routes.js';
@@ -309,7 +310,12 @@ export async function startNode(config: Config, log: Logger = createLogger(confi
     });
     registerChatRoutes(app, { streams, history: chatHistory, chat });
     registerModerationRoutes(app, { accounts, moderation, activity: new StreamActivity(db, moderation) });
-    registerMediaRoutes(app, { media, streams, iceServers: config.media.iceServers, placement: cascade });
+    registerMediaRoutes(app, {
+      media,
+      streams,
+      iceServers: new IceServerSource(config.media.iceServers, config.media.turn),
+      placement: cascade,
+    });
     registerTipRoutes(app, { accounts, tips });
     registerWalletRoutes(app, { accounts, wallets: tips.wallets, topups });
     await registerStripeWebhook(app, { topups });

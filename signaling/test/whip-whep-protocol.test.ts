@@ -1,5 +1,6 @@
 // WHIP (RFC 9725) and WHEP over raw HTTP against a real node with real mediasoup workers: every
 // status code the foundation issue lists, with offers made by a real WebRTC stack (werift).
+import { createHmac } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { OnAirNode } from '@onair/signaling';
 import { createUserAndStream, startTestNode, waitFor, type TestStream } from '../../test/support/onair-node.js';
@@ -195,6 +196,30 @@ describe('WHIP ingest', () => {
         '<turn:turn.example.net?transport=udp>; rel="ice-server"; username="u"; credential="p"; credential-type="password"',
       );
       await fetch(other.url + res.headers.get('location'), { method: 'DELETE' });
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('mints short-lived TURN credentials per request with TURN_SECRET (TURN REST API, as coturn checks them)', async () => {
+    const secret = 'turn-shared-secret-0123456789';
+    const other = await startTestNode({
+      TURN_URLS: 'turn:turn.example.net:3478?transport=udp',
+      TURN_SECRET: secret,
+      TURN_CREDENTIAL_TTL_SECONDS: '600',
+    });
+    try {
+      const s = await createUserAndStream(other.url);
+      const link = (await fetch(`${other.url}/whep/${s.id}`, { method: 'OPTIONS' })).headers.get('link') ?? '';
+      const m = /<turn:turn\.example\.net:3478\?transport=udp>; rel="ice-server"; username="(\d+):onair"; credential="([^"]+)"/.exec(link);
+      expect(m, link).not.toBeNull();
+      const expiry = Number(m![1]);
+      const now = Date.now() / 1000;
+      expect(expiry).toBeGreaterThan(now + 590);
+      expect(expiry).toBeLessThan(now + 610);
+      // What coturn computes from the same secret for this username: the credential is valid there.
+      expect(m![2]).toBe(createHmac('sha1', secret).update(`${m![1]}:onair`).digest('base64'));
+      expect(link).not.toContain(secret);
     } finally {
       await other.close();
     }

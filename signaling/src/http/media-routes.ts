@@ -6,6 +6,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { AppError, CLIENT_ID, type IceServer, type StreamCatalog } from '@onair/platform';
+import type { IceServerSource } from './ice-servers.js';
 import type { MediaPlane, SessionRole } from '@onair/sfu';
 
 /** Where a WHEP viewer goes (the cascade); without it every viewer is served by this node. */
@@ -16,7 +17,8 @@ export interface ViewerPlacer {
 export interface MediaRouteDeps {
   media: MediaPlane;
   streams: StreamCatalog;
-  iceServers: IceServer[];
+  /** What the Link header offers (TURN credentials are minted per request). */
+  iceServers: IceServerSource;
   placement?: ViewerPlacer | undefined;
 }
 
@@ -29,13 +31,13 @@ export function registerMediaRoutes(app: FastifyInstance, deps: MediaRouteDeps):
   for (const type of [SDP, SDPFRAG]) {
     app.addContentTypeParser(type, { parseAs: 'string', bodyLimit: 64 * 1024 }, (_req, body, done) => done(null, body));
   }
-  const link = iceServerLinks(deps.iceServers);
 
   for (const [prefix, role] of [
     ['whip', 'ingest'],
     ['whep', 'viewer'],
   ] as const) {
     app.options(`/${prefix}/:streamId`, async (_req, reply) => {
+      const link = iceServerLinks(deps.iceServers.current());
       if (link) reply.header('Link', link);
       reply.header('Accept-Post', SDP).header('Allow', 'OPTIONS, POST').code(204).send();
     });
@@ -69,6 +71,7 @@ export function registerMediaRoutes(app: FastifyInstance, deps: MediaRouteDeps):
       const clientId = typeof client === 'string' && CLIENT_ID.test(client) ? client : undefined;
       const answer = role === 'ingest' ? await deps.media.publish(streamId, sdp) : await deps.media.play(streamId, sdp, { clientId });
       req.log.info({ streamId, sessionId: answer.sessionId, role }, `${prefix} session created`);
+      const link = iceServerLinks(deps.iceServers.current());
       if (link) reply.header('Link', link);
       return reply
         .code(201)
