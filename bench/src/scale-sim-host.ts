@@ -345,6 +345,8 @@ export class SimHost {
 // Run as a child process: commands arrive on the IPC channel, each answered with its id.
 if (process.argv.includes('--scale-sim-host') && process.send) {
   const host = new SimHost();
+  // As the node's main.ts does: a stray rejection is logged, the node keeps running.
+  process.on('unhandledRejection', (reason) => console.error('scale-sim host: unhandled rejection', reason));
   process.on('message', (m: { id: number; command: HostCommand }) => {
     host.handle(m.command).then(
       (result) => process.send!({ id: m.id, result }),

@@ -150,6 +150,7 @@ function childHost(module: string): HostHandle {
     if (m.error) w?.reject(new Error(m.error));
     else w?.resolve(m.result);
   });
+  child.on('error', () => {}); // a send to an exited host: its call is rejected below
   child.on('exit', (code) => {
     for (const w of waiting.values()) w.reject(new Error(`scale-sim host exited (${code})`));
     waiting.clear();
@@ -159,8 +160,13 @@ function childHost(module: string): HostHandle {
     call: (command) =>
       new Promise((resolve, reject) => {
         const id = next++;
+        if (!child.connected) return reject(new Error('scale-sim host has exited'));
         waiting.set(id, { resolve, reject });
-        child.send({ id, command });
+        child.send({ id, command }, (err) => {
+          if (!err) return;
+          waiting.delete(id);
+          reject(err);
+        });
       }),
     close: async () => {
       if (child.exitCode !== null || child.signalCode !== null) return;

@@ -308,7 +308,9 @@ export class Cascade {
     if (!up) return;
     this.notify(up.nodeId, 'release', { streamId, linkId: up.linkId, reason });
     if (!this.closed && (reason === 'upstream_silent' || reason === 'upstream_lost' || reason === 'upstream_closed'))
-      void this.reattach(streamId, up);
+      void this.reattach(streamId, up).catch((err) =>
+        this.deps.log.warn({ err, streamId }, 'relay could not re-attach: registry unavailable'),
+      );
   };
 
   private pathOf(streamId: string): string[] | undefined {
