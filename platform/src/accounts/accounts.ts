@@ -6,7 +6,7 @@ import type { Database } from '../db/database.js';
 import { badRequest, conflict, unauthorized } from '../errors.js';
 import { DEFAULT_SCRYPT, hashPassword, needsRehash, PasswordHasher, type ScryptParams } from './passwords.js';
 import type { SignInThrottle } from './sign-in-throttle.js';
-import { loadSigningSecret, SessionTokens, type AuthUser, type Role } from './tokens.js';
+import { loadSigningSecret, SessionTokens, type AuthUser, type Role, type VerifiedToken } from './tokens.js';
 
 export type { AuthUser, Role } from './tokens.js';
 
@@ -80,7 +80,21 @@ interface UserRow {
   role: Role;
   password_hash: string;
   created_at: Date;
+  token_version: number;
 }
+
+/** What a session is checked against on every use: the account as stored now. */
+interface SessionState {
+  version: number;
+  role: Role;
+  username: string;
+}
+
+/**
+ * How long a node trusts its copy of an account's session state: a revocation or a role change made
+ * on another node takes effect here within this time (at once on the node that made it).
+ */
+export const SESSION_CHECK_CACHE_MS = 5_000;
 
 const INVALID_CREDENTIALS = 'wrong username or password';
 
@@ -88,6 +102,7 @@ export class Accounts {
   private dummyHash: Promise<string> | undefined;
 
   private readonly hasher: PasswordHasher;
+  private readonly sessionStates = new Map<string, { state: SessionState | null; readAtMs: number }>();
 
   private constructor(
     private readonly db: Database,
@@ -122,7 +137,7 @@ export class Accounts {
     const rows = await this.db.query<UserRow>(
       `INSERT INTO users (username, username_key, password_hash) VALUES ($1, $2, $3)
        ON CONFLICT (username_key) DO NOTHING
-       RETURNING id, username, role, created_at`,
+       RETURNING id, username, role, created_at, token_version`,
       [username, key, passwordHash],
     );
     const row = rows[0];
@@ -156,9 +171,106 @@ export class Accounts {
     return this.sessionFor(row);
   }
 
-  /** The user a bearer token speaks for; AppError 401 `invalid_token` / `token_expired`. */
-  verifyToken(token: string): Promise<AuthUser> {
-    return this.tokens.verify(token);
+  /**
+   * The user a bearer token speaks for, with the role stored now (a demoted admin is a user at
+   * once); AppError 401 `invalid_token` / `token_expired`, or `session_revoked` after a sign-out
+   * everywhere or a password change.
+   */
+  async verifyToken(token: string): Promise<AuthUser> {
+    return (await this.verifySession(token)).user;
+  }
+
+  /** verifyToken with the token's session version and expiry (for connections that outlive a request). */
+  async verifySession(token: string): Promise<VerifiedToken> {
+    const verified = await this.tokens.verifyFull(token);
+    const state = await this.sessionState(verified.user.id);
+    if (!state) throw unauthorized('invalid_token', 'this account no longer exists');
+    if (state.version !== verified.version) throw unauthorized('session_revoked', 'this session was signed out; sign in again');
+    return { ...verified, user: { id: verified.user.id, username: state.username, role: state.role } };
+  }
+
+  /** Whether a session (a user at a token version) may still act: the account exists and has not revoked it. */
+  async sessionCurrent(userId: string, version: number): Promise<boolean> {
+    return (await this.sessionState(userId))?.version === version;
+  }
+
+  /** Signs the user out everywhere: every token issued so far stops working (on other nodes within SESSION_CHECK_CACHE_MS). */
+  async signOutEverywhere(user: AuthUser): Promise<void> {
+    await this.db.query('UPDATE users SET token_version = token_version + 1 WHERE id = $1', [user.id]);
+    this.sessionStates.delete(user.id);
+  }
+
+  /** Changes the password (the current one is required) and revokes every other session; returns a fresh one. */
+  async changePassword(user: AuthUser, currentPassword: unknown, newPassword: unknown, from?: Requester): Promise<Session> {
+    const chars = typeof newPassword === 'string' ? [...newPassword].length : 0;
+    if (typeof newPassword !== 'string' || chars < PASSWORD_MIN_CHARS || chars > PASSWORD_MAX_CHARS) {
+      throw badRequest('weak_password', `a password is ${PASSWORD_MIN_CHARS} to ${PASSWORD_MAX_CHARS} characters`);
+    }
+    const nameKey = user.username.toLowerCase();
+    if (from && this.throttle) await this.throttle.beforeLogin(nameKey, from.address);
+    const row = (await this.db.query<UserRow>('SELECT * FROM users WHERE id = $1', [user.id]))[0];
+    if (!row) throw unauthorized('invalid_token', 'this account no longer exists');
+    const ok =
+      typeof currentPassword === 'string' &&
+      currentPassword.length <= 4 * PASSWORD_MAX_CHARS &&
+      (await this.hasher.verify(currentPassword, row.password_hash));
+    if (!ok) {
+      if (from && this.throttle) await this.throttle.loginFailed(nameKey, from.address);
+      throw unauthorized('invalid_credentials', 'the current password is wrong');
+    }
+    const hash = await this.hasher.hash(newPassword);
+    const updated = await this.db.query<UserRow>(
+      'UPDATE users SET password_hash = $2, token_version = token_version + 1 WHERE id = $1 RETURNING *',
+      [user.id, hash],
+    );
+    this.sessionStates.delete(user.id);
+    if (!updated[0]) throw unauthorized('invalid_token', 'this account no longer exists');
+    return this.sessionFor(updated[0]);
+  }
+
+  /**
+   * Of these sessions (long-lived connections), the users whose session was revoked or whose account
+   * is gone: one query for every user not read within SESSION_CHECK_CACHE_MS.
+   */
+  async revokedAmong(sessions: readonly { userId: string; version: number }[]): Promise<Set<string>> {
+    const now = Date.now();
+    const stale = [
+      ...new Set(
+        sessions
+          .map((x) => x.userId)
+          .filter((id) => UUID_PATTERN.test(id) && !(now - (this.sessionStates.get(id)?.readAtMs ?? 0) < SESSION_CHECK_CACHE_MS)),
+      ),
+    ];
+    if (stale.length > 0) {
+      const rows = await this.db.query<{ id: string; token_version: number; role: Role; username: string }>(
+        'SELECT id, token_version, role, username FROM users WHERE id = ANY($1::uuid[])',
+        [stale],
+      );
+      const found = new Map(rows.map((r) => [r.id, r]));
+      for (const id of stale) {
+        const r = found.get(id);
+        this.sessionStates.set(id, { state: r ? { version: r.token_version, role: r.role, username: r.username } : null, readAtMs: now });
+      }
+    }
+    const revoked = new Set<string>();
+    for (const x of sessions) if (this.sessionStates.get(x.userId)?.state?.version !== x.version) revoked.add(x.userId);
+    return revoked;
+  }
+
+  private async sessionState(userId: string): Promise<SessionState | null> {
+    const cached = this.sessionStates.get(userId);
+    const now = Date.now();
+    if (cached && now - cached.readAtMs < SESSION_CHECK_CACHE_MS) return cached.state;
+    const rows = UUID_PATTERN.test(userId)
+      ? await this.db.query<Pick<UserRow, 'token_version' | 'role' | 'username'>>(
+          'SELECT token_version, role, username FROM users WHERE id = $1',
+          [userId],
+        )
+      : [];
+    const state = rows[0] ? { version: rows[0].token_version, role: rows[0].role, username: rows[0].username } : null;
+    if (this.sessionStates.size > 100_000) this.sessionStates.clear(); // bounded: it is only a cache
+    this.sessionStates.set(userId, { state, readAtMs: now });
+    return state;
   }
 
   async getUser(id: string): Promise<User | null> {
@@ -172,9 +284,9 @@ export class Accounts {
     return rows[0] ? toUser(rows[0]) : null;
   }
 
-  private async sessionFor(row: Pick<UserRow, 'id' | 'username' | 'role'>): Promise<Session> {
+  private async sessionFor(row: Pick<UserRow, 'id' | 'username' | 'role' | 'token_version'>): Promise<Session> {
     const user: AuthUser = { id: row.id, username: row.username, role: row.role };
-    return { user, token: await this.tokens.sign(user) };
+    return { user, token: await this.tokens.sign(user, row.token_version) };
   }
 
   private dummy(): Promise<string> {

@@ -1,4 +1,5 @@
-// Session tokens: short-lived HS256 JWTs `{sub, name, role}` issued by "onair". Every node must sign
+// Session tokens: short-lived HS256 JWTs `{sub, name, role, ver}` issued by "onair" (`ver`: the user's
+// token version when issued, which revocation raises; see Accounts). Every node must sign
 // with the same secret, so without JWT_SECRET the secret is created once in app_secrets and shared
 // through the database. Never accepts another algorithm or an unsigned token, never logs a token.
 import { randomBytes } from 'node:crypto';
@@ -37,6 +38,13 @@ export interface SessionTokenOptions {
   nowMs?: () => number;
 }
 
+/** A verified token's contents: who, their session version, and when the token expires. */
+export interface VerifiedToken {
+  user: AuthUser;
+  version: number;
+  expiresAtMs: number;
+}
+
 export class SessionTokens {
   private readonly nowMs: () => number;
 
@@ -44,9 +52,9 @@ export class SessionTokens {
     this.nowMs = options.nowMs ?? Date.now;
   }
 
-  sign(user: AuthUser): Promise<string> {
+  sign(user: AuthUser, version = 0): Promise<string> {
     const nowSeconds = Math.floor(this.nowMs() / 1000);
-    return new SignJWT({ name: user.username, role: user.role })
+    return new SignJWT({ name: user.username, role: user.role, ver: version })
       .setProtectedHeader({ alg: ALGORITHM, typ: 'JWT' })
       .setSubject(user.id)
       .setIssuer(ISSUER)
@@ -57,6 +65,11 @@ export class SessionTokens {
 
   /** The user a token speaks for; AppError 401 `token_expired` or `invalid_token` otherwise. */
   async verify(token: string): Promise<AuthUser> {
+    return (await this.verifyFull(token)).user;
+  }
+
+  /** The token's user, session version (0 for tokens from before versions) and expiry. */
+  async verifyFull(token: string): Promise<VerifiedToken> {
     let payload: JWTPayload;
     try {
       ({ payload } = await jwtVerify(token, this.options.secret, {
@@ -69,10 +82,11 @@ export class SessionTokens {
       if (err instanceof errors.JWTExpired) throw unauthorized('token_expired', 'the session has expired; sign in again');
       throw unauthorized('invalid_token', 'the session token is not valid');
     }
-    const { sub, name, role } = payload;
-    if (typeof sub !== 'string' || typeof name !== 'string' || (role !== 'user' && role !== 'admin')) {
+    const { sub, name, role, exp } = payload;
+    const ver = payload.ver ?? 0;
+    if (typeof sub !== 'string' || typeof name !== 'string' || (role !== 'user' && role !== 'admin') || !Number.isSafeInteger(ver)) {
       throw unauthorized('invalid_token', 'the session token is not valid');
     }
-    return { id: sub, username: name, role };
+    return { user: { id: sub, username: name, role }, version: ver as number, expiresAtMs: (exp ?? 0) * 1000 };
   }
 }

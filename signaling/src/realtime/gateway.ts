@@ -58,8 +58,15 @@ export interface GatewayDeps {
 const FLOOD_BURST = 500;
 const FLOOD_PER_SECOND = 50;
 
+/** How often the gateway checks that its signed-in connections' sessions were not revoked. */
+export const SESSION_SWEEP_MS = 5_000;
+/** The close code of a socket whose session ended: its token expired (reason `token_expired`) or was revoked (`session_revoked`). */
+export const CLOSE_SESSION_ENDED = 4001;
+
 interface Connection extends Viewer {
   channel: StreamChannel;
+  /** The token's session (signed-in connections): closed at its expiry or when it is revoked. */
+  session: { version: number; expiresAtMs: number } | undefined;
   inboundTokens: number;
   inboundAtMs: number;
   reactionWindowEnds: number;
@@ -96,6 +103,8 @@ export class ChannelGateway {
   private server: Server | undefined;
   private closed = false;
   private readonly statusSub: BusSubscription;
+  private readonly sessionSweep: NodeJS.Timeout;
+  private sweeping = false;
 
   constructor(private readonly deps: GatewayDeps) {
     this.options = { ...DEFAULT_CHANNEL_OPTIONS, ...deps.channel };
@@ -107,6 +116,26 @@ export class ChannelGateway {
     this.statusSub = streamTopics.status.subscribe(deps.bus, ANY_KEY, (s, streamId) => this.applyStreamStatus(streamId, s.live), {
       log: deps.log,
     });
+    this.sessionSweep = setInterval(() => void this.closeRevokedSessions(), SESSION_SWEEP_MS);
+    this.sessionSweep.unref();
+  }
+
+  /** Closes the sockets of sessions revoked since they connected (sign-out everywhere, password change, deleted account). */
+  private async closeRevokedSessions(): Promise<void> {
+    if (this.sweeping) return;
+    this.sweeping = true;
+    try {
+      const signedIn: Connection[] = [];
+      for (const c of this.channels.values())
+        for (const v of c.viewers) if ((v as Connection).session && v.user) signedIn.push(v as Connection);
+      if (signedIn.length === 0) return;
+      const revoked = await this.deps.accounts.revokedAmong(signedIn.map((c) => ({ userId: c.user!.id, version: c.session!.version })));
+      for (const c of signedIn) if (revoked.has(c.user!.id)) c.ws.close(CLOSE_SESSION_ENDED, 'session_revoked');
+    } catch (err) {
+      this.deps.log.warn({ err }, 'checking channel sessions failed; trying again at the next sweep');
+    } finally {
+      this.sweeping = false;
+    }
   }
 
   attach(server: Server): void {
@@ -144,8 +173,13 @@ export class ChannelGateway {
       .filter(Boolean);
     const token = offered.find((p) => p !== CHANNEL_SUBPROTOCOL && p.split('.').length === 3) ?? url.searchParams.get('token') ?? undefined;
     let user: AuthUser | null = null;
+    let session: Connection['session'];
     try {
-      if (token) user = await this.deps.accounts.verifyToken(token);
+      if (token) {
+        const verified = await this.deps.accounts.verifySession(token);
+        user = verified.user;
+        session = { version: verified.version, expiresAtMs: verified.expiresAtMs };
+      }
       if (!isSubjectToken(streamId) || !(await this.deps.streams.get(streamId))) return refuse(socket, 404, 'stream_not_found');
     } catch (err) {
       if (isAppError(err)) return refuse(socket, err.status, err.code);
@@ -163,7 +197,7 @@ export class ChannelGateway {
     // Browsers need one offered protocol selected: ours when offered, else the first (the token).
     this.wss.options.handleProtocols = (protocols) =>
       protocols.has(CHANNEL_SUBPROTOCOL) ? CHANNEL_SUBPROTOCOL : (protocols.values().next().value ?? false);
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.connected(ws, channel, user, moderator));
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.connected(ws, channel, user, moderator, session));
   }
 
   private async openChannel(streamId: string): Promise<StreamChannel> {
@@ -191,12 +225,18 @@ export class ChannelGateway {
     return opening;
   }
 
-  private connected(ws: WebSocket, channel: StreamChannel, user: AuthUser | null, moderator: boolean): void {
+  private connected(
+    ws: WebSocket,
+    channel: StreamChannel,
+    user: AuthUser | null,
+    moderator: boolean,
+    session: Connection['session'] = undefined,
+  ): void {
     if (channel.isClosed) {
       // The last viewer left while this one was upgrading: open the channel again.
       if (this.closed) return void ws.close(1001, 'shutting down');
       this.openChannel(channel.streamId).then(
-        (c) => this.connected(ws, c, user, moderator),
+        (c) => this.connected(ws, c, user, moderator, session),
         () => ws.close(1011, 'channel unavailable'),
       );
       return;
@@ -212,8 +252,18 @@ export class ChannelGateway {
       reactions: 0,
       inboundTokens: FLOOD_BURST,
       inboundAtMs: Date.now(),
+      session,
     };
     channel.viewers.add(conn);
+    // A socket does not outlive its token: closed when it expires (the client signs in again).
+    const expiry = session
+      ? setTimeout(
+          () => ws.close(CLOSE_SESSION_ENDED, 'token_expired'),
+          Math.max(0, Math.min(session.expiresAtMs - Date.now(), 2 ** 31 - 1)),
+        )
+      : undefined;
+    expiry?.unref();
+    ws.on('close', () => clearTimeout(expiry));
     ws.on('error', () => ws.terminate());
     ws.on('message', (data, isBinary) => void this.onMessage(conn, data, isBinary));
     ws.on('close', () => {
@@ -372,6 +422,7 @@ export class ChannelGateway {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    clearInterval(this.sessionSweep);
     this.server?.off('upgrade', this.onUpgrade);
     this.deps.moderation.off('notice', this.onNotice);
     this.deps.bus.off('status', this.onBusStatus);
