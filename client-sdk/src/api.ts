@@ -159,6 +159,10 @@ export interface OnAirApi {
   withToken(token: string | undefined): OnAirApi;
   register(username: string, password: string): Promise<AuthSession>;
   login(username: string, password: string): Promise<AuthSession>;
+  /** Ends every session of the signed-in user, this one included (their tokens answer 401 session_revoked). */
+  logoutAll(): Promise<void>;
+  /** Changes the password and ends every other session; returns this client's new session. */
+  changePassword(currentPassword: string, newPassword: string): Promise<AuthSession>;
   me(): Promise<User>;
   createStream(input: StreamInput): Promise<OwnedStream>;
   getStream(id: string): Promise<Stream>;
@@ -213,6 +217,8 @@ export function api(baseUrl: string, token?: string): OnAirApi {
     withToken: (next) => api(base, next),
     register: (username, password) => call('POST', '/api/auth/register', { username, password }),
     login: (username, password) => call('POST', '/api/auth/login', { username, password }),
+    logoutAll: () => call('POST', '/api/auth/logout-all', {}),
+    changePassword: (currentPassword, newPassword) => call('POST', '/api/auth/password', { currentPassword, newPassword }),
     me: () => call('GET', '/api/me'),
     createStream: (input) => call('POST', '/api/streams', { tags: [], ...input }),
     getStream: (id) => call('GET', `/api/streams/${encodeURIComponent(id)}`),

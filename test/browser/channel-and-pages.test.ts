@@ -87,7 +87,7 @@ async function noSidewaysScroll(page: Page, what: string): Promise<void> {
 }
 
 describe('the web app for a returning streamer and their viewers', () => {
-  it('a streamer signs in on a second browser and reaches their stream, its details and chat settings; no key is kept in browser storage', async () => {
+  it('a streamer signs in on a second browser and reaches their stream, its details and chat settings; no key is kept in browser storage; sign out everywhere ends both sessions', async () => {
     const username = uniqueName('returning');
     const first = await newPage();
     await first.goto(`${node.url}/dashboard`);
@@ -138,6 +138,16 @@ describe('the web app for a returning streamer and their viewers', () => {
       token,
     );
     expect(settings.json).toEqual({ slowModeSeconds: 10, blockedTerms: ['spoiler', 'giveaway'] });
+
+    // "Sign out everywhere" on the second browser ends the first browser's session too.
+    const firstToken = await first.evaluate(() => JSON.parse(localStorage.getItem('onair.auth') ?? '{}').token as string);
+    await second.getByRole('button', { name: 'Sign out everywhere' }).click();
+    await second.locator('.nav-sign-in').waitFor();
+    for (const t of [token, firstToken]) {
+      const { status, json } = await api<{ error: { code: string } }>('GET', '/api/me', t);
+      expect(status).toBe(401);
+      expect(json.error.code).toBe('session_revoked');
+    }
   }, 90_000);
 
   it('an unknown stream id gets a not-found page and opens no chat socket; unknown pages and /dashboard/ get app pages', async () => {

@@ -9,7 +9,7 @@ import { watchPage } from './pages/watch/index.js';
 import { broadcastPage, clipPage } from './pages/recordings.js';
 import { Router } from './router.js';
 import { h, fill } from './dom.js';
-import { clearAuth, loadAuth, onAuthChange } from './session.js';
+import { clearAuth, client, loadAuth, onAuthChange } from './session.js';
 import { openSignInDialog } from './components/sign-in-dialog.js';
 
 const root = document.getElementById('app')!;
@@ -44,6 +44,22 @@ const renderAccountNav = () => {
     h('span', { class: 'who' }, auth.user.username),
     ' ',
     h('button', { type: 'button', class: 'link', onclick: () => clearAuth() }, 'Sign out'),
+    ' ',
+    h(
+      'button',
+      {
+        type: 'button',
+        class: 'link',
+        title: 'Ends your sessions on every device and browser',
+        // The server ends every token; this browser forgets its own even if the call fails.
+        onclick: () =>
+          void client()
+            .logoutAll()
+            .catch(() => {})
+            .finally(clearAuth),
+      },
+      'Sign out everywhere',
+    ),
   );
 };
 onAuthChange(renderAccountNav);
