@@ -64,6 +64,9 @@ describe.each(STORAGE_KINDS)('broadcast retention and deletion on %s storage', (
     const b = await broadcasts.begin(stream.id, Date.now());
     const denied = await appError(broadcasts.delete(b.id, stranger));
     expect([denied.status, denied.code]).toEqual([403, 'not_stream_owner']);
+    const recording = await appError(broadcasts.delete(b.id, owner));
+    expect([recording.status, recording.code]).toEqual([409, 'broadcast_recording']);
+    await broadcasts.finish(b.id, { durationMs: 1000, bytes: 0 });
     await broadcasts.delete(b.id, { ...stranger, role: 'admin' });
     expect(await broadcasts.lookup(b.id)).toBe('deleted');
     expect(await broadcasts.lookup('../../etc/passwd')).toBeNull();

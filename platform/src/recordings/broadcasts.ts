@@ -5,7 +5,7 @@
 // removes its media. Never renders playlists and never writes segments (hls-fallback's recorder does).
 import { randomBytes } from 'node:crypto';
 import type { Database } from '../db/database.js';
-import { AppError, forbidden, notFound } from '../errors.js';
+import { AppError, conflict, forbidden, notFound } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { AuthUser } from '../accounts/tokens.js';
 import type { RecordingStore } from './recording-store.js';
@@ -157,13 +157,16 @@ export class Broadcasts {
 
   /**
    * Deletes a broadcast for `user` (the stream's owner or an admin): hidden at once (its playlists
-   * and segments answer 410 from the next request), then its media and clips are removed.
+   * and segments answer 410 from the next request), then its media and clips are removed. Not while
+   * it is being recorded (409 broadcast_recording).
    */
   async delete(id: string, user: AuthUser): Promise<void> {
     const b = await this.get(id);
     if (!b) throw notFound('broadcast_not_found', 'no such broadcast');
     if (b.ownerId !== user.id && user.role !== 'admin')
       throw forbidden('not_stream_owner', 'only the stream owner can delete its broadcasts');
+    // Its recorder (maybe on another node) is still writing: deleting now would leave it writing into a removed folder.
+    if (b.status === 'recording') throw conflict('broadcast_recording', 'the broadcast is still live: end the stream, then delete it');
     await this.remove(b, 'deleted by owner');
   }
 

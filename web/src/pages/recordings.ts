@@ -102,6 +102,9 @@ export function recordingsSection(streamId: string): { element: HTMLElement; cli
       .then(({ items }) => {
         element.hidden = false;
         clipControl.hidden = false;
+        const live = items.find((b) => b.status === 'recording');
+        rewind.hidden = !live;
+        if (live) rewind.href = `/broadcast/${live.id}`;
         broadcasts.replaceChildren(
           ...(items.length
             ? items.map((b) =>
@@ -144,7 +147,9 @@ export function recordingsSection(streamId: string): { element: HTMLElement; cli
       })
       .catch(() => clips.replaceChildren());
   };
-  clipControl = liveClipButton(streamId, refresh);
+  // Rewind: WebRTC (or LL-HLS) viewers go to the broadcast's DVR playlist for the past; its Live button brings them back here.
+  const rewind = h('a', { href: '#', 'data-link': true, class: 'button rewind', hidden: true }, '⏪ Rewind');
+  clipControl = h('span', { class: 'clip-control' }, rewind, liveClipButton(streamId, refresh));
   clipControl.hidden = true;
   refresh();
   return { element, clipControl, refresh };
@@ -185,7 +190,8 @@ function liveClipButton(streamId: string, onMade: () => void): HTMLElement {
 async function playHls(video: HTMLVideoElement, src: string, startSec: number): Promise<() => void> {
   const { default: Hls } = await import('hls.js');
   if (Hls.isSupported()) {
-    const hls = new Hls({ startPosition: startSec });
+    // -1: a live (DVR) playlist starts at its live edge
+    const hls = new Hls({ startPosition: startSec > 0 ? startSec : -1 });
     hls.loadSource(src);
     hls.attachMedia(video);
     return () => hls.destroy();
@@ -319,6 +325,11 @@ export const broadcastPage: Page = (root, ctx) => {
         },
         '✂ Clip from here',
       );
+      // While the stream is live this page is its rewind: the DVR playlist, and "Live" back to the watch page.
+      const dvr = b.status === 'recording' && b.playback.dvr;
+      const liveButton = dvr
+        ? h('button', { type: 'button', class: 'live-button', onclick: () => ctx.navigate(`/watch/${b.streamId}`) }, '● Live')
+        : null;
       const owner = await call<{ ownerId?: string }>('GET', `/api/streams/${encodeURIComponent(b.streamId)}`).catch(
         () => ({}) as { ownerId?: string },
       );
@@ -352,7 +363,7 @@ export const broadcastPage: Page = (root, ctx) => {
             { class: 'meta' },
             `Broadcast ${formatAgo(b.startedAt)} · ${formatClock(b.durationMs)}`,
             b.status === 'recording'
-              ? ' · live now'
+              ? ' · live now: you are rewinding (Live returns to the stream)'
               : b.status === 'partial'
                 ? ` · cut short (${b.stopReason ?? 'the recording stopped'})`
                 : '',
@@ -367,14 +378,15 @@ export const broadcastPage: Page = (root, ctx) => {
             'section',
             { class: 'watch-main', 'aria-label': 'Player' },
             h('div', { class: 'player-frame' }, video),
-            h('div', { class: 'actions' }, length, clipButton, remove),
+            h('div', { class: 'actions' }, liveButton, length, clipButton, remove),
             status,
           ),
           replay.element,
         ),
       );
       const t = Number(new URLSearchParams(location.search).get('t') ?? '0');
-      const stop = await playHls(video, b.playback.hls, Number.isFinite(t) && t > 0 ? t : 0);
+      const stop = await playHls(video, dvr || b.playback.hls, Number.isFinite(t) && t > 0 ? t : 0);
+      if (dvr) void video.play().catch(() => {});
       if (!active) return stop();
       cleanups.push(stop);
     })
