@@ -1,7 +1,9 @@
 // A publisher that is not a WebRTC peer (RTMP and SRT contributions, re-encoded by a local ffmpeg):
 // two loopback PlainTransports in comedia mode (they learn ffmpeg's address from its first packet)
-// and one Producer each, H.264 constrained baseline and Opus under fixed payload types and SSRCs
-// that the encoder is told to use. Like the WHIP IngestSession it says when media first arrives and
+// and one Producer each: H.264 constrained baseline as ONE simulcast producer of `VIDEO_LAYERS`
+// layers (one SSRC each, lowest first, all sent from one socket), so WebRTC viewers get mediasoup's
+// BWE-driven layer switching whatever the encoder sent, and Opus; payload types and SSRCs are
+// fixed here and the encoder is told to use them. Like the WHIP IngestSession it says when media first arrives and
 // closes itself when RTP stops for the publisher timeout, so the LiveStream above it treats both
 // the same. Owns its transports (and through them its producers); never spawns or kills the encoder.
 import { randomInt } from 'node:crypto';
@@ -10,14 +12,30 @@ import type { types } from 'mediasoup';
 import { newId } from './rtc-session.js';
 import { RtpActivityWatch } from './rtp-activity.js';
 
-/** Where and how the encoder must send one kind of RTP. */
+/** Where and how the encoder must send one kind of RTP (RTCP goes to the same port). */
 export interface RtpTarget {
   ip: string;
   port: number;
-  rtcpPort: number;
   payloadType: number;
   ssrc: number;
 }
+
+/** One simulcast layer the encoder makes: its height (a cap on the source's) and bitrate. */
+export interface VideoLayer {
+  ssrc: number;
+  /** The layer's picture height as a share of the top layer's (1 for the top layer). */
+  scale: number;
+  maxBitrate: number;
+}
+
+/** The layers of a re-encoded contribution, lowest first (mediasoup's spatial layer order). */
+export const VIDEO_LAYERS: { scale: number; maxBitrate: number }[] = [
+  { scale: 1 / 2, maxBitrate: 500_000 },
+  { scale: 2 / 3, maxBitrate: 1_100_000 },
+  { scale: 1, maxBitrate: 2_500_000 },
+];
+/** The top layer's height at most (sources above it are scaled down). */
+export const TOP_LAYER_MAX_HEIGHT = 720;
 
 export interface RtpIngestOptions {
   /** The address the encoder reaches the transports on (it runs on this machine). */
@@ -47,6 +65,8 @@ export class RtpIngestSession extends EventEmitter<{ closed: [reason: string] }>
   private constructor(
     readonly transports: types.PlainTransport[],
     readonly video: RtpTarget,
+    /** Video layers, lowest first; `video.ssrc` is the top layer's. */
+    readonly layers: VideoLayer[],
     readonly audio: RtpTarget,
     opts: RtpIngestOptions,
   ) {
@@ -80,13 +100,13 @@ export class RtpIngestSession extends EventEmitter<{ closed: [reason: string] }>
       const target = (t: types.PlainTransport, payloadType: number): RtpTarget => ({
         ip: opts.listenIp,
         port: t.tuple.localPort,
-        rtcpPort: t.rtcpTuple?.localPort ?? t.tuple.localPort + 1,
         payloadType,
-        ssrc: randomInt(1, 2 ** 31),
+        ssrc: randomInt(16, 2 ** 31 - 16),
       });
       const video = target(vt, VIDEO_PT);
       const audio = target(at, AUDIO_PT);
-      const session = new RtpIngestSession(transports, video, audio, opts);
+      const layers = VIDEO_LAYERS.map((l, i) => ({ ...l, ssrc: i === VIDEO_LAYERS.length - 1 ? video.ssrc : video.ssrc + 1 + i }));
+      const session = new RtpIngestSession(transports, video, layers, audio, opts);
       const cname = session.id;
       session.producers.push(
         await vt.produce({
@@ -98,10 +118,10 @@ export class RtpIngestSession extends EventEmitter<{ closed: [reason: string] }>
                 payloadType: VIDEO_PT,
                 clockRate: 90000,
                 parameters: { 'packetization-mode': 1, 'profile-level-id': RTP_INGEST_H264_PROFILE, 'level-asymmetry-allowed': 1 },
-                rtcpFeedback: [],
+                rtcpFeedback: [{ type: 'nack' }, { type: 'nack', parameter: 'pli' }, { type: 'ccm', parameter: 'fir' }],
               },
             ],
-            encodings: [{ ssrc: video.ssrc }],
+            encodings: layers.map((l) => ({ ssrc: l.ssrc, maxBitrate: l.maxBitrate })),
             rtcp: { cname },
           },
         }),

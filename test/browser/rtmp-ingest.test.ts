@@ -1,20 +1,23 @@
 // RTMP ingest end to end: a real ffmpeg pushes H.264 with B-frames + AAC over RTMP (as OBS's x264
 // default does) to the node's one RTMP port; the stream goes live in the directory, a Chromium WHEP
 // viewer decodes frames (the node re-encoded to B-frame-free H.264 + Opus) and hls.js plays the
-// LL-HLS ladder made from the same source. A wrong key, a second publisher and garbage bytes are
-// refused without spawning an encoder; a publisher that stops takes the stream offline, and one that
-// stalls does so after PUBLISHER_TIMEOUT_MS. No encoder is left running.
+// LL-HLS ladder made from the same source. The re-encoded source is one three-layer simulcast
+// producer: a viewer whose downlink is capped drops to a lower layer and climbs back when it is
+// lifted. A wrong key, a second publisher and garbage bytes are refused without spawning an encoder;
+// a publisher that stops takes the stream offline, and one that stalls does so after
+// PUBLISHER_TIMEOUT_MS. No encoder is left running.
 import { connect } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { types } from 'mediasoup';
 import type { OnAirNode } from '@onair/signaling';
 import { contributionEncoders } from '@onair/sfu';
 import { launchBrowser } from '../support/browser.js';
 import { createUserAndStream, startTestNode, waitFor, type TestStream } from '../support/onair-node.js';
 import { otherOriginThan, servePlayerPage } from '../support/player-page.js';
 import { killEncoders, pushEncoder, type EncoderPush } from '../support/push-encoder.js';
-import { openSdkPage, playWithReconnect, waitForDecodedFrames } from '../support/sdk-page.js';
+import { openSdkPage, playWithReconnect, samplePlayback, waitForDecodedFrames } from '../support/sdk-page.js';
 
 declare global {
   interface Window {
@@ -30,6 +33,14 @@ const contexts: BrowserContext[] = [];
 
 /** ffmpeg as the streamer's encoder: x264 with 2 B-frames + AAC as FLV over RTMP. */
 const pushRtmp = (url: string): EncoderPush => pushEncoder(url, 'flv');
+
+/** The WebRTC transport of the stream's one viewer (the media plane keeps it private; tests may look). */
+function viewerTransport(streamId: string): types.WebRtcTransport {
+  const internals = node.media as unknown as { streams: Map<string, { viewers: Map<string, { transport: types.WebRtcTransport }> }> };
+  const [viewer] = internals.streams.get(streamId)?.viewers.values() ?? [];
+  if (!viewer) throw new Error('no viewer');
+  return viewer.transport;
+}
 
 async function streamLive(id: string): Promise<boolean> {
   const res = await fetch(`${node.url}/api/streams/${id}`);
@@ -66,6 +77,7 @@ afterAll(async () => {
 describe('RTMP ingest', () => {
   let stream: TestStream & { rtmp: string };
   let publisher: EncoderPush;
+  let viewerPage: Page;
   beforeAll(async () => {
     stream = await createWithIngest();
   });
@@ -85,19 +97,35 @@ describe('RTMP ingest', () => {
     expect(node.media.isBroadcasting(stream.id)).toBe(false);
   });
 
-  it('a publisher with B-frames goes live; Chromium decodes it over WHEP', async () => {
+  it('a publisher with B-frames goes live as one three-layer simulcast producer; Chromium decodes it over WHEP', async () => {
     publisher = pushRtmp(`${stream.rtmp}/${stream.streamKey}`);
     await waitFor('the stream to be live', () => streamLive(stream.id), 20_000);
     const inspected = node.media.inspect(stream.id)!;
     expect(inspected.producers.map((p) => `${p.kind} ${p.mimeType}`).sort()).toEqual(['audio audio/opus', 'video video/H264']);
+    expect(inspected.producers.find((p) => p.kind === 'video')?.layers).toHaveLength(3);
     const { context, page } = await openSdkPage(browser, node.url, 'rtmp viewer');
     contexts.push(context);
+    viewerPage = page;
     await playWithReconnect(page, `${node.url}/whep/${stream.id}`);
     const sample = await waitForDecodedFrames(page, 20_000);
-    expect(sample.videoWidth).toBe(640);
-    const height = await page.evaluate(() => document.querySelector('video')!.videoHeight);
-    expect(height).toBe(360);
+    expect(sample.videoWidth).toBeGreaterThan(0);
   });
+
+  it('a bandwidth-capped viewer drops to a lower layer and climbs back when the cap is lifted', async () => {
+    const height = () => viewerPage.evaluate(() => document.querySelector('video')!.videoHeight);
+    // Loopback bandwidth estimation climbs to the top layer (the source's 360 lines).
+    await waitFor('the viewer to reach the top layer', async () => (await height()) === 360, 30_000);
+    // The viewer's downlink capped (mediasoup's own cap on its transport, as a slow link would).
+    const transport = viewerTransport(stream.id);
+    await transport.setMaxOutgoingBitrate(350_000);
+    await waitFor('a lower layer under the cap', async () => (await height()) < 360, 20_000);
+    const capped = await height();
+    expect([180, 240]).toContain(capped);
+    await transport.setMaxOutgoingBitrate(0); // lifted
+    // Bandwidth estimation ramps up again by itself (probing, about 8 % a second): a higher layer.
+    await waitFor('a higher layer again', async () => (await height()) > capped, 60_000);
+    expect((await samplePlayback(viewerPage)).state).toBe('playing');
+  }, 150_000);
 
   it('hls.js plays the LL-HLS ladder of the RTMP stream', async () => {
     const context = await browser.newContext({ viewport: { width: 800, height: 600 }, permissions: ['local-network-access'] });

@@ -1,16 +1,17 @@
 // The ffmpeg that turns one RTMP or SRT contribution into what WebRTC carries: it reads the
 // contribution (FLV or MPEG-TS) on stdin, decodes it once and sends H.264 constrained baseline
-// without B-frames (browsers' WebRTC cannot reorder frames) and Opus (WebRTC has no AAC) as RTP to
-// the stream's RtpIngestSession, under the payload types and SSRCs the session expects. One process
+// without B-frames (browsers' WebRTC cannot reorder frames) in simulcast layers (source up to 720p,
+// 2/3 and 1/2 of it) and Opus (WebRTC has no AAC) as RTP to the stream's RtpIngestSession, under the payload types and SSRCs the session expects. One process
 // per publishing stream, spawned only after the stream key was accepted and the codec checked. It
 // runs under `setpriv --pdeathsig KILL` and every live one is killed on exit, so it dies with the
 // node even on SIGKILL; its owner (the contribution) stops it when the stream ends. Never restarted:
 // an encoder that dies ends the broadcast (the publisher reconnects, as it would to any server).
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createSocket } from 'node:dgram';
 import { EventEmitter } from 'node:events';
 import { existsSync } from 'node:fs';
 import type { Writable } from 'node:stream';
-import type { RtpTarget } from '../rtp-ingest-session.js';
+import { TOP_LAYER_MAX_HEIGHT, type RtpTarget, type VideoLayer } from '../rtp-ingest-session.js';
 
 export type ContributionFormat = 'flv' | 'mpegts';
 
@@ -18,9 +19,12 @@ export interface ContributionEncoderOptions {
   ffmpegPath: string;
   input: ContributionFormat;
   video: RtpTarget;
+  /** Simulcast layers, lowest first, all sent to `video` from `videoLocalPort`. */
+  layers: VideoLayer[];
+  /** The one local port every video layer is sent from (the comedia transport accepts one source). */
+  videoLocalPort: number;
   /** Undefined: the contribution has no audio (ffmpeg fails on an output with nothing mapped). */
   audio: RtpTarget | undefined;
-  videoBitrateKbps: number;
 }
 
 const SETPRIV = '/usr/bin/setpriv';
@@ -33,19 +37,61 @@ export const contributionEncoders = {
   get running(): number {
     return live.size;
   },
+  /** Process ids of the running encoders (benches sample their CPU). */
+  pids(): number[] {
+    return [...live].flatMap((c) => (c.pid ? [c.pid] : []));
+  },
 };
 
 export function contributionEncoderArgs(o: ContributionEncoderOptions): string[] {
-  const rtp = (t: RtpTarget) => [
+  // udp:// rather than rtp://: the RTP muxer then sends its RTCP on the same socket, and with
+  // reuse=1 every layer's socket binds the same local port, so the transport sees one source.
+  const rtp = (t: RtpTarget, ssrc: number, localPort?: number) => [
     '-f',
     'rtp',
     '-payload_type',
     String(t.payloadType),
     '-ssrc',
-    String(t.ssrc),
-    `rtp://${t.ip}:${t.port}?rtcpport=${t.rtcpPort}&pkt_size=1200`,
+    String(ssrc),
+    `udp://${t.ip}:${t.port}?pkt_size=1200${localPort ? `&localport=${localPort}&reuse=1` : ''}`,
   ];
-  const kbps = o.videoBitrateKbps;
+  const n = o.layers.length;
+  // Decode once, cap the top layer's height, then split and scale for the lower layers.
+  const graph =
+    `[0:v:0]scale=-2:'min(ih,${TOP_LAYER_MAX_HEIGHT})',format=yuv420p,split=${n}${o.layers.map((_, i) => `[s${i}]`).join('')};` +
+    o.layers
+      .map((l, i) => (l.scale === 1 ? `[s${i}]null[v${i}]` : `[s${i}]scale=-2:'trunc(ih*${l.scale.toFixed(4)}/2)*2'[v${i}]`))
+      .join(';');
+  const video = o.layers.flatMap((l, i) => {
+    const kbps = Math.round(l.maxBitrate / 1000);
+    return [
+      '-map',
+      `[v${i}]`,
+      '-c:v',
+      'libx264',
+      '-preset',
+      'veryfast',
+      '-tune',
+      'zerolatency',
+      '-profile:v',
+      'baseline',
+      '-bf',
+      '0',
+      // A key frame every second in every layer, at the same instants: a WebRTC viewer joining or
+      // switching layers waits at most that, since ffmpeg does not answer the PLIs mediasoup forwards.
+      '-force_key_frames',
+      'expr:gte(t,n_forced*1)',
+      // Quality-capped rather than constant: a simple picture costs little at any layer, a busy one
+      // is held to the layer's bitrate (what mediasoup's layer selection weighs against each viewer's BWE).
+      '-crf',
+      '23',
+      '-maxrate',
+      `${kbps}k`,
+      '-bufsize',
+      `${kbps}k`,
+      ...rtp(o.video, l.ssrc, o.videoLocalPort),
+    ];
+  });
   return [
     '-hide_banner',
     '-nostats',
@@ -62,33 +108,23 @@ export function contributionEncoderArgs(o: ContributionEncoderOptions): string[]
     o.input,
     '-i',
     'pipe:0',
-    '-map',
-    '0:v:0',
-    '-c:v',
-    'libx264',
-    '-preset',
-    'veryfast',
-    '-tune',
-    'zerolatency',
-    '-profile:v',
-    'baseline',
-    '-pix_fmt',
-    'yuv420p',
-    '-bf',
-    '0',
-    // A key frame every second: a WebRTC viewer joining (or recovering) waits at most that, since
-    // ffmpeg does not answer the PLIs mediasoup forwards.
-    '-force_key_frames',
-    'expr:gte(t,n_forced*1)',
-    '-b:v',
-    `${kbps}k`,
-    '-maxrate',
-    `${kbps}k`,
-    '-bufsize',
-    `${kbps}k`,
-    ...rtp(o.video),
-    ...(o.audio ? ['-map', '0:a:0', '-c:a', 'libopus', '-ar', '48000', '-ac', '2', '-b:a', '96k', ...rtp(o.audio)] : []),
+    '-filter_complex',
+    graph,
+    ...video,
+    ...(o.audio ? ['-map', '0:a:0', '-c:a', 'libopus', '-ar', '48000', '-ac', '2', '-b:a', '96k', ...rtp(o.audio, o.audio.ssrc)] : []),
   ];
+}
+
+/** A local UDP port free now, for ffmpeg to send from (a race with another process only fails that encoder). */
+export async function freeLocalUdpPort(ip: string): Promise<number> {
+  const socket = createSocket('udp4');
+  await new Promise<void>((resolve, reject) => {
+    socket.once('error', reject);
+    socket.bind(0, ip, () => resolve());
+  });
+  const { port } = socket.address();
+  await new Promise<void>((resolve) => socket.close(() => resolve()));
+  return port;
 }
 
 export class ContributionEncoder extends EventEmitter<{ exited: [reason: string]; drain: [] }> {

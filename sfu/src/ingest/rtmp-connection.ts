@@ -75,6 +75,10 @@ export class RtmpConnection {
     socket.once('close', () => this.close('peer_closed'));
   }
 
+  get closed(): boolean {
+    return this.phase === 'closed';
+  }
+
   get remote(): string {
     return `${this.socket.remoteAddress ?? '?'}:${this.socket.remotePort ?? '?'}`;
   }

@@ -14,7 +14,7 @@ import type { MediaPlane } from '../media-plane.js';
 import { isMediaError } from '../media-error.js';
 import type { RtpIngestSession } from '../rtp-ingest-session.js';
 import { decodeAmf0 } from './amf0.js';
-import { ContributionEncoder } from './contribution-encoder.js';
+import { ContributionEncoder, freeLocalUdpPort } from './contribution-encoder.js';
 import { RtmpConnection, type PublishVerdict, type RtmpMediaType } from './rtmp-connection.js';
 
 export type IngestProtocol = 'rtmp' | 'srt';
@@ -33,7 +33,6 @@ export interface RtmpListenerOptions {
   handshakeTimeoutMs?: number;
   /** Connections one address may hold at once (publishing or not). */
   maxConnectionsPerAddress?: number;
-  videoBitrateKbps?: number;
 }
 
 /** The RTMP application publishers connect to (`rtmp://host/live`). */
@@ -142,6 +141,7 @@ export class RtmpListener {
     if (!key) return refuse('missing_stream_key', 'the stream key is missing');
     const auth = await this.authorize(key, conn.remote, 'rtmp');
     if (!auth.ok) return refuse(auth.code, auth.message);
+    const videoLocalPort = await freeLocalUdpPort('127.0.0.1').catch(() => 0);
     let session: RtpIngestSession;
     try {
       session = await this.media.publishRtp(auth.streamId);
@@ -150,8 +150,15 @@ export class RtmpListener {
       this.log.error({ err, streamId: auth.streamId }, 'rtmp publish failed');
       return { ok: false, code: 'internal_error', description: 'the stream could not be opened' };
     }
-    const publication = new RtmpPublication(auth.streamId, conn, session, this.opts, this.log.child({ streamId: auth.streamId }));
-    if (session.closed) {
+    const publication = new RtmpPublication(
+      auth.streamId,
+      conn,
+      session,
+      videoLocalPort,
+      this.opts,
+      this.log.child({ streamId: auth.streamId }),
+    );
+    if (session.closed || conn.closed) {
       // The connection went away while the stream opened.
       publication.connectionClosed('peer_closed');
       return { ok: false, code: 'peer_closed', description: 'connection closed' };
@@ -178,6 +185,7 @@ class RtmpPublication {
     readonly streamId: string,
     private readonly conn: RtmpConnection,
     private readonly session: RtpIngestSession,
+    private readonly videoLocalPort: number,
     private readonly opts: RtmpListenerOptions,
     private readonly log: Logger,
   ) {
@@ -223,8 +231,9 @@ class RtmpPublication {
       ffmpegPath: this.opts.ffmpegPath,
       input: 'flv',
       video: this.session.video,
+      layers: this.session.layers,
+      videoLocalPort: this.videoLocalPort,
       audio: audio ? this.session.audio : undefined,
-      videoBitrateKbps: this.opts.videoBitrateKbps ?? 2500,
     });
     this.encoder = encoder;
     this.session.touch();

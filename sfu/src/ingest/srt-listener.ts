@@ -15,7 +15,7 @@ import type { Logger } from '@onair/platform';
 import type { MediaPlane } from '../media-plane.js';
 import { isMediaError } from '../media-error.js';
 import type { RtpIngestSession } from '../rtp-ingest-session.js';
-import { ContributionEncoder } from './contribution-encoder.js';
+import { ContributionEncoder, freeLocalUdpPort } from './contribution-encoder.js';
 import type { IngestAuthorizer } from './rtmp-listener.js';
 import { readTsProgram, tsVideoCodecName } from './ts-program.js';
 
@@ -26,7 +26,6 @@ export interface SrtListenerOptions {
   port: number;
   passphrase: string | undefined;
   ffmpegPath: string;
-  videoBitrateKbps?: number;
 }
 
 const SOURCE = fileURLToPath(new URL('../../native/srt-ingest.c', import.meta.url)); // from src/ingest and dist/ingest alike
@@ -194,6 +193,7 @@ export class SrtListener {
     this.admitted.delete(id);
     if (!admitted) return this.hangUp(id);
     const { streamId, remote } = admitted;
+    const videoLocalPort = await freeLocalUdpPort('127.0.0.1').catch(() => 0);
     let session: RtpIngestSession;
     try {
       session = await this.media.publishRtp(streamId);
@@ -206,7 +206,7 @@ export class SrtListener {
       session.close('publisher_disconnected'); // it left while the stream opened
       return;
     }
-    const publication = new SrtPublication(id, remote, session, this, this.opts, this.log.child({ streamId }));
+    const publication = new SrtPublication(id, remote, session, videoLocalPort, this, this.opts, this.log.child({ streamId }));
     this.publications.set(id, publication);
     publication.onEnded = () => this.publications.delete(id);
     this.log.info({ remote, streamId, sessionId: session.id }, 'srt publisher connected');
@@ -225,6 +225,7 @@ class SrtPublication {
     private readonly id: number,
     private readonly remote: string,
     private readonly session: RtpIngestSession,
+    private readonly videoLocalPort: number,
     private readonly listener: SrtListener,
     private readonly opts: SrtListenerOptions,
     private readonly log: Logger,
@@ -262,8 +263,9 @@ class SrtPublication {
       ffmpegPath: this.opts.ffmpegPath,
       input: 'mpegts',
       video: this.session.video,
+      layers: this.session.layers,
+      videoLocalPort: this.videoLocalPort,
       audio: audio ? this.session.audio : undefined,
-      videoBitrateKbps: this.opts.videoBitrateKbps ?? 2500,
     });
     this.encoder = encoder;
     this.session.touch();
