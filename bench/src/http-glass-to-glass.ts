@@ -4,7 +4,11 @@
 // (LL-HLS in low-latency mode, and plain HLS), dash.js (low-latency DASH), Shaka Player (LL-HLS and
 // DASH), video.js (HLS). hls.js and dash.js play the top rendition; Shaka and video.js choose their
 // own. Prints p50/p95/max per player and protocol beside the player's own live-latency figure, as a
-// table and as JSON. Knobs: G2G_SECONDS (30), G2G_WARMUP_SECONDS (8), G2G_RUNS (player:protocol,...).
+// table and as JSON. Knobs: G2G_SECONDS (30), G2G_WARMUP_SECONDS (8), G2G_RUNS (player:protocol,...),
+// G2G_RECORDING (off; `on` records every stream into a temporary RECORDINGS_DIR, as a node does by default).
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { createUserAndStream, startTestNode, waitFor } from '../../test/support/onair-node.js';
 import { launchBrowser } from '../../test/support/browser.js';
@@ -67,7 +71,12 @@ async function measure(player: HttpPlayerName, kind: HttpKind, node: Awaited<Ret
 }
 
 async function main(): Promise<void> {
-  const node = await startTestNode({ HLS_MODE: 'always', PUBLISHER_TIMEOUT_MS: '10000' });
+  const recordings = process.env.G2G_RECORDING === 'on' ? mkdtempSync(join(tmpdir(), 'onair-g2g-rec-')) : undefined;
+  const node = await startTestNode({
+    HLS_MODE: 'always',
+    PUBLISHER_TIMEOUT_MS: '10000',
+    ...(recordings ? { RECORDINGS_DIR: recordings } : {}),
+  });
   const browser = await launchBrowser();
   const results: Awaited<ReturnType<typeof measure>>[] = [];
   try {
@@ -75,9 +84,10 @@ async function main(): Promise<void> {
   } finally {
     await browser.close().catch(() => {});
     await node.close();
+    if (recordings) rmSync(recordings, { recursive: true, force: true });
   }
   console.log(
-    `\nGlass-to-glass over HTTP on loopback (Chromium canvas -> WHIP -> mediasoup -> ffmpeg ladder -> packager -> player), ${seconds} s each, first ${warmupMs / 1000} s discarded\n`,
+    `\nGlass-to-glass over HTTP on loopback (Chromium canvas -> WHIP -> mediasoup -> ffmpeg ladder -> packager -> player), ${seconds} s each, first ${warmupMs / 1000} s discarded, recording ${recordings ? 'on' : 'off'}\n`,
   );
   console.log(
     table(

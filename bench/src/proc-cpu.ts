@@ -68,3 +68,23 @@ export function processUdpDrops(pid: number): number {
   }
   return drops;
 }
+
+/**
+ * CPU seconds (user + system) of this process's threads whose name starts with `prefix` (from
+ * /proc/self/task/<tid>/stat), e.g. `libuv-worke` for the libuv threadpool that runs file I/O.
+ */
+export function threadsCpuSeconds(prefix: string): number {
+  let total = 0;
+  for (const tid of readdirSync('/proc/self/task')) {
+    try {
+      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      if (!name.startsWith(prefix)) continue;
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      total += (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
+    } catch {
+      // the thread ended meanwhile
+    }
+  }
+  return total;
+}
