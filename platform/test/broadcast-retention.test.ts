@@ -26,6 +26,7 @@ describe.each(STORAGE_KINDS)('broadcast retention and deletion on %s storage', (
       const b = await broadcasts.begin(stream.id, startedAtMs);
       await store.put(`${broadcastPrefix(b.id)}/meta.json`, Buffer.alloc(bytes));
       if (finished) await broadcasts.finish(b.id, { durationMs: 1000, bytes });
+      else await broadcasts.progress(b.id, { durationMs: 1000, bytes });
       return b.id;
     };
     const ancient = await make(now - 40 * DAY_MS, 100);
@@ -34,6 +35,7 @@ describe.each(STORAGE_KINDS)('broadcast retention and deletion on %s storage', (
     const live = await make(now - 1 * DAY_MS, 1000, false);
     const recent = await make(now - 1000, 1000);
     expect(await store.usageBytes()).toBe(4100);
+    expect(await broadcasts.usedBytes()).toBe(4100);
 
     // Retention first (the 40-day-old one), then the oldest finished while over 2.5 kB: `old`, then `middle`.
     const evicted = await broadcasts.evict({ retentionDays: 30, budgetBytes: 2500 });

@@ -213,7 +213,7 @@ export class Broadcasts {
       }
     }
     if (policy.budgetBytes > 0) {
-      let used = await this.store.usageBytes();
+      let used = await this.usedBytes();
       while (used > policy.budgetBytes) {
         const rows = await this.db.query<Row>(
           `SELECT ${COLUMNS} ${FROM} WHERE b.state IN ('complete', 'partial') ORDER BY b.started_at_ms, b.id LIMIT 1`,
@@ -223,10 +223,23 @@ export class Broadcasts {
         const b = this.toRecord(oldest);
         await this.remove(b, 'disk budget');
         evicted.push(b.id);
-        used = await this.store.usageBytes();
+        used = await this.usedBytes();
       }
     }
     return evicted;
+  }
+
+  /**
+   * Bytes the recordings take, from the catalog (what recorders reported, clips' sizes): one query,
+   * however many files there are and whatever the store is (walking millions of files or listing a
+   * bucket every minute would not be).
+   */
+  async usedBytes(): Promise<number> {
+    const rows = await this.db.query<{ total: string | number | null }>(
+      `SELECT (SELECT coalesce(sum(bytes), 0) FROM broadcasts WHERE state <> 'deleted')
+            + (SELECT coalesce(sum(bytes), 0) FROM clips) AS total`,
+    );
+    return Number(rows[0]?.total ?? 0);
   }
 
   /**
