@@ -79,3 +79,19 @@ it("takes no client's word for its address or this node's host: the MPD's UTCTim
     await hlsNode.close();
   }
 }, 60_000);
+
+it('answers a NUL byte or invalid text in a path or a body with 400, never 500 (found by the fuzzer)', async () => {
+  const s = await createUserAndStream(node.url);
+  const chat = await fetch(`${node.url}/api/streams/%00/chat`);
+  expect(chat.status).toBe(400);
+  expect(((await chat.json()) as { error: { code: string } }).error.code).toBe('invalid_params');
+  // A title with a NUL passes the shape checks; PostgreSQL and PGlite refuse it as data (class 22).
+  const res = await fetch(`${node.url}/api/streams/${s.id}`, {
+    method: 'PATCH',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${s.token}` },
+    body: JSON.stringify({ title: 'nul \u0000 inside' }),
+  });
+  expect(res.status).toBeGreaterThanOrEqual(400);
+  expect(res.status).toBeLessThan(500);
+  expect((await fetch(`${node.url}/healthz`)).status).toBe(200);
+});

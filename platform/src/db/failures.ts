@@ -45,3 +45,13 @@ export function isRetryable(err: unknown): boolean {
   const code = (err as { code?: unknown } | null)?.code;
   return code === '40001' || code === '40P01';
 }
+
+/**
+ * True for SQLSTATE class 22 (data exception): a value the statement could not take (a NUL byte or
+ * invalid UTF-8 in text, a malformed uuid, a number out of range). It comes from input that passed
+ * the edge's checks, so it is the client's: the HTTP edge answers 400 `invalid_input`, not 500.
+ */
+export function isDataException(err: unknown): boolean {
+  const e = err as { code?: unknown; severity?: unknown; name?: unknown } | null;
+  return typeof e?.code === 'string' && /^22[0-9A-Z]{3}$/.test(e.code) && (e.name === 'PostgresError' || typeof e.severity === 'string');
+}

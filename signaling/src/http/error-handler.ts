@@ -1,9 +1,10 @@
 // Turns every failure into the contract's JSON error body. AppErrors carry their own status and code;
 // the media plane's MediaErrors get theirs from media-errors.ts;
 // Fastify's own client errors (bad JSON, body too large, unsupported media type) keep their 4xx;
+// a value the database refuses as data (SQLSTATE class 22) is the client's: 400 `invalid_input`;
 // anything else is a bug: logged once with the request context and answered 500 without details.
 import type { FastifyError, FastifyInstance } from 'fastify';
-import { isAppError, type Logger } from '@onair/platform';
+import { isAppError, isDataException, type Logger } from '@onair/platform';
 import { isMediaError } from '@onair/sfu';
 import { mediaErrorReply } from './media-errors.js';
 
@@ -38,6 +39,16 @@ export function installErrorHandler(app: FastifyInstance, log: Logger): void {
             ? 'body_too_large'
             : 'bad_request';
       return sendError(reply, status, code, err.message);
+    }
+    if (isDataException(err)) {
+      // Input the database could not take (a NUL byte, invalid UTF-8, a malformed uuid): the client's.
+      log.warn({ err, method: req.method, url: req.url }, 'input refused by the database');
+      return sendError(
+        reply,
+        400,
+        'invalid_input',
+        'a value in the request cannot be stored or looked up (control characters or a malformed id?)',
+      );
     }
     log.error({ err, method: req.method, url: req.url }, 'unhandled error');
     return sendError(reply, 500, 'internal', 'internal server error');

@@ -18,6 +18,12 @@ export function parseQuery<S extends z.ZodType>(schema: S, query: unknown): z.ou
   return parseWith('invalid_query', 'query string', schema, query ?? {});
 }
 
+// C0 controls and DEL: no id, name or key OnAir hands out contains one.
+const CONTROL = /[\u0000-\u001f\u007f]/;
+
 export function parseParams<S extends z.ZodType>(schema: S, params: unknown): z.output<S> {
+  for (const [name, value] of Object.entries((params ?? {}) as Record<string, unknown>)) {
+    if (typeof value === 'string' && CONTROL.test(value)) throw badRequest('invalid_params', `invalid path: ${name}: control characters`);
+  }
   return parseWith('invalid_params', 'path', schema, params ?? {});
 }

@@ -1,0 +1,145 @@
+// npm run fuzz -w bench -- [--inputs 100000] [--seed N] [--rounds 10]
+//
+// Fuzzes a real OnAir node process (distributed mode: PostgreSQL, NATS, Redis, cascade on) with
+// test/support/fuzzer.ts at scale: HTTP requests (50 %), WebSocket upgrades (15 %), channel frames
+// (15 %) and bus payloads on every subject the node subscribes to (20 %), in rounds; after every round
+// the node must still be running, answer /healthz and carry a chat message round trip. Prints the
+// count of inputs and outcomes per entry point, the 500s (with examples) and whether the node died.
+// Needs NATS (TEST_NATS_URL), Redis (TEST_REDIS_URL) and PostgreSQL (BENCH_DATABASE_URL or
+// TEST_DATABASE_URL, for CREATE DATABASE).
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import postgres from 'postgres';
+import {
+  fuzzBus,
+  fuzzFrames,
+  fuzzHttp,
+  fuzzUpgrades,
+  Rng,
+  stillServing,
+  type FuzzCounts,
+  type FuzzTarget,
+} from '../../test/support/fuzzer.js';
+
+const ROOT = fileURLToPath(new URL('../../../../', import.meta.url)); // bench/dist/bench/src -> repo
+const NATS_URL = process.env.TEST_NATS_URL ?? 'nats://127.0.0.1:4222';
+const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+const ADMIN_DB = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+
+function arg(name: string, fallback: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 && process.argv[i + 1] ? process.argv[i + 1]! : fallback;
+}
+const INPUTS = Number(arg('inputs', '100000'));
+const SEED = Number(arg('seed', String(Date.now() % 2 ** 31)));
+const ROUNDS = Number(arg('rounds', '10'));
+
+async function json<T>(url: string, body: unknown, token?: string): Promise<T> {
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: JSON.stringify(body),
+  });
+  if (!res.ok) throw new Error(`${url} answered ${res.status}: ${await res.text()}`);
+  return (await res.json()) as T;
+}
+
+async function main(): Promise<void> {
+  const dbName = `onair_fuzz_${randomBytes(4).toString('hex')}`;
+  const admin = postgres(ADMIN_DB, { max: 1, onnotice: () => {} });
+  await admin.unsafe(`CREATE DATABASE ${dbName}`);
+  const dbUrl = new URL(ADMIN_DB);
+  dbUrl.pathname = `/${dbName}`;
+  const nodeId = `fuzz${process.pid}`;
+  const child = spawn(process.execPath, [`${ROOT}signaling/dist/main.js`], {
+    env: {
+      ...process.env,
+      PORT: '0',
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'warn',
+      NODE_ENV: 'test',
+      DATABASE_URL: dbUrl.toString(),
+      NATS_URL,
+      REDIS_URL,
+      JWT_SECRET: `fuzz-bench-${randomBytes(16).toString('hex')}`,
+      MEDIASOUP_WORKERS: '1',
+      CASCADE: 'on',
+      CASCADE_REGISTRY_PREFIX: `onair-fuzz-${process.pid}`,
+      NODE_ID: nodeId,
+      HLS_MODE: 'off',
+      PASSWORD_SCRYPT_LOG2N: '14',
+      REGISTRATIONS_PER_ADDRESS: '1000000',
+      LOGIN_FAILURES_PER_ADDRESS: '1000000',
+      LOGIN_FAILURES_PER_ACCOUNT: '1000000',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr!.on('data', (b: Buffer) => {
+    stderr = (stderr + b.toString()).slice(-20_000);
+  });
+  let exit: string | undefined;
+  child.once('exit', (code, signal) => (exit = `exit code ${code}, signal ${signal}`));
+  const baseUrl = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (b: Buffer) => {
+      out += b.toString();
+      const m = /OnAir is running at (\S+)/.exec(out);
+      if (m) resolve(m[1]!);
+    });
+    child.once('exit', () => reject(new Error(`the node exited while starting: ${stderr.slice(-2000)}`)));
+  });
+  const counts: FuzzCounts = {};
+  const t0 = Date.now();
+  let failure: string | undefined;
+  try {
+    const register = () =>
+      json<{ token: string }>(`${baseUrl}/api/auth/register`, {
+        username: `fz${randomBytes(5).toString('hex')}`,
+        password: 'fuzz password',
+      });
+    const owner = await register();
+    const stream = await json<{ id: string }>(`${baseUrl}/api/streams`, { title: 'fuzzed' }, owner.token);
+    const target: FuzzTarget = { baseUrl, streamId: stream.id, token: (await register()).token, checkerToken: (await register()).token };
+    const rng = new Rng(SEED);
+    const per = Math.ceil(INPUTS / ROUNDS);
+    for (let round = 1; round <= ROUNDS && !failure; round++) {
+      await fuzzHttp(target, Math.round(per * 0.5), rng, counts);
+      await fuzzUpgrades(target, Math.round(per * 0.15), rng, counts);
+      await fuzzFrames(target, Math.round(per * 0.15), rng, counts);
+      await fuzzBus(target, NATS_URL, [nodeId, 'someone-else'], Math.round(per * 0.2), rng, counts);
+      if (exit) failure = `the node died in round ${round}: ${exit}`;
+      else
+        await stillServing(target, `round ${round}`).catch((err: Error) => {
+          failure = `round ${round}: ${err.message}`;
+        });
+      const done = Object.values(counts).reduce((n, e) => n + e.inputs, 0);
+      console.log(`round ${round}/${ROUNDS}: ${done.toLocaleString('en-US')} inputs, ${Math.round((Date.now() - t0) / 1000)} s`);
+    }
+  } finally {
+    child.kill('SIGTERM');
+    await new Promise((r) => setTimeout(r, 1500));
+    child.kill('SIGKILL');
+    await admin.unsafe(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`).catch(() => {});
+    await admin.end();
+  }
+  console.log(
+    `\nfuzz: seed ${SEED}, ${Math.round((Date.now() - t0) / 1000)} s, node ${failure ? `FAILED: ${failure}` : 'up and serving chat after every round'}`,
+  );
+  console.table(
+    Object.entries(counts).map(([entry, e]) => ({
+      'entry point': entry,
+      inputs: e.inputs,
+      '500s': e.serverErrors,
+      outcomes: Object.entries(e.outcomes)
+        .sort((a, b) => b[1] - a[1])
+        .map(([k, v]) => `${k}:${v}`)
+        .join(' '),
+    })),
+  );
+  for (const [entry, e] of Object.entries(counts)) for (const x of e.examples) console.log(`500 at ${entry}: ${JSON.stringify(x)}`);
+  if (failure || Object.values(counts).some((e) => e.serverErrors > 0)) process.exitCode = 1;
+}
+
+await main();
