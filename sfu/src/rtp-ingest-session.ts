@@ -50,6 +50,8 @@ export const RTP_INGEST_H264_PROFILE = '42e01f';
  * 2 cores) from its first input byte to its first RTP packet, longer on a busy machine.
  */
 const STARTUP_GRACE_MS = 15_000;
+/** How long a flowing stream waits for its top layer before going live without it. */
+const TOP_LAYER_WAIT_MS = 5000;
 const VIDEO_PT = 102;
 const AUDIO_PT = 111;
 
@@ -60,6 +62,7 @@ export class RtpIngestSession extends EventEmitter<{ closed: [reason: string] }>
   private mediaSeen = false;
   private _closed = false;
   private readonly openedAt = Date.now();
+  private firstFlowAt: number | undefined;
   private readonly activity: RtpActivityWatch;
 
   private constructor(
@@ -73,11 +76,7 @@ export class RtpIngestSession extends EventEmitter<{ closed: [reason: string] }>
     super();
     // Video is what makes a stream watchable; its silence is the publisher's.
     this.activity = new RtpActivityWatch(transports[0]!, opts.publisherTimeoutMs, {
-      onFlow: () => {
-        if (this.mediaSeen) return;
-        this.mediaSeen = true;
-        this.onFirstMedia();
-      },
+      onFlow: () => void this.noticeFirstMedia(),
       onSilent: () => {
         if (!this.mediaSeen && Date.now() - this.openedAt < STARTUP_GRACE_MS) return;
         this.close(this.mediaSeen ? 'publisher_timeout' : 'encoder_sent_nothing');
@@ -143,6 +142,24 @@ export class RtpIngestSession extends EventEmitter<{ closed: [reason: string] }>
 
   get closed(): boolean {
     return this._closed;
+  }
+
+  /**
+   * Live once the top layer flows with a score: taps that start on 'live' (the HLS ladder's, which
+   * sizes its rungs from the first frames it probes) then get the top layer, not whichever came first.
+   */
+  private async noticeFirstMedia(): Promise<void> {
+    if (this.mediaSeen || this._closed) return;
+    this.firstFlowAt ??= Date.now();
+    const video = this.producers.find((p) => p.kind === 'video');
+    const stats = video ? await video.getStats().catch(() => []) : [];
+    const top = stats.find((st) => st.ssrc === this.video.ssrc);
+    // A top layer that never scores must not keep a flowing stream offline: live anyway after a while.
+    const waited = Date.now() - this.firstFlowAt > TOP_LAYER_WAIT_MS;
+    if ((!top || top.score <= 0) && !waited) return;
+    if (this.mediaSeen || this._closed) return;
+    this.mediaSeen = true;
+    this.onFirstMedia();
   }
 
   /** Restarts the silence clock (the encoder was just started and needs a moment to send). */

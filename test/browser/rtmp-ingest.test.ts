@@ -117,7 +117,7 @@ describe('RTMP ingest', () => {
     await waitFor('the viewer to reach the top layer', async () => (await height()) === 360, 30_000);
     // The viewer's downlink capped (mediasoup's own cap on its transport, as a slow link would).
     const transport = viewerTransport(stream.id);
-    await transport.setMaxOutgoingBitrate(350_000);
+    await transport.setMaxOutgoingBitrate(600_000); // above the lowest layer's cap (500 kbps), below the top's
     await waitFor('a lower layer under the cap', async () => (await height()) < 360, 20_000);
     const capped = await height();
     expect([180, 240]).toContain(capped);
