@@ -84,13 +84,19 @@ const pathOf = (url: string) => {
  * The stream page's "Past broadcasts" and "Clips" (refreshed when `refresh()` is called, e.g. on going
  * offline) and its live "Clip" control; both stay hidden on a server that does not record.
  */
-export function recordingsSection(streamId: string): { element: HTMLElement; clipControl: HTMLElement; refresh(): void } {
+export function recordingsSection(
+  streamId: string,
+  opts: { pollMs?: number } = {},
+): { element: HTMLElement; clipControl: HTMLElement; refresh(): void; dispose(): void } {
+  // The newest broadcast's recording stopped early (disk full, write error): said at the top (the dashboard polls for it).
+  const notice = h('p', { class: 'error recording-notice', role: 'alert', hidden: true });
   const broadcasts = h('ul', { class: 'recording-list', 'aria-label': 'Past broadcasts' });
   const clips = h('ul', { class: 'recording-list', 'aria-label': 'Clips' });
   const element = h(
     'section',
     { class: 'card recordings', 'aria-labelledby': 'past-broadcasts-heading' },
     h('h2', { id: 'past-broadcasts-heading' }, 'Past broadcasts'),
+    notice,
     broadcasts,
     h('h2', {}, 'Clips'),
     clips,
@@ -102,6 +108,9 @@ export function recordingsSection(streamId: string): { element: HTMLElement; cli
       .then(({ items }) => {
         element.hidden = false;
         clipControl.hidden = false;
+        const newest = items[0];
+        notice.hidden = !(newest?.status === 'partial' && newest.stopReason);
+        notice.textContent = notice.hidden ? '' : `Recording stopped: ${newest!.stopReason}. The stream itself was not affected.`;
         const live = items.find((b) => b.status === 'recording');
         rewind.hidden = !live;
         if (live) rewind.href = `/broadcast/${live.id}`;
@@ -152,7 +161,8 @@ export function recordingsSection(streamId: string): { element: HTMLElement; cli
   clipControl = h('span', { class: 'clip-control' }, rewind, liveClipButton(streamId, refresh));
   clipControl.hidden = true;
   refresh();
-  return { element, clipControl, refresh };
+  const poll = opts.pollMs ? setInterval(refresh, opts.pollMs) : undefined;
+  return { element, clipControl, refresh, dispose: () => clearInterval(poll) };
 }
 
 /** "Clip the last 30 s" for a live stream; the clip's link appears next to it. */

@@ -15,6 +15,7 @@ import { chatPanel } from '../watch/chat-panel.js';
 import { accountForm } from './account.js';
 import { activityFeed } from './activity.js';
 import { broadcastPanel } from './broadcast.js';
+import { recordingsSection } from '../recordings.js';
 import { chatSettings } from './chat-settings.js';
 import { newStreamForm } from './new-stream.js';
 import { statsCard } from './stats.js';
@@ -106,6 +107,7 @@ export const dashboardPage: Page = (root) => {
     const chat = chatPanel(stream.id, ch, { heading: 'Live chat' });
     chat.setRole(true);
     const chatCard = chatSettings(stream.id, stream.ownerId, () => activity.reload());
+    const recordings = recordingsSection(stream.id, { pollMs: 30_000 });
 
     // Uptime while live; otherwise when it was last live.
     const uptime = h('p', { class: 'uptime meta', 'data-live': String(stream.live) });
@@ -137,7 +139,10 @@ export const dashboardPage: Page = (root) => {
 
     const offs = [
       ch.on('tip', (tip) => alerts.show(tip)),
-      ch.on('status', () => void refreshStream()),
+      ch.on('status', () => {
+        void refreshStream();
+        recordings.refresh();
+      }),
       ch.on('moderation', () => chatCard.reload()),
     ];
     unmountSection = () => {
@@ -147,6 +152,7 @@ export const dashboardPage: Page = (root) => {
       stats.dispose();
       activity.dispose();
       chat.dispose();
+      recordings.dispose();
       ch.close();
       panel.unmount();
     };
@@ -170,7 +176,7 @@ export const dashboardPage: Page = (root) => {
         'div',
         { class: 'dashboard-layout' },
         h('div', { class: 'dashboard-main' }, panel.element, chat.element),
-        h('div', { class: 'dashboard-side' }, stats.element, activity.element, details, chatCard.element),
+        h('div', { class: 'dashboard-side' }, stats.element, activity.element, recordings.element, details, chatCard.element),
       ),
     );
   };
