@@ -37,6 +37,7 @@ const Env = z.object({
   DATA_DIR: z.string().default('.data'),
   DATABASE_URL: z.string().optional(),
   NATS_URL: z.string().optional(),
+  NATS_CREDS_FILE: z.string().optional(),
   REDIS_URL: z.string().optional(),
   JWT_SECRET: z.string().min(32, 'JWT_SECRET must be at least 32 characters').optional(),
   JWT_TTL_SECONDS: intFrom(3600),
@@ -146,6 +147,8 @@ export interface Config {
   dataDir: string | null;
   databaseUrl: string | undefined;
   natsUrl: string | undefined;
+  /** A NATS `.creds` file (JWT + NKEY seed) for decentralised auth. */
+  natsCredsFile: string | undefined;
   redisUrl: string | undefined;
   jwtSecret: string | undefined;
   jwtTtlSeconds: number;
@@ -380,6 +383,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dataDir: e.DATA_DIR === ':memory:' ? null : resolve(e.DATA_DIR),
     databaseUrl: e.DATABASE_URL || undefined,
     natsUrl: e.NATS_URL || undefined,
+    natsCredsFile: e.NATS_CREDS_FILE || undefined,
     redisUrl: e.REDIS_URL || undefined,
     jwtSecret: e.JWT_SECRET,
     jwtTtlSeconds: e.JWT_TTL_SECONDS,

@@ -37,7 +37,7 @@ export async function createDirectoryStore(config: Config): Promise<DirectorySto
 
 /** NATS when NATS_URL is set, else the in-process bus. */
 export function createBus(config: Config, log: Logger): Promise<Bus> {
-  return openBus({ natsUrl: config.natsUrl, name: 'onair-node' }, log);
+  return openBus({ natsUrl: config.natsUrl, natsCredsFile: config.natsCredsFile, name: 'onair-node' }, log);
 }
 
 /** Rate limits shared through Redis when REDIS_URL is set, else in this process. */

@@ -19,21 +19,25 @@ async function freePort(): Promise<number> {
 /** A nats-server child process on a fixed free port, restartable on the same port. */
 export class PrivateNatsServer {
   private child: ChildProcess | undefined;
-  private constructor(readonly port: number) {}
+  private constructor(
+    readonly port: number,
+    private readonly args: string[] = [],
+  ) {}
 
   get url(): string {
     return `nats://127.0.0.1:${this.port}`;
   }
 
-  static async start(): Promise<PrivateNatsServer> {
-    const s = new PrivateNatsServer(await freePort());
+  /** `args`: extra nats-server flags, e.g. `['--user', 'u', '--pass', 'p']` or `['--auth', token]`. */
+  static async start(args: string[] = []): Promise<PrivateNatsServer> {
+    const s = new PrivateNatsServer(await freePort(), args);
     await s.resume();
     return s;
   }
 
   async resume(): Promise<void> {
     if (this.child) return;
-    const child = spawn(process.env.NATS_SERVER_BIN ?? 'nats-server', ['-a', '127.0.0.1', '-p', String(this.port)], {
+    const child = spawn(process.env.NATS_SERVER_BIN ?? 'nats-server', ['-a', '127.0.0.1', '-p', String(this.port), ...this.args], {
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     this.child = child;

@@ -1,8 +1,21 @@
 // The distributed mode's bus over NATS core (at-most-once, like the channel itself). Reconnects
 // forever; while the connection is down it reports `reconnecting` and publishes are dropped, so a
 // gateway keeps serving video and tells chat users instead of buffering without bound.
+// Credentials: user and password (`nats://user:pass@host`), a token (`nats://token@host`) or a
+// JWT/NKEY credentials file (NATS_CREDS_FILE); TLS with `tls://` URLs (a private CA through Node's
+// NODE_EXTRA_CA_CERTS). The credentials never appear in a log line or an error.
 import { EventEmitter } from 'node:events';
-import { connect, ErrorCode, NatsError, type Msg, type NatsConnection, type Subscription } from 'nats';
+import { readFileSync } from 'node:fs';
+import {
+  connect,
+  credsAuthenticator,
+  ErrorCode,
+  NatsError,
+  type ConnectionOptions,
+  type Msg,
+  type NatsConnection,
+  type Subscription,
+} from 'nats';
 import type { Logger } from '../log.js';
 import {
   BusRequestError,
@@ -19,10 +32,42 @@ import {
 } from './bus.js';
 
 export interface NatsBusOptions {
+  /** One URL or several, comma-separated; credentials in the URL are taken out of it. */
   url: string;
+  /** A `.creds` file (user JWT and NKEY seed) for NATS decentralised auth. */
+  credsFile?: string | undefined;
   /** Connection name shown by the NATS server (e.g. the node id). */
   name?: string;
   reconnectWaitMs?: number;
+}
+
+/**
+ * The servers without their credentials, and the credentials as nats.js takes them: `user:pass@`
+ * as user and password, a lone `token@` as a token, a creds file as an authenticator; `tls://`
+ * asks for TLS.
+ */
+export function natsConnectionOptions(urls: string, credsFile?: string): ConnectionOptions {
+  const servers: string[] = [];
+  const options: ConnectionOptions = {};
+  for (const raw of urls
+    .split(',')
+    .map((u) => u.trim())
+    .filter(Boolean)) {
+    let url: URL;
+    try {
+      url = new URL(raw.includes('://') ? raw : `nats://${raw}`);
+    } catch {
+      throw new Error('NATS_URL is not a URL (nats://[user:pass@]host:port, tls://…)');
+    }
+    const user = decodeURIComponent(url.username);
+    const pass = decodeURIComponent(url.password);
+    if (user && pass) Object.assign(options, { user, pass });
+    else if (user) options.token = user;
+    if (url.protocol === 'tls:') options.tls = {};
+    servers.push(`${url.hostname.includes(':') ? `[${url.hostname}]` : url.hostname}:${url.port || '4222'}`);
+  }
+  if (credsFile) options.authenticator = credsAuthenticator(readFileSync(credsFile));
+  return { ...options, servers };
 }
 
 export class NatsBus extends EventEmitter<BusEvents> implements Bus {
@@ -42,7 +87,7 @@ export class NatsBus extends EventEmitter<BusEvents> implements Bus {
 
   static async connect(options: NatsBusOptions, log: Logger): Promise<NatsBus> {
     const nc = await connect({
-      servers: options.url,
+      ...natsConnectionOptions(options.url, options.credsFile),
       name: options.name ?? 'onair',
       reconnect: true,
       maxReconnectAttempts: -1,

@@ -4,7 +4,10 @@ import type { Bus } from './bus.js';
 import { InProcessBus } from './in-process-bus.js';
 import { NatsBus } from './nats-bus.js';
 
-export async function openBus(options: { natsUrl: string | undefined; name?: string }, log: Logger): Promise<Bus> {
+export async function openBus(
+  options: { natsUrl: string | undefined; natsCredsFile?: string | undefined; name?: string },
+  log: Logger,
+): Promise<Bus> {
   if (!options.natsUrl) return new InProcessBus();
-  return NatsBus.connect({ url: options.natsUrl, name: options.name }, log);
+  return NatsBus.connect({ url: options.natsUrl, credsFile: options.natsCredsFile, name: options.name }, log);
 }
