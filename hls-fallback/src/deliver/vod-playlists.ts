@@ -74,13 +74,15 @@ export function renderVodMediaPlaylist(track: RecordedTrack, o: VodPlaylistOptio
   if (discontinuitySequence) lines.push(`#EXT-X-DISCONTINUITY-SEQUENCE:${discontinuitySequence}`);
   if (o.ended) lines.push('#EXT-X-PLAYLIST-TYPE:VOD');
   else if (o.windowSec === undefined) lines.push('#EXT-X-PLAYLIST-TYPE:EVENT');
-  let prev: RecordedSegment | undefined = track.segments[dropped - 1];
+  // The first listed segment always names its init and date; later ones when the generation changes
+  // (an ffmpeg restart), behind a discontinuity. A discontinuity before the window is counted above.
+  let prev: RecordedSegment | undefined;
   for (const s of segments) {
     if (!prev || prev.gen !== s.gen) {
       if (prev) lines.push('#EXT-X-DISCONTINUITY');
       lines.push(`#EXT-X-MAP:URI="init-${s.gen}.mp4"`);
+      lines.push(`#EXT-X-PROGRAM-DATE-TIME:${new Date(o.startedAtMs + s.offsetMs).toISOString()}`);
     }
-    if (!prev || prev.gen !== s.gen) lines.push(`#EXT-X-PROGRAM-DATE-TIME:${new Date(o.startedAtMs + s.offsetMs).toISOString()}`);
     lines.push(`#EXTINF:${sec5(s.durationSec)},`, s.file);
     prev = s;
   }
