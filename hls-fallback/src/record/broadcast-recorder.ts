@@ -140,6 +140,7 @@ export class BroadcastRecorder {
   }
 
   private enqueue(o: QueuedObject): void {
+    if (this.state === 'stopped') return;
     if (this.queuedBytes + o.bytes.length > this.opts.maxQueueBytes) {
       this.stop(`the recording fell ${Math.round(this.queuedBytes / 1e6)} MB behind the stream (storage too slow)`);
       return;
