@@ -28,6 +28,10 @@ function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
   return i > 0 && process.argv[i + 1] ? process.argv[i + 1]! : fallback;
 }
+// --node-main PATH: the OnAir node to drive (default: this checkout's build). Pointing it at another
+// checkout's signaling/dist/main.js (e.g. a git worktree of an older commit) compares two gateway
+// designs on one machine in one session.
+const NODE_MAIN = arg('node-main', `${ROOT}signaling/dist/main.js`);
 
 const cpuSeconds = (pid: number) => {
   const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -90,12 +94,14 @@ async function startChild(
 
 async function startBatched(): Promise<Gateway> {
   const { child, match } = await startChild(
-    [`${ROOT}signaling/dist/main.js`],
+    [NODE_MAIN],
     {
       PORT: '0',
       HOST: '127.0.0.1',
       DATA_DIR: ':memory:',
       LOG_LEVEL: 'warn',
+      // The bench's viewers all come from 127.0.0.1.
+      WS_CONNECTIONS_PER_ADDRESS: '0',
       MEDIASOUP_WORKERS: '1',
       NATS_URL,
       REDIS_URL: '',

@@ -42,6 +42,10 @@ function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
   return i > 0 && process.argv[i + 1] ? process.argv[i + 1]! : fallback;
 }
+// --node-main PATH: the OnAir node to drive (default: this checkout's build). Pointing it at another
+// checkout's signaling/dist/main.js (e.g. a git worktree of an older commit) compares two gateway
+// designs on one machine in one session.
+const NODE_MAIN = arg('node-main', `${ROOT}signaling/dist/main.js`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const cpuSeconds = (pid: number) => {
   const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -87,7 +91,7 @@ interface Gateway {
 async function startBatched(databaseUrl: string, streamId?: string): Promise<Gateway> {
   const storage = { DATABASE_URL: databaseUrl };
   const launcher = gatewayLauncher();
-  const child = spawn(launcher.command, [...launcher.prefix, `${ROOT}signaling/dist/main.js`], {
+  const child = spawn(launcher.command, [...launcher.prefix, NODE_MAIN], {
     env: {
       ...process.env,
       PORT: '0',
@@ -98,6 +102,8 @@ async function startBatched(databaseUrl: string, streamId?: string): Promise<Gat
       NATS_URL,
       REDIS_URL: '',
       HLS_MODE: 'off',
+      // The load clients stand in for many viewers from a few loopback addresses.
+      WS_CONNECTIONS_PER_ADDRESS: '0',
     },
     stdio: ['ignore', 'pipe', 'inherit'],
   });

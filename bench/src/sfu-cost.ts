@@ -185,6 +185,8 @@ async function main(): Promise<void> {
   const node = await startTestNode({
     MEDIASOUP_WORKERS: '1',
     PUBLISHER_TIMEOUT_MS: '60000',
+    // The load generator stands in for many clients from one address.
+    WHEP_PENDING_PER_ADDRESS: '0',
     LOG_LEVEL: process.env.SFU_LOG_LEVEL ?? 'warn',
   });
   const worker = node.media.pool.all[0]!;

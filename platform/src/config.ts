@@ -64,6 +64,8 @@ const Env = z.object({
   RTC_SOCKET_BUFFER_BYTES: intFrom(4 * 1024 * 1024),
   MEDIA_ROUTER_MAX_VIEWERS: intFrom(250),
   MEDIA_MAX_VIEWERS: intFrom(0),
+  WHEP_PENDING_PER_ADDRESS: intFrom(50),
+  WS_CONNECTIONS_PER_ADDRESS: intFrom(1000),
   NODE_ID: z
     .string()
     .regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, _ and - only (it is a NATS subject token)')
@@ -183,7 +185,11 @@ export interface Config {
     routerMaxViewers: number;
     /** Viewers this node accepts in all; beyond it WHEP answers 307 to another node or 503. */
     maxViewers: number;
+    /** WHEP sessions still connecting (ICE/DTLS) per client address; beyond it 429. 0: no limit. */
+    pendingViewersPerAddress: number;
   };
+  /** Open real-time channel sockets per client address on this node; beyond it the upgrade gets 429. 0: no limit. */
+  wsConnectionsPerAddress: number;
   /**
    * RTMP and SRT ingest: one port each for every stream (undefined: that listener is off). With
    * PORT=0 both default to 0 (an ephemeral port) so test nodes and side-by-side nodes never collide.
@@ -416,7 +422,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       socketBufferBytes: e.RTC_SOCKET_BUFFER_BYTES,
       routerMaxViewers: e.MEDIA_ROUTER_MAX_VIEWERS,
       maxViewers: e.MEDIA_MAX_VIEWERS || e.MEDIASOUP_WORKERS * 250,
+      pendingViewersPerAddress: e.WHEP_PENDING_PER_ADDRESS,
     },
+    wsConnectionsPerAddress: e.WS_CONNECTIONS_PER_ADDRESS,
     ingest: {
       rtmpPort: ingestPort('RTMP_PORT', e.RTMP_PORT, 1935),
       srtPort: ingestPort('SRT_PORT', e.SRT_PORT, 9000),

@@ -13,6 +13,8 @@ export type MediaErrorCode =
   /** A relay of the stream is already here (cascade). */
   | 'stream_already_here'
   | 'node_full'
+  /** Too many WHEP sessions from one client address are still connecting. */
+  | 'too_many_pending'
   | 'node_shutting_down'
   | 'relay_unavailable'
   | 'session_not_found'

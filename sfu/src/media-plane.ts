@@ -34,6 +34,11 @@ export interface MediaPlaneOptions {
   routerMaxViewers?: number;
   /** Viewers this node takes in all; play() answers 503 node_full beyond it. */
   maxViewers?: number;
+  /**
+   * WHEP sessions still connecting per client address (0 or unset: no limit): a stranger's cheap
+   * POSTs that never connect would otherwise hold ports and viewer slots for the connect timeout.
+   */
+  pendingViewersPerAddress?: number;
   /** A relay whose upstream sends no RTP for this long ends (the upstream is gone). */
   upstreamSilenceMs?: number;
 }
@@ -62,6 +67,8 @@ export class MediaPlane extends EventEmitter<MediaPlaneEvents> {
   private readonly streams = new Map<string, LiveStream>();
   /** Stream ids whose ingest is being set up: reserves the id against a racing second publisher. */
   private readonly starting = new Set<string>();
+  /** WHEP sessions still connecting, per client address (see pendingViewersPerAddress). */
+  private readonly pendingByAddress = new Map<string, number>();
   private closing = false;
 
   private constructor(
@@ -203,9 +210,14 @@ export class MediaPlane extends EventEmitter<MediaPlaneEvents> {
   }
 
   /** WHEP: adds a viewer. 404 when nobody publishes; 409 while the publisher's media has not arrived. */
-  async play(streamId: string, offerSdp: string, options: { clientId?: string } = {}): Promise<SessionAnswer> {
+  async play(streamId: string, offerSdp: string, options: { clientId?: string; address?: string } = {}): Promise<SessionAnswer> {
     this.assertOpen();
     if (this.isFull()) throw new MediaError('node_full', 'this node serves as many viewers as it can; retry later or elsewhere', 5000);
+    const address = options.address;
+    const maxPending = this.opts.pendingViewersPerAddress ?? 0;
+    if (address !== undefined && maxPending > 0 && (this.pendingByAddress.get(address) ?? 0) >= maxPending) {
+      throw new MediaError('too_many_pending', `${maxPending} WebRTC sessions from this address are still connecting; retry shortly`, 2000);
+    }
     const offer = parseOffer(offerSdp);
     const stream = this.streams.get(streamId);
     if (!stream) throw new MediaError('stream_offline', 'this stream is not live');
@@ -222,8 +234,26 @@ export class MediaPlane extends EventEmitter<MediaPlaneEvents> {
       throw err;
     }
     session.clientId = options.clientId;
+    if (address !== undefined && maxPending > 0) this.holdPending(address, session);
     stream.attachViewer(session, placement);
     return { sessionId: session.id, sdp: session.answer, etag: session.etag };
+  }
+
+  /** Counts a viewer session against its address until it connects or closes, whichever comes first. */
+  private holdPending(address: string, session: ViewerSession): void {
+    this.pendingByAddress.set(address, (this.pendingByAddress.get(address) ?? 0) + 1);
+    let held = true;
+    const release = () => {
+      if (!held) return;
+      held = false;
+      session.off('connected', release);
+      session.off('closed', release);
+      const n = (this.pendingByAddress.get(address) ?? 1) - 1;
+      if (n > 0) this.pendingByAddress.set(address, n);
+      else this.pendingByAddress.delete(address);
+    };
+    session.once('connected', release);
+    session.once('closed', release);
   }
 
   /**

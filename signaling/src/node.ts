@@ -26,6 +26,7 @@ import { Cascade } from '@onair/origin-cascade';
 import { HttpAudience, PlaybackOrigin, type CmafPackager, type LiveLadders } from '@onair/hls-fallback';
 import { registerAuthRoutes } from './http/auth-routes.js';
 import { installCors } from './http/cors.js';
+import { clientAddressOf } from './http/client-address.js';
 import { createHttpServer } from './http/http-server.js';
 import { IceServerSource } from './http/ice-servers.js';
 import { installSecurityHeaders } from './http/security-headers.js';
@@ -261,6 +262,8 @@ export async function startNode(config: Config, log: Logger = createLogger(confi
       log,
       isLive: (id) => media.isBroadcasting(id),
       channel: config.chat,
+      limits: { connectionsPerAddress: config.wsConnectionsPerAddress },
+      addressOf: clientAddressOf(config.trustProxy),
     });
     cleanups.push(() => gateway.close());
     gateway.attach(app.server);

@@ -65,6 +65,7 @@ export function createMediaPlane(config: Config, log: Logger): Promise<MediaPlan
       socketBufferBytes: m.socketBufferBytes,
       routerMaxViewers: m.routerMaxViewers,
       maxViewers: m.maxViewers,
+      pendingViewersPerAddress: m.pendingViewersPerAddress,
       upstreamSilenceMs: config.cascade.upstreamSilenceMs,
     },
     log,

@@ -10,6 +10,7 @@ const STATUS: Record<MediaErrorCode, number> = {
   stream_already_live: 409,
   stream_already_here: 409,
   node_full: 503,
+  too_many_pending: 429,
   node_shutting_down: 503,
   relay_unavailable: 503,
   session_not_found: 404,

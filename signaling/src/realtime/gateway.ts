@@ -35,9 +35,11 @@ export const HISTORY_ON_JOIN = RECENT_DELIVERED;
 export interface GatewayLimits {
   /** Reactions per user (or anonymous connection) per second. */
   reactionsPerSecond: number;
+  /** Open sockets per client address on this node (0: no limit); beyond it the upgrade gets 429. */
+  connectionsPerAddress: number;
 }
 
-export const DEFAULT_GATEWAY_LIMITS: GatewayLimits = { reactionsPerSecond: 20 };
+export const DEFAULT_GATEWAY_LIMITS: GatewayLimits = { reactionsPerSecond: 20, connectionsPerAddress: 1000 };
 
 export interface GatewayDeps {
   accounts: Accounts;
@@ -52,6 +54,8 @@ export interface GatewayDeps {
   isLive: (streamId: string) => boolean;
   channel?: Partial<ChannelOptions>;
   limits?: Partial<GatewayLimits>;
+  /** The client's address behind trusted proxies (default: the socket's). */
+  addressOf?: (req: IncomingMessage) => string;
 }
 
 /** Inbound frames per connection: a bucket of FLOOD_BURST frames refilled at FLOOD_PER_SECOND. */
@@ -103,6 +107,7 @@ export class ChannelGateway {
   private server: Server | undefined;
   private closed = false;
   private readonly statusSub: BusSubscription;
+  private readonly socketsByAddress = new Map<string, number>();
   private readonly sessionSweep: NodeJS.Timeout;
   private sweeping = false;
 
@@ -167,6 +172,11 @@ export class ChannelGateway {
     if (!match || this.closed) return refuse(socket, 404, 'not_found');
     const streamId = safeDecode(match[1]!);
     if (streamId === null) return refuse(socket, 400, 'bad_request');
+    const address = this.deps.addressOf?.(req) ?? req.socket.remoteAddress ?? '';
+    const perAddress = this.limits.connectionsPerAddress;
+    if (perAddress > 0 && (this.socketsByAddress.get(address) ?? 0) >= perAddress) {
+      return refuse(socket, 429, 'too_many_connections');
+    }
     const offered = (req.headers['sec-websocket-protocol'] ?? '')
       .split(',')
       .map((p) => p.trim())
@@ -197,7 +207,16 @@ export class ChannelGateway {
     // Browsers need one offered protocol selected: ours when offered, else the first (the token).
     this.wss.options.handleProtocols = (protocols) =>
       protocols.has(CHANNEL_SUBPROTOCOL) ? CHANNEL_SUBPROTOCOL : (protocols.values().next().value ?? false);
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.connected(ws, channel, user, moderator, session));
+    this.wss.handleUpgrade(req, socket, head, (ws) => {
+      // Counted from the handshake to the close, whichever channel the socket ends up in.
+      this.socketsByAddress.set(address, (this.socketsByAddress.get(address) ?? 0) + 1);
+      ws.once('close', () => {
+        const n = (this.socketsByAddress.get(address) ?? 1) - 1;
+        if (n > 0) this.socketsByAddress.set(address, n);
+        else this.socketsByAddress.delete(address);
+      });
+      this.connected(ws, channel, user, moderator, session);
+    });
   }
 
   private async openChannel(streamId: string): Promise<StreamChannel> {
@@ -444,7 +463,16 @@ function safeDecode(segment: string): string | null {
 
 function refuse(socket: Duplex, status: number, code: string): void {
   const body = JSON.stringify({ error: { code, message: code.replace(/_/g, ' ') } });
+  const retry = status === 429 ? 'Retry-After: 5\r\n' : '';
   socket.end(
-    `HTTP/1.1 ${status} ${status === 400 ? 'Bad Request' : status === 404 ? 'Not Found' : status === 401 ? 'Unauthorized' : status === 403 ? 'Forbidden' : 'Service Unavailable'}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? 'Service Unavailable'}\r\nContent-Type: application/json\r\n${retry}Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
   );
 }
+
+const STATUS_TEXT: Record<number, string> = {
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  429: 'Too Many Requests',
+};
