@@ -267,6 +267,17 @@ export class Cascade {
     // another holder, so the stream fans out as a tree.
     if (media.downstreamCount(req.streamId) >= this.s.maxDownstream)
       throw new Error(`refused: node ${this.s.nodeId} already serves ${this.s.maxDownstream} relay links of this stream`);
+    // Media goes only to a node of the cluster, at the relay address it registered: a bus message
+    // naming any other endpoint would otherwise make this node send RTP at Mbit/s wherever it says.
+    const requester = (await this.deps.registry.liveNodes()).get(req.fromNodeId);
+    if (!requester) throw new Error(`refused: ${req.fromNodeId.slice(0, 64)} is not a live node of the registry`);
+    if (requester.relayHost !== req.endpoint.ip) {
+      log.warn(
+        { streamId: req.streamId, from: req.fromNodeId, endpoint: req.endpoint.ip },
+        "relay request for an endpoint that is not the node's relay address",
+      );
+      throw new Error(`refused: the endpoint is not ${req.fromNodeId.slice(0, 64)}'s registered relay address`);
+    }
     const settings: LinkSettings = { listenIp: this.s.listenIp, announcedAddress: this.s.announcedAddress, enableSrtp: req.enableSrtp };
     const opened = await media.openDownstream(req.streamId, req.endpoint, settings, (reason) => {
       const served = this.served.get(opened.linkId);

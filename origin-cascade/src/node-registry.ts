@@ -19,6 +19,7 @@
 //   The same holds for a read that straddles the restart: every read of peers' records also reads
 //   this node's own, and finding it gone means the registry lost its data, not that peers died.
 import { Redis } from 'ioredis';
+import { redactSecrets } from '@onair/platform';
 import { z } from 'zod';
 
 export const NodeRecord = z.object({
@@ -107,7 +108,7 @@ export class NodeRegistry {
       await redis.connect();
     } catch (err) {
       redis.disconnect();
-      throw new Error(`the cascade registry needs Redis at ${url}: ${(err as Error).message}`);
+      throw new Error(`the cascade registry needs Redis at ${redactSecrets(url)}: ${redactSecrets((err as Error).message)}`);
     }
     return new NodeRegistry(redis, prefix, ttlMs, true, options);
   }
