@@ -269,7 +269,7 @@ export class Cascade {
       throw new Error(`refused: node ${this.s.nodeId} already serves ${this.s.maxDownstream} relay links of this stream`);
     // Media goes only to a node of the cluster, at the relay address it registered: a bus message
     // naming any other endpoint would otherwise make this node send RTP at Mbit/s wherever it says.
-    const requester = (await this.deps.registry.liveNodes()).get(req.fromNodeId);
+    const requester = await this.deps.registry.nodeRecord(req.fromNodeId);
     if (!requester) throw new Error(`refused: ${req.fromNodeId.slice(0, 64)} is not a live node of the registry`);
     if (requester.relayHost !== req.endpoint.ip) {
       log.warn(

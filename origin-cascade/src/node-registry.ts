@@ -18,6 +18,7 @@
 //   dead (they re-register on their next heartbeat), so no link is closed and no stream ended for it.
 //   The same holds for a read that straddles the restart: every read of peers' records also reads
 //   this node's own, and finding it gone means the registry lost its data, not that peers died.
+import { createHmac, timingSafeEqual } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { redactSecrets } from '@onair/platform';
 import { z } from 'zod';
@@ -60,6 +61,12 @@ export interface RegistryOptions {
   sweepSample?: number;
   /** Told of Redis connection errors (ioredis emits them while it reconnects; unheard, they are printed). */
   onRedisError?: (err: Error) => void;
+  /**
+   * The cluster secret (CASCADE_SECRET): node records are signed with it (HMAC-SHA256) and a record
+   * without a valid signature is ignored, so whoever can write to Redis cannot list a node whose URL
+   * sends viewers elsewhere. Unset: records are unsigned (trust rests on Redis credentials alone).
+   */
+  secret?: string | undefined;
 }
 
 /** What a heartbeat learns about liveness: which of the asked peers are dead, and expired ids to sweep. */
@@ -97,6 +104,37 @@ export class NodeRegistry {
     this.readPath = options.readPath ?? 'indexed';
     this.viewMaxAgeMs = options.viewMaxAgeMs ?? 1000;
     this.sweepSample = options.sweepSample ?? 3;
+    this.secret = options.secret;
+  }
+
+  private readonly secret: string | undefined;
+  /** Records read whose signature did not verify (forged, or written with another secret). */
+  rejectedRecords = 0;
+
+  private sign(json: string): string {
+    return createHmac('sha256', this.secret!).update(json).digest('base64url');
+  }
+
+  /** The stored form of a record: its JSON, then (with a secret) its signature over that JSON. */
+  private encodeRecord(record: NodeRecord): string {
+    const json = JSON.stringify(record);
+    return this.secret ? JSON.stringify({ ...record, sig: this.sign(json) }) : json;
+  }
+
+  /** A stored record when it parses and, with a secret, its signature verifies; otherwise undefined. */
+  private decodeRecord(text: string): NodeRecord | undefined {
+    const value = safeJson(text);
+    if (this.secret) {
+      if (!value || typeof value !== 'object') return undefined;
+      const { sig, ...rest } = value as { sig?: unknown };
+      const expected = Buffer.from(this.sign(JSON.stringify(rest)));
+      if (typeof sig !== 'string' || sig.length !== expected.length || !timingSafeEqual(Buffer.from(sig), expected)) {
+        this.rejectedRecords++;
+        return undefined;
+      }
+    }
+    const parsed = NodeRecord.safeParse(value);
+    return parsed.success ? parsed.data : undefined;
   }
 
   /** Connects, failing fast when Redis is unreachable. */
@@ -153,14 +191,14 @@ export class NodeRegistry {
     if (this.readPath === 'scan') {
       await this.redis
         .multi()
-        .set(this.nodeKey(record.nodeId), JSON.stringify(record), 'PX', this.ttlMs)
+        .set(this.nodeKey(record.nodeId), this.encodeRecord(record), 'PX', this.ttlMs)
         .sadd(this.nodesKey, record.nodeId)
         .exec();
       return;
     }
     const [[setErr, previous], [saddErr]] = (await this.redis
       .multi()
-      .set(this.nodeKey(record.nodeId), JSON.stringify(record), 'PX', this.ttlMs, 'GET')
+      .set(this.nodeKey(record.nodeId), this.encodeRecord(record), 'PX', this.ttlMs, 'GET')
       .sadd(this.nodesKey, record.nodeId)
       .exec()) as [[Error | null, string | null], [Error | null, number]];
     if (setErr || saddErr) throw setErr ?? saddErr;
@@ -187,6 +225,13 @@ export class NodeRegistry {
     const lost = self !== undefined && values[ids.length] === null;
     if (lost) this.registryLost();
     return { missing: new Set(ids.filter((_, i) => values[i] === null)), lost };
+  }
+
+  /** One node's record, when its heartbeat is current (and, with a secret, its signature verifies). */
+  async nodeRecord(nodeId: string): Promise<NodeRecord | undefined> {
+    const text = await this.redis.get(this.nodeKey(nodeId));
+    const record = text === null ? undefined : this.decodeRecord(text);
+    return record?.nodeId === nodeId ? record : undefined;
   }
 
   /** Every node whose heartbeat is current (read now; see placementNodes for the cached view). */
@@ -254,9 +299,12 @@ export class NodeRegistry {
     if (!ids.length) return { alive, dead };
     const values = await this.redis.mget(ids.map((id) => this.nodeKey(id)));
     ids.forEach((id, i) => {
-      const parsed = values[i] ? NodeRecord.safeParse(safeJson(values[i]!)) : undefined;
-      if (parsed?.success) alive.set(id, parsed.data);
-      else dead.push(id);
+      const text = values[i];
+      if (text === null || text === undefined) return void dead.push(id);
+      const record = this.decodeRecord(text);
+      // A record that is there but unsigned or forged is neither alive (no viewer goes to its URL)
+      // nor dead (its streams are not ended on a forger's word): it is ignored.
+      if (record?.nodeId === id) alive.set(id, record);
     });
     return { alive, dead };
   }

@@ -76,6 +76,7 @@ const Env = z.object({
     .default('local'),
   NODE_PEER_REGIONS: z.string().default(''),
   CASCADE: z.enum(['auto', 'on', 'off']).default('auto'),
+  CASCADE_SECRET: z.string().min(32, 'CASCADE_SECRET must be at least 32 characters').optional(),
   CASCADE_LISTEN_IP: z.string().optional(),
   CASCADE_ANNOUNCED_ADDRESS: z.string().optional(),
   CASCADE_SRTP: z.enum(['auto', 'on', 'off']).default('auto'),
@@ -222,6 +223,8 @@ export interface Config {
     nodeTtlMs: number;
     /** Key prefix of the registry in Redis (tests isolate themselves with their own). */
     registryPrefix: string;
+    /** CASCADE_SECRET: node records are signed with it and unsigned ones ignored (unset: unsigned). */
+    secret: string | undefined;
     /** A relay whose upstream sends no RTP for this long re-attaches elsewhere (pipes have no ICE consent). */
     upstreamSilenceMs: number;
     /** A relay with no viewers and no downstream links for this long is ended. */
@@ -446,6 +449,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       heartbeatMs: e.CASCADE_HEARTBEAT_MS,
       nodeTtlMs: e.CASCADE_NODE_TTL_MS,
       registryPrefix: e.CASCADE_REGISTRY_PREFIX,
+      secret: e.CASCADE_SECRET,
       upstreamSilenceMs: e.CASCADE_UPSTREAM_SILENCE_MS,
       relayIdleMs: e.CASCADE_RELAY_IDLE_MS,
       servesViewers: e.NODE_SERVES_VIEWERS === 'true',

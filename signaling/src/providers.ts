@@ -48,7 +48,7 @@ export function createRateLimiter(config: Config, log: Logger): Promise<RateLimi
 /** The cascade's node registry in Redis: only when the cascade is on (it needs REDIS_URL and NATS_URL). */
 export async function createNodeRegistry(config: Config): Promise<NodeRegistry | undefined> {
   if (!config.cascade.enabled) return undefined;
-  return NodeRegistry.connect(config.redisUrl!, config.cascade.registryPrefix, config.cascade.nodeTtlMs);
+  return NodeRegistry.connect(config.redisUrl!, config.cascade.registryPrefix, config.cascade.nodeTtlMs, { secret: config.cascade.secret });
 }
 
 export function createMediaPlane(config: Config, log: Logger): Promise<MediaPlane> {
