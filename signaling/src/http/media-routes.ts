@@ -69,7 +69,8 @@ export function registerMediaRoutes(app: FastifyInstance, deps: MediaRouteDeps):
       // The SDK's client id ties this WebRTC session to the same player's HLS/DASH requests (one viewer).
       const client = (req.query as Record<string, unknown>).client;
       const clientId = typeof client === 'string' && CLIENT_ID.test(client) ? client : undefined;
-      const answer = role === 'ingest' ? await deps.media.publish(streamId, sdp) : await deps.media.play(streamId, sdp, { clientId, address: req.ip });
+      const answer =
+        role === 'ingest' ? await deps.media.publish(streamId, sdp) : await deps.media.play(streamId, sdp, { clientId, address: req.ip });
       req.log.info({ streamId, sessionId: answer.sessionId, role }, `${prefix} session created`);
       const link = iceServerLinks(deps.iceServers.current());
       if (link) reply.header('Link', link);
