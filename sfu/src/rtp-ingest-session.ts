@@ -63,6 +63,7 @@ export class RtpIngestSession extends EventEmitter<{ closed: [reason: string] }>
   private _closed = false;
   private readonly openedAt = Date.now();
   private firstFlowAt: number | undefined;
+  private restartGraceUntil = 0;
   private readonly activity: RtpActivityWatch;
 
   private constructor(
@@ -79,6 +80,7 @@ export class RtpIngestSession extends EventEmitter<{ closed: [reason: string] }>
       onFlow: () => void this.noticeFirstMedia(),
       onSilent: () => {
         if (!this.mediaSeen && Date.now() - this.openedAt < STARTUP_GRACE_MS) return;
+        if (Date.now() < this.restartGraceUntil) return;
         this.close(this.mediaSeen ? 'publisher_timeout' : 'encoder_sent_nothing');
       },
     });
@@ -164,6 +166,12 @@ export class RtpIngestSession extends EventEmitter<{ closed: [reason: string] }>
 
   /** Restarts the silence clock (the encoder was just started and needs a moment to send). */
   touch(): void {
+    this.activity.touch();
+  }
+
+  /** A new encoder takes over (the publisher reconnected): it gets the start-up grace again. */
+  encoderRestarted(): void {
+    this.restartGraceUntil = Date.now() + STARTUP_GRACE_MS;
     this.activity.touch();
   }
 

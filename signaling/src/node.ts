@@ -207,7 +207,7 @@ export async function startNode(config: Config, log: Logger = createLogger(confi
     const ladders = createLadders(config, media, log, recordings);
     if (ladders) cleanups.push(() => ladders.close());
     // RTMP publishers: closed before the media plane (their encoders stop with their streams).
-    const authorizeIngest = ingestAuthorizer(streams, media);
+    const authorizeIngest = ingestAuthorizer(streams);
     const rtmp = await createRtmpListener(config, media, authorizeIngest, log);
     if (rtmp) {
       cleanups.push(() => rtmp.close());

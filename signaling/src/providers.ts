@@ -136,16 +136,14 @@ export function createLadders(
 
 /**
  * Stream keys for RTMP/SRT publishers, who present only the key: the stream it opens, refused
- * when the key is unknown (wrong or rotated) or the stream is already published here (from any
- * protocol). Checked before the ingest allocates anything for the connection.
+ * when the key is unknown (wrong or rotated). Checked before the ingest allocates anything for the
+ * connection; whether the stream is already live (from any protocol) the ingest asks the media plane,
+ * since a dropped RTMP publisher may reconnect to its own live stream.
  */
-export function ingestAuthorizer(streams: StreamCatalog, media: MediaPlane): IngestAuthorizer {
+export function ingestAuthorizer(streams: StreamCatalog): IngestAuthorizer {
   return async (streamKey) => {
     const streamId = await streams.streamIdForKey(streamKey);
     if (!streamId) return { ok: false, code: 'invalid_stream_key', message: 'the stream key is wrong (it may have been rotated)' };
-    if (media.isBroadcasting(streamId)) {
-      return { ok: false, code: 'stream_already_live', message: 'this stream is already being published; end that first' };
-    }
     return { ok: true, streamId };
   };
 }

@@ -4,7 +4,8 @@
 // LL-HLS ladder made from the same source. The re-encoded source is one three-layer simulcast
 // producer: a viewer whose downlink is capped drops to a lower layer and climbs back when it is
 // lifted. A wrong key, a second publisher and garbage bytes are refused without spawning an encoder;
-// a publisher that stops takes the stream offline, and one that stalls does so after
+// one that drops off and reconnects within PUBLISHER_TIMEOUT_MS resumes the same broadcast; a
+// publisher that stops takes the stream offline, and one that stalls does so after
 // PUBLISHER_TIMEOUT_MS. No encoder is left running.
 import { connect } from 'node:net';
 import { randomBytes } from 'node:crypto';
@@ -26,7 +27,7 @@ declare global {
   }
 }
 
-const PUBLISHER_TIMEOUT_MS = 3000;
+const PUBLISHER_TIMEOUT_MS = 5000;
 let node: OnAirNode;
 let browser: Browser;
 const contexts: BrowserContext[] = [];
@@ -123,9 +124,10 @@ describe('RTMP ingest', () => {
     expect([180, 240]).toContain(capped);
     await transport.setMaxOutgoingBitrate(0); // lifted
     // Bandwidth estimation ramps up again by itself (probing, about 8 % a second): a higher layer.
-    await waitFor('a higher layer again', async () => (await height()) > capped, 60_000);
+    // On a loaded machine the delay-based estimate reads jitter as congestion and climbs slowly.
+    await waitFor('a higher layer again', async () => (await height()) > capped, 90_000);
     expect((await samplePlayback(viewerPage)).state).toBe('playing');
-  }, 150_000);
+  }, 180_000);
 
   it('hls.js plays the LL-HLS ladder of the RTMP stream', async () => {
     const context = await browser.newContext({ viewport: { width: 800, height: 600 }, permissions: ['local-network-access'] });
@@ -149,10 +151,11 @@ describe('RTMP ingest', () => {
       { timeout: 30_000 },
     );
     const a = await page.evaluate(() => document.querySelector('video')!.currentTime);
-    await page.waitForTimeout(3000);
+    // Over 6 s at least 2 s of media: a busy CI machine may stall the ladder briefly.
+    await page.waitForTimeout(6000);
     const b = await page.evaluate(() => ({ t: document.querySelector('video')!.currentTime, fatal: window.fatal }));
     expect(b.fatal).toBeUndefined();
-    expect(b.t - a).toBeGreaterThan(1.5);
+    expect(b.t - a).toBeGreaterThan(2);
   });
 
   it('refuses a second publisher while the stream is live, without an encoder', async () => {
@@ -175,6 +178,25 @@ describe('RTMP ingest', () => {
     expect((await fetch(`${node.url}/healthz`)).status).toBe(200);
     expect(await streamLive(stream.id)).toBe(true);
   });
+
+  it('an encoder that drops off and reconnects within the publisher timeout resumes the same broadcast', async () => {
+    const startedAt = async () => ((await (await fetch(`${node.url}/api/streams/${stream.id}`)).json()) as { startedAt: string }).startedAt;
+    const before = await startedAt();
+    const offline: number[] = [];
+    publisher.child.kill('SIGKILL'); // no deleteStream: the TCP connection just ends
+    await publisher.exited;
+    publisher = pushRtmp(`${stream.rtmp}/${stream.streamKey}`);
+    const until = Date.now() + 8000;
+    while (Date.now() < until) {
+      if (!(await streamLive(stream.id))) offline.push(Date.now());
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    expect(offline).toEqual([]);
+    expect(await startedAt()).toBe(before); // the same broadcast, not a new one
+    expect(contributionEncoders.running).toBe(1);
+    const sample = await waitForDecodedFrames(viewerPage, 20_000);
+    expect(sample.videoWidth).toBeGreaterThan(0);
+  }, 60_000);
 
   it('takes the stream offline when the publisher stops, and stops its encoder', async () => {
     publisher.child.kill('SIGINT');

@@ -25,6 +25,8 @@ export interface ContributionEncoderOptions {
   videoLocalPort: number;
   /** Undefined: the contribution has no audio (ffmpeg fails on an output with nothing mapped). */
   audio: RtpTarget | undefined;
+  /** The local port audio is sent from (fixed, so an encoder that replaces this one is accepted too). */
+  audioLocalPort: number;
 }
 
 const SETPRIV = '/usr/bin/setpriv';
@@ -111,7 +113,9 @@ export function contributionEncoderArgs(o: ContributionEncoderOptions): string[]
     '-filter_complex',
     graph,
     ...video,
-    ...(o.audio ? ['-map', '0:a:0', '-c:a', 'libopus', '-ar', '48000', '-ac', '2', '-b:a', '96k', ...rtp(o.audio, o.audio.ssrc)] : []),
+    ...(o.audio
+      ? ['-map', '0:a:0', '-c:a', 'libopus', '-ar', '48000', '-ac', '2', '-b:a', '96k', ...rtp(o.audio, o.audio.ssrc, o.audioLocalPort)]
+      : []),
   ];
 }
 

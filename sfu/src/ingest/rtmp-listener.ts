@@ -43,6 +43,8 @@ const MAX_EARLY_MESSAGES = 512;
 export class RtmpListener {
   private readonly connections = new Set<RtmpConnection>();
   private readonly perAddress = new Map<string, number>();
+  /** Streams whose publisher dropped off and may reconnect within the publisher timeout. */
+  private readonly parked = new Map<string, { session: RtpIngestSession; localPorts: LocalPorts }>();
   private closed = false;
 
   private constructor(
@@ -82,6 +84,8 @@ export class RtmpListener {
     if (this.closed) return;
     this.closed = true;
     for (const c of [...this.connections]) c.close('node_shutdown');
+    for (const { session } of this.parked.values()) session.close('node_shutdown');
+    this.parked.clear();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
 
@@ -141,31 +145,55 @@ export class RtmpListener {
     if (!key) return refuse('missing_stream_key', 'the stream key is missing');
     const auth = await this.authorize(key, conn.remote, 'rtmp');
     if (!auth.ok) return refuse(auth.code, auth.message);
-    const videoLocalPort = await freeLocalUdpPort('127.0.0.1').catch(() => 0);
+    const streamId = auth.streamId;
+    // A publisher that dropped off within the publisher timeout resumes its broadcast: same
+    // session, producers and viewers; the new encoder sends from the same local ports.
+    const parked = this.parked.get(streamId);
+    this.parked.delete(streamId);
     let session: RtpIngestSession;
-    try {
-      session = await this.media.publishRtp(auth.streamId);
-    } catch (err) {
-      if (isMediaError(err)) return refuse(err.code, err.message, auth.streamId);
-      this.log.error({ err, streamId: auth.streamId }, 'rtmp publish failed');
-      return { ok: false, code: 'internal_error', description: 'the stream could not be opened' };
+    let localPorts: LocalPorts;
+    if (parked && !parked.session.closed) {
+      session = parked.session;
+      localPorts = parked.localPorts;
+      session.encoderRestarted();
+      this.log.info({ remote: conn.remote, streamId, sessionId: session.id }, 'rtmp publisher reconnected: the broadcast resumes');
+    } else {
+      localPorts = {
+        video: await freeLocalUdpPort('127.0.0.1').catch(() => 0),
+        audio: await freeLocalUdpPort('127.0.0.1').catch(() => 0),
+      };
+      try {
+        session = await this.media.publishRtp(streamId);
+      } catch (err) {
+        if (isMediaError(err)) return refuse(err.code, err.message, streamId);
+        this.log.error({ err, streamId }, 'rtmp publish failed');
+        return { ok: false, code: 'internal_error', description: 'the stream could not be opened' };
+      }
     }
-    const publication = new RtmpPublication(
-      auth.streamId,
-      conn,
-      session,
-      videoLocalPort,
-      this.opts,
-      this.log.child({ streamId: auth.streamId }),
-    );
+    const publication = new RtmpPublication(streamId, conn, session, localPorts, this.opts, this.log.child({ streamId }));
+    publication.onDropped = () => this.park(streamId, session, localPorts);
     if (session.closed || conn.closed) {
       // The connection went away while the stream opened.
       publication.connectionClosed('peer_closed');
       return { ok: false, code: 'peer_closed', description: 'connection closed' };
     }
-    this.log.info({ remote: conn.remote, streamId: auth.streamId, sessionId: session.id }, 'rtmp publisher accepted');
+    this.log.info({ remote: conn.remote, streamId, sessionId: session.id }, 'rtmp publisher accepted');
     return { ok: true, publication };
   }
+
+  /** Keeps a dropped publisher's stream for it to reconnect; the session's own silence timeout ends it. */
+  private park(streamId: string, session: RtpIngestSession, localPorts: LocalPorts): void {
+    if (this.closed || session.closed) return;
+    this.parked.set(streamId, { session, localPorts });
+    session.once('closed', () => {
+      if (this.parked.get(streamId)?.session === session) this.parked.delete(streamId);
+    });
+  }
+}
+
+interface LocalPorts {
+  video: number;
+  audio: number;
 }
 
 /**
@@ -174,6 +202,8 @@ export class RtmpListener {
  * them ending ends the other two, once.
  */
 class RtmpPublication {
+  /** The connection dropped mid-broadcast: the owner keeps the stream for a reconnect. */
+  onDropped: () => void = () => {};
   private encoder: ContributionEncoder | undefined;
   private early: { type: RtmpMediaType; ts: number; payload: Buffer }[] = [];
   private hasAudio = false;
@@ -185,7 +215,7 @@ class RtmpPublication {
     readonly streamId: string,
     private readonly conn: RtmpConnection,
     private readonly session: RtpIngestSession,
-    private readonly videoLocalPort: number,
+    private readonly localPorts: LocalPorts,
     private readonly opts: RtmpListenerOptions,
     private readonly log: Logger,
   ) {
@@ -219,8 +249,18 @@ class RtmpPublication {
     this.early.push({ type, ts, payload });
   }
 
-  /** The connection closed (peer left, protocol error): the stream ends with it. */
+  /**
+   * The connection closed. A publisher that drops off mid-broadcast (TCP closed without
+   * deleteStream) may reconnect within the publisher timeout and resume it; anything else (stop,
+   * protocol error, shutdown) ends the stream now.
+   */
   connectionClosed(reason: string): void {
+    if (reason === 'peer_closed' && this.encoder && !this.session.closed && !this.ended) {
+      this.log.info({ remote: this.conn.remote }, 'rtmp publisher dropped off: keeping the stream for a reconnect');
+      this.end('publisher_dropped');
+      this.onDropped();
+      return;
+    }
     this.session.close(reason === 'peer_closed' ? 'publisher_disconnected' : reason);
     this.end(reason);
   }
@@ -232,13 +272,15 @@ class RtmpPublication {
       input: 'flv',
       video: this.session.video,
       layers: this.session.layers,
-      videoLocalPort: this.videoLocalPort,
+      videoLocalPort: this.localPorts.video,
+      audioLocalPort: this.localPorts.audio,
       audio: audio ? this.session.audio : undefined,
     });
     this.encoder = encoder;
     this.session.touch();
     this.log.info({ pid: encoder.pid, audio }, 'rtmp contribution encoder started');
     encoder.on('exited', (why) => {
+      if (this.ended) return;
       this.log.error({ why }, 'rtmp contribution encoder exited: ending the stream');
       this.session.close('encoder_exited');
     });

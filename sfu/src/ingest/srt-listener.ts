@@ -180,6 +180,9 @@ export class SrtListener {
       return { ok: false as const, code: 'internal_error', message: 'the stream key could not be checked' };
     });
     if (!auth.ok) return refuse(auth.code, auth.message);
+    if (this.media.isBroadcasting(auth.streamId)) {
+      return refuse('stream_already_live', 'this stream is already being published; end that first', auth.streamId);
+    }
     // The stream opens once the handshake completes ('O'): a caller that then fails it (a wrong
     // passphrase is checked after this verdict) must not hold the stream.
     this.admitted.set(id, { streamId: auth.streamId, remote });
@@ -194,6 +197,7 @@ export class SrtListener {
     if (!admitted) return this.hangUp(id);
     const { streamId, remote } = admitted;
     const videoLocalPort = await freeLocalUdpPort('127.0.0.1').catch(() => 0);
+    const audioLocalPort = await freeLocalUdpPort('127.0.0.1').catch(() => 0);
     let session: RtpIngestSession;
     try {
       session = await this.media.publishRtp(streamId);
@@ -206,7 +210,15 @@ export class SrtListener {
       session.close('publisher_disconnected'); // it left while the stream opened
       return;
     }
-    const publication = new SrtPublication(id, remote, session, videoLocalPort, this, this.opts, this.log.child({ streamId }));
+    const publication = new SrtPublication(
+      id,
+      remote,
+      session,
+      { video: videoLocalPort, audio: audioLocalPort },
+      this,
+      this.opts,
+      this.log.child({ streamId }),
+    );
     this.publications.set(id, publication);
     publication.onEnded = () => this.publications.delete(id);
     this.log.info({ remote, streamId, sessionId: session.id }, 'srt publisher connected');
@@ -225,7 +237,7 @@ class SrtPublication {
     private readonly id: number,
     private readonly remote: string,
     private readonly session: RtpIngestSession,
-    private readonly videoLocalPort: number,
+    private readonly localPorts: { video: number; audio: number },
     private readonly listener: SrtListener,
     private readonly opts: SrtListenerOptions,
     private readonly log: Logger,
@@ -264,7 +276,8 @@ class SrtPublication {
       input: 'mpegts',
       video: this.session.video,
       layers: this.session.layers,
-      videoLocalPort: this.videoLocalPort,
+      videoLocalPort: this.localPorts.video,
+      audioLocalPort: this.localPorts.audio,
       audio: audio ? this.session.audio : undefined,
     });
     this.encoder = encoder;
