@@ -2,7 +2,8 @@
 // the stream to a WebRTC viewer) share a private Redis (the registry) and a private NATS (the bus).
 // Redis is killed and comes back empty (it runs without persistence), then NATS is restarted; after
 // each, the stream stays live in the directory on both nodes, the relayed viewer's frames keep
-// rising, no node ended a stream or closed the link, and chat crosses the nodes again.
+// rising, no node ended a stream or closed the link, and chat crosses the nodes again. Last, the
+// machine's PostgreSQL restarts while chat flows: chat keeps crossing the nodes and video plays on.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
@@ -11,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ChannelClient, registerUser } from '../../test/support/channel-client.js';
 import { createTestDatabase, type TestDatabase } from '../../test/support/databases.js';
 import { PrivateNatsServer } from '../../test/support/nats-server.js';
+import { restartPostgres } from '../../test/support/postgres-restart.js';
 import { NodeProcess } from '../../test/support/node-process.js';
 import { createUserAndStream, waitFor, type TestStream } from '../../test/support/onair-node.js';
 import { publish, watch, type Publisher, type Viewer } from '../../test/support/werift-peers.js';
@@ -171,4 +173,31 @@ describe('Redis and NATS restarts under a two-node cluster with a relayed viewer
       await Promise.all([onEdge.close(), onOrigin.close()]);
     }
   }, 60_000);
+
+  it('PostgreSQL restarted while chat flows: chat keeps crossing the nodes, the viewer keeps playing', async () => {
+    const user = await registerUser(origin.url);
+    const onEdge = await ChannelClient.connect(edge.url, stream.id);
+    const onOrigin = await ChannelClient.connect(origin.url, stream.id, user.token);
+    try {
+      let n = 0;
+      let sending = true;
+      // Within the per-user limit (5 per 10 s): one message every 2.2 s while PostgreSQL restarts.
+      const sender = (async () => {
+        while (sending) {
+          onOrigin.chat(`during the restart ${++n}`);
+          await sleep(2200);
+        }
+      })();
+      const [restarted] = await Promise.all([restartPostgres().then(() => true), keepsPlaying(4000)]);
+      expect(restarted).toBe(true);
+      await keepsPlaying(2000);
+      sending = false;
+      await sender;
+      const got = onEdge.chatMessages.filter((m) => m.text?.startsWith('during the restart')).length;
+      expect(got, `${got} of ${n} messages crossed`).toBe(n);
+      expect(onOrigin.errors.filter((e) => e.code === 'internal')).toEqual([]);
+    } finally {
+      await Promise.all([onEdge.close(), onOrigin.close()]);
+    }
+  }, 90_000);
 });
