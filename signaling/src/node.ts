@@ -361,7 +361,7 @@ export async function startNode(config: Config, log: Logger = createLogger(confi
               return b ? { prefix: broadcastPrefix(b.id), status: b.status, startedAtMs: b.startedAtMs } : undefined;
             },
           },
-          { dvrWindowSec: config.recording.dvrWindowMs / 1000 },
+          { dvrWindowSec: config.recording.dvrWindowMs / 1000, timeUrl: () => `${baseUrl}/time` },
         ),
         baseUrl: () => baseUrl,
       });

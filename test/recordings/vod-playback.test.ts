@@ -35,7 +35,7 @@ interface BroadcastJson {
   status: string;
   startedAt: string;
   durationMs: number;
-  playback: { hls: string; dash: string; dvr?: string };
+  playback: { hls: string; dash: string; dvr?: string; dvrDash?: string };
 }
 
 let node: OnAirNode;
@@ -220,6 +220,36 @@ describe('live rewind and past broadcasts in players', () => {
     await web.locator('button.live-button').click();
     await web.waitForURL(`**/watch/${stream.id}`);
   }, 120_000);
+
+  it('DVR over DASH: during the live stream dash.js plays the DVR MPD and seeks back 10 s to a picture 10 s older (±1.5 s)', async () => {
+    const [b] = await broadcasts();
+    expect(b!.status).toBe('recording');
+    expect(b!.playback.dvrDash).toBeDefined();
+    const mpd = await (await fetch(b!.playback.dvrDash!)).text();
+    expect(mpd).toContain('type="dynamic"');
+    expect(mpd).toMatch(/timeShiftBufferDepth="PT3600\.000S"/);
+    const page = await playerPage();
+    await page.evaluate((src) => {
+      const p = window.dashjs.MediaPlayer().create();
+      window.player = p;
+      p.on('error', (e: { error?: { message?: string } }) => {
+        window.fatal = e.error?.message ?? 'dash.js error';
+      });
+      p.initialize(document.querySelector('video'), src, true);
+    }, b!.playback.dvrDash!);
+    await waitForPicture(page, 'dvr-dash');
+    const seekable = await page.evaluate(() => {
+      const v = document.querySelector('video')!;
+      return { start: v.seekable.length ? v.seekable.start(0) : 0, end: v.seekable.length ? v.seekable.end(0) : 0 };
+    });
+    expect(seekable.end - seekable.start, 'the DVR window holds what was recorded').toBeGreaterThan(15);
+    const edge = await seekAndRead(page, await page.evaluate(() => document.querySelector('video')!.currentTime));
+    const back = await seekAndRead(page, edge.at - 10);
+    const behindMs = edge.clock - back.clock;
+    console.log(`DVR over DASH: seeking back 10 s shows a picture painted ${behindMs} ms before the edge's`);
+    expect(Math.abs(behindMs - 10_000), `seeking back 10 s went back ${behindMs} ms in the picture`).toBeLessThanOrEqual(1500);
+    expect(await page.evaluate(() => window.fatal)).toBeUndefined();
+  }, 90_000);
 
   it('VOD: after the stream ends hls.js (VOD playlist) and dash.js (static MPD) seek to 10 s and show the picture painted 10 s after the start (±1 s)', async () => {
     await sender.evaluate(() => window.g2g!.stop());

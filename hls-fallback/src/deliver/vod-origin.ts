@@ -7,7 +7,7 @@ import type { Readable } from 'node:stream';
 import { AppError, type RecordingStore } from '@onair/platform';
 import { isRecordedObjectName, readRecordingIndex, recordingKeys, type RecordingIndex } from '../record/recording-layout.js';
 import type { PlaybackReply } from './playback-origin.js';
-import { renderVodMediaPlaylist, renderVodMpd, renderVodMultivariant } from './vod-playlists.js';
+import { renderDvrMpd, renderVodMediaPlaylist, renderVodMpd, renderVodMultivariant } from './vod-playlists.js';
 
 export interface RecordedBroadcast {
   /** where its media is in the store */
@@ -24,6 +24,8 @@ export interface BroadcastLookup {
 export interface VodOriginOptions {
   /** DVR: how far back a live recording's DVR playlist reaches */
   dvrWindowSec: number;
+  /** The node's /time URL, for the DVR MPD's UTCTiming (the node's URL is known once it listens). */
+  timeUrl?: () => string;
 }
 
 const HLS_TYPE = 'application/vnd.apple.mpegurl';
@@ -72,6 +74,22 @@ export class VodOrigin {
     if (b.status === 'recording')
       throw fail(409, 'broadcast_recording', 'the broadcast is still live: play /dash/{streamId}/manifest.mpd, or its HLS DVR playlist');
     return this.text(renderVodMpd(index), MPD_TYPE);
+  }
+
+  /**
+   * GET /vod/{id}/dvr.mpd: while the broadcast is recorded, a dynamic MPD over the DVR window (DASH
+   * live rewind); once it has ended, the static MPD of the whole broadcast.
+   */
+  async dvrMpd(id: string): Promise<PlaybackReply> {
+    const { b, index } = await this.open(id);
+    if (b.status !== 'recording') return this.text(renderVodMpd(index), MPD_TYPE);
+    const text = renderDvrMpd(index, {
+      startedAtMs: b.startedAtMs,
+      windowSec: this.opts.dvrWindowSec,
+      nowMs: Date.now(),
+      timeUrl: this.opts.timeUrl?.() ?? '/time',
+    });
+    return this.text(text, MPD_TYPE, 'max-age=1');
   }
 
   /** GET /vod/{id}/{track}/{file}: an init segment or a segment, as recorded. */

@@ -1,8 +1,8 @@
 // Renders a recorded broadcast (a RecordingIndex) for players: the HLS multivariant playlist, media
 // playlists — VOD (`#EXT-X-PLAYLIST-TYPE:VOD` + `#EXT-X-ENDLIST`) once the recording is final, or a
 // growing playlist while it is still being recorded (EVENT, or a sliding DVR window of the last
-// `windowSec`) — and a static DASH MPD (SegmentList + SegmentTimeline, one Period per encoder
-// generation). Segment URIs are the recorded objects' names, relative to the track's folder. Pure
+// `windowSec`) — a static DASH MPD (SegmentList + SegmentTimeline, one Period per encoder
+// generation) and, while recording, a dynamic one over the last `windowSec` for live rewind (DVR). Segment URIs are the recorded objects' names, relative to the track's folder. Pure
 // text rendering: no I/O, no HTTP status, no waiting.
 import type { RecordedSegment, RecordedTrack, RecordingIndex } from '../record/recording-layout.js';
 
@@ -129,6 +129,70 @@ export function renderVodMpd(index: RecordingIndex): string {
     }
     lines.push('  </Period>');
   }
+  lines.push('</MPD>');
+  return `${lines.join('\n')}\n`;
+}
+
+export interface DvrMpdOptions {
+  /** wall clock of the broadcast's start: the MPD's availabilityStartTime */
+  startedAtMs: number;
+  /** how far back a player may seek: timeShiftBufferDepth, and the segments listed */
+  windowSec: number;
+  nowMs: number;
+  /** the node's /time, for players to align their clock (UTCTiming) */
+  timeUrl: string;
+}
+
+/**
+ * A dynamic MPD of a recording still being made, for DASH players that rewind during the live
+ * stream: availabilityStartTime is the broadcast's start and each Period starts at the wall-clock
+ * offset of its generation's first segment, so a segment is available when it was recorded; the
+ * segments of the last `windowSec` are listed and the MPD is refetched every 2 s.
+ */
+export function renderDvrMpd(index: RecordingIndex, o: DvrMpdOptions): string {
+  const gens = [...new Set(index.tracks.flatMap((t) => t.segments.map((s) => s.gen)))].sort((a, b) => a - b);
+  const dur = (x: number) => `PT${Math.max(0, x).toFixed(3)}S`;
+  const ref = index.tracks.find((t) => t.kind === 'video') ?? index.tracks[0];
+  const windowStartSec = (ref?.durationSec ?? 0) - o.windowSec;
+  const inWindow = (s: RecordedSegment) => s.startSec + s.durationSec > windowStartSec;
+  const lines = [
+    '<?xml version="1.0" encoding="UTF-8"?>',
+    `<MPD xmlns="urn:mpeg:dash:schema:mpd:2011" profiles="urn:mpeg:dash:profile:isoff-live:2011" type="dynamic" ` +
+      `availabilityStartTime="${new Date(o.startedAtMs).toISOString()}" publishTime="${new Date(o.nowMs).toISOString()}" ` +
+      `minimumUpdatePeriod="PT2S" timeShiftBufferDepth="${dur(o.windowSec)}" suggestedPresentationDelay="PT4S" minBufferTime="PT2S">`,
+  ];
+  for (const gen of gens) {
+    const first = ref?.segments.find((s) => s.gen === gen);
+    if (!first || !ref!.segments.some((s) => s.gen === gen && inWindow(s))) continue;
+    lines.push(`  <Period id="${gen}" start="${dur(first.offsetMs / 1000)}">`);
+    for (const kind of ['video', 'audio'] as const) {
+      const reps = index.tracks.filter((t) => t.kind === kind && t.inits.has(gen) && t.segments.some((s) => s.gen === gen && inWindow(s)));
+      if (!reps.length) continue;
+      const mime = kind === 'video' ? 'video/mp4' : 'audio/mp4';
+      lines.push(`    <AdaptationSet contentType="${kind}" mimeType="${mime}" segmentAlignment="true" startWithSAP="1">`);
+      for (const t of reps) {
+        const info = t.inits.get(gen)!;
+        const all = t.segments.filter((s) => s.gen === gen);
+        const segs = all.filter(inWindow);
+        const attrs = [`id="${xml(t.name)}"`, `bandwidth="${Math.round(t.bandwidth)}"`, `codecs="${xml(info.codec ?? '')}"`];
+        if (info.width && info.height) attrs.push(`width="${info.width}"`, `height="${info.height}"`);
+        if (kind === 'audio') attrs.push(`audioSamplingRate="${info.timescale}"`);
+        lines.push(`      <Representation ${attrs.join(' ')}>`);
+        // The generation's first segment anchors media time to the Period start, listed or not.
+        lines.push(`        <SegmentList timescale="${info.timescale}" presentationTimeOffset="${all[0]!.startTicks}">`);
+        lines.push(`          <Initialization sourceURL="${xml(t.name)}/init-${gen}.mp4"/>`);
+        lines.push('          <SegmentTimeline>');
+        for (const s of segs) lines.push(`            <S t="${s.startTicks}" d="${s.durationTicks}"/>`);
+        lines.push('          </SegmentTimeline>');
+        for (const s of segs) lines.push(`          <SegmentURL media="${xml(t.name)}/${s.file}"/>`);
+        lines.push('        </SegmentList>');
+        lines.push('      </Representation>');
+      }
+      lines.push('    </AdaptationSet>');
+    }
+    lines.push('  </Period>');
+  }
+  lines.push(`  <UTCTiming schemeIdUri="urn:mpeg:dash:utc:http-iso:2014" value="${xml(o.timeUrl)}"/>`);
   lines.push('</MPD>');
   return `${lines.join('\n')}\n`;
 }

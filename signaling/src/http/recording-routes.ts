@@ -102,7 +102,7 @@ export function broadcastJson(b: BroadcastRecord, base: string) {
     playback: {
       hls: `${base}/vod/${b.id}/index.m3u8`,
       dash: `${base}/vod/${b.id}/manifest.mpd`,
-      ...(b.status === 'recording' ? { dvr: `${base}/vod/${b.id}/dvr.m3u8` } : {}),
+      ...(b.status === 'recording' ? { dvr: `${base}/vod/${b.id}/dvr.m3u8`, dvrDash: `${base}/vod/${b.id}/dvr.mpd` } : {}),
     },
   };
 }
@@ -195,6 +195,7 @@ export function registerRecordingRoutes(app: FastifyInstance, deps: RecordingRou
   app.get('/vod/:id/index.m3u8', async (req, reply) => send(reply, await vod.multivariant((req.params as P).id)));
   app.get('/vod/:id/dvr.m3u8', async (req, reply) => send(reply, await vod.multivariant((req.params as P).id, true)));
   app.get('/vod/:id/manifest.mpd', async (req, reply) => send(reply, await vod.mpd((req.params as P).id)));
+  app.get('/vod/:id/dvr.mpd', async (req, reply) => send(reply, await vod.dvrMpd((req.params as P).id)));
   app.get('/vod/:id/:track/index.m3u8', async (req, reply) => {
     const p = req.params as P;
     return send(reply, await vod.mediaPlaylist(p.id, p.track));
