@@ -153,6 +153,43 @@ export interface StreamPage {
   nextCursor: string | null;
 }
 
+/** A recorded broadcast (past broadcast, or the one being recorded): docs/api.md "Recordings and clips". */
+export interface Broadcast {
+  id: string;
+  streamId: string;
+  title: string;
+  startedAt: string;
+  endedAt: string | null;
+  durationMs: number;
+  status: 'recording' | 'complete' | 'partial';
+  /** Why recording stopped early (disk full, ...), when it did. */
+  stopReason?: string;
+  /** `dvr`/`dvrDash`: live rewind (HLS playlist, DASH MPD), only while recording. */
+  playback: { hls: string; dash: string; dvr?: string; dvrDash?: string };
+}
+
+/** A clip of a live stream or a past broadcast, with its page and MP4. */
+export interface Clip {
+  id: string;
+  streamId: string;
+  broadcastId: string;
+  title: string;
+  streamer: string;
+  clippedBy: string;
+  startMs: number;
+  durationMs: number;
+  createdAt: string;
+  url: string;
+  mp4: string;
+  broadcastUrl: string;
+}
+
+/** What a broadcast's chat replay holds, each at its offset from the broadcast's start. */
+export type ReplayEvent =
+  | { type: 'chat'; offsetMs: number; id: string; username: string; text: string }
+  | { type: 'tip'; offsetMs: number; id: string; fromUsername: string; amount: number; currency: string; message: string }
+  | { type: 'reactions'; offsetMs: number; counts: Record<string, number> };
+
 export interface OnAirApi {
   readonly baseUrl: string;
   /** The same client, sending `token` from now on. */
@@ -164,6 +201,19 @@ export interface OnAirApi {
   /** Changes the password and ends every other session; returns this client's new session. */
   changePassword(currentPassword: string, newPassword: string): Promise<AuthSession>;
   me(): Promise<User>;
+  /** A stream's recorded broadcasts, newest first (404 not_found on a node that does not record). */
+  listBroadcasts(streamId: string): Promise<{ items: Broadcast[] }>;
+  getBroadcast(id: string): Promise<Broadcast>;
+  /** The stream's owner (or an admin) deletes a finished broadcast: gone from disk and listings at once. */
+  deleteBroadcast(id: string): Promise<void>;
+  /** Chat, tips and reaction bursts of a broadcast between two offsets from its start (ms). */
+  broadcastChat(id: string, range: { fromMs: number; toMs: number }): Promise<{ items: ReplayEvent[] }>;
+  /** Clips the last `durationSeconds` (5-60) of a live stream (signed in). */
+  clipLive(streamId: string, durationSeconds: number): Promise<Clip>;
+  /** Clips a range of a broadcast (signed in). */
+  clipBroadcast(broadcastId: string, range: { startMs: number; durationMs: number }): Promise<Clip>;
+  getClip(id: string): Promise<Clip>;
+  listClips(streamId: string): Promise<{ items: Clip[] }>;
   createStream(input: StreamInput): Promise<OwnedStream>;
   getStream(id: string): Promise<Stream>;
   listStreams(query?: StreamQuery): Promise<StreamPage>;
@@ -220,6 +270,14 @@ export function api(baseUrl: string, token?: string): OnAirApi {
     logoutAll: () => call('POST', '/api/auth/logout-all', {}),
     changePassword: (currentPassword, newPassword) => call('POST', '/api/auth/password', { currentPassword, newPassword }),
     me: () => call('GET', '/api/me'),
+    listBroadcasts: (streamId) => call('GET', `${sid(streamId)}/broadcasts`),
+    getBroadcast: (id) => call('GET', `/api/broadcasts/${encodeURIComponent(id)}`),
+    deleteBroadcast: (id) => call('DELETE', `/api/broadcasts/${encodeURIComponent(id)}`),
+    broadcastChat: (id, { fromMs, toMs }) => call('GET', `/api/broadcasts/${encodeURIComponent(id)}/chat?fromMs=${fromMs}&toMs=${toMs}`),
+    clipLive: (streamId, durationSeconds) => call('POST', `${sid(streamId)}/clips`, { durationSeconds }),
+    clipBroadcast: (id, range) => call('POST', `/api/broadcasts/${encodeURIComponent(id)}/clips`, range),
+    getClip: (id) => call('GET', `/api/clips/${encodeURIComponent(id)}`),
+    listClips: (streamId) => call('GET', `${sid(streamId)}/clips`),
     createStream: (input) => call('POST', '/api/streams', { tags: [], ...input }),
     getStream: (id) => call('GET', `/api/streams/${encodeURIComponent(id)}`),
     listStreams: (query = {}) => call('GET', `/api/streams${queryString(query)}`),

@@ -7,65 +7,8 @@ import { h, messageOf } from '../dom.js';
 import { formatAgo } from '../components/durations.js';
 import { showNotFound } from './not-found.js';
 import type { Page } from '../router.js';
-import { loadAuth } from '../session.js';
-
-interface Broadcast {
-  id: string;
-  streamId: string;
-  title: string;
-  startedAt: string;
-  endedAt: string | null;
-  durationMs: number;
-  status: 'recording' | 'complete' | 'partial';
-  stopReason?: string;
-  playback: { hls: string; dash: string; dvr?: string };
-}
-
-interface Clip {
-  id: string;
-  streamId: string;
-  broadcastId: string;
-  title: string;
-  streamer: string;
-  clippedBy: string;
-  startMs: number;
-  durationMs: number;
-  createdAt: string;
-  url: string;
-  mp4: string;
-  broadcastUrl: string;
-}
-
-type ReplayEvent =
-  | { type: 'chat'; offsetMs: number; id: string; username: string; text: string }
-  | { type: 'tip'; offsetMs: number; id: string; fromUsername: string; amount: number; currency: string; message: string }
-  | { type: 'reactions'; offsetMs: number; counts: Record<string, number> };
-
-class ApiError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
-async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
-  const token = loadAuth()?.token;
-  const res = await fetch(path, {
-    method,
-    headers: {
-      ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
-      ...(token ? { authorization: `Bearer ${token}` } : {}),
-    },
-    body: body !== undefined ? JSON.stringify(body) : undefined,
-  });
-  if (res.status === 204) return undefined as T;
-  const json = (await res.json().catch(() => ({}))) as { error?: { code: string; message: string } };
-  if (!res.ok) throw new ApiError(res.status, json.error?.code ?? 'error', json.error?.message ?? `HTTP ${res.status}`);
-  return json as T;
-}
+import { isOnAirError, type ReplayEvent } from '@onair/client-sdk';
+import { client, loadAuth } from '../session.js';
 
 /** "1:02:03" or "2:03" */
 export function formatClock(ms: number): string {
@@ -104,7 +47,8 @@ export function recordingsSection(
   element.hidden = true;
   let clipControl: HTMLElement;
   const refresh = () => {
-    void call<{ items: Broadcast[] }>('GET', `/api/streams/${encodeURIComponent(streamId)}/broadcasts`)
+    void client()
+      .listBroadcasts(streamId)
       .then(({ items }) => {
         element.hidden = false;
         clipControl.hidden = false;
@@ -134,11 +78,12 @@ export function recordingsSection(
       })
       .catch((err: unknown) => {
         // No such route: this server does not record (RECORDING=off or HLS_MODE=off).
-        if (err instanceof ApiError && err.code === 'not_found') return;
+        if (isOnAirError(err) && err.code === 'not_found') return;
         element.hidden = false;
         broadcasts.replaceChildren(h('li', { class: 'hint' }, 'Past broadcasts could not be loaded.'));
       });
-    void call<{ items: Clip[] }>('GET', `/api/streams/${encodeURIComponent(streamId)}/clips`)
+    void client()
+      .listClips(streamId)
       .then(({ items }) => {
         clips.replaceChildren(
           ...(items.length
@@ -181,7 +126,7 @@ function liveClipButton(streamId: string, onMade: () => void): HTMLElement {
         button.disabled = true;
         status.textContent = 'Clipping…';
         try {
-          const clip = await call<Clip>('POST', `/api/streams/${encodeURIComponent(streamId)}/clips`, { durationSeconds: 30 });
+          const clip = await client().clipLive(streamId, 30);
           status.replaceChildren('Clipped: ', h('a', { href: `/clip/${clip.id}`, 'data-link': true }, 'open the clip'));
           onMade();
         } catch (err) {
@@ -224,10 +169,8 @@ function chatReplay(broadcastId: string, video: HTMLVideoElement): { element: HT
   const load = (minute: number) => {
     if (minute < 0 || minutes.has(minute)) return;
     minutes.set(minute, 'loading');
-    void call<{ items: ReplayEvent[] }>(
-      'GET',
-      `/api/broadcasts/${broadcastId}/chat?fromMs=${minute * 60_000}&toMs=${(minute + 1) * 60_000}`,
-    )
+    void client()
+      .broadcastChat(broadcastId, { fromMs: minute * 60_000, toMs: (minute + 1) * 60_000 })
       .then(({ items }) => {
         minutes.set(minute, items);
         shown = -1;
@@ -298,7 +241,8 @@ export const broadcastPage: Page = (root, ctx) => {
   let active = true;
   const cleanups: (() => void)[] = [];
   root.replaceChildren(h('p', { class: 'hint', role: 'status' }, 'Loading the broadcast…'));
-  call<Broadcast>('GET', `/api/broadcasts/${encodeURIComponent(id)}`)
+  client()
+    .getBroadcast(id)
     .then(async (b) => {
       if (!active) return;
       document.title = `${b.title || 'Past broadcast'} · OnAir`;
@@ -324,7 +268,7 @@ export const broadcastPage: Page = (root, ctx) => {
             const startMs = Math.max(0, Math.round(video.currentTime * 1000));
             clipButton.disabled = true;
             try {
-              const clip = await call<Clip>('POST', `/api/broadcasts/${b.id}/clips`, { startMs, durationMs });
+              const clip = await client().clipBroadcast(b.id, { startMs, durationMs });
               status.replaceChildren('Clipped: ', h('a', { href: `/clip/${clip.id}`, 'data-link': true }, 'open the clip'));
             } catch (err) {
               status.textContent = messageOf(err);
@@ -340,10 +284,10 @@ export const broadcastPage: Page = (root, ctx) => {
       const liveButton = dvr
         ? h('button', { type: 'button', class: 'live-button', onclick: () => ctx.navigate(`/watch/${b.streamId}`) }, '● Live')
         : null;
-      const owner = await call<{ ownerId?: string }>('GET', `/api/streams/${encodeURIComponent(b.streamId)}`).catch(
-        () => ({}) as { ownerId?: string },
-      );
-      const isOwner = !!owner.ownerId && owner.ownerId === loadAuth()?.user.id;
+      const owner = await client()
+        .getStream(b.streamId)
+        .catch(() => undefined);
+      const isOwner = !!owner?.ownerId && owner.ownerId === loadAuth()?.user.id;
       const remove = isOwner
         ? h(
             'button',
@@ -353,7 +297,7 @@ export const broadcastPage: Page = (root, ctx) => {
               onclick: async () => {
                 if (!confirm('Delete this broadcast? It is removed at once, with its clips.')) return;
                 try {
-                  await call('DELETE', `/api/broadcasts/${b.id}`);
+                  await client().deleteBroadcast(b.id);
                   ctx.navigate(`/watch/${b.streamId}`);
                 } catch (err) {
                   status.textContent = messageOf(err);
@@ -402,7 +346,7 @@ export const broadcastPage: Page = (root, ctx) => {
     })
     .catch((err: unknown) => {
       if (!active) return;
-      if (err instanceof ApiError && (err.status === 404 || err.status === 400))
+      if (isOnAirError(err) && (err.status === 404 || err.status === 400))
         return showNotFound(root, 'Broadcast not found', 'There is no past broadcast at this address. It may have been deleted.');
       root.replaceChildren(h('p', { class: 'error', role: 'alert' }, `The broadcast could not be loaded: ${messageOf(err)}`));
     });
@@ -418,7 +362,8 @@ export const clipPage: Page = (root, ctx) => {
   document.title = 'Clip · OnAir';
   let active = true;
   root.replaceChildren(h('p', { class: 'hint', role: 'status' }, 'Loading the clip…'));
-  call<Clip>('GET', `/api/clips/${encodeURIComponent(id)}`)
+  client()
+    .getClip(id)
     .then((c) => {
       if (!active) return;
       document.title = `${c.title} · OnAir`;
@@ -445,7 +390,7 @@ export const clipPage: Page = (root, ctx) => {
     })
     .catch((err: unknown) => {
       if (!active) return;
-      if (err instanceof ApiError && (err.status === 404 || err.status === 400))
+      if (isOnAirError(err) && (err.status === 404 || err.status === 400))
         return showNotFound(root, 'Clip not found', 'There is no clip at this address. It may have been deleted with its broadcast.');
       root.replaceChildren(h('p', { class: 'error', role: 'alert' }, `The clip could not be loaded: ${messageOf(err)}`));
     });
