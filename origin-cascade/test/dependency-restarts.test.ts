@@ -4,9 +4,7 @@
 // each, the stream stays live in the directory on both nodes, the relayed viewer's frames keep
 // rising, no node ended a stream or closed the link, and chat crosses the nodes again. Last, the
 // machine's PostgreSQL restarts while chat flows: chat keeps crossing the nodes and video plays on.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:net';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ChannelClient, registerUser } from '../../test/support/channel-client.js';
@@ -14,56 +12,12 @@ import { createTestDatabase, type TestDatabase } from '../../test/support/databa
 import { PrivateNatsServer } from '../../test/support/nats-server.js';
 import { restartPostgres } from '../../test/support/postgres-restart.js';
 import { NodeProcess } from '../../test/support/node-process.js';
+import { PrivateRedis } from '../../test/support/redis-server.js';
 import { createUserAndStream, waitFor, type TestStream } from '../../test/support/onair-node.js';
 import { publish, watch, type Publisher, type Viewer } from '../../test/support/werift-peers.js';
 
 const run = randomBytes(3).toString('hex');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const srv = createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-/** A redis-server without persistence on a fixed port: killed, it comes back empty. */
-class PrivateRedis {
-  private child: ChildProcess | undefined;
-  constructor(readonly port: number) {}
-  get url() {
-    return `redis://127.0.0.1:${this.port}`;
-  }
-  async start(): Promise<void> {
-    this.child = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
-      stdio: 'ignore',
-    });
-    const probe = new Redis({ port: this.port, lazyConnect: true, retryStrategy: () => null });
-    probe.on('error', () => {});
-    await waitFor(
-      'redis to answer',
-      () =>
-        probe.connect().then(
-          () => true,
-          () => false,
-        ),
-      5000,
-    );
-    probe.disconnect();
-  }
-  async kill(): Promise<void> {
-    const child = this.child;
-    this.child = undefined;
-    if (!child || child.exitCode !== null) return;
-    await new Promise<void>((resolve) => {
-      child.once('exit', () => resolve());
-      child.kill('SIGKILL');
-    });
-  }
-}
 
 describe('Redis and NATS restarts under a two-node cluster with a relayed viewer', () => {
   let database: TestDatabase;
@@ -78,8 +32,7 @@ describe('Redis and NATS restarts under a two-node cluster with a relayed viewer
 
   beforeAll(async () => {
     database = await createTestDatabase('postgres');
-    redis = new PrivateRedis(await freePort());
-    await redis.start();
+    redis = await PrivateRedis.start();
     nats = await PrivateNatsServer.start();
     const common = {
       PORT: '0',
@@ -144,7 +97,7 @@ describe('Redis and NATS restarts under a two-node cluster with a relayed viewer
   it('Redis killed and back empty: no stream ends, the relayed viewer keeps playing, the registry is rebuilt', async () => {
     await redis.kill();
     await keepsPlaying(2500); // Redis down for longer than the node TTL
-    await redis.start(); // empty: no node records, no holdings
+    await redis.resume(); // empty: no node records, no holdings
     await keepsPlaying(5000); // several TTLs with an empty registry being rebuilt
     const check = new Redis(redis.url);
     await waitFor('both nodes registered again', async () => (await check.keys(`onair:drill:${run}:node:*`)).length >= 2, 5000);

@@ -9,6 +9,7 @@ import {
   fuzzBus,
   fuzzFrames,
   fuzzHttp,
+  fuzzNodeEnv,
   fuzzUpgrades,
   Rng,
   stillServing,
@@ -32,25 +33,16 @@ const rng = new Rng(SEED);
 
 beforeAll(async () => {
   database = await createTestDatabase('postgres');
-  node = await NodeProcess.start(`fuzz-${run}`, {
-    PORT: '0',
-    HOST: '127.0.0.1',
-    LOG_LEVEL: 'warn',
-    NODE_ENV: 'test',
-    DATABASE_URL: database.url!,
-    NATS_URL: TEST_NATS_URL,
-    REDIS_URL: TEST_REDIS_URL,
-    JWT_SECRET: `fuzz-secret-${run}-0123456789abcdef`,
-    MEDIASOUP_WORKERS: '1',
-    CASCADE: 'on',
-    CASCADE_REGISTRY_PREFIX: `onair-fuzz-${run}`,
-    NODE_ID: `fuzz${run}`,
-    HLS_MODE: 'off',
-    PASSWORD_SCRYPT_LOG2N: '14',
-    REGISTRATIONS_PER_ADDRESS: '1000000',
-    LOGIN_FAILURES_PER_ADDRESS: '1000000',
-    LOGIN_FAILURES_PER_ACCOUNT: '1000000',
-  });
+  node = await NodeProcess.start(
+    `fuzz-${run}`,
+    fuzzNodeEnv({
+      databaseUrl: database.url!,
+      natsUrl: TEST_NATS_URL,
+      redisUrl: TEST_REDIS_URL,
+      nodeId: `fuzz${run}`,
+      jwtSecret: `fuzz-secret-${run}-0123456789abcdef`,
+    }),
+  );
   const stream = await createUserAndStream(node.url, 'fuzzed');
   const user = await registerUser(node.url);
   const checker = await registerUser(node.url);

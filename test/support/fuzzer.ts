@@ -63,6 +63,39 @@ function record(e: EntryCounts, outcome: string, input: string): void {
   }
 }
 
+/**
+ * The environment of a fuzzed node process: distributed mode (PostgreSQL, NATS, Redis, the cascade
+ * on, so every entry point is there), cheap password hashing and sign-in limits out of reach (the
+ * fuzzer registers from one address; the limits have tests of their own).
+ */
+export function fuzzNodeEnv(o: {
+  databaseUrl: string;
+  natsUrl: string;
+  redisUrl: string;
+  nodeId: string;
+  jwtSecret: string;
+}): Record<string, string> {
+  return {
+    PORT: '0',
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'warn',
+    NODE_ENV: 'test',
+    DATABASE_URL: o.databaseUrl,
+    NATS_URL: o.natsUrl,
+    REDIS_URL: o.redisUrl,
+    JWT_SECRET: o.jwtSecret,
+    MEDIASOUP_WORKERS: '1',
+    CASCADE: 'on',
+    CASCADE_REGISTRY_PREFIX: `onair-fuzz-${o.nodeId}`,
+    NODE_ID: o.nodeId,
+    HLS_MODE: 'off',
+    PASSWORD_SCRYPT_LOG2N: '14',
+    REGISTRATIONS_PER_ADDRESS: '1000000',
+    LOGIN_FAILURES_PER_ADDRESS: '1000000',
+    LOGIN_FAILURES_PER_ACCOUNT: '1000000',
+  };
+}
+
 // ---- inputs -------------------------------------------------------------------------------------
 
 export interface FuzzTarget {

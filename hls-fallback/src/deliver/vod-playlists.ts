@@ -110,20 +110,8 @@ export function renderVodMpd(index: RecordingIndex): string {
       const mime = kind === 'video' ? 'video/mp4' : 'audio/mp4';
       lines.push(`    <AdaptationSet contentType="${kind}" mimeType="${mime}" segmentAlignment="true" startWithSAP="1">`);
       for (const t of reps) {
-        const info = t.inits.get(gen)!;
         const segs = t.segments.filter((s) => s.gen === gen);
-        const attrs = [`id="${xml(t.name)}"`, `bandwidth="${Math.round(t.bandwidth)}"`, `codecs="${xml(info.codec ?? '')}"`];
-        if (info.width && info.height) attrs.push(`width="${info.width}"`, `height="${info.height}"`);
-        if (kind === 'audio') attrs.push(`audioSamplingRate="${info.timescale}"`);
-        lines.push(`      <Representation ${attrs.join(' ')}>`);
-        lines.push(`        <SegmentList timescale="${info.timescale}" presentationTimeOffset="${segs[0]!.startTicks}">`);
-        lines.push(`          <Initialization sourceURL="${xml(t.name)}/init-${gen}.mp4"/>`);
-        lines.push('          <SegmentTimeline>');
-        for (const s of segs) lines.push(`            <S t="${s.startTicks}" d="${s.durationTicks}"/>`);
-        lines.push('          </SegmentTimeline>');
-        for (const s of segs) lines.push(`          <SegmentURL media="${xml(t.name)}/${s.file}"/>`);
-        lines.push('        </SegmentList>');
-        lines.push('      </Representation>');
+        lines.push(...representation(t, kind, gen, segs, segs[0]!.startTicks));
       }
       lines.push('    </AdaptationSet>');
     }
@@ -171,22 +159,9 @@ export function renderDvrMpd(index: RecordingIndex, o: DvrMpdOptions): string {
       const mime = kind === 'video' ? 'video/mp4' : 'audio/mp4';
       lines.push(`    <AdaptationSet contentType="${kind}" mimeType="${mime}" segmentAlignment="true" startWithSAP="1">`);
       for (const t of reps) {
-        const info = t.inits.get(gen)!;
         const all = t.segments.filter((s) => s.gen === gen);
-        const segs = all.filter(inWindow);
-        const attrs = [`id="${xml(t.name)}"`, `bandwidth="${Math.round(t.bandwidth)}"`, `codecs="${xml(info.codec ?? '')}"`];
-        if (info.width && info.height) attrs.push(`width="${info.width}"`, `height="${info.height}"`);
-        if (kind === 'audio') attrs.push(`audioSamplingRate="${info.timescale}"`);
-        lines.push(`      <Representation ${attrs.join(' ')}>`);
         // The generation's first segment anchors media time to the Period start, listed or not.
-        lines.push(`        <SegmentList timescale="${info.timescale}" presentationTimeOffset="${all[0]!.startTicks}">`);
-        lines.push(`          <Initialization sourceURL="${xml(t.name)}/init-${gen}.mp4"/>`);
-        lines.push('          <SegmentTimeline>');
-        for (const s of segs) lines.push(`            <S t="${s.startTicks}" d="${s.durationTicks}"/>`);
-        lines.push('          </SegmentTimeline>');
-        for (const s of segs) lines.push(`          <SegmentURL media="${xml(t.name)}/${s.file}"/>`);
-        lines.push('        </SegmentList>');
-        lines.push('      </Representation>');
+        lines.push(...representation(t, kind, gen, all.filter(inWindow), all[0]!.startTicks));
       }
       lines.push('    </AdaptationSet>');
     }
@@ -195,6 +170,31 @@ export function renderDvrMpd(index: RecordingIndex, o: DvrMpdOptions): string {
   lines.push(`  <UTCTiming schemeIdUri="urn:mpeg:dash:utc:http-iso:2014" value="${xml(o.timeUrl)}"/>`);
   lines.push('</MPD>');
   return `${lines.join('\n')}\n`;
+}
+
+/** One rendition of one generation: its init, and `segs` as a SegmentTimeline + SegmentList. */
+function representation(
+  t: RecordedTrack,
+  kind: 'video' | 'audio',
+  gen: number,
+  segs: RecordedSegment[],
+  presentationTimeOffset: number,
+): string[] {
+  const info = t.inits.get(gen)!;
+  const attrs = [`id="${xml(t.name)}"`, `bandwidth="${Math.round(t.bandwidth)}"`, `codecs="${xml(info.codec ?? '')}"`];
+  if (info.width && info.height) attrs.push(`width="${info.width}"`, `height="${info.height}"`);
+  if (kind === 'audio') attrs.push(`audioSamplingRate="${info.timescale}"`);
+  return [
+    `      <Representation ${attrs.join(' ')}>`,
+    `        <SegmentList timescale="${info.timescale}" presentationTimeOffset="${presentationTimeOffset}">`,
+    `          <Initialization sourceURL="${xml(t.name)}/init-${gen}.mp4"/>`,
+    '          <SegmentTimeline>',
+    ...segs.map((s) => `            <S t="${s.startTicks}" d="${s.durationTicks}"/>`),
+    '          </SegmentTimeline>',
+    ...segs.map((s) => `          <SegmentURL media="${xml(t.name)}/${s.file}"/>`),
+    '        </SegmentList>',
+    '      </Representation>',
+  ];
 }
 
 function firstInit(t: RecordedTrack) {
