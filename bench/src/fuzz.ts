@@ -2,7 +2,8 @@
 //
 // Fuzzes a real OnAir node process (distributed mode: PostgreSQL, NATS, Redis, cascade on) with
 // test/support/fuzzer.ts at scale: HTTP requests (50 %), WebSocket upgrades (15 %), channel frames
-// (15 %) and bus payloads on every subject the node subscribes to (20 %), in rounds; after every round
+// (15 %), bus payloads on every subject the node subscribes to (15 %) and garbage on the RTMP and SRT
+// ingest ports (5 %), in rounds; after every round
 // the node must still be running, answer /healthz and carry a chat message round trip. Prints the
 // count of inputs and outcomes per entry point, the 500s (with examples) and whether the node died.
 // Needs NATS (TEST_NATS_URL), Redis (TEST_REDIS_URL) and PostgreSQL (BENCH_DATABASE_URL or
@@ -11,10 +12,12 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import postgres from 'postgres';
+import { freePort } from '../../test/support/free-port.js';
 import {
   fuzzBus,
   fuzzFrames,
   fuzzHttp,
+  fuzzIngest,
   fuzzNodeEnv,
   fuzzUpgrades,
   Rng,
@@ -53,6 +56,7 @@ async function main(): Promise<void> {
   const dbUrl = new URL(ADMIN_DB);
   dbUrl.pathname = `/${dbName}`;
   const nodeId = `fuzz${process.pid}`;
+  const ingestPorts = { rtmp: await freePort(), srt: await freePort() };
   const child = spawn(process.execPath, [`${ROOT}signaling/dist/main.js`], {
     env: {
       ...process.env,
@@ -62,6 +66,8 @@ async function main(): Promise<void> {
         redisUrl: REDIS_URL,
         nodeId,
         jwtSecret: `fuzz-bench-${randomBytes(16).toString('hex')}`,
+        rtmpPort: ingestPorts.rtmp,
+        srtPort: ingestPorts.srt,
       }),
     },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -99,7 +105,8 @@ async function main(): Promise<void> {
       await fuzzHttp(target, Math.round(per * 0.5), rng, counts);
       await fuzzUpgrades(target, Math.round(per * 0.15), rng, counts);
       await fuzzFrames(target, Math.round(per * 0.15), rng, counts);
-      await fuzzBus(target, NATS_URL, [nodeId, 'someone-else'], Math.round(per * 0.2), rng, counts);
+      await fuzzBus(target, NATS_URL, [nodeId, 'someone-else'], Math.round(per * 0.15), rng, counts);
+      await fuzzIngest('127.0.0.1', ingestPorts, Math.round(per * 0.05), rng, counts);
       if (exit) failure = `the node died in round ${round}: ${exit}`;
       else
         await stillServing(target, `round ${round}`).catch((err: Error) => {

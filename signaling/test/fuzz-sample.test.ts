@@ -9,6 +9,7 @@ import {
   fuzzBus,
   fuzzFrames,
   fuzzHttp,
+  fuzzIngest,
   fuzzNodeEnv,
   fuzzUpgrades,
   Rng,
@@ -16,6 +17,7 @@ import {
   type FuzzCounts,
   type FuzzTarget,
 } from '../../test/support/fuzzer.js';
+import { freePort } from '../../test/support/free-port.js';
 import { TEST_NATS_URL } from '../../test/support/nats-server.js';
 import { NodeProcess } from '../../test/support/node-process.js';
 import { createUserAndStream } from '../../test/support/onair-node.js';
@@ -28,11 +30,13 @@ const run = `${process.pid}`;
 let node: NodeProcess;
 let database: TestDatabase;
 let target: FuzzTarget;
+let ingestPorts: { rtmp: number; srt: number };
 const counts: FuzzCounts = {};
 const rng = new Rng(SEED);
 
 beforeAll(async () => {
   database = await createTestDatabase('postgres');
+  ingestPorts = { rtmp: await freePort(), srt: await freePort() };
   node = await NodeProcess.start(
     `fuzz-${run}`,
     fuzzNodeEnv({
@@ -41,6 +45,8 @@ beforeAll(async () => {
       redisUrl: TEST_REDIS_URL,
       nodeId: `fuzz${run}`,
       jwtSecret: `fuzz-secret-${run}-0123456789abcdef`,
+      rtmpPort: ingestPorts.rtmp,
+      srtPort: ingestPorts.srt,
     }),
   );
   const stream = await createUserAndStream(node.url, 'fuzzed');
@@ -75,6 +81,12 @@ describe('fuzzing every entry point (a bounded sample)', () => {
     expect(counts['client-frames']!.outcomes['frame:internal'] ?? 0).toBe(0);
     expect(node.running).toBe(true);
     await stillServing(target, 'after frames');
+  }, 120_000);
+
+  it('RTMP and SRT ingest ports: 1,000 garbage connections and datagrams; the node still serves chat', async () => {
+    await fuzzIngest('127.0.0.1', ingestPorts, 1000, rng, counts);
+    expect(node.running).toBe(true);
+    await stillServing(target, 'after ingest');
   }, 120_000);
 
   it('bus: 1,500 payloads on every subject the node subscribes to (null, wrong types, random bytes, deep nesting); the node still serves chat', async () => {

@@ -7,6 +7,7 @@
 // what came back per entry point; it never decides pass or fail (its callers check that the node
 // stayed up, answered no input with a 500, and still serves chat). Seeded: a run can be repeated.
 import { randomBytes } from 'node:crypto';
+import { createSocket } from 'node:dgram';
 import { connect as tcpConnect } from 'node:net';
 import { connect as natsConnect } from 'nats';
 import WebSocket from 'ws';
@@ -74,8 +75,12 @@ export function fuzzNodeEnv(o: {
   redisUrl: string;
   nodeId: string;
   jwtSecret: string;
+  rtmpPort: number;
+  srtPort: number;
 }): Record<string, string> {
   return {
+    RTMP_PORT: String(o.rtmpPort),
+    SRT_PORT: String(o.srtPort),
     PORT: '0',
     HOST: '127.0.0.1',
     LOG_LEVEL: 'warn',
@@ -511,6 +516,53 @@ export async function fuzzBus(t: FuzzTarget, natsUrl: string, nodeIds: string[],
     await nc.flush();
   } finally {
     await nc.close();
+  }
+}
+
+/**
+ * RTMP (TCP): random bytes, a valid C0+C1 handshake then garbage, or a handshake and a mutated chunk
+ * stream; SRT (UDP): random datagrams and SRT-shaped control packets (handshakes with random fields).
+ * No key check can pass, so no encoder may start.
+ */
+export async function fuzzIngest(
+  host: string,
+  ports: { rtmp: number; srt: number },
+  n: number,
+  rng: Rng,
+  counts: FuzzCounts,
+): Promise<void> {
+  const rtmp = entry(counts, 'rtmp');
+  const srt = entry(counts, 'srt');
+  const udp = createSocket('udp4');
+  try {
+    await pool(n, 8, async () => {
+      if (rng.chance(0.5)) {
+        const hello = Buffer.concat([Buffer.from([rng.chance(0.8) ? 3 : rng.int(256)]), rng.bytes(1536)]);
+        const bytes = rng.pick([
+          () => rng.bytes(1 + rng.int(4000)),
+          () => Buffer.concat([hello, rng.bytes(rng.int(3000))]),
+          // A client that never waits for S0S1: C2 and a chunk header right away, then garbage.
+          () =>
+            Buffer.concat([hello, rng.bytes(1536), Buffer.from([0x03, 0, 0, 0, 0, 0, 0x40, 0x14, 0, 0, 0, 0]), rng.bytes(rng.int(600))]),
+        ])();
+        rtmp.inputs++;
+        record(rtmp, await exchange(`http://${host}:${ports.rtmp}`, bytes, 1000).then((o) => (o === 'garbled' ? 'answered' : o)), '');
+      } else {
+        const packet = rng.chance(0.5)
+          ? rng.bytes(1 + rng.int(1500))
+          : Buffer.concat([
+              Buffer.from([0x80, 0x00, 0x00, 0x00]),
+              rng.bytes(12),
+              Buffer.from([0, 0, 0, rng.pick([4, 5])]),
+              rng.bytes(rng.int(100)),
+            ]);
+        srt.inputs++;
+        await new Promise<void>((resolve) => udp.send(packet, ports.srt, host, () => resolve()));
+        record(srt, 'sent', '');
+      }
+    });
+  } finally {
+    udp.close();
   }
 }
 
