@@ -8,9 +8,15 @@
 import { randomBytes } from 'node:crypto';
 import postgres from 'postgres';
 import {
+  ChatHistory,
+  ChatModeration,
   createLogger,
+  InProcessBus,
   openDatabase,
+  StreamCatalog,
+  StreamModerators,
   TipLedger,
+  type TipSpeechRules,
   TipOutboxRelay,
   type AuthUser,
   type Database,
@@ -78,8 +84,9 @@ async function run(
   design: string,
   options: Partial<TipLedgerOptions>,
   concurrency: number,
+  speech?: TipSpeechRules,
 ): Promise<Result> {
-  const ledger = await TipLedger.open(db, log, { minAmount: 1, ...options });
+  const ledger = await TipLedger.open(db, log, { minAmount: 1, ...options }, speech);
   const sink = new CountingSink();
   const relay = new TipOutboxRelay(db, sink, log, { batch: 1000, pollMs: 200 });
   ledger.onCommitted = () => relay.wake();
@@ -156,6 +163,28 @@ async function main() {
         concurrency,
       ),
     );
+    // The same group commit with the chat's rules for tippers and tip messages, as a node runs it: a
+    // real ChatModeration (bans, blocked terms, the profanity filter) over the same database.
+    const streams = new StreamCatalog(db);
+    const bus = new InProcessBus();
+    const history = new ChatHistory(db, log);
+    const moderation = new ChatModeration(db, bus, streams, new StreamModerators(db, streams), history, log);
+    try {
+      results.push(
+        await run(
+          db,
+          fixture,
+          `group commit with the chat's rules (bans, blocked terms, profanity): ${writers} writers, ${concurrency} in flight`,
+          { writers, maxBatch: 256, lingerMs: 2 },
+          concurrency,
+          moderation,
+        ),
+      );
+    } finally {
+      moderation.close();
+      history.close();
+      await bus.close();
+    }
     console.table(results);
     console.log(JSON.stringify(results));
   } finally {
