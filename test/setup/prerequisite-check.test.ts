@@ -24,7 +24,8 @@ function pathWith(tools: string[]): string {
   return dir;
 }
 
-const BASICS = ['bash', 'cat', 'cut', 'sort', 'tr', 'sed', 'head', 'id', 'cksum', 'pkg-config', 'node', 'npm'];
+// cc: the SRT ingest helper is compiled on first use, so `start` needs a C compiler too.
+const BASICS = ['bash', 'cat', 'cut', 'sort', 'tr', 'sed', 'head', 'id', 'cksum', 'pkg-config', 'node', 'npm', 'cc'];
 
 function check(profile: 'start' | 'test', path: string) {
   return spawnSync('bash', [join(root, 'scripts/setup.sh'), 'check', profile], {
