@@ -9,7 +9,7 @@ import type { Logger } from '@onair/platform';
 import { MediaError } from './media-error.js';
 import { IngestSession } from './ingest-session.js';
 import { RtpIngestSession } from './rtp-ingest-session.js';
-import { LiveStream, type StreamRole } from './live-stream.js';
+import { LiveStream, type PublisherSession, type StreamRole } from './live-stream.js';
 import { DownstreamLink, UpstreamLink, type LinkSettings, type PipeEndpoint, type RelayedProducer } from './relay-link.js';
 import { routerMediaCodecs } from './media-codecs.js';
 import { parseOffer } from './sdp/offer.js';
@@ -147,26 +147,9 @@ export class MediaPlane extends EventEmitter<MediaPlaneEvents> {
   async publish(streamId: string, offerSdp: string): Promise<SessionAnswer> {
     this.assertOpen();
     const offer = parseOffer(offerSdp);
-    if (this.isBroadcasting(streamId)) {
-      throw new MediaError('stream_already_live', 'this stream is already being published from another session; end it first', 5000);
-    }
-    this.starting.add(streamId);
-    let stream: LiveStream | undefined;
-    try {
-      const worker = this.pool.leastLoaded();
-      const router = await worker.createRouter({ mediaCodecs: routerMediaCodecs });
-      stream = new LiveStream(streamId, 'origin', router, worker, this.pool, this.routerMaxViewers, this.log);
-      const session = await IngestSession.open(router, offer, this.opts);
-      stream.attachIngest(session);
-      this.adopt(stream);
-      this.log.info({ streamId, sessionId: session.id, producers: session.producers.map((p) => p.kind) }, 'publisher connected');
-      return { sessionId: session.id, sdp: session.answer, etag: session.etag };
-    } catch (err) {
-      stream?.end('setup_failed');
-      throw err;
-    } finally {
-      this.starting.delete(streamId);
-    }
+    const session = await this.startBroadcast(streamId, (router) => IngestSession.open(router, offer, this.opts));
+    this.log.info({ streamId, sessionId: session.id, producers: session.producers.map((p) => p.kind) }, 'publisher connected');
+    return { sessionId: session.id, sdp: session.answer, etag: session.etag };
   }
 
   /**
@@ -176,6 +159,20 @@ export class MediaPlane extends EventEmitter<MediaPlaneEvents> {
    */
   async publishRtp(streamId: string): Promise<RtpIngestSession> {
     this.assertOpen();
+    // The encoder runs on this machine: its RTP stays on loopback whatever RTC_LISTEN_IP says.
+    const session = await this.startBroadcast(streamId, (router) =>
+      RtpIngestSession.open(router, { listenIp: '127.0.0.1', publisherTimeoutMs: this.opts.publisherTimeoutMs }),
+    );
+    this.log.info({ streamId, sessionId: session.id }, 'rtp publisher attached');
+    return session;
+  }
+
+  /**
+   * One path for every ingest protocol: refuses a second publisher (409), puts the stream on the
+   * least-loaded worker's new router, opens the protocol's session there and adopts the stream; a
+   * failure on the way ends the half-built stream (which releases its router), exactly once.
+   */
+  private async startBroadcast<S extends PublisherSession>(streamId: string, open: (router: types.Router) => Promise<S>): Promise<S> {
     if (this.isBroadcasting(streamId)) {
       throw new MediaError('stream_already_live', 'this stream is already being published from another session; end it first', 5000);
     }
@@ -185,11 +182,9 @@ export class MediaPlane extends EventEmitter<MediaPlaneEvents> {
       const worker = this.pool.leastLoaded();
       const router = await worker.createRouter({ mediaCodecs: routerMediaCodecs });
       stream = new LiveStream(streamId, 'origin', router, worker, this.pool, this.routerMaxViewers, this.log);
-      // The encoder runs on this machine: its RTP stays on loopback whatever RTC_LISTEN_IP says.
-      const session = await RtpIngestSession.open(router, { listenIp: '127.0.0.1', publisherTimeoutMs: this.opts.publisherTimeoutMs });
+      const session = await open(router);
       stream.attachIngest(session);
       this.adopt(stream);
-      this.log.info({ streamId, sessionId: session.id }, 'rtp publisher attached');
       return session;
     } catch (err) {
       stream?.end('setup_failed');
