@@ -11,7 +11,8 @@ import { createSocket } from 'node:dgram';
 import { EventEmitter } from 'node:events';
 import { existsSync } from 'node:fs';
 import type { Writable } from 'node:stream';
-import { TOP_LAYER_MAX_HEIGHT, type RtpTarget, type VideoLayer } from '../rtp-ingest-session.js';
+import type { Logger } from '@onair/platform';
+import { TOP_LAYER_MAX_HEIGHT, type RtpIngestSession, type RtpTarget, type VideoLayer } from '../rtp-ingest-session.js';
 
 export type ContributionFormat = 'flv' | 'mpegts';
 
@@ -198,4 +199,39 @@ export class ContributionEncoder extends EventEmitter<{ exited: [reason: string]
     await this.done;
     this.removeAllListeners();
   }
+}
+
+/**
+ * The encoder of one RTMP or SRT publication, feeding its RtpIngestSession (the session's targets and
+ * layers, from the publication's fixed local ports). An encoder that exits while the publication
+ * still wants it ends the broadcast (`encoder_exited`); the caller writes the contribution into it.
+ */
+export function startContributionEncoder(o: {
+  ffmpegPath: string;
+  input: ContributionFormat;
+  session: RtpIngestSession;
+  localPorts: { video: number; audio: number };
+  audio: boolean;
+  /** `rtmp` or `srt`, for the log lines */
+  protocol: string;
+  log: Logger;
+  stillWanted: () => boolean;
+}): ContributionEncoder {
+  const encoder = new ContributionEncoder({
+    ffmpegPath: o.ffmpegPath,
+    input: o.input,
+    video: o.session.video,
+    layers: o.session.layers,
+    videoLocalPort: o.localPorts.video,
+    audioLocalPort: o.localPorts.audio,
+    audio: o.audio ? o.session.audio : undefined,
+  });
+  o.session.touch();
+  o.log.info({ pid: encoder.pid, audio: o.audio }, `${o.protocol} contribution encoder started`);
+  encoder.on('exited', (why) => {
+    if (!o.stillWanted()) return;
+    o.log.error({ why }, `${o.protocol} contribution encoder exited: ending the stream`);
+    o.session.close('encoder_exited');
+  });
+  return encoder;
 }

@@ -14,7 +14,7 @@ import type { MediaPlane } from '../media-plane.js';
 import { isMediaError } from '../media-error.js';
 import type { RtpIngestSession } from '../rtp-ingest-session.js';
 import { decodeAmf0 } from './amf0.js';
-import { ContributionEncoder, freeLocalUdpPort } from './contribution-encoder.js';
+import { type ContributionEncoder, freeLocalUdpPort, startContributionEncoder } from './contribution-encoder.js';
 import { RtmpConnection, type PublishVerdict, type RtmpMediaType } from './rtmp-connection.js';
 
 export type IngestProtocol = 'rtmp' | 'srt';
@@ -267,23 +267,17 @@ class RtmpPublication {
 
   private startEncoder(): void {
     const audio = this.metadataAudio ?? this.hasAudio;
-    const encoder = new ContributionEncoder({
+    const encoder = startContributionEncoder({
       ffmpegPath: this.opts.ffmpegPath,
       input: 'flv',
-      video: this.session.video,
-      layers: this.session.layers,
-      videoLocalPort: this.localPorts.video,
-      audioLocalPort: this.localPorts.audio,
-      audio: audio ? this.session.audio : undefined,
+      session: this.session,
+      localPorts: this.localPorts,
+      audio,
+      protocol: 'rtmp',
+      log: this.log,
+      stillWanted: () => !this.ended,
     });
     this.encoder = encoder;
-    this.session.touch();
-    this.log.info({ pid: encoder.pid, audio }, 'rtmp contribution encoder started');
-    encoder.on('exited', (why) => {
-      if (this.ended) return;
-      this.log.error({ why }, 'rtmp contribution encoder exited: ending the stream');
-      this.session.close('encoder_exited');
-    });
     // TCP backpressure: a slow ffmpeg slows the encoder's socket instead of growing our memory.
     encoder.on('drain', () => this.conn.resume());
     const header = Buffer.from([0x46, 0x4c, 0x56, 0x01, audio ? 0x05 : 0x01, 0, 0, 0, 9, 0, 0, 0, 0]);

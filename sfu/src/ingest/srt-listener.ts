@@ -15,7 +15,7 @@ import type { Logger } from '@onair/platform';
 import type { MediaPlane } from '../media-plane.js';
 import { isMediaError } from '../media-error.js';
 import type { RtpIngestSession } from '../rtp-ingest-session.js';
-import { ContributionEncoder, freeLocalUdpPort } from './contribution-encoder.js';
+import { type ContributionEncoder, freeLocalUdpPort, startContributionEncoder } from './contribution-encoder.js';
 import type { IngestAuthorizer } from './rtmp-listener.js';
 import { readTsProgram, tsVideoCodecName } from './ts-program.js';
 
@@ -271,22 +271,17 @@ class SrtPublication {
       return;
     }
     const audio = program.audioTypes.length > 0;
-    const encoder = new ContributionEncoder({
+    const encoder = startContributionEncoder({
       ffmpegPath: this.opts.ffmpegPath,
       input: 'mpegts',
-      video: this.session.video,
-      layers: this.session.layers,
-      videoLocalPort: this.localPorts.video,
-      audioLocalPort: this.localPorts.audio,
-      audio: audio ? this.session.audio : undefined,
+      session: this.session,
+      localPorts: this.localPorts,
+      audio,
+      protocol: 'srt',
+      log: this.log,
+      stillWanted: () => !this.ended,
     });
     this.encoder = encoder;
-    this.session.touch();
-    this.log.info({ pid: encoder.pid, audio }, 'srt contribution encoder started');
-    encoder.on('exited', (why) => {
-      this.log.error({ why }, 'srt contribution encoder exited: ending the stream');
-      this.session.close('encoder_exited');
-    });
     encoder.write(all);
     this.probe = [];
   }
