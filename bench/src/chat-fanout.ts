@@ -11,18 +11,17 @@
 // reactions/s (under the per-connection limit); checks that the aggregates sum exactly to what was
 // accepted and reports the reaction frames per viewer and the gateway's CPU.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { connect as natsConnect } from 'nats';
 import WebSocket, { WebSocketServer } from 'ws';
 import { onair } from '@onair/proto';
 import { streamTopics } from '@onair/platform';
+import { processCpuSeconds } from './proc-cpu.js';
 
 const { ServerFrame, ChatMessage } = onair.channel.v1;
 const NATS_URL = process.env.TEST_NATS_URL ?? 'nats://127.0.0.1:4222';
 const ROOT = fileURLToPath(new URL('../../../../', import.meta.url)); // bench/dist/bench/src -> repo
-const TICKS = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -33,11 +32,6 @@ function arg(name: string, fallback: string): string {
 // designs on one machine in one session.
 const NODE_MAIN = arg('node-main', `${ROOT}signaling/dist/main.js`);
 
-const cpuSeconds = (pid: number) => {
-  const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const v = f.slice(f.lastIndexOf(')') + 2).split(' ');
-  return (Number(v[11]) + Number(v[12])) / TICKS;
-};
 const rssBytes = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) * 1024;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const pct = (sorted: number[], p: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]! : NaN);
@@ -166,7 +160,7 @@ async function run(mode: 'batched' | 'plain', viewers: number, rate: number, sec
   await sleep(2000);
   const rssPerConnection = (rssBytes(pid) - rssBefore) / viewers;
   const nc = await natsConnect({ servers: NATS_URL });
-  const cpu0 = cpuSeconds(pid);
+  const cpu0 = processCpuSeconds(pid);
   const started = Date.now();
   let sent = 0;
   while (Date.now() - started < seconds * 1000) {
@@ -181,7 +175,7 @@ async function run(mode: 'batched' | 'plain', viewers: number, rate: number, sec
   await nc.flush();
   const floodSeconds = (Date.now() - started) / 1000;
   await sleep(2000);
-  const cpu = cpuSeconds(pid) - cpu0;
+  const cpu = processCpuSeconds(pid) - cpu0;
   for (const ws of sockets) ws.terminate();
   await nc.close();
   gw.child.kill('SIGTERM');
@@ -231,7 +225,7 @@ async function runReactions(viewers: number, senders: number, seconds: number) {
   const emojis = ['❤️', '🔥', '😂', '👏'];
   const frames = emojis.map((emoji) => onair.channel.v1.ClientFrame.encode({ reaction: { emoji } }).finish());
   let sent = 0;
-  const cpu0 = cpuSeconds(pid);
+  const cpu0 = processCpuSeconds(pid);
   const started = Date.now();
   const timers = senderSockets.map((ws, i) =>
     setInterval(() => {
@@ -243,7 +237,7 @@ async function runReactions(viewers: number, senders: number, seconds: number) {
   for (const t of timers) clearInterval(t);
   const elapsed = (Date.now() - started) / 1000;
   await sleep(1500);
-  const cpu = cpuSeconds(pid) - cpu0;
+  const cpu = processCpuSeconds(pid) - cpu0;
   for (const ws of [...watchers, ...senderSockets]) ws.terminate();
   gw.child.kill('SIGTERM');
   await new Promise((r) => gw.child.once('exit', r));

@@ -32,10 +32,10 @@ import { HISTOGRAM_MS } from './realtime-load-client.js';
 import type { PublishJob } from './realtime-publisher.js';
 import { DrainClient } from './ws-drain.js';
 import { PrivateNatsServer } from '../../test/support/nats-server.js';
+import { processCpuSeconds } from './proc-cpu.js';
 
 let NATS_URL = process.env.TEST_NATS_URL ?? 'nats://127.0.0.1:4222';
 const ROOT = fileURLToPath(new URL('../../../../', import.meta.url)); // bench/dist/bench/src -> repo
-const TICKS = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
 const here = (file: string) => fileURLToPath(new URL(file, import.meta.url));
 
 function arg(name: string, fallback: string): string {
@@ -47,11 +47,6 @@ function arg(name: string, fallback: string): string {
 // designs on one machine in one session.
 const NODE_MAIN = arg('node-main', `${ROOT}signaling/dist/main.js`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const cpuSeconds = (pid: number) => {
-  const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const v = f.slice(f.lastIndexOf(')') + 2).split(' ');
-  return (Number(v[11]) + Number(v[12])) / TICKS;
-};
 const rssBytes = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) * 1024;
 const fdLimit = () => Number(/Max open files\s+(\d+)/.exec(readFileSync('/proc/self/limits', 'utf8'))![1]);
 const round = (n: number, d = 0) => Number(n.toFixed(d));
@@ -337,20 +332,20 @@ async function runChat(kind: 'batched' | 'plain', viewers: number, clientCount: 
   const framesBefore = await metric(gw, 'onair_channel_frames_sent_total');
   const writesBefore = await metric(gw, 'onair_channel_socket_writes_total');
   const droppedBefore = await metric(gw, 'onair_channel_frames_dropped_total');
-  const cpu0 = cpuSeconds(pid);
-  const clientCpu0 = load.pids.reduce((s, p) => s + cpuSeconds(p), 0);
-  const publisherCpu0 = cpuSeconds(publisher.pid!);
+  const cpu0 = processCpuSeconds(pid);
+  const clientCpu0 = load.pids.reduce((s, p) => s + processCpuSeconds(p), 0);
+  const publisherCpu0 = processCpuSeconds(publisher.pid!);
   const started = Date.now();
   publisher.send({ kind: 'go' });
   let rssPeak = 0;
   const peakTimer = setInterval(() => (rssPeak = Math.max(rssPeak, rssBytes(pid))), 500);
   const published = await done;
-  const publisherCpu = cpuSeconds(publisher.pid!) - publisherCpu0; // read before it exits
+  const publisherCpu = processCpuSeconds(publisher.pid!) - publisherCpu0; // read before it exits
   await sleep(Math.max(0, until - Date.now())); // the 2 s drain
   clearInterval(peakTimer);
   const elapsed = (Date.now() - started) / 1000;
-  const cpu = cpuSeconds(pid) - cpu0;
-  const clientCpu = load.pids.reduce((s, p) => s + cpuSeconds(p), 0) - clientCpu0;
+  const cpu = processCpuSeconds(pid) - cpu0;
+  const clientCpu = load.pids.reduce((s, p) => s + processCpuSeconds(p), 0) - clientCpu0;
   const metricsAtEnd =
     kind === 'batched'
       ? await Promise.all(['frames_sent', 'socket_writes', 'frames_dropped'].map((m) => metric(gw, `onair_channel_${m}_total`)))
@@ -428,9 +423,9 @@ async function runIdle(connections: number, clientCount: number, gatewayCount: n
   }));
   const connectSeconds = (Date.now() - t0) / 1000;
   await sleep(3000);
-  const cpu0 = pids.reduce((n, pid) => n + cpuSeconds(pid), 0);
+  const cpu0 = pids.reduce((n, pid) => n + processCpuSeconds(pid), 0);
   await sleep(holdSeconds * 1000);
-  const cpu = (pids.reduce((n, pid) => n + cpuSeconds(pid), 0) - cpu0) / holdSeconds;
+  const cpu = (pids.reduce((n, pid) => n + processCpuSeconds(pid), 0) - cpu0) / holdSeconds;
   const rss = pids.reduce((n, pid) => n + rssBytes(pid), 0);
   const rs = await reports(clients);
   const open = rs.reduce((n, r) => n + r.open - r.closed, 0);
@@ -486,8 +481,8 @@ async function runReactions(senders: number, perSender: number, watchersPerClien
   await Promise.all(clients.map((c) => c.ask({ kind: 'reset' }, 'reset-done')));
   const accepted0 = await metric(gw, 'onair_channel_reactions_accepted_total');
   const refused0 = await metric(gw, 'onair_channel_reactions_refused_total');
-  const cpu0 = cpuSeconds(pid);
-  const clientCpu0 = clients.reduce((s, c) => s + cpuSeconds(c.child.pid!), 0);
+  const cpu0 = processCpuSeconds(pid);
+  const clientCpu0 = clients.reduce((s, c) => s + processCpuSeconds(c.child.pid!), 0);
   const started = Date.now();
   await Promise.all(clients.map((c) => c.ask({ kind: 'start-reactions' }, 'reactions-started')));
   await sleep(seconds * 1000);
@@ -495,8 +490,8 @@ async function runReactions(senders: number, perSender: number, watchersPerClien
   const sendSeconds = (Date.now() - started) / 1000;
   await sleep(2000); // the last windows
   const elapsed = (Date.now() - started) / 1000;
-  const cpu = cpuSeconds(pid) - cpu0;
-  const clientCpu = clients.reduce((s, c) => s + cpuSeconds(c.child.pid!), 0) - clientCpu0;
+  const cpu = processCpuSeconds(pid) - cpu0;
+  const clientCpu = clients.reduce((s, c) => s + processCpuSeconds(c.child.pid!), 0) - clientCpu0;
   const rs = await reports(clients);
   const accepted = (await metric(gw, 'onair_channel_reactions_accepted_total')) - accepted0;
   const refused = (await metric(gw, 'onair_channel_reactions_refused_total')) - refused0;
@@ -540,7 +535,7 @@ async function runReactionsViaBus(rate: number, nodes: number, watchers: number,
   }));
   await sleep(1000);
   await Promise.all(clients.map((c) => c.ask({ kind: 'reset' }, 'reset-done')));
-  const cpu0 = cpuSeconds(pid);
+  const cpu0 = processCpuSeconds(pid);
   const started = Date.now();
   const publisher = fork(here('./realtime-publisher.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const published = await new Promise<{ sent: number; seconds: number }>((resolve) => {
@@ -549,7 +544,7 @@ async function runReactionsViaBus(rate: number, nodes: number, watchers: number,
   });
   await sleep(1500);
   const elapsed = (Date.now() - started) / 1000;
-  const cpu = cpuSeconds(pid) - cpu0;
+  const cpu = processCpuSeconds(pid) - cpu0;
   const rs = await reports(clients);
   for (const c of clients) await c.exit();
   await stop(gw.child);

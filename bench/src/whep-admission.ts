@@ -6,11 +6,11 @@
 // admission checks, transport and consumers, answer) and the node's CPU per session from /proc.
 // `--node-main` drives another checkout's node (e.g. a git worktree of an older commit) for an A/B.
 import { spawn } from 'node:child_process';
-import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { createUserAndStream, waitFor } from '../../test/support/onair-node.js';
 import { makeOffer, publish } from '../../test/support/werift-peers.js';
+import { processCpuSeconds } from './proc-cpu.js';
 
 const ROOT = fileURLToPath(new URL('../../../../', import.meta.url)); // bench/dist/bench/src -> repo
 function arg(name: string, fallback: string): string {
@@ -19,12 +19,6 @@ function arg(name: string, fallback: string): string {
 }
 const SESSIONS = Number(arg('sessions', '200'));
 const NODE_MAIN = arg('node-main', `${ROOT}signaling/dist/main.js`);
-const TICKS = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
-const cpuSeconds = (pid: number) => {
-  const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const v = f.slice(f.lastIndexOf(')') + 2).split(' ');
-  return (Number(v[11]) + Number(v[12])) / TICKS;
-};
 const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
 
 async function main(): Promise<void> {
@@ -60,7 +54,7 @@ async function main(): Promise<void> {
     await new Promise((r) => setTimeout(r, 1500));
     const offer = await makeOffer('recvonly', 'vp8');
     const pids = [child.pid!, ...workerPids()];
-    const cpu0 = pids.map(cpuSeconds);
+    const cpu0 = pids.map(processCpuSeconds);
     const times: number[] = [];
     for (let i = 0; i < SESSIONS; i++) {
       const t0 = performance.now();
@@ -75,7 +69,7 @@ async function main(): Promise<void> {
       times.push(dt);
       await fetch(new URL(res.headers.get('location')!, url), { method: 'DELETE' });
     }
-    const cpu = pids.map(cpuSeconds).map((c, i) => c - cpu0[i]!);
+    const cpu = pids.map(processCpuSeconds).map((c, i) => c - cpu0[i]!);
     await offer.pc.close();
     await publisher.stop();
     console.log(
