@@ -234,43 +234,37 @@ export class Accounts {
    */
   async revokedAmong(sessions: readonly { userId: string; version: number }[]): Promise<Set<string>> {
     const now = Date.now();
-    const stale = [
-      ...new Set(
-        sessions
-          .map((x) => x.userId)
-          .filter((id) => UUID_PATTERN.test(id) && !(now - (this.sessionStates.get(id)?.readAtMs ?? 0) < SESSION_CHECK_CACHE_MS)),
-      ),
-    ];
-    if (stale.length > 0) {
-      const rows = await this.db.query<{ id: string; token_version: number; role: Role; username: string }>(
-        'SELECT id, token_version, role, username FROM users WHERE id = ANY($1::uuid[])',
-        [stale],
-      );
-      const found = new Map(rows.map((r) => [r.id, r]));
-      for (const id of stale) {
-        const r = found.get(id);
-        this.sessionStates.set(id, { state: r ? { version: r.token_version, role: r.role, username: r.username } : null, readAtMs: now });
-      }
-    }
+    const stale = [...new Set(sessions.map((x) => x.userId))].filter((id) => UUID_PATTERN.test(id) && !this.freshSession(id, now));
+    if (stale.length > 0) await this.readSessionStates(stale, now);
     const revoked = new Set<string>();
     for (const x of sessions) if (this.sessionStates.get(x.userId)?.state?.version !== x.version) revoked.add(x.userId);
     return revoked;
   }
 
   private async sessionState(userId: string): Promise<SessionState | null> {
-    const cached = this.sessionStates.get(userId);
     const now = Date.now();
-    if (cached && now - cached.readAtMs < SESSION_CHECK_CACHE_MS) return cached.state;
-    const rows = UUID_PATTERN.test(userId)
-      ? await this.db.query<Pick<UserRow, 'token_version' | 'role' | 'username'>>(
-          'SELECT token_version, role, username FROM users WHERE id = $1',
-          [userId],
-        )
-      : [];
-    const state = rows[0] ? { version: rows[0].token_version, role: rows[0].role, username: rows[0].username } : null;
-    if (this.sessionStates.size > 100_000) this.sessionStates.clear(); // bounded: it is only a cache
-    this.sessionStates.set(userId, { state, readAtMs: now });
-    return state;
+    if (!UUID_PATTERN.test(userId)) return null;
+    if (!this.freshSession(userId, now)) await this.readSessionStates([userId], now);
+    return this.sessionStates.get(userId)?.state ?? null;
+  }
+
+  private freshSession(userId: string, now: number): boolean {
+    const cached = this.sessionStates.get(userId);
+    return cached !== undefined && now - cached.readAtMs < SESSION_CHECK_CACHE_MS;
+  }
+
+  /** Reads these accounts' session state into the cache in one query (null for an account that is gone). */
+  private async readSessionStates(ids: string[], now: number): Promise<void> {
+    const rows = await this.db.query<{ id: string; token_version: number; role: Role; username: string }>(
+      'SELECT id::text AS id, token_version, role, username FROM users WHERE id = ANY($1::uuid[])',
+      [ids],
+    );
+    const found = new Map(rows.map((r) => [r.id, r]));
+    if (this.sessionStates.size + ids.length > 100_000) this.sessionStates.clear(); // bounded: it is only a cache
+    for (const id of ids) {
+      const r = found.get(id);
+      this.sessionStates.set(id, { state: r ? { version: r.token_version, role: r.role, username: r.username } : null, readAtMs: now });
+    }
   }
 
   async getUser(id: string): Promise<User | null> {
