@@ -39,6 +39,7 @@ export * from './chat/rate-limiter.js';
 export * from './chat/chat-service.js';
 export * from './audience/audience.js';
 export * from './moderation/text-filter.js';
+export * from './moderation/profanity-screen.js';
 export * from './moderation/chat-moderation.js';
 export * from './ledger/ledger-metrics.js';
 export * from './recordings/recording-store.js';
