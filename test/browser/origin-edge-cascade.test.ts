@@ -3,6 +3,7 @@
 // origin-only node in region "eu"; nodes 2 and 3 are edges in region "us". Headless Chromium
 // publishes to node 1 over WHIP and watches over WHEP through the client SDK; playback is proven by
 // framesDecoded rising. The relay tree is read back from the registry: which node relays from which.
+// A stream an encoder (real ffmpeg) pushes over RTMP to the origin crosses the cascade the same way.
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,6 +13,7 @@ import { createTestDatabase, type TestDatabase } from '../support/databases.js';
 import { TEST_NATS_URL } from '../support/nats-server.js';
 import { NodeProcess } from '../support/node-process.js';
 import { createUserAndStream, waitFor, type TestStream } from '../support/onair-node.js';
+import { killEncoders, pushEncoder } from '../support/push-encoder.js';
 import { openSdkPage, playWithReconnect, publishFakeCamera, waitForDecodedFrames } from '../support/sdk-page.js';
 
 const TEST_REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -37,8 +39,8 @@ describe('origin -> relay -> edge across three node processes', () => {
     return p.page;
   };
   /** Each holder's chain from the origin, e.g. { n3: ['n1', 'n2', 'n3'] }. */
-  const relayPaths = async (): Promise<Record<string, string[]>> => {
-    const all = await redis.hgetall(`${PREFIX}stream:${stream.id}`);
+  const relayPaths = async (streamId = stream.id): Promise<Record<string, string[]>> => {
+    const all = await redis.hgetall(`${PREFIX}stream:${streamId}`);
     return Object.fromEntries(Object.entries(all).map(([nodeId, json]) => [nodeId, (JSON.parse(json) as { path: string[] }).path]));
   };
 
@@ -87,6 +89,7 @@ describe('origin -> relay -> edge across three node processes', () => {
   }, 120_000);
 
   afterAll(async () => {
+    killEncoders();
     for (const c of contexts) await c.close().catch(() => {});
     await browser?.close();
     for (const n of nodes) await n.stop();
@@ -119,6 +122,37 @@ describe('origin -> relay -> edge across three node processes', () => {
     expect(await relayPaths()).toEqual({ [id(1)]: [id(1)], [id(2)]: [id(1), id(2)], [id(3)]: [id(1), id(2), id(3)] });
     const later = await waitForDecodedFrames(viewerOn3, 5000);
     expect(later.framesDecoded).toBeGreaterThan(on3.framesDecoded);
+  }, 90_000);
+
+  it('a stream pushed over RTMP to the origin plays on an edge through the relay, and goes offline there when the encoder stops', async () => {
+    const [n1, n2] = nodes as [NodeProcess, NodeProcess];
+    const rtmpStream = await createUserAndStream(n1.url, 'cascade rtmp');
+    const mine = await fetch(`${n1.url}/api/me/streams`, { headers: { authorization: `Bearer ${rtmpStream.token}` } });
+    const { items } = (await mine.json()) as { items: { id: string; ingest: { rtmp: string | null } }[] };
+    const rtmpUrl = items.find((i) => i.id === rtmpStream.id)?.ingest.rtmp;
+    expect(rtmpUrl).toMatch(/^rtmp:\/\/127\.0\.0\.1:\d+\/live$/);
+    const encoder = pushEncoder(`${rtmpUrl}/${rtmpStream.streamKey}`, 'flv');
+    const liveOn = async (n: NodeProcess) =>
+      ((await (await fetch(`${n.url}/api/streams/${rtmpStream.id}`)).json()) as { live: boolean }).live;
+    await waitFor('the RTMP stream live in the directory', () => liveOn(n2), 20_000);
+
+    const viewer = await page(n2.url, 'rtmp viewer on 2');
+    await playWithReconnect(viewer, `${n2.url}/whep/${rtmpStream.id}`);
+    const playing = await waitForDecodedFrames(viewer, 20_000);
+    expect(playing.sessionOrigin).toBe(n2.url);
+    expect(playing.videoWidth).toBeGreaterThan(0);
+    expect(await relayPaths(rtmpStream.id)).toEqual({ [id(1)]: [id(1)], [id(2)]: [id(1), id(2)] });
+
+    // The streamer stops: offline at the origin, the relay torn down, offline on the edge.
+    encoder.child.kill('SIGINT');
+    await encoder.exited;
+    await waitFor('the RTMP stream offline on the edge', async () => !(await liveOn(n2)), 15_000);
+    await waitFor('its relay gone from the registry', async () => Object.keys(await relayPaths(rtmpStream.id)).length === 0, 10_000);
+    await viewer.evaluate(() => window.testViewer?.stop());
+    // Node 2 is back to its one viewer in its registry record (the next test places by that load).
+    const viewersOf = async (n: number) =>
+      (JSON.parse((await redis.get(`${PREFIX}node:${id(n)}`)) ?? '{}') as { viewers?: number }).viewers;
+    await waitFor('node 2 listing one viewer again', async () => (await viewersOf(2)) === 1, 10_000);
   }, 90_000);
 
   it('the origin-only node answers a WHEP POST with 307 to an edge (CORS kept), and 404 for a stream that is not live', async () => {
