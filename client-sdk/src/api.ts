@@ -60,6 +60,12 @@ export interface IngestUrls {
 export interface ChannelStream extends Stream {
   ownerId: string;
   createdAt: string;
+  /**
+   * Why the last broadcast ended, as the media plane's reason code (e.g. `publisher_unpublished`,
+   * `publisher_timeout`, `unsupported_codec` when the encoder sent HEVC or AV1); null while live or
+   * before any broadcast.
+   */
+  endedReason: string | null;
   ingest: IngestUrls;
 }
 

@@ -24,7 +24,7 @@ describe.each(STORAGE_KINDS)('directory answers on %s storage', (kind) => {
     await catalog.update(live, ownerActor, { tags: ['lofi', 'lo-fi', 'chill'] }); // an edit while live
     const ended = (await catalog.create(owner.id, { title: 'Lo-fi lofi study session', tags: ['lofi', 'lo-fi'], category })).stream.id;
     await catalog.markLive(ended);
-    await catalog.markOffline(ended);
+    await catalog.markOffline(ended, 'publisher_unpublished');
     const never = (await catalog.create(owner.id, { title: 'lofi lo-fi loop', tags: ['lofi'], category })).stream.id;
 
     const expectations: [StreamListQuery, string[]][] = [

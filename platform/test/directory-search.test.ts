@@ -543,7 +543,7 @@ describe('the directory store on real Redis', () => {
       expect(new Set(seen)).toEqual(new Set(ids));
 
       const cachedOnB = await nodeB.list({ category, live: true });
-      await catalogA.markOffline(ids[0]!); // a change on node A...
+      await catalogA.markOffline(ids[0]!, 'publisher_unpublished'); // a change on node A...
       const afterOnB = await nodeB.list({ category, live: true }); // ...is seen by node B at once
       expect(afterOnB.items.map((s) => s.id)).not.toContain(ids[0]);
       expect(afterOnB.version).not.toBe(cachedOnB.version);

@@ -111,7 +111,7 @@ describe.each(STORAGE_KINDS)('stream catalog on %s storage', (kind) => {
     expect(await catalog.update(stream.id, owner, {})).toMatchObject({ title: 'after', category: 'Music' });
   });
 
-  it('going live and offline sets the times and resets the viewer count', async () => {
+  it('going live and offline sets the times and why it ended, and resets the viewer count', async () => {
     const { catalog, newUser } = await setup();
     const { stream } = await catalog.create((await newUser()).id, { title: 'live show' });
     await catalog.markLive(stream.id);
@@ -124,10 +124,15 @@ describe.each(STORAGE_KINDS)('stream catalog on %s storage', (kind) => {
     expect((await catalog.get(stream.id))?.viewerCount).toBe(0);
 
     await catalog.setViewerCount(stream.id, 7);
-    await catalog.markOffline(stream.id);
+    await catalog.markOffline(stream.id, 'publisher_unpublished');
     const ended = await catalog.get(stream.id);
-    expect(ended).toMatchObject({ live: false, viewerCount: 0 });
+    expect(ended).toMatchObject({ live: false, viewerCount: 0, endedReason: 'publisher_unpublished' });
     expect(ended?.endedAt).toBeInstanceOf(Date);
+    // Going live again clears why the last broadcast ended; a reason that is not a code is kept as 'unknown'.
+    await catalog.markLive(stream.id);
+    expect((await catalog.get(stream.id))?.endedReason).toBeNull();
+    await catalog.markOffline(stream.id, 'Unsupported codec: <script>');
+    expect((await catalog.get(stream.id))?.endedReason).toBe('unknown');
 
     const err = await appError(catalog.markLive('doesnotexist'));
     expect(err.code).toBe('stream_not_found');

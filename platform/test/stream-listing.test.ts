@@ -111,7 +111,7 @@ describe.each(STORAGE_KINDS)('the directory listing on %s storage', (kind) => {
     expect(await ids({ category: 'games', language: 'en', sort: 'recent' })).toEqual([a.id]);
     // the search over ended streams follows streams going offline
     expect(await ids({ q: 'beats', live: false })).toEqual([]);
-    await catalog.markOffline(b.id);
+    await catalog.markOffline(b.id, 'publisher_unpublished');
     expect(await ids({ q: 'beats', live: false })).toEqual([b.id]);
     expect(await ids({ q: 'beats', live: true })).toEqual([]);
   });

@@ -41,7 +41,7 @@ export function linkDirectoryToMedia(
     unwatch.get(id)?.();
     unwatch.delete(id);
     log.info({ streamId: id, reason }, 'stream offline');
-    void run('offline', id, streams.markOffline(id));
+    void run('offline', id, streams.markOffline(id, reason));
   };
   media.on('live', onLive);
   media.on('offline', onOffline);

@@ -145,12 +145,14 @@ export class StreamCatalog {
   }
 
   async markLive(id: string): Promise<void> {
-    await this.mustUpdate(id, 'live = true, started_at = now(), ended_at = NULL');
+    await this.mustUpdate(id, 'live = true, started_at = now(), ended_at = NULL, ended_reason = NULL');
     this.changed(id);
   }
 
-  async markOffline(id: string): Promise<void> {
-    await this.mustUpdate(id, 'live = false, ended_at = now(), viewer_count = 0');
+  /** Offline, with the media plane's reason code for the end (its owner sees why on the dashboard). */
+  async markOffline(id: string, reason: string): Promise<void> {
+    const code = /^[a-z0-9_]{1,64}$/.test(reason) ? reason : 'unknown';
+    await this.mustUpdate(id, 'live = false, ended_at = now(), ended_reason = $2, viewer_count = 0', [code]);
     this.changed(id);
   }
 
@@ -166,8 +168,8 @@ export class StreamCatalog {
     return stream;
   }
 
-  private async mustUpdate(id: string, assignments: string): Promise<void> {
-    const rows = await this.db.query(`UPDATE streams SET ${assignments}, updated_at = now() WHERE id = $1 RETURNING id`, [id]);
+  private async mustUpdate(id: string, assignments: string, params: unknown[] = []): Promise<void> {
+    const rows = await this.db.query(`UPDATE streams SET ${assignments}, updated_at = now() WHERE id = $1 RETURNING id`, [id, ...params]);
     if (rows.length === 0) throw streamNotFound();
   }
 }

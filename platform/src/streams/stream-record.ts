@@ -14,6 +14,8 @@ export interface StreamRecord {
   live: boolean;
   startedAt: Date | null;
   endedAt: Date | null;
+  /** The media plane's reason code for the end of the last broadcast (null while live or before any). */
+  endedReason: string | null;
   viewerCount: number;
   createdAt: Date;
   updatedAt: Date;
@@ -31,6 +33,7 @@ export interface StreamRow {
   live: boolean;
   started_at: Date | null;
   ended_at: Date | null;
+  ended_reason: string | null;
   viewer_count: number;
   created_at: Date;
   updated_at: Date;
@@ -39,7 +42,7 @@ export interface StreamRow {
 }
 
 export const STREAM_COLUMNS = `s.id, s.owner_id, u.username AS owner_name, s.title, s.tags, s.category, s.language,
-  s.live, s.started_at, s.ended_at, s.viewer_count, s.created_at, s.updated_at`;
+  s.live, s.started_at, s.ended_at, s.ended_reason, s.viewer_count, s.created_at, s.updated_at`;
 export const STREAM_FROM = 'FROM streams s JOIN users u ON u.id = s.owner_id';
 
 export function toRecord(row: StreamRow): StreamRecord {
@@ -54,6 +57,7 @@ export function toRecord(row: StreamRow): StreamRecord {
     live: row.live,
     startedAt: row.started_at,
     endedAt: row.ended_at,
+    endedReason: row.ended_reason ?? null,
     viewerCount: row.viewer_count,
     createdAt: row.created_at,
     updatedAt: row.updated_at,

@@ -121,10 +121,14 @@ export function streamView(s: StreamRecord, urls: PlaybackUrls) {
   };
 }
 
-/** A stream as its owner sees it: the public view plus its ingest URL and when it was created. */
+/**
+ * A stream as its owner sees it: the public view plus its ingest URLs, when it was created and why
+ * its last broadcast ended (e.g. `unsupported_codec` when the encoder sent HEVC; null while live).
+ */
 export function ownedStreamView(s: StreamRecord, urls: PlaybackUrls) {
   return {
     ...streamView(s, urls),
+    endedReason: s.live ? null : s.endedReason,
     createdAt: s.createdAt.toISOString(),
     ingest: ingestView(s.id, urls),
   };

@@ -7,6 +7,10 @@
 // The current publisher is exposed as `window.onairPublisher`.
 import { isOnAirError, publish, type ChannelStream, type IngestUrls, type Publisher, type VideoCodec } from '@onair/client-sdk';
 import { field, h, messageOf } from '../../dom.js';
+import { client } from '../../session.js';
+
+/** How often the OBS card reads the stream's state from the server (live, or why it ended). */
+const ENCODER_STATUS_EVERY_MS = 3000;
 
 /** The stream key as this page knows it. */
 export interface StreamKeySource {
@@ -59,6 +63,8 @@ export function broadcastPanel(stream: ChannelStream, keys: StreamKeySource): Br
   const previewButton = h('button', { type: 'button', class: 'secondary' }, 'Preview');
   const heading = h('h2', { id: 'broadcast-heading' }, stream.title || 'Untitled stream');
   const obs = obsCard(whipUrl, stream.ingest, keys, () => keyRotated());
+  const encoder = encoderStatus(stream);
+  obs.element.insertBefore(encoder.element, obs.element.querySelector('h3')!.nextSibling);
 
   let camera: MediaStream | undefined;
   let publisher: Publisher | undefined;
@@ -257,6 +263,7 @@ export function broadcastPanel(stream: ChannelStream, keys: StreamKeySource): Br
     retitle: (title) => (heading.textContent = title || 'Untitled stream'),
     keyRotated: () => keyRotated(),
     unmount: () => {
+      encoder.stop();
       window.removeEventListener('pagehide', onPageHide);
       attempt++;
       void release().catch(() => {});
@@ -365,6 +372,72 @@ function obsCard(
   );
   return { element, refresh };
 }
+
+/**
+ * What the server sees of the stream, for a streamer whose encoder (OBS, hardware, ffmpeg) is not this
+ * page: live since when, or why the last broadcast ended, most of all a refusal the encoder itself
+ * does not explain (OBS only says "disconnected"): a video codec OnAir does not take. Polls GET
+ * /api/me/streams every few seconds while mounted; owns only its timer.
+ */
+function encoderStatus(stream: ChannelStream): { element: HTMLElement; stop(): void } {
+  const element = h('p', { class: 'status encoder-status', role: 'status', 'aria-live': 'polite', 'data-encoder-state': 'unknown' });
+  const show = (s: ChannelStream) => {
+    const problem = !s.live && s.endedReason ? ENDED_PROBLEMS[s.endedReason] : undefined;
+    element.dataset.encoderState = s.live ? 'live' : problem ? 'refused' : 'offline';
+    element.classList.toggle('error', Boolean(problem));
+    if (s.live) {
+      element.textContent = `Live since ${s.startedAt ? new Date(s.startedAt).toLocaleTimeString() : 'just now'}.`;
+    } else if (problem) {
+      element.textContent = problem;
+    } else if (s.endedReason) {
+      element.textContent = `Offline. The last broadcast ended${s.endedAt ? ` at ${new Date(s.endedAt).toLocaleTimeString()}` : ''}: ${ENDED_REASONS[s.endedReason] ?? s.endedReason.replace(/_/g, ' ')}.`;
+    } else {
+      element.textContent = 'Offline: waiting for your encoder.';
+    }
+  };
+  show(stream);
+  let stopped = false;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const poll = async () => {
+    try {
+      const { items } = await client().myStreams();
+      const now = items.find((i) => i.id === stream.id);
+      if (now && !stopped) show(now);
+    } catch {
+      // A failed read leaves the last state shown; the next poll tries again.
+    }
+    if (!stopped) timer = setTimeout(() => void poll(), ENCODER_STATUS_EVERY_MS);
+  };
+  timer = setTimeout(() => void poll(), ENCODER_STATUS_EVERY_MS);
+  return {
+    element,
+    stop() {
+      stopped = true;
+      clearTimeout(timer);
+    },
+  };
+}
+
+/** Ends the streamer must act on: what went wrong and what to change in the encoder. */
+const ENDED_PROBLEMS: Record<string, string> = {
+  unsupported_codec:
+    'Your encoder was refused: OnAir takes H.264 video, and it sent another codec (HEVC or AV1). In OBS: Settings → Output → Video Encoder: x264, or a hardware H.264 encoder (NVENC H.264, QuickSync H.264, AMF H.264).',
+  no_video: 'Your encoder was refused: its stream carried no video. Send H.264 video with AAC or Opus audio.',
+  not_mpegts: 'Your encoder was refused: SRT takes an MPEG-TS stream. In OBS, leave the SRT output format as MPEG-TS.',
+};
+
+/** Ordinary ends, in words. */
+const ENDED_REASONS: Record<string, string> = {
+  publisher_deleted: 'the broadcast was stopped',
+  publisher_unpublished: 'the encoder stopped',
+  stream_key_rotated: 'the stream key was replaced',
+  publisher_disconnected: 'the encoder disconnected',
+  publisher_timeout: 'no media arrived from the encoder for a while',
+  ice_disconnected: 'the connection to the encoder was lost',
+  encoder_exited: 'the server could not process the stream',
+  node_shutdown: 'the server restarted',
+  origin_lost: 'the server that received it stopped',
+};
 
 function copyButton(label: string, text: () => string): HTMLButtonElement {
   const button = h('button', { type: 'button', class: 'secondary' }, label);
