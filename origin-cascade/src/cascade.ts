@@ -18,9 +18,18 @@ import {
   type RelayedProducer,
   type StreamRole,
 } from '@onair/sfu';
-import type { NodeRegistry, NodeRecord, StreamHolding } from './node-registry.js';
-import { chooseUpstream, chooseViewerNode, type Locality } from './placement.js';
-import { decode, encode, LinkNotice, nodeSubject, RelayReply, RelayRequest } from './relay-protocol.js';
+import type { NodeRegistry, NodeRecord } from './node-registry.js';
+import { chooseUpstream, chooseViewerNode, regionTier, type Locality } from './placement.js';
+import {
+  decode,
+  encode,
+  LinkNotice,
+  nodeSubject,
+  RelayAnswer,
+  type RelayRefusal,
+  type RelayReply,
+  RelayRequest,
+} from './relay-protocol.js';
 
 export interface CascadeSettings extends Locality {
   nodeId: string;
@@ -34,7 +43,35 @@ export interface CascadeSettings extends Locality {
   /** A relay with no viewers and no downstream links for this long is ended. */
   relayIdleMs: number;
   relayRequestTimeoutMs: number;
+  /**
+   * How relays are set up in a crowd. `join` (default): a pull refused at the link limit asks one of
+   * the refusing node's downstream nodes at once (the tree below it), concurrent pulls spread at
+   * random over equally good holders, and a viewer arriving while its node's relay is being set up
+   * waits for it. `retry`, the original, kept for the scale simulation's before/after: a refused pull
+   * waits 25-100 ms, re-reads the holders and takes the same first choice; a viewer arriving during
+   * the set-up is answered 409 (its client retries).
+   */
+  relaySetup?: 'join' | 'retry';
+  /**
+   * How often the nodes this one relays from are checked for a heartbeat that stopped (default a
+   * quarter heartbeat; 0: only at the heartbeat, i.e. when an upstream's record has expired).
+   */
+  upstreamCheckMs?: number;
+  /** An upstream whose heartbeat has not advanced for this long is dead (default 2.5 heartbeats). */
+  upstreamSuspectMs?: number;
 }
+
+/** The upstream refused at its link limit; `downstream` are the nodes it relays the stream to. */
+class RelayRefused extends Error {
+  constructor(
+    readonly nodeId: string,
+    readonly downstream: string[],
+  ) {
+    super(`node ${nodeId} serves its limit of relay links for this stream`);
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * What the cascade uses of the media plane. The real one is sfu's MediaPlane; the scale simulation
@@ -78,6 +115,12 @@ interface UpstreamState {
 export class Cascade {
   private url = '';
   private timer: NodeJS.Timeout | undefined;
+  private upstreamTimer: NodeJS.Timeout | undefined;
+  private checkingUpstreams = false;
+  /** Nodes seen to stop their heartbeat, and when: no pull picks them until their record is gone. */
+  private readonly stopped = new Map<string, number>();
+  /** Relay links being opened, by stream: the requesting nodes, counted against the limit before they exist. */
+  private readonly opening = new Map<string, Set<string>>();
   private readonly subs: BusSubscription[] = [];
   private readonly upstreams = new Map<string, UpstreamState>();
   /** Links this node serves: link id -> the stream and the downstream node. */
@@ -90,6 +133,10 @@ export class Cascade {
     private readonly s: CascadeSettings,
     private readonly deps: CascadeDeps,
   ) {}
+
+  private get joins(): boolean {
+    return (this.s.relaySetup ?? 'join') === 'join';
+  }
 
   get nodeId(): string {
     return this.s.nodeId;
@@ -111,6 +158,8 @@ export class Cascade {
     );
     await this.tick();
     this.timer = setInterval(() => void this.tick(), this.s.heartbeatMs);
+    const checkMs = this.s.upstreamCheckMs ?? this.s.heartbeatMs / 4;
+    if (checkMs > 0) this.upstreamTimer = setInterval(() => void this.checkUpstreams(), checkMs);
     log.info({ nodeId: this.s.nodeId, region: this.s.region, peerRegions: this.s.peerRegions }, 'joined the cascade');
   }
 
@@ -131,9 +180,24 @@ export class Cascade {
       if (other) return { redirect: `${other.url}/whep/${encodeURIComponent(streamId)}`, nodeId: other.nodeId };
       if (full) throw new MediaError('node_full', 'every node that could serve this stream is full; retry shortly', 5000);
     }
-    if (media.isBroadcasting(streamId)) return { serve: true }; // the MediaPlane answers 409 while it starts
-    await this.pull(streamId);
+    // A viewer arriving while this node sets its relay up waits for it, rather than being answered
+    // 409 (the stream is starting) and coming back after its client's backoff.
+    const pending = this.joins ? this.pulls.get(streamId) : undefined;
+    if (pending) await pending;
+    else if (media.isBroadcasting(streamId))
+      return { serve: true }; // the MediaPlane answers 409 while it starts
+    else await this.pull(streamId);
     return { serve: true };
+  }
+
+  /**
+   * The node a stream held here comes from: this node for its origin streams, the first node of a
+   * relay's path; undefined for a stream not held here. (The Audience sums viewer counts there.)
+   */
+  originOf(streamId: string): string | undefined {
+    const role = this.deps.media.roleOf(streamId);
+    if (role === 'origin') return this.s.nodeId;
+    return role === 'relay' ? this.upstreams.get(streamId)?.path[0] : undefined;
   }
 
   /** The base URL of the node holding a stream's origin (the hook for HLS/DASH from any node). */
@@ -157,6 +221,7 @@ export class Cascade {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.timer);
+    clearInterval(this.upstreamTimer);
     this.deps.media.off('live', this.onLive);
     this.deps.media.off('offline', this.onOffline);
     for (const sub of this.subs.splice(0)) sub.unsubscribe();
@@ -170,33 +235,54 @@ export class Cascade {
 
   private async pullOnce(streamId: string, avoid: ReadonlySet<string>): Promise<void> {
     const { registry, media, log } = this.deps;
-    const tried = new Set(avoid);
-    for (let attempt = 0; attempt < 3; attempt++) {
-      // A refused or failed attempt waits a little, at random: the edges of a flash crowd retry
-      // spread out, by when the relays that refused them have been joined by new ones.
-      if (attempt > 0) await new Promise((r) => setTimeout(r, 25 + Math.random() * 75));
+    const follow = this.joins;
+    const tried = new Set([...avoid, ...this.recentlyStopped()]);
+    /** The nodes the last refusing upstream relays the stream to: asked next, before the registry. */
+    let pointed: string[] = [];
+    // Following refusals walks down the tree one level per attempt; retrying reads the registry again.
+    for (let attempt = 0; attempt < (follow ? 8 : 3); attempt++) {
+      const next = pointed.filter((id) => !tried.has(id));
+      pointed = [];
+      // A failed attempt with nowhere named to go waits a little, at random: the edges of a flash
+      // crowd retry spread out, by when the relays that refused them have been joined by new ones.
+      if (attempt > 0 && !next.length) await sleep(25 + Math.random() * 75);
       if (media.isBroadcasting(streamId)) return;
       // The node table may be a heartbeat old (indexed registry); the holders are read now.
       const nodes = await registry.placementNodes();
-      const holders = await registry.holders(streamId, nodes);
-      const upstream = chooseUpstream(holders, nodes, this.s.nodeId, this.s, this.s.maxDownstream, tried);
+      let upstream = this.nearestAtRandom(next.flatMap((id) => nodes.get(id) ?? []));
       if (!upstream) {
-        if (attempt === 0 && !holders.length) throw new MediaError('stream_offline', 'this stream is not live');
-        break;
+        const holders = await registry.holders(streamId, nodes);
+        const choice = chooseUpstream(holders, nodes, this.s.nodeId, this.s, this.s.maxDownstream, tried, follow ? Math.random : undefined);
+        if (!choice) {
+          if (attempt === 0 && !holders.length) throw new MediaError('stream_offline', 'this stream is not live');
+          break;
+        }
+        upstream = nodes.get(choice.nodeId)!;
       }
       try {
-        await this.relayFrom(streamId, upstream, nodes.get(upstream.nodeId)!);
+        await this.relayFrom(streamId, upstream);
         return;
       } catch (err) {
         if (isMediaError(err) && err.code === 'stream_already_here') return; // pulled by a racing request
-        log.warn({ err, streamId, upstream: upstream.nodeId }, 'relay from upstream failed; trying another');
         tried.add(upstream.nodeId);
+        if (err instanceof RelayRefused) {
+          if (follow) pointed = err.downstream;
+          log.debug({ streamId, upstream: upstream.nodeId, downstream: err.downstream.length }, 'relay refused at the link limit');
+        } else log.warn({ err, streamId, upstream: upstream.nodeId }, 'relay from upstream failed; trying another');
       }
     }
     throw new MediaError('relay_unavailable', 'no node could relay this stream here; retry shortly', 2000);
   }
 
-  private async relayFrom(streamId: string, upstream: StreamHolding, node: NodeRecord): Promise<void> {
+  /** One of the nodes in the nearest region among them, at random (undefined when none). */
+  private nearestAtRandom(nodes: NodeRecord[]): NodeRecord | undefined {
+    if (!nodes.length) return undefined;
+    const best = Math.min(...nodes.map((n) => regionTier(n.region, this.s)));
+    const near = nodes.filter((n) => regionTier(n.region, this.s) === best);
+    return near[Math.floor(Math.random() * near.length)];
+  }
+
+  private async relayFrom(streamId: string, node: NodeRecord): Promise<void> {
     const settings: LinkSettings = {
       listenIp: this.s.listenIp,
       announcedAddress: this.s.announcedAddress,
@@ -208,11 +294,12 @@ export class Cascade {
         streamId,
         async (local: PipeEndpoint) => {
           const request: RelayRequest = { streamId, fromNodeId: this.s.nodeId, enableSrtp: settings.enableSrtp, endpoint: local };
-          const data = await this.deps.bus.request(nodeSubject(upstream.nodeId, 'relay'), encode(request), {
+          const data = await this.deps.bus.request(nodeSubject(node.nodeId, 'relay'), encode(request), {
             timeoutMs: this.s.relayRequestTimeoutMs,
           });
-          const reply = decode(RelayReply, data);
-          state = { nodeId: upstream.nodeId, linkId: reply.linkId, path: [...reply.path, this.s.nodeId] };
+          const reply = decode(RelayAnswer, data);
+          if ('refused' in reply) throw new RelayRefused(node.nodeId, reply.downstream);
+          state = { nodeId: node.nodeId, linkId: reply.linkId, path: [...reply.path, this.s.nodeId] };
           // Recorded before media.relay returns: the live event below reads it to list this holding.
           this.upstreams.set(streamId, state);
           return { remote: reply.endpoint, producers: reply.producers as unknown as RelayedProducer[] };
@@ -258,15 +345,36 @@ export class Cascade {
 
   private async answerRelay(data: Uint8Array): Promise<Uint8Array> {
     const req = decode(RelayRequest, data);
-    const { media, log } = this.deps;
+    const { media } = this.deps;
+    // A node named by a refusing upstream may still be setting its own relay up: the request waits
+    // for it (bounded by the requester's timeout) rather than being turned away.
+    const pending = this.pulls.get(req.streamId);
+    if (pending && !media.isLive(req.streamId)) await pending.catch(() => {});
     const path = this.pathOf(req.streamId);
     if (!path) throw new Error(`node ${this.s.nodeId} does not hold stream ${req.streamId}`);
     if (path.includes(req.fromNodeId)) throw new Error('refused: the requester is upstream of this node (a cycle)');
     // Holders choose upstreams from registry figures up to a heartbeat old: in a flash crowd every edge
-    // would pick the origin. The limit is kept here, where the count is exact; the refused pull tries
-    // another holder, so the stream fans out as a tree.
-    if (media.downstreamCount(req.streamId) >= this.s.maxDownstream)
-      throw new Error(`refused: node ${this.s.nodeId} already serves ${this.s.maxDownstream} relay links of this stream`);
+    // would pick the origin. The limit is kept here, where the count is exact (links being opened
+    // count too, so concurrent requests cannot overshoot), and the refusal names the nodes this one
+    // feeds or is about to: the requester asks one of them next, so the stream fans out as a tree.
+    const opening = this.opening.get(req.streamId) ?? new Set<string>();
+    if (media.downstreamCount(req.streamId) + opening.size >= this.s.maxDownstream) {
+      const fed = [...this.served.values()].filter((l) => l.streamId === req.streamId).map((l) => l.nodeId);
+      const refusal: RelayRefusal = { refused: 'full', downstream: [...new Set([...fed, ...opening])].slice(0, 64) };
+      return encode(refusal);
+    }
+    this.opening.set(req.streamId, opening.add(req.fromNodeId));
+    try {
+      return await this.openRelayLink(req, path);
+    } finally {
+      opening.delete(req.fromNodeId);
+      if (!opening.size && this.opening.get(req.streamId) === opening) this.opening.delete(req.streamId);
+    }
+  }
+
+  /** Opens a link for an admissible request (the requester is checked against the registry first). */
+  private async openRelayLink(req: RelayRequest, path: string[]): Promise<Uint8Array> {
+    const { media, log } = this.deps;
     // Media goes only to a node of the cluster, at the relay address it registered: a bus message
     // naming any other endpoint would otherwise make this node send RTP at Mbit/s wherever it says.
     const requester = await this.deps.registry.nodeRecord(req.fromNodeId);
@@ -390,6 +498,39 @@ export class Cascade {
       else if (!this.idleSince.has(id)) this.idleSince.set(id, now);
       else if (now - this.idleSince.get(id)! > this.s.relayIdleMs) media.endStream(id, 'relay_idle');
     }
+  }
+
+  /**
+   * Between heartbeats: the nodes this one relays from, checked for a heartbeat that stopped. A relay
+   * fed by a crashed node would otherwise keep its viewers on a silent stream until that node's record
+   * expired (the TTL, then this node's next heartbeat: 3.5-4.5 s by default); a missed beat is seen
+   * here within upstreamSuspectMs (default 2.5 heartbeats) plus one check.
+   */
+  private async checkUpstreams(): Promise<void> {
+    if (this.closed || this.checkingUpstreams || !this.upstreams.size) return;
+    this.checkingUpstreams = true;
+    try {
+      const ids = new Set([...this.upstreams.values()].map((u) => u.nodeId));
+      const silent = await this.deps.registry.stoppedBeating(ids, this.s.upstreamSuspectMs ?? this.s.heartbeatMs * 2.5);
+      const now = Date.now();
+      for (const id of silent) this.stopped.set(id, now);
+      for (const [streamId, up] of this.upstreams) {
+        if (!silent.has(up.nodeId) || this.pulls.has(streamId)) continue;
+        this.deps.log.info({ streamId, upstream: up.nodeId }, 'upstream node stopped its heartbeat: re-attaching');
+        this.deps.media.endStream(streamId, 'upstream_lost');
+      }
+    } catch (err) {
+      this.deps.log.debug({ err }, 'upstream check failed (the heartbeat retries)');
+    } finally {
+      this.checkingUpstreams = false;
+    }
+  }
+
+  /** Nodes that stopped beating within the last TTL-ish (their record and holdings may still be listed). */
+  private recentlyStopped(): string[] {
+    const since = Date.now() - 2 * (this.s.upstreamSuspectMs ?? this.s.heartbeatMs * 2.5);
+    for (const [id, at] of this.stopped) if (at < since) this.stopped.delete(id);
+    return [...this.stopped.keys()];
   }
 
   /**

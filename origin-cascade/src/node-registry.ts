@@ -18,6 +18,11 @@
 //   dead (they re-register on their next heartbeat), so no link is closed and no stream ended for it.
 //   The same holds for a read that straddles the restart: every read of peers' records also reads
 //   this node's own, and finding it gone means the registry lost its data, not that peers died.
+//
+// Besides its record, every heartbeat writes a small beat key (the heartbeat's time, same TTL), so
+// a node can watch the few nodes it relays from between heartbeats at a few bytes each
+// (`stoppedBeating`): a beat that has not changed for a while is a dead node seconds before its
+// record expires. Only change is compared, on the watcher's own clock, so clocks need not agree.
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { redactSecrets } from '@onair/platform';
@@ -91,6 +96,8 @@ export class NodeRegistry {
   private selfId: string | undefined;
   /** When this node last found the registry had lost its records (Redis restart or flush). */
   private lostAtMs = Number.NEGATIVE_INFINITY;
+  /** Beats of the nodes `stoppedBeating` watches: the last value seen and when it last changed (own clock). */
+  private readonly beats = new Map<string, { value: string | null; changedAtMs: number }>();
   private tableView: CachedView<Map<string, NodeRecord>> | undefined;
   private readonly holderViews = new Map<string, CachedView<StreamHolding[]>>();
 
@@ -174,6 +181,9 @@ export class NodeRegistry {
   private streamKey(id: string) {
     return `${this.prefix}stream:${id}`;
   }
+  private beatKey(id: string) {
+    return `${this.prefix}beat:${id}`;
+  }
   private get nodesKey() {
     return `${this.prefix}nodes`;
   }
@@ -193,6 +203,7 @@ export class NodeRegistry {
         .multi()
         .set(this.nodeKey(record.nodeId), this.encodeRecord(record), 'PX', this.ttlMs)
         .sadd(this.nodesKey, record.nodeId)
+        .set(this.beatKey(record.nodeId), String(record.heartbeatAtMs), 'PX', this.ttlMs)
         .exec();
       return;
     }
@@ -200,6 +211,7 @@ export class NodeRegistry {
       .multi()
       .set(this.nodeKey(record.nodeId), this.encodeRecord(record), 'PX', this.ttlMs, 'GET')
       .sadd(this.nodesKey, record.nodeId)
+      .set(this.beatKey(record.nodeId), String(record.heartbeatAtMs), 'PX', this.ttlMs)
       .exec()) as [[Error | null, string | null], [Error | null, number]];
     if (setErr || saddErr) throw setErr ?? saddErr;
     if (this.everHeartbeat && previous === null) this.registryLost();
@@ -213,6 +225,34 @@ export class NodeRegistry {
     this.written.clear();
     this.tableView = undefined;
     this.holderViews.clear();
+    this.beats.clear();
+  }
+
+  /**
+   * Which of `ids` have not beaten (their beat key unchanged, or gone) for `suspectMs`, on this
+   * node's clock, counted from when this node started watching them. One MGET of short values. Never
+   * while the registry has lost its data or within the grace after: a missing beat then is Redis's
+   * loss, not a death. A failed read throws and, the caller's next check reading again, judges nobody.
+   */
+  async stoppedBeating(ids: Iterable<string>, suspectMs: number): Promise<Set<string>> {
+    const asked = [...new Set(ids)];
+    const self = this.selfId;
+    const values = await this.redis.mget([...asked, ...(self ? [self] : [])].map((id) => this.beatKey(id)));
+    if (self !== undefined && values[asked.length] === null) {
+      this.registryLost();
+      return new Set();
+    }
+    const now = Date.now();
+    const seen = new Set(asked);
+    for (const id of this.beats.keys()) if (!seen.has(id)) this.beats.delete(id);
+    const stopped = new Set<string>();
+    asked.forEach((id, i) => {
+      const value = values[i] ?? null;
+      const beat = this.beats.get(id);
+      if (!beat || (value !== null && value !== beat.value)) this.beats.set(id, { value, changedAtMs: now });
+      else if (now - beat.changedAtMs > suspectMs) stopped.add(id);
+    });
+    return this.inGrace(now) ? new Set() : stopped;
   }
 
   /**
@@ -380,7 +420,12 @@ export class NodeRegistry {
 
   /** Removes this node at a clean shutdown (others stop sending viewers at once, not after the TTL). */
   async leave(nodeId: string, streamIds: string[]): Promise<void> {
-    const m = this.redis.multi().del(this.nodeKey(nodeId)).srem(this.nodesKey, nodeId).del(this.originsKey(nodeId));
+    const m = this.redis
+      .multi()
+      .del(this.nodeKey(nodeId))
+      .del(this.beatKey(nodeId))
+      .srem(this.nodesKey, nodeId)
+      .del(this.originsKey(nodeId));
     for (const s of streamIds) m.hdel(this.streamKey(s), nodeId);
     await m.exec();
   }

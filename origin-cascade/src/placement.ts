@@ -47,6 +47,10 @@ export function chooseViewerNode(
  * (a cycle), preferring holders with relay links to spare, then the nearest region (one long-haul
  * copy per region, then fan-out inside it), then the shallowest (fewest hops from the origin), then
  * the fewest links. Undefined when nobody holds it.
+ *
+ * With `random` (a source of numbers in [0, 1)), the choice among the holders that tie on the first
+ * three (spare links, region, depth) is random, weighted by spare links: the link counts it reads may
+ * be a moment old, and in a flash crowd every edge pulling at once would otherwise pick the same one.
  */
 export function chooseUpstream(
   holders: StreamHolding[],
@@ -55,6 +59,7 @@ export function chooseUpstream(
   from: Locality,
   maxDownstream: number,
   avoid: ReadonlySet<string> = new Set(),
+  random?: () => number,
 ): StreamHolding | undefined {
   const usable = holders.filter((h) => h.nodeId !== selfId && !h.path.includes(selfId) && nodes.has(h.nodeId) && !avoid.has(h.nodeId));
   const tier = (h: StreamHolding) => regionTier(nodes.get(h.nodeId)!.region, from);
@@ -67,5 +72,14 @@ export function chooseUpstream(
       a.downstream - b.downstream ||
       a.nodeId.localeCompare(b.nodeId),
   );
-  return usable[0];
+  const best = usable[0];
+  if (!random || !best) return best;
+  const ties = usable.filter((h) => full(h) === full(best) && tier(h) === tier(best) && h.path.length === best.path.length);
+  const weight = (h: StreamHolding) => Math.max(1, maxDownstream - h.downstream);
+  let at = random() * ties.reduce((sum, h) => sum + weight(h), 0);
+  for (const h of ties) {
+    at -= weight(h);
+    if (at < 0) return h;
+  }
+  return best;
 }

@@ -1,6 +1,7 @@
 // The messages nodes exchange over NATS to build and tear down relay links, validated with zod on
 // receipt (another node's message is input like any other). Subjects are per node:
-//   onair.cascade.node.<nodeId>.relay     request/reply: "send me stream S; my pipe end is E"
+//   onair.cascade.node.<nodeId>.relay     request/reply: "send me stream S; my pipe end is E" (answer: a link,
+//                                         or a refusal at the link limit naming the node's downstream nodes)
 //   onair.cascade.node.<nodeId>.release   the downstream node no longer needs link L
 //   onair.cascade.node.<nodeId>.unlinked  the upstream closed the link (stream ended or upstream lost it)
 import { z } from 'zod';
@@ -36,6 +37,22 @@ export const RelayReply = z.object({
   path: z.array(z.string()).min(1),
 });
 export type RelayReply = z.infer<typeof RelayReply>;
+
+/**
+ * A relay request refused because the node already serves CASCADE_MAX_DOWNSTREAM links of the stream.
+ * It names the nodes it relays the stream to (its children in the tree, some still setting up): the
+ * requester asks one of them next, at once, instead of waiting and re-reading the registry. A node
+ * of an older version reads this as a malformed reply, a failed attempt, and tries another holder.
+ */
+export const RelayRefusal = z.object({
+  refused: z.literal('full'),
+  downstream: z.array(z.string().min(1).max(64)).max(64),
+});
+export type RelayRefusal = z.infer<typeof RelayRefusal>;
+
+/** What a relay request is answered with: a link, or a refusal at the link limit. */
+export const RelayAnswer = z.union([RelayReply, RelayRefusal]);
+export type RelayAnswer = z.infer<typeof RelayAnswer>;
 
 export const LinkNotice = z.object({
   streamId: z.string().min(1).max(64),

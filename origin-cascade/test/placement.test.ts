@@ -56,4 +56,22 @@ describe('placement', () => {
     expect(chooseUpstream([origin], nodes, 'self', from, 8, new Set(['o']))).toBeUndefined();
     expect(chooseUpstream([hold('gone', ['gone'])], nodes, 'self', from, 8)).toBeUndefined();
   });
+
+  it('with a random source, spreads pulls over the equally good holders by spare links, never onto a worse one', () => {
+    const nodes = new Map(
+      [node('o', 'us'), node('r1', 'us'), node('r2', 'us'), node('r3', 'eu'), node('self', 'us')].map((n) => [n.nodeId, n]),
+    );
+    const holders = [hold('o', ['o'], 8), hold('r1', ['o', 'r1'], 2), hold('r2', ['o', 'r2'], 6), hold('r3', ['o', 'r3'])];
+    const picks = new Map<string, number>();
+    let seed = 1;
+    const random = () => ((seed = (seed * 16807) % 2147483647) - 1) / 2147483646;
+    for (let i = 0; i < 800; i++) {
+      const id = chooseUpstream(holders, nodes, 'self', from, 8, new Set(), random)!.nodeId;
+      picks.set(id, (picks.get(id) ?? 0) + 1);
+    }
+    // r1 has 6 spare links, r2 has 2: about 3:1. The full origin and the farther r3 are never picked.
+    expect([...picks.keys()].sort()).toEqual(['r1', 'r2']);
+    expect(picks.get('r1')! / picks.get('r2')!).toBeGreaterThan(2);
+    expect(picks.get('r1')! / picks.get('r2')!).toBeLessThan(4.5);
+  });
 });

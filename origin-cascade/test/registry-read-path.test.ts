@@ -122,6 +122,36 @@ describe('the indexed registry read path', () => {
     expect(await a.registry.holders('s-dying', new Map())).toEqual([]);
   });
 
+  it("a watched node's beat that stops advancing is found within the suspect time, one that keeps beating never, and not while Redis lost its data", async () => {
+    const ttlMs = 3000;
+    const watcher = await open('indexed', ttlMs);
+    const live = await open('indexed', ttlMs);
+    const dying = await open('indexed', ttlMs);
+    for (const [r, id] of [
+      [watcher, 'w'],
+      [live, 'live'],
+      [dying, 'dying2'],
+    ] as const)
+      await r.registry.heartbeat(record(id));
+    const watched = ['live', 'dying2'];
+    expect(await watcher.registry.stoppedBeating(watched, 300)).toEqual(new Set()); // first sight: watched from now
+    for (let i = 0; i < 5; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      await live.registry.heartbeat(record('live'));
+    }
+    watcher.commands.length = 0;
+    // dying2's record (TTL 3 s) is still there; its beat has not moved for 500 ms.
+    expect(await watcher.registry.stoppedBeating(watched, 300)).toEqual(new Set(['dying2']));
+    expect(watcher.commands.map((c) => c.name)).toEqual(['mget']); // one read of short values
+    expect(await admin.exists(`${prefix}node:dying2`)).toBe(1);
+
+    await clearPrefix(); // Redis lost everything: nobody's beat is there, the watcher's own neither
+    expect(await watcher.registry.stoppedBeating(watched, 300)).toEqual(new Set());
+    await new Promise((r) => setTimeout(r, 400));
+    await watcher.registry.heartbeat(record('w'));
+    expect(await watcher.registry.stoppedBeating(watched, 300)).toEqual(new Set()); // within the grace after the loss
+  });
+
   it('after Redis loses its data, the next heartbeat notices: holdings are written again and missing peers are not dead for two TTLs', async () => {
     const ttlMs = 800;
     const a = await open('indexed', ttlMs);
