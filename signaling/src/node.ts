@@ -229,6 +229,8 @@ export async function startNode(config: Config, log: Logger = createLogger(confi
         { players: (id) => httpAudience.players(id), streams: () => httpAudience.streams() },
       ],
       intervalMs: VIEWER_INTERVAL_MS,
+      // Across nodes, counts are summed on each stream's origin (one batch per origin and interval).
+      originOf: cascade ? (id) => cascade.originOf(id) : undefined,
     });
     cleanups.push(() => audience.close());
     const feed = linkDirectoryToMedia(media, streams, db, log, audience);

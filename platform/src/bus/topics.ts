@@ -8,9 +8,11 @@
 //   onair.stream.<id>.chat.<partition>  ChatMessage (protobuf), partitioned by sender (streamTopics.chat)
 //   onair.stream.<id>.reactions         one node's reaction counts of one window
 //   onair.stream.<id>.moderation        bans, unbans, deletions, chat settings, moderator grants
-//   onair.stream.<id>.viewers           one node's viewers of the stream
+//   onair.stream.<id>.viewers           one node's viewers of the stream (nodes that do not know its origin)
+//   onair.stream.<id>.viewer-total      the stream's viewers over all nodes, from its origin node
 //   onair.stream.<id>.status            live / offline
 //   onair.stream.<id>.tip               TipEvent (protobuf), from the tip ledger's outbox
+//   onair.node.<id>.viewers             another node's viewers of the streams this node is the origin of
 //   (the cascade's relay negotiation, onair.cascade.node.<id>.*, keeps its zod schemas in relay-protocol.ts)
 import { createHash } from 'node:crypto';
 import { onair } from '@onair/proto';
@@ -207,6 +209,25 @@ export const NodeViewersSchema = z.object({
 });
 export type NodeViewers = z.output<typeof NodeViewersSchema>;
 
+/** Streams one viewer batch may carry (a node splits larger batches). */
+export const MAX_VIEWER_BATCH = 2000;
+
+/** One node's viewers of each stream of one origin node, sent to that origin once an interval. */
+export const NodeViewerBatchSchema = z.object({
+  node: id.refine(isSubjectToken, 'not a node id'),
+  counts: z
+    .record(streamId, z.number().int().min(0).max(10_000_000))
+    .refine((c) => Object.keys(c).length <= MAX_VIEWER_BATCH, `at most ${MAX_VIEWER_BATCH} streams`),
+});
+export type NodeViewerBatch = z.output<typeof NodeViewerBatchSchema>;
+
+/** A stream's viewers over all nodes, as its origin node summed them. */
+export const ViewerTotalSchema = z.object({
+  node: id.refine(isSubjectToken, 'not a node id'),
+  total: z.number().int().min(0).max(1_000_000_000),
+});
+export type ViewerTotal = z.output<typeof ViewerTotalSchema>;
+
 export const TipEventSchema = z.object({
   tipId: id,
   fromUsername: z.string().min(1).max(64),
@@ -223,6 +244,16 @@ export const streamTopics = {
   reactions: topic(STREAM, 'reactions', jsonCodec(ReactionCountsSchema)),
   moderation: topic(STREAM, 'moderation', jsonCodec(ModerationNoticeSchema), { keyOf: (n) => n.streamId }),
   viewers: topic(STREAM, 'viewers', jsonCodec(NodeViewersSchema)),
+  viewerTotal: topic(STREAM, 'viewer-total', jsonCodec(ViewerTotalSchema)),
   status: topic(STREAM, 'status', jsonCodec(z.object({ live: z.boolean() }))),
   tip: topic(STREAM, 'tip', protobufCodec(onair.channel.v1.TipEvent, TipEventSchema)),
+};
+
+// ---- topics addressed to one node -----------------------------------------------------------------
+
+const NODE = 'onair.node';
+
+export const nodeTopics = {
+  /** Other nodes' viewer counts of the streams this node is the origin of, one batch per node and interval. */
+  viewers: topic(NODE, 'viewers', jsonCodec(NodeViewerBatchSchema)),
 };
