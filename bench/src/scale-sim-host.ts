@@ -24,6 +24,11 @@ export interface HostInit {
 
 export interface PlaceOutcome {
   latenciesMs: number[];
+  /**
+   * With `serverSide`: how long each node's WHEP handler took for these viewers (the cascade's
+   * placeViewer, relay set-up included), without the simulated client's hops through the hosts' event loops.
+   */
+  serverMs?: number[];
   failed: number;
   attempts: number;
 }
@@ -31,6 +36,8 @@ export interface PlaceOutcome {
 /** A viewer that lost its stream (node crashed, relay ended) and how long it took to play again. */
 export interface Reconnect {
   droppedAtMs: number;
+  /** Why its video stopped: its node crashed, or the relay it watched ended (with that reason). */
+  cause: string;
   placedAtMs: number | undefined;
   /** Gave up (30 s of retries) without playing again. */
   failed: boolean;
@@ -40,7 +47,7 @@ export type HostCommand =
   | { cmd: 'init'; init: HostInit }
   | { cmd: 'start' }
   | { cmd: 'publish'; streams: { streamId: string; nodeId: string }[] }
-  | { cmd: 'arrive'; viewers: { streamId: string; region: string }[]; ratePerSec: number }
+  | { cmd: 'arrive'; viewers: { streamId: string; region: string }[]; ratePerSec: number; serverSide?: string }
   | { cmd: 'depart'; count: number }
   | { cmd: 'crash'; nodeIds: string[] }
   | { cmd: 'sample'; streamId: string }
@@ -93,6 +100,8 @@ export class SimHost {
   private closed = false;
   /** This process's event-loop delay: when it is high, the simulation itself is the bottleneck. */
   private readonly loopDelay = monitorEventLoopDelay({ resolution: 10 });
+  /** WHEP handler durations of the stream being timed server-side (one arrive at a time). */
+  private serverSide: { streamId: string; ms: number[] } | undefined;
 
   async handle(c: HostCommand): Promise<unknown> {
     switch (c.cmd) {
@@ -104,7 +113,7 @@ export class SimHost {
         for (const s of c.streams) this.nodes.get(s.nodeId)!.media.publish(s.streamId);
         return null;
       case 'arrive':
-        return this.arrive(c.viewers, c.ratePerSec);
+        return this.arrive(c.viewers, c.ratePerSec, c.serverSide);
       case 'depart':
         return this.depart(c.count);
       case 'crash':
@@ -132,7 +141,7 @@ export class SimHost {
       );
       node.media.onViewersDropped = (streamId, count, reason) => {
         this.dropReasons[reason] = (this.dropReasons[reason] ?? 0) + count;
-        this.replace(streamId, spec.region, count, Date.now());
+        this.replace(streamId, spec.region, count, Date.now(), reason);
       };
       this.nodes.set(spec.nodeId, node);
       this.bus.serve(`sim.whep.${spec.nodeId}`, async (data) => {
@@ -159,10 +168,13 @@ export class SimHost {
   /** The WHEP route of one node: ask the cascade, then take the viewer (MediaPlane.play in the model). */
   private async answerWhep(node: SimNode, streamId: string): Promise<WhepReply> {
     if (node.crashed) return { error: 'node_crashed' };
+    const started = performance.now();
+    const timed = this.serverSide?.streamId === streamId ? this.serverSide.ms : undefined;
     try {
       const placement = await node.cascade.placeViewer(streamId);
       if ('redirect' in placement) return { redirect: placement.nodeId };
       node.media.addViewer(streamId);
+      timed?.push(performance.now() - started);
       return { ok: true };
     } catch (err) {
       return { error: isMediaError(err) ? err.code : 'internal' };
@@ -209,8 +221,9 @@ export class SimHost {
     return { ok: false, attempts };
   }
 
-  private async arrive(viewers: { streamId: string; region: string }[], ratePerSec: number): Promise<PlaceOutcome> {
+  private async arrive(viewers: { streamId: string; region: string }[], ratePerSec: number, serverSide?: string): Promise<PlaceOutcome> {
     const out: PlaceOutcome = { latenciesMs: [], failed: 0, attempts: 0 };
+    if (serverSide) this.serverSide = { streamId: serverSide, ms: [] };
     const t0 = Date.now();
     const all: Promise<void>[] = [];
     for (let i = 0; i < viewers.length; i++) {
@@ -228,6 +241,10 @@ export class SimHost {
       );
     }
     await Promise.all(all);
+    if (serverSide && this.serverSide?.streamId === serverSide) {
+      out.serverMs = this.serverSide.ms;
+      this.serverSide = undefined;
+    }
     return out;
   }
 
@@ -261,9 +278,9 @@ export class SimHost {
   }
 
   /** Viewers that lost their stream re-POST, each after a short random detection delay. */
-  private replace(streamId: string, region: string, count: number, droppedAtMs: number): void {
+  private replace(streamId: string, region: string, count: number, droppedAtMs: number, cause: string): void {
     for (let i = 0; i < count; i++) {
-      const r: Reconnect = { droppedAtMs, placedAtMs: undefined, failed: false };
+      const r: Reconnect = { droppedAtMs, cause, placedAtMs: undefined, failed: false };
       this.reconnects.push(r);
       const p = sleep(Math.random() * 500)
         .then(() => this.placeOne(streamId, region))
@@ -285,7 +302,7 @@ export class SimHost {
       const held = await node.crash();
       for (const [streamId, n] of held) {
         dropped += n;
-        this.replace(streamId, node.spec.region, n, now);
+        this.replace(streamId, node.spec.region, n, now, 'node_crashed');
       }
     }
     return dropped;

@@ -239,6 +239,11 @@ export interface SimNodeSettings {
   ttlMs: number;
   maxDownstream: number;
   audienceIntervalMs: number;
+  /**
+   * This round's fixes (on) or the code before them (off, for the before/after): refused pulls follow
+   * the refusing node's downstream, upstreams' beats are watched between heartbeats.
+   */
+  fixes: boolean;
 }
 
 /** A directory write as the directory feed makes it on the origin (streams.setViewerCount). */
@@ -286,6 +291,8 @@ export class SimNode {
         servesViewers: spec.servesViewers,
         relayIdleMs: 30_000,
         relayRequestTimeoutMs: 5000,
+        relaySetup: s.fixes ? 'join' : 'retry',
+        upstreamCheckMs: s.fixes ? undefined : 0,
       },
       {
         media: this.media,
@@ -303,6 +310,8 @@ export class SimNode {
       bus: this.bus,
       log: shared.log,
       intervalMs: s.audienceIntervalMs,
+      // With the fixes, counts go to each stream's origin in one batch per origin (before: per stream).
+      originOf: s.fixes ? (id) => this.cascade.originOf(id) : undefined,
       sources: [
         {
           *players(streamId: string) {

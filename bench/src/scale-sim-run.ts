@@ -21,7 +21,11 @@ import type { SimNodeSpec } from './scale-sim-node.js';
 import { PrivateNats, PrivateRedis, processCpuSeconds } from './scale-sim-servers.js';
 
 export interface SimOptions {
+  /** What the run is called in the report (the read path, and before/after this round's fixes). */
+  label?: string;
   readPath: RegistryReadPath;
+  /** This round's fixes (placement follows refusals, upstream beats watched, batched viewer counts); off = before. */
+  fixes: boolean;
   nodes: number;
   streams: number;
   /** Steady-state viewers over all streams. */
@@ -41,6 +45,11 @@ export interface SimOptions {
   churnPerSec: number;
   flashViewers: number;
   flashSeconds: number;
+  /**
+   * When set, the flash crowd arrives at this rate per edge (the seed's 100 k in 60 s over 250 edges
+   * is ~6.7 viewers/s per edge) for flashSeconds, instead of flashViewers over flashSeconds.
+   */
+  flashPerEdgePerSec?: number;
   failShare: number;
   regionOutage: boolean;
   redisRestart: boolean;
@@ -52,6 +61,7 @@ export interface SimOptions {
 }
 
 export const DEFAULTS: Omit<SimOptions, 'readPath' | 'nodes' | 'streams' | 'viewers'> = {
+  fixes: true,
   regions: 4,
   originShare: 0.1,
   heartbeatMs: 1000,
@@ -77,6 +87,8 @@ export interface Recovery {
   failed: number;
   /** From the crash to the viewer playing again, ms. */
   replace: Distribution;
+  /** The same for the viewers of relays that ended because their upstream crashed (not on a crashed node). */
+  relayed: { affected: number; replace: Distribution };
 }
 
 export interface SimResult {
@@ -104,9 +116,17 @@ export interface SimResult {
     loopDelayP99Ms: number;
   };
   flash: {
+    /** Viewers in the flash crowd and their arrival rate (all edges together). */
+    viewers: number;
+    ratePerSec: number;
     placed: number;
     failed: number;
+    /** First POST to playing as the simulated client sees it: redirects, retries, hops through the hosts. */
     latency: Distribution;
+    /** The WHEP handler of the node that took the viewer: placeViewer, relay set-up included. */
+    serverLatency: Distribution;
+    /** Worst host's p99 event-loop delay during the flash crowd (every simulated hop waits for it). */
+    loopDelayP99Ms: number;
     retriesPerViewer: number;
     redisOpsPerSec: number;
     tree: { holders: number; relays: number; depth: number; maxFanOut: number };
@@ -232,7 +252,8 @@ export async function runScaleSim(o: SimOptions): Promise<SimResult> {
     const regions = Array.from({ length: o.regions }, (_, i) => `r${i}`);
     const originCount = Math.max(1, Math.round(o.nodes * o.originShare));
     const edgeCount = o.nodes - originCount;
-    const edgeCapacity = Math.ceil(((o.viewers + o.flashViewers) / Math.max(1, edgeCount)) * o.capacityFactor);
+    const flashViewers = o.flashPerEdgePerSec ? Math.round(o.flashPerEdgePerSec * edgeCount * o.flashSeconds) : o.flashViewers;
+    const edgeCapacity = Math.ceil(((o.viewers + flashViewers) / Math.max(1, edgeCount)) * o.capacityFactor);
     const specs: SimNodeSpec[] = Array.from({ length: o.nodes }, (_, i) => {
       const r = i % o.regions;
       return {
@@ -256,6 +277,7 @@ export async function runScaleSim(o: SimOptions): Promise<SimResult> {
       ttlMs: o.ttlMs,
       maxDownstream: o.maxDownstream,
       audienceIntervalMs: o.audienceIntervalMs,
+      fixes: o.fixes,
     };
     await Promise.all(
       hosts.map((host, h) => {
@@ -270,7 +292,7 @@ export async function runScaleSim(o: SimOptions): Promise<SimResult> {
       }),
     );
     await Promise.all(hosts.map((h) => h.call({ cmd: 'start' })));
-    log(`  ${o.readPath}: ${o.nodes} nodes (${originCount} origins, ${edgeCount} edges of ${edgeCapacity} viewers) started`);
+    log(`  ${o.label ?? o.readPath}: ${o.nodes} nodes (${originCount} origins, ${edgeCount} edges of ${edgeCapacity} viewers) started`);
 
     const all = () => Promise.all(hosts.map((h) => h.call({ cmd: 'stats' }) as Promise<HostStats>));
     const hostOfNode = (nodeId: string) => hosts[hostOf(Number(nodeId.slice(1)))]!;
@@ -288,7 +310,11 @@ export async function runScaleSim(o: SimOptions): Promise<SimResult> {
     await sleep(o.heartbeatMs * 2);
 
     // Arrivals spread over the hosts, each at its share of the rate.
-    const arrive = async (viewers: { streamId: string; region: string }[], ratePerSec: number): Promise<PlaceOutcome> => {
+    const arrive = async (
+      viewers: { streamId: string; region: string }[],
+      ratePerSec: number,
+      serverSide?: string,
+    ): Promise<PlaceOutcome> => {
       const parts = await Promise.all(
         hosts.map(
           (host, h) =>
@@ -296,11 +322,13 @@ export async function runScaleSim(o: SimOptions): Promise<SimResult> {
               cmd: 'arrive',
               viewers: viewers.filter((_, i) => i % hosts.length === h),
               ratePerSec: ratePerSec / hosts.length,
+              serverSide,
             }) as Promise<PlaceOutcome>,
         ),
       );
       return {
         latenciesMs: parts.flatMap((p) => p.latenciesMs),
+        serverMs: parts.flatMap((p) => p.serverMs ?? []),
         failed: parts.reduce((a, p) => a + p.failed, 0),
         attempts: parts.reduce((a, p) => a + p.attempts, 0),
       };
@@ -365,6 +393,7 @@ export async function runScaleSim(o: SimOptions): Promise<SimResult> {
     const flashId = 'flash';
     await hostOfNode('n0').call({ cmd: 'publish', streams: [{ streamId: flashId, nodeId: 'n0' }] });
     await sleep(o.heartbeatMs);
+    await all(); // resets the hosts' event-loop delay histograms: the next read covers the flash crowd
     const f0 = await redis.commandsProcessed();
     const f0At = Date.now();
     const samples: { atMs: number; viewers: number; directory: number | undefined }[] = [];
@@ -381,10 +410,12 @@ export async function runScaleSim(o: SimOptions): Promise<SimResult> {
       }
     })();
     const flash = await arrive(
-      Array.from({ length: o.flashViewers }, () => ({ streamId: flashId, region: randomRegion() })),
-      o.flashViewers / o.flashSeconds,
+      Array.from({ length: flashViewers }, () => ({ streamId: flashId, region: randomRegion() })),
+      flashViewers / o.flashSeconds,
+      flashId,
     );
     const flashDoneAt = Date.now();
+    const flashLoopP99Ms = Math.max(...(await all()).map((s) => s.loopDelayP99Ms));
     const f1 = await redis.commandsProcessed();
     let converged: number | undefined;
     while (Date.now() - flashDoneAt < 10_000) {
@@ -415,7 +446,11 @@ export async function runScaleSim(o: SimOptions): Promise<SimResult> {
       placed: flash.latenciesMs.length,
       failed: flash.failed,
       latency: distribution(flash.latenciesMs),
-      retriesPerViewer: flash.attempts / Math.max(1, o.flashViewers) - 1,
+      serverLatency: distribution((flash.serverMs ?? []).map((ms) => Math.round(ms * 10) / 10)),
+      loopDelayP99Ms: flashLoopP99Ms,
+      viewers: flashViewers,
+      ratePerSec: flashViewers / o.flashSeconds,
+      retriesPerViewer: flash.attempts / Math.max(1, flashViewers) - 1,
       redisOpsPerSec: (f1.total - f0.total) / ((flashDoneAt - f0At) / 1000),
       tree,
       directoryLagMs: distribution(lags),
@@ -424,7 +459,7 @@ export async function runScaleSim(o: SimOptions): Promise<SimResult> {
       finalDirectory: lastSample?.directory,
     };
     log(
-      `  flash: ${flashResult.placed}/${o.flashViewers} placed, p50 ${flashResult.latency.p50} ms p99 ${flashResult.latency.p99} ms, tree depth ${tree.depth} fan-out ${tree.maxFanOut}, directory converged ${converged ?? '-'} ms`,
+      `  flash: ${flashResult.placed}/${flashViewers} placed at ${Math.round(flashResult.ratePerSec)}/s, p50 ${flashResult.latency.p50} ms p99 ${flashResult.latency.p99} ms (node side p99 ${flashResult.serverLatency.p99} ms, loop p99 ${Math.round(flashLoopP99Ms)} ms), tree depth ${tree.depth} fan-out ${tree.maxFanOut}, directory converged ${converged ?? '-'} ms`,
     );
 
     // ---- recovery scenarios: crash nodes, wait until their viewers play again
@@ -535,11 +570,16 @@ async function collectReconnects(stats: () => Promise<HostStats[]>, sinceMs: num
     if ((waiting === 0 && elapsed >= minMs) || elapsed > maxMs) break;
   }
   const placed = done.filter((r) => r.placedAtMs !== undefined);
+  const relayed = done.filter((r) => r.cause !== 'node_crashed');
   return {
     affected: done.length,
     placed: placed.length,
     failed: done.filter((r) => r.failed).length,
     replace: distribution(placed.map((r) => r.placedAtMs! - sinceMs)),
+    relayed: {
+      affected: relayed.length,
+      replace: distribution(relayed.filter((r) => r.placedAtMs !== undefined).map((r) => r.placedAtMs! - sinceMs)),
+    },
   };
 }
 
