@@ -2,17 +2,23 @@
 // and send RTP to loopback ports, ffprobe learns the source size, the ladder is chosen, and a
 // supervised ffmpeg encodes it into CMAF tracks that feed the packager; the same ffmpeg writes a
 // poster JPEG, which is the directory's thumbnail (so a stream has a thumbnail only where its ladder
-// runs: on its origin node, and never with HLS_MODE=off). Owns its transports, temp files, ffmpeg and packager, and releases them exactly once.
+// runs: on its origin node, and never with HLS_MODE=off). An RTMP/SRT source is not transcoded
+// again: its contribution encoder already made the renditions (its WebRTC layers, written as CMAF
+// too, from a single decode), and the encode stage only copies them to the packager (LayerCopy); a
+// WHIP source is tapped and transcoded as above. Owns its transports, temp files, ffmpeg (or its
+// copy's subscription) and packager, and releases them exactly once.
 // Never serves HTTP: the packager it creates is read by the playback routes.
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { types } from 'mediasoup';
 import type { Logger } from '@onair/platform';
+import type { EncodedLadder } from '@onair/sfu';
 import { ladderCommand, type EncodeSettings } from './encode/ffmpeg-args.js';
 import { JpegSplitter } from './encode/jpeg-splitter.js';
 import { chooseLadder, type LadderRung, type Rendition } from './encode/ladder.js';
-import { LadderEncoder } from './encode/ladder-encoder.js';
+import { LadderEncoder, type LadderEncoderHooks } from './encode/ladder-encoder.js';
+import { LayerCopy, readCopiedLadder } from './encode/layer-copy.js';
 import { ffmpegSdp, type SdpStream } from './encode/rtp-sdp.js';
 import { probeRtpSource } from './encode/source-probe.js';
 import { freeRtpPortPair } from './encode/udp-ports.js';
@@ -40,6 +46,8 @@ export type LadderState = 'starting' | 'running' | 'failed' | 'ended';
 export interface MediaSource {
   router: types.Router;
   producers: types.Producer[];
+  /** Renditions that already exist (an RTMP/SRT contribution's): copied, not transcoded. */
+  encodedLadder?: EncodedLadder;
 }
 
 export class StreamLadder<Sink extends CmafSink = CmafSink> {
@@ -52,7 +60,7 @@ export class StreamLadder<Sink extends CmafSink = CmafSink> {
   poster: { jpeg: Buffer; at: number } | undefined;
   private readonly transports: types.PlainTransport[] = [];
   private readonly consumers: types.Consumer[] = [];
-  private encoder: LadderEncoder | undefined;
+  private encoder: LadderEncoder | LayerCopy | undefined;
   private dir: string | undefined;
   private closed = false;
   private keyFrameTimer: NodeJS.Timeout | undefined;
@@ -70,6 +78,7 @@ export class StreamLadder<Sink extends CmafSink = CmafSink> {
   }
 
   private async setUp(source: MediaSource): Promise<void> {
+    if (source.encodedLadder) return this.setUpCopy(source.encodedLadder);
     const video = source.producers.find((p) => p.kind === 'video');
     const audio = source.producers.find((p) => p.kind === 'audio');
     if (!video) return this.fail('the stream has no video track');
@@ -100,33 +109,55 @@ export class StreamLadder<Sink extends CmafSink = CmafSink> {
     if (hasAudio) tracks.push({ kind: 'audio', name: 'audio', bandwidth: this.settings.audioBitrate });
     this.sink = this.createSink(tracks);
     const command = ladderCommand(sdpPath, this.ladder, hasAudio, this.settings);
-    const posters = new JpegSplitter((jpeg) => (this.poster = { jpeg, at: Date.now() }));
     this.encoder = new LadderEncoder(
       command,
-      {
-        media: (track, chunk) => {
-          if (this.state === 'starting') {
-            this.state = 'running';
-            this.stopKeyFrames();
-            this.log.info({ ladder: this.ladder.map((r) => r.name), source: this.source }, 'HLS/DASH ladder running');
-          }
-          this.sink?.write(track, chunk);
-        },
-        poster: (chunk) => posters.push(chunk),
-        spawned: (restart) => {
-          if (restart) {
-            this.sink?.restart();
-            this.state = 'starting';
-          }
-          // ffmpeg decodes nothing until a key frame; ask for some while it binds and starts.
-          this.requestKeyFrames();
-        },
-        failed: (reason) => this.fail(`ffmpeg keeps failing: ${reason}`),
-      },
+      this.encoderHooks(true),
       { ffmpegPath: this.settings.ffmpegPath, maxFailures: this.settings.maxFailures, backoffMs: 500, maxBackoffMs: 10_000 },
       this.log,
     );
     this.encoder.start();
+  }
+
+  /** An RTMP/SRT source: the ladder is its contribution encoder's layers, remuxed there; nothing is tapped or encoded here. */
+  private async setUpCopy(feed: EncodedLadder): Promise<void> {
+    const copied = await readCopiedLadder(feed, this.settings.maxRenditions, this.settings.probeTimeoutMs);
+    if (this.closed) return;
+    if (typeof copied === 'string') return this.fail(copied);
+    this.source = copied.source;
+    this.ladder = copied.ladder;
+    const tracks: PackagerTrack[] = this.ladder.map((r) => ({ kind: 'video', name: r.name, bandwidth: r.videoBitrate }));
+    if (copied.hasAudio) tracks.push({ kind: 'audio', name: 'audio', bandwidth: this.settings.audioBitrate });
+    this.sink = this.createSink(tracks);
+    this.encoder = new LayerCopy(feed, copied, this.encoderHooks(false));
+    this.encoder.start();
+  }
+
+  /** What the encode stage (ffmpeg's ladder, or the copy of existing layers) hands on. */
+  private encoderHooks(keyFramesOnSpawn: boolean): LadderEncoderHooks {
+    const posters = new JpegSplitter((jpeg) => (this.poster = { jpeg, at: Date.now() }));
+    return {
+      media: (track, chunk) => {
+        if (this.state === 'starting') {
+          this.state = 'running';
+          this.stopKeyFrames();
+          this.log.info(
+            { ladder: this.ladder.map((r) => r.name), source: this.source, copied: !keyFramesOnSpawn },
+            'HLS/DASH ladder running',
+          );
+        }
+        this.sink?.write(track, chunk);
+      },
+      poster: (chunk) => posters.push(chunk),
+      spawned: (restart) => {
+        if (restart) {
+          this.sink?.restart();
+          this.state = 'starting';
+        }
+        // ffmpeg decodes nothing until a key frame; ask for some while it binds and starts.
+        if (keyFramesOnSpawn) this.requestKeyFrames();
+      },
+      failed: (reason) => this.fail(`ffmpeg keeps failing: ${reason}`),
+    };
   }
 
   /** ffmpeg's pid, for supervision tests and diagnostics. */

@@ -22,5 +22,6 @@ export {
   type IngestProtocol,
   type RtmpListenerOptions,
 } from './ingest/rtmp-listener.js';
-export { contributionEncoders } from './ingest/contribution-encoder.js';
+export { contributionEncoders, type LadderOutput } from './ingest/contribution-encoder.js';
+export { EncodedLadder, type EncodedLadderListener, type EncodedTrack } from './ingest/encoded-ladder.js';
 export { SrtListener, type SrtListenerOptions } from './ingest/srt-listener.js';

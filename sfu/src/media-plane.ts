@@ -8,6 +8,7 @@ import type { types } from 'mediasoup';
 import type { Logger } from '@onair/platform';
 import { MediaError } from './media-error.js';
 import { IngestSession } from './ingest-session.js';
+import type { EncodedLadder } from './ingest/encoded-ladder.js';
 import { RtpIngestSession } from './rtp-ingest-session.js';
 import { LiveStream, type PublisherSession, type StreamRole } from './live-stream.js';
 import { DownstreamLink, UpstreamLink, type LinkSettings, type PipeEndpoint, type RelayedProducer } from './relay-link.js';
@@ -197,11 +198,15 @@ export class MediaPlane extends EventEmitter<MediaPlaneEvents> {
   /**
    * The router and producers of a live broadcast, for taps that consume it on this node (the HLS
    * ladder's PlainTransports). Undefined unless media is arriving. Callers must not close them.
+   * `encodedLadder`: an RTMP/SRT source's renditions, already encoded by its contribution encoder
+   * (the ladder remuxes them instead of encoding its own).
    */
-  source(streamId: string): { router: types.Router; producers: types.Producer[] } | undefined {
+  source(streamId: string): { router: types.Router; producers: types.Producer[]; encodedLadder?: EncodedLadder } | undefined {
     const stream = this.streams.get(streamId);
     if (!stream?.live) return undefined;
-    return { router: stream.router, producers: stream.producers() };
+    const encoded =
+      stream.ingest instanceof RtpIngestSession && stream.ingest.encodedLadder.active ? stream.ingest.encodedLadder : undefined;
+    return { router: stream.router, producers: stream.producers(), ...(encoded ? { encodedLadder: encoded } : {}) };
   }
 
   /** WHEP: adds a viewer. 404 when nobody publishes; 409 while the publisher's media has not arrived. */

@@ -5,10 +5,12 @@
 // BWE-driven layer switching whatever the encoder sent, and Opus; payload types and SSRCs are
 // fixed here and the encoder is told to use them. Like the WHIP IngestSession it says when media first arrives and
 // closes itself when RTP stops for the publisher timeout, so the LiveStream above it treats both
-// the same. Owns its transports (and through them its producers); never spawns or kills the encoder.
+// the same. Owns its transports (and through them its producers) and the EncodedLadder its encoders
+// write the HLS renditions into; never spawns or kills the encoder.
 import { randomInt } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { types } from 'mediasoup';
+import { EncodedLadder } from './ingest/encoded-ladder.js';
 import { newId } from './rtc-session.js';
 import { RtpActivityWatch } from './rtp-activity.js';
 
@@ -58,6 +60,8 @@ const AUDIO_PT = 111;
 export class RtpIngestSession extends EventEmitter<{ closed: [reason: string] }> {
   readonly id = newId();
   readonly producers: types.Producer[] = [];
+  /** The HLS/DASH renditions the contribution encoder writes (from the same encode as the layers). */
+  readonly encodedLadder = new EncodedLadder();
   onFirstMedia: () => void = () => {};
   private mediaSeen = false;
   private _closed = false;
@@ -189,6 +193,7 @@ export class RtpIngestSession extends EventEmitter<{ closed: [reason: string] }>
     this._closed = true;
     this.activity.stop();
     for (const t of this.transports) if (!t.closed) t.close();
+    this.encodedLadder.close();
     this.emit('closed', reason);
     this.removeAllListeners();
   }

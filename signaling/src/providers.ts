@@ -17,7 +17,7 @@ import {
   type RateLimiter,
   type StreamCatalog,
 } from '@onair/platform';
-import { MediaPlane, RtmpListener, SrtListener, type IngestAuthorizer } from '@onair/sfu';
+import { MediaPlane, RtmpListener, SrtListener, type IngestAuthorizer, type LadderOutput } from '@onair/sfu';
 import { NodeRegistry } from '@onair/origin-cascade';
 import { CmafPackager, ladderSettings, LiveLadders, StreamRecordings } from '@onair/hls-fallback';
 import { broadcastPrefix, type Broadcasts, FileRecordingStore, HEARTBEAT_MS, type ReactionLog, type RecordingStore } from '@onair/platform';
@@ -151,7 +151,28 @@ export function ingestAuthorizer(streams: StreamCatalog): IngestAuthorizer {
 /** RTMP ingest on RTMP_PORT (one port, every stream); none with RTMP_PORT=off. */
 export async function createRtmpListener(config: Config, media: MediaPlane, authorize: IngestAuthorizer, log: Logger) {
   if (config.ingest.rtmpPort === undefined) return undefined;
-  return RtmpListener.start(media, authorize, { host: config.host, port: config.ingest.rtmpPort, ffmpegPath: config.hls.ffmpegPath }, log);
+  return RtmpListener.start(
+    media,
+    authorize,
+    { host: config.host, port: config.ingest.rtmpPort, ffmpegPath: config.hls.ffmpegPath, ladder: contributionLadder(config) },
+    log,
+  );
+}
+
+/**
+ * What an RTMP/SRT contribution encoder writes for the HLS/DASH ladder besides its WebRTC layers
+ * (the ladder remuxes those layers instead of encoding its own); nothing with HLS_MODE=off.
+ */
+function contributionLadder(config: Config): LadderOutput | undefined {
+  if (config.hls.mode === 'off') return undefined;
+  const s = ladderSettings(config.hls);
+  return {
+    partMs: s.partMs,
+    segmentMs: s.segmentMs,
+    audioBitrate: s.audioBitrate,
+    posterIntervalMs: s.posterIntervalMs,
+    posterHeight: s.posterHeight,
+  };
 }
 
 /**
@@ -166,7 +187,13 @@ export async function createSrtListener(config: Config, media: MediaPlane, autho
     return await SrtListener.start(
       media,
       authorize,
-      { host, port: config.ingest.srtPort, passphrase: config.ingest.srtPassphrase, ffmpegPath: config.hls.ffmpegPath },
+      {
+        host,
+        port: config.ingest.srtPort,
+        passphrase: config.ingest.srtPassphrase,
+        ffmpegPath: config.hls.ffmpegPath,
+        ladder: contributionLadder(config),
+      },
       log,
     );
   } catch (err) {

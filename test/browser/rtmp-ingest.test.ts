@@ -1,7 +1,7 @@
 // RTMP ingest end to end: a real ffmpeg pushes H.264 with B-frames + AAC over RTMP (as OBS's x264
 // default does) to the node's one RTMP port; the stream goes live in the directory, a Chromium WHEP
 // viewer decodes frames (the node re-encoded to B-frame-free H.264 + Opus) and hls.js plays the
-// LL-HLS ladder made from the same source. The re-encoded source is one three-layer simulcast
+// LL-HLS ladder made from the same encode (the layers remuxed, with AAC, by the same ffmpeg). The re-encoded source is one three-layer simulcast
 // producer: a viewer whose downlink is capped drops to a lower layer and climbs back when it is
 // lifted. A wrong key, a second publisher and garbage bytes are refused without spawning an encoder;
 // one that drops off and reconnects within PUBLISHER_TIMEOUT_MS resumes the same broadcast; a
@@ -127,6 +127,22 @@ describe('RTMP ingest', () => {
     await waitFor('a higher layer again', async () => (await height()) > capped, 90_000);
     expect((await samplePlayback(viewerPage)).state).toBe('playing');
   }, 180_000);
+
+  it('the HLS ladder is the simulcast layers remuxed: no second decode, no ladder ffmpeg, renditions at the layer sizes', async () => {
+    await waitFor('the ladder to run', () => node.ladders?.get(stream.id)?.state === 'running', 30_000);
+    const ladder = node.ladders!.get(stream.id)!;
+    // HLS_MAX_RENDITIONS=2: the top two of the three layers (360 lines, 2/3 of it).
+    expect(ladder.ladder.map((r) => r.name)).toEqual(['360p', '240p']);
+    expect(ladder.encoderPid).toBeUndefined();
+    expect(node.ladders!.encoderPids()).toEqual([]);
+    expect(contributionEncoders.running).toBe(1);
+    const res = await fetch(`${node.url}/hls/${stream.id}/index.m3u8`);
+    expect(res.status).toBe(200);
+    const multivariant = await res.text();
+    expect(multivariant).toContain('RESOLUTION=640x360');
+    expect(multivariant).toContain('mp4a.40.2'); // AAC for HLS, made from the same decode as WebRTC's Opus
+    await waitFor('a poster from the contribution encoder', () => node.ladders?.get(stream.id)?.poster !== undefined, 20_000);
+  });
 
   it('hls.js plays the LL-HLS ladder of the RTMP stream', async () => {
     const context = await browser.newContext({ viewport: { width: 800, height: 600 }, permissions: ['local-network-access'] });

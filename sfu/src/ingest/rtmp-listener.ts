@@ -14,7 +14,7 @@ import type { MediaPlane } from '../media-plane.js';
 import { isMediaError } from '../media-error.js';
 import type { RtpIngestSession } from '../rtp-ingest-session.js';
 import { decodeAmf0 } from './amf0.js';
-import { type ContributionEncoder, freeLocalUdpPort, startContributionEncoder } from './contribution-encoder.js';
+import { type ContributionEncoder, freeLocalUdpPort, type LadderOutput, startContributionEncoder } from './contribution-encoder.js';
 import { RtmpConnection, type PublishVerdict, type RtmpMediaType } from './rtmp-connection.js';
 
 export type IngestProtocol = 'rtmp' | 'srt';
@@ -29,6 +29,8 @@ export interface RtmpListenerOptions {
   /** 0: an ephemeral port (read `port` after start). */
   port: number;
   ffmpegPath: string;
+  /** The HLS/DASH renditions the contribution encoder also writes (undefined: HLS is off). */
+  ladder?: LadderOutput;
   /** Connect + publish must complete within this. */
   handshakeTimeoutMs?: number;
   /** Connections one address may hold at once (publishing or not). */
@@ -273,6 +275,7 @@ class RtmpPublication {
       session: this.session,
       localPorts: this.localPorts,
       audio,
+      ladder: this.opts.ladder,
       protocol: 'rtmp',
       log: this.log,
       stillWanted: () => !this.ended,

@@ -15,7 +15,7 @@ import type { Logger } from '@onair/platform';
 import type { MediaPlane } from '../media-plane.js';
 import { isMediaError } from '../media-error.js';
 import type { RtpIngestSession } from '../rtp-ingest-session.js';
-import { type ContributionEncoder, freeLocalUdpPort, startContributionEncoder } from './contribution-encoder.js';
+import { type ContributionEncoder, freeLocalUdpPort, type LadderOutput, startContributionEncoder } from './contribution-encoder.js';
 import type { IngestAuthorizer } from './rtmp-listener.js';
 import { readTsProgram, tsVideoCodecName } from './ts-program.js';
 
@@ -26,6 +26,8 @@ export interface SrtListenerOptions {
   port: number;
   passphrase: string | undefined;
   ffmpegPath: string;
+  /** The HLS/DASH renditions the contribution encoder also writes (undefined: HLS is off). */
+  ladder?: LadderOutput;
 }
 
 const SOURCE = fileURLToPath(new URL('../../native/srt-ingest.c', import.meta.url)); // from src/ingest and dist/ingest alike
@@ -277,6 +279,7 @@ class SrtPublication {
       session: this.session,
       localPorts: this.localPorts,
       audio,
+      ladder: this.opts.ladder,
       protocol: 'srt',
       log: this.log,
       stillWanted: () => !this.ended,
