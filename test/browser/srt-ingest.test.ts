@@ -3,7 +3,9 @@
 // plain `<key>` and as `#!::r=<key>,m=publish`; the stream goes live and a Chromium WHEP viewer
 // decodes frames. A wrong key, a missing passphrase and a second publisher are refused during the
 // handshake without spawning an encoder; garbage datagrams leave the node and the listener working;
-// stopping the encoder takes the stream offline and leaves no encoder running.
+// an encoder that drops off (killed: no goodbye) and reconnects within PUBLISHER_TIMEOUT_MS resumes
+// the same broadcast, its WebRTC viewer and HLS packager untouched; stopping the encoder takes the
+// stream offline and leaves no encoder running.
 import { createSocket } from 'node:dgram';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,6 +18,7 @@ import { killEncoders, pushEncoder } from '../support/push-encoder.js';
 import { openSdkPage, playWithReconnect, waitForDecodedFrames } from '../support/sdk-page.js';
 
 const PASSPHRASE = 'onair-test-passphrase';
+const PUBLISHER_TIMEOUT_MS = 5000;
 let node: OnAirNode;
 let browser: Browser;
 const contexts: BrowserContext[] = [];
@@ -30,7 +33,12 @@ async function streamLive(id: string): Promise<boolean> {
 }
 
 beforeAll(async () => {
-  node = await startTestNode({ SRT_PASSPHRASE: PASSPHRASE, PUBLISHER_TIMEOUT_MS: '3000', LOG_LEVEL: process.env.SRT_TEST_LOG ?? 'warn' });
+  node = await startTestNode({
+    HLS_MODE: 'always',
+    SRT_PASSPHRASE: PASSPHRASE,
+    PUBLISHER_TIMEOUT_MS: String(PUBLISHER_TIMEOUT_MS),
+    LOG_LEVEL: process.env.SRT_TEST_LOG ?? 'warn',
+  });
   browser = await launchBrowser();
   const s = await createUserAndStream(node.url, 'srt test');
   const res = await fetch(`${node.url}/api/me/streams`, { headers: { authorization: `Bearer ${s.token}` } });
@@ -104,6 +112,55 @@ describe('SRT ingest', () => {
     expect(contributionEncoders.spawned).toBe(before);
     expect(await streamLive(stream.id)).toBe(false);
   });
+
+  it('an encoder that drops off and reconnects within the publisher timeout resumes the same broadcast', async () => {
+    const startedAt = async () => ((await (await fetch(`${node.url}/api/streams/${stream.id}`)).json()) as { startedAt: string }).startedAt;
+    let publisher = pushEncoder(srtUrl(stream.streamKey), 'mpegts');
+    await waitFor('the stream to be live', () => streamLive(stream.id), 25_000);
+    const { context, page } = await openSdkPage(browser, node.url, 'srt reconnect viewer');
+    contexts.push(context);
+    await playWithReconnect(page, `${node.url}/whep/${stream.id}`);
+    await waitForDecodedFrames(page, 20_000);
+    await waitFor('the HLS ladder to run', () => node.ladders?.get(stream.id)?.state === 'running', 20_000);
+    // The ladder is the simulcast layers remuxed by the contribution encoder: no ffmpeg of its own.
+    expect(node.ladders!.get(stream.id)!.encoderPid).toBeUndefined();
+    expect(node.ladders!.get(stream.id)!.ladder.map((r) => r.name)).toEqual(['360p', '240p', '180p']);
+    const before = {
+      startedAt: await startedAt(),
+      viewer: node.media.inspect(stream.id)!.viewers[0]!.sessionId,
+      packager: node.ladders!.sink(stream.id)!,
+    };
+    const generation = before.packager.generation;
+
+    publisher.child.kill('SIGKILL'); // no goodbye: over UDP the node only sees the silence
+    await publisher.exited;
+    await new Promise((r) => setTimeout(r, 1500)); // an encoder's reconnect delay (OBS waits 2 s)
+    const offline: number[] = [];
+    publisher = pushEncoder(srtUrl(stream.streamKey), 'mpegts');
+    const until = Date.now() + 8000;
+    while (Date.now() < until) {
+      if (!(await streamLive(stream.id))) offline.push(Date.now());
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    expect(offline).toEqual([]);
+    expect(await startedAt()).toBe(before.startedAt); // the same broadcast, not a new directory entry
+    expect(contributionEncoders.running).toBe(1);
+    // The WebRTC viewer kept its session (no WHEP reconnect) and decodes the new encoder's frames.
+    expect(node.media.inspect(stream.id)!.viewers.map((v) => v.sessionId)).toEqual([before.viewer]);
+    const sample = await waitForDecodedFrames(page, 20_000);
+    expect(sample.reconnects).toBe(0);
+    // HLS viewers keep their playlists: the same packager, the new encoder after a discontinuity.
+    await waitFor('the HLS ladder to run again', () => node.ladders?.get(stream.id)?.state === 'running', 20_000);
+    expect(node.ladders!.sink(stream.id)).toBe(before.packager);
+    expect(before.packager.generation).toBeGreaterThan(generation);
+
+    publisher.child.kill('SIGINT'); // a stop, not a drop: offline without waiting for the timeout
+    const stoppedAt = Date.now();
+    await waitFor('the stream to go offline', async () => !(await streamLive(stream.id)), 15_000);
+    expect(Date.now() - stoppedAt).toBeLessThan(PUBLISHER_TIMEOUT_MS);
+    await waitFor('no contribution encoder left', () => contributionEncoders.running === 0, 5000);
+    await context.close();
+  }, 120_000);
 
   it('the Access Control form #!::r=<key>,m=publish publishes too', async () => {
     const publisher = pushEncoder(srtUrl(`#!::r=${stream.streamKey},m=publish`), 'mpegts');

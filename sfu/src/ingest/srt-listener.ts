@@ -6,7 +6,14 @@
 // and the key is checked here (`authorize`, then the media plane's 409) before the handshake
 // completes, so a refused caller costs no stream and no process. An accepted caller's MPEG-TS is
 // checked (its PMT: H.264 video only) and then fed to one ContributionEncoder per stream, exactly
-// as RTMP's FLV is. Any of connection, encoder and stream ending ends the other two.
+// as RTMP's FLV is. Any of connection, encoder and stream ending ends the other two, except a
+// publisher that drops off: as with RTMP, an encoder that reconnects with the same key within
+// PUBLISHER_TIMEOUT_MS resumes the same broadcast (same session, producers, directory entry and
+// viewers; its encoder sends from the same local ports). SRT runs over UDP, so a dropped caller is
+// only noticed by its silence: a caller for a live SRT stream whose publication has sent nothing for
+// STALLED_MS takes it over, and a connection that libsrt ends after such a silence (its peer idle
+// timeout) is kept for a reconnect; one that ends while media still flowed (the encoder's own close)
+// ends the stream at once.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -37,6 +44,17 @@ const SETPRIV = '/usr/bin/setpriv';
 const CONNECT_TIMEOUT_MS = 5000;
 /** MPEG-TS kept while looking for the PMT (the codec check) before giving up. */
 const MAX_PROBE_BYTES = 2 * 1024 * 1024;
+/**
+ * A publication silent this long has lost its encoder: a caller with its key may take it over, and
+ * a connection that then ends is kept for a reconnect. A live encoder sends many packets a second
+ * (one per 1316 bytes of MPEG-TS), so a second of nothing is no pause between packets.
+ */
+const STALLED_MS = 1000;
+
+interface LocalPorts {
+  video: number;
+  audio: number;
+}
 
 /** Builds the helper when missing or older than its source; throws with the compiler's message. */
 export function buildSrtHelper(): string {
@@ -77,6 +95,8 @@ export class SrtListener {
   private readonly admitted = new Map<number, { streamId: string; remote: string }>();
   /** Connections that ended while their stream was opening. */
   private readonly gone = new Set<number>();
+  /** Streams whose publisher dropped off and may reconnect within the publisher timeout. */
+  private readonly parked = new Map<string, { session: RtpIngestSession; localPorts: LocalPorts }>();
   private pending: Buffer = Buffer.alloc(0);
   private closed = false;
   private exited: Promise<void>;
@@ -134,6 +154,8 @@ export class SrtListener {
     if (this.closed) return;
     this.closed = true;
     for (const p of [...this.publications.values()]) p.connectionClosed('node_shutdown');
+    for (const { session } of this.parked.values()) session.close('node_shutdown');
+    this.parked.clear();
     this.helper.stdin!.end(); // the helper exits when its stdin ends
     const force = setTimeout(() => this.helper.kill('SIGKILL'), 2000);
     await this.exited;
@@ -182,7 +204,7 @@ export class SrtListener {
       return { ok: false as const, code: 'internal_error', message: 'the stream key could not be checked' };
     });
     if (!auth.ok) return refuse(auth.code, auth.message);
-    if (this.media.isBroadcasting(auth.streamId)) {
+    if (this.media.isBroadcasting(auth.streamId) && !this.resumable(auth.streamId)) {
       return refuse('stream_already_live', 'this stream is already being published; end that first', auth.streamId);
     }
     // The stream opens once the handshake completes ('O'): a caller that then fails it (a wrong
@@ -192,54 +214,95 @@ export class SrtListener {
     if (!this.closed) this.helper.stdin!.write(`accept ${id}\n`);
   }
 
-  /** A caller we accepted completed its handshake: open its stream (409-equivalent if someone beat it). */
+  /** The live SRT publication of a stream whose encoder went silent (a caller with its key may take it over). */
+  private stalledPublication(streamId: string): SrtPublication | undefined {
+    for (const p of this.publications.values()) if (p.streamId === streamId && p.silentMs() >= STALLED_MS) return p;
+    return undefined;
+  }
+
+  /** Whether a caller for this live stream resumes it (its publisher dropped off) rather than being refused. */
+  private resumable(streamId: string): boolean {
+    const parked = this.parked.get(streamId);
+    return (parked !== undefined && !parked.session.closed) || this.stalledPublication(streamId) !== undefined;
+  }
+
+  /** A caller we accepted completed its handshake: open (or resume) its stream (409-equivalent if someone beat it). */
   private async open(id: number): Promise<void> {
     const admitted = this.admitted.get(id);
     this.admitted.delete(id);
     if (!admitted) return this.hangUp(id);
     const { streamId, remote } = admitted;
-    const videoLocalPort = await freeLocalUdpPort('127.0.0.1').catch(() => 0);
-    const audioLocalPort = await freeLocalUdpPort('127.0.0.1').catch(() => 0);
     let session: RtpIngestSession;
-    try {
-      session = await this.media.publishRtp(streamId);
-    } catch (err) {
-      const code = isMediaError(err) ? err.code : 'internal_error';
-      this.log.warn({ remote, code, streamId }, `srt publish refused: ${(err as Error).message}`);
-      return this.hangUp(id);
+    let localPorts: LocalPorts;
+    const stalled = this.stalledPublication(streamId);
+    const parked = this.parked.get(streamId);
+    this.parked.delete(streamId);
+    if (stalled && !stalled.session.closed) {
+      // The new connection arrived before libsrt gave up on the old one: that one is silent, so hung up.
+      ({ session, localPorts } = stalled.handOver());
+      session.encoderRestarted();
+      this.log.info(
+        { remote, streamId, sessionId: session.id },
+        'srt publisher reconnected (its old connection had gone silent): the broadcast resumes',
+      );
+    } else if (parked && !parked.session.closed) {
+      ({ session, localPorts } = parked);
+      session.encoderRestarted();
+      this.log.info({ remote, streamId, sessionId: session.id }, 'srt publisher reconnected: the broadcast resumes');
+    } else {
+      localPorts = {
+        video: await freeLocalUdpPort('127.0.0.1').catch(() => 0),
+        audio: await freeLocalUdpPort('127.0.0.1').catch(() => 0),
+      };
+      try {
+        session = await this.media.publishRtp(streamId);
+      } catch (err) {
+        const code = isMediaError(err) ? err.code : 'internal_error';
+        this.log.warn({ remote, code, streamId }, `srt publish refused: ${(err as Error).message}`);
+        return this.hangUp(id);
+      }
     }
     if (this.gone.delete(id)) {
       session.close('publisher_disconnected'); // it left while the stream opened
       return;
     }
-    const publication = new SrtPublication(
-      id,
-      remote,
-      session,
-      { video: videoLocalPort, audio: audioLocalPort },
-      this,
-      this.opts,
-      this.log.child({ streamId }),
-    );
+    const publication = new SrtPublication(id, streamId, remote, session, localPorts, this, this.opts, this.log.child({ streamId }));
     this.publications.set(id, publication);
     publication.onEnded = () => this.publications.delete(id);
+    publication.onDropped = () => this.park(streamId, session, localPorts);
     this.log.info({ remote, streamId, sessionId: session.id }, 'srt publisher connected');
+  }
+
+  /** Keeps a dropped publisher's stream for it to reconnect; the session's own silence timeout ends it. */
+  private park(streamId: string, session: RtpIngestSession, localPorts: LocalPorts): void {
+    if (this.closed || session.closed) return;
+    this.parked.set(streamId, { session, localPorts });
+    session.once('closed', () => {
+      if (this.parked.get(streamId)?.session === session) this.parked.delete(streamId);
+    });
   }
 }
 
-/** One accepted SRT caller: its MPEG-TS to the stream's encoder. Owns the encoder; ends with the connection and the stream. */
+/**
+ * One accepted SRT caller: its MPEG-TS to the stream's encoder. Owns the encoder; ends with the
+ * connection and the stream, except that a dropped caller leaves the stream to its reconnect.
+ */
 class SrtPublication {
   onEnded: () => void = () => {};
+  /** The connection dropped after a silence: the owner keeps the stream for a reconnect. */
+  onDropped: () => void = () => {};
   private encoder: ContributionEncoder | undefined;
   private probe: Buffer[] = [];
   private probeBytes = 0;
   private ended = false;
+  private lastDataAt = Date.now();
 
   constructor(
     private readonly id: number,
+    readonly streamId: string,
     private readonly remote: string,
-    private readonly session: RtpIngestSession,
-    private readonly localPorts: { video: number; audio: number },
+    readonly session: RtpIngestSession,
+    private readonly localPorts: LocalPorts,
     private readonly listener: SrtListener,
     private readonly opts: SrtListenerOptions,
     private readonly log: Logger,
@@ -247,8 +310,14 @@ class SrtPublication {
     session.once('closed', (reason) => this.end(reason));
   }
 
+  /** Milliseconds since the caller last sent media. */
+  silentMs(): number {
+    return Date.now() - this.lastDataAt;
+  }
+
   data(chunk: Buffer): void {
     if (this.ended) return;
+    this.lastDataAt = Date.now();
     if (this.encoder) {
       this.encoder.write(chunk);
       return;
@@ -289,9 +358,26 @@ class SrtPublication {
     this.probe = [];
   }
 
+  /**
+   * The connection ended. After a silence (libsrt's peer idle timeout: the encoder is gone, not
+   * stopped) the stream waits for a reconnect within the publisher timeout; an encoder that closed
+   * its connection while still sending (stop) or anything else (shutdown) ends the stream now.
+   */
   connectionClosed(reason: string): void {
+    if (reason === 'publisher_disconnected' && this.encoder && !this.session.closed && !this.ended && this.silentMs() >= STALLED_MS) {
+      this.log.info({ remote: this.remote, silentMs: this.silentMs() }, 'srt publisher dropped off: keeping the stream for a reconnect');
+      this.end('publisher_dropped');
+      this.onDropped();
+      return;
+    }
     this.session.close(reason);
     this.end(reason);
+  }
+
+  /** A reconnected caller takes the stream over: this (silent) connection and its encoder end, the session stays. */
+  handOver(): { session: RtpIngestSession; localPorts: LocalPorts } {
+    this.end('publisher_reconnected');
+    return { session: this.session, localPorts: this.localPorts };
   }
 
   private end(reason: string): void {
