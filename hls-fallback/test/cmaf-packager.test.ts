@@ -1,9 +1,12 @@
 // The packager's handling of its input and its memory, with real ffmpeg output: any chunking of the
-// pipe gives the same parts; bad bytes break only their track until the encoder restarts; a new init
-// without restart() is treated as one; the window bounds memory; close() releases everything; the
-// wall clock is the ingest clock, however late the encoder's first parts come out.
+// pipe gives the same parts; audio is cut at the AAC frame nearest each video boundary, its samples
+// unchanged, and all tracks list the same instants; bad bytes break only their track until the
+// encoder restarts; a new init without restart() is treated as one; the window bounds memory;
+// close() releases everything; the wall clock is the ingest clock, however late the encoder's first
+// parts come out.
 import { beforeAll, expect, it } from 'vitest';
 import { describeFragment, describeInit, CmafPackager } from '@onair/hls-fallback';
+import { fragmentSamples } from '../src/package/media-fragment.js';
 import { LADDER_SMALL, recordOutputs, replay, tracksOf } from './support/encoder.js';
 
 const OPTS = { partTargetMs: 200, segmentTargetMs: 1000, windowSegments: 4 };
@@ -32,6 +35,8 @@ it('cuts the same parts whatever the chunk boundaries of the pipe', () => {
   replay(bytewise, recorded, 997);
   const audio = recorded.length - 1;
   const fine = new CmafPackager('c', TRACKS, OPTS);
+  // (the video first: the audio is cut where the video's parts end)
+  for (let i = 0; i < audio; i++) fine.write(i, recorded[i]!);
   const third = recorded[audio]!.length / 3;
   for (let at = 0; at < third; at++) fine.write(audio, recorded[audio]!.subarray(at, at + 1));
   fine.write(audio, recorded[audio]!.subarray(Math.ceil(third)));
@@ -50,7 +55,7 @@ it('cuts the same parts whatever the chunk boundaries of the pipe', () => {
   for (const p of [whole, bytewise, fine]) p.close();
 });
 
-it('segments video at key frames and audio in whole parts, and keeps only the window', () => {
+it('segments video at key frames, and keeps only the window', () => {
   const p = new CmafPackager('w', TRACKS, OPTS);
   replay(p, recorded);
   for (const t of p.tracks) {
@@ -60,9 +65,79 @@ it('segments video at key frames and audio in whole parts, and keeps only the wi
     for (const s of segs) {
       expect(s.parts[0]!.independent).toBe(true);
       const sec = s.durationTicks / t.latestInit!.info.timescale;
-      if (s !== segs.at(-1)) expect(sec).toBeCloseTo(t.spec.kind === 'video' ? 1 : 1.0667, 3);
+      if (t.spec.kind === 'video' && s !== segs.at(-1)) expect(sec).toBeCloseTo(1, 3);
     }
   }
+  p.close();
+});
+
+it('cuts audio parts and segments at the AAC frame nearest each video boundary, so every playlist lists the same instants', () => {
+  const p = new CmafPackager('a', TRACKS, { ...OPTS, windowSegments: 20 });
+  replay(p, recorded);
+  const [video, , audio] = p.tracks as [(typeof p.tracks)[0], unknown, (typeof p.tracks)[0]];
+  const vts = video.latestInit!.info.timescale;
+  const ats = audio.latestInit!.info.timescale;
+  const frame = 1024 / ats; // an AAC frame, 21.3 ms at 48 kHz
+  const vSegs = video.timeline.segments;
+  const aSegs = audio.timeline.segments;
+  expect(aSegs.length).toBeGreaterThanOrEqual(7);
+  // segment N of the audio starts within half a frame of segment N of the video, and has as many parts
+  expect(aSegs.map((s) => s.msn)).toEqual(vSegs.map((s) => s.msn));
+  const durations = new Set<number>();
+  for (const [i, a] of aSegs.entries()) {
+    const v = vSegs[i]!;
+    expect(Math.abs(a.startTicks / ats - v.startTicks / vts), `segment ${a.msn}`).toBeLessThanOrEqual(frame / 2 + 1e-9);
+    expect(Math.abs(a.programDateMs - v.programDateMs)).toBeLessThanOrEqual(11);
+    expect(a.parts.length).toBe(v.parts.length);
+    expect(a.complete).toBe(v.complete);
+    a.parts.forEach((part, j) => {
+      const vp = v.parts[j]!;
+      const end = (part.startTicks + part.durationTicks) / ats;
+      expect(Math.abs(end - (vp.startTicks + vp.durationTicks) / vts), `part ${a.msn}.${j}`).toBeLessThanOrEqual(frame / 2 + 1e-9);
+      expect(part.durationTicks % 1024).toBe(0);
+    });
+    if (a.complete) durations.add(a.durationTicks / ats);
+  }
+  // so audio segments last 46 or 47 frames (0.981 or 1.003 s): EXTINF says which
+  expect([...durations].every((d) => Math.abs(d - 1) <= frame)).toBe(true);
+  expect(durations.size).toBeGreaterThan(1);
+  // the encoder's samples, unchanged and none lost, from the one nearest the video's start on
+  const encoded = fragmentsOf(recorded)[2]!.fragments.flatMap((f) => {
+    const moofSize = f.bytes.readUInt32BE(0);
+    const r = fragmentSamples(f.bytes.subarray(0, moofSize), f.bytes.subarray(moofSize));
+    return r.ok ? r.samples.map((x) => x.data) : [];
+  });
+  const cut = aSegs.flatMap((s) =>
+    s.parts.flatMap((part) => {
+      const moofSize = part.bytes.readUInt32BE(0);
+      const r = fragmentSamples(part.bytes.subarray(0, moofSize), part.bytes.subarray(moofSize));
+      expect(r.ok).toBe(true);
+      return r.ok ? r.samples.map((x) => x.data) : [];
+    }),
+  );
+  const from = Math.round(aSegs[0]!.startTicks / 1024);
+  expect(Buffer.concat(cut).equals(Buffer.concat(encoded.slice(from, from + cut.length)))).toBe(true);
+  p.close();
+});
+
+it('cuts the audio on its own once the video is gone (garbage in every video track)', () => {
+  const p = new CmafPackager('v', TRACKS, OPTS);
+  const cut = halves(0.5);
+  replay(
+    p,
+    recorded.map((b, i) => b.subarray(0, cut[i])),
+  );
+  const audio = p.tracks[2]!.timeline;
+  const before = audio.last!.msn;
+  p.write(0, Buffer.from('this is not an mp4 box at all, and its size field is absurd'));
+  p.write(1, Buffer.from('this is not an mp4 box at all, and its size field is absurd'));
+  replay(
+    p,
+    recorded.map((b, i) => b.subarray(cut[i])),
+  );
+  expect(audio.last!.msn).toBeGreaterThan(before + 2);
+  const ts = p.tracks[2]!.latestInit!.info.timescale;
+  for (const s of audio.segments.filter((x) => x.complete && x.msn > before + 1)) expect(s.durationTicks / ts).toBeCloseTo(0.96, 2);
   p.close();
 });
 

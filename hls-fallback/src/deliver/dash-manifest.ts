@@ -20,17 +20,23 @@ const frameRate = (fps: number) => (Math.abs(fps - Math.round(fps)) < 1e-6 ? Str
 
 /**
  * Nominal segment duration in ticks for $Number$ addressing. Video segments follow the GOP (the
- * target); audio segments are a whole number of equal parts (see TrackTimeline), e.g. 5 x 10 AAC
- * frames = 1.0667 s, so their template duration is that, not the target.
+ * target); so does audio in a ladder with video (cut at the AAC frame nearest each video boundary:
+ * every audio segment starts within half a frame of where the template says, which DASH allows of
+ * @duration addressing, DASH-IF IOP 4.3 §3.2.7.3). An audio-only stream's segments are a whole
+ * number of equal parts (see TrackTimeline), e.g. 5 x 10 AAC frames = 1.0667 s, so their template
+ * duration is that, not the target.
  */
 export function nominalSegmentTicks(p: CmafPackager, track: PackagedTrack, gen: number): number {
   const ts = timescaleOf(track, gen);
   const target = p.segmentTargetSec * ts;
-  if (track.spec.kind === 'video') return Math.round(target);
+  if (track.spec.kind === 'video' || followsVideo(p, track)) return Math.round(target);
   const part = track.timeline.segments.find((s) => s.gen === gen)?.parts[0]?.durationTicks;
   if (!part) return Math.round(target);
   return Math.max(1, Math.ceil((target - part / 2) / part - 1e-9)) * part;
 }
+
+const followsVideo = (p: CmafPackager, track: PackagedTrack) =>
+  track.spec.kind === 'audio' && p.tracks.some((t) => t.spec.kind === 'video');
 
 interface RepresentationTiming {
   startNumber: number;
@@ -43,9 +49,12 @@ interface RepresentationTiming {
 function timingOf(p: CmafPackager, track: PackagedTrack, gen: number, anchorMediaSec: number): RepresentationTiming {
   const ts = timescaleOf(track, gen);
   const ticks = nominalSegmentTicks(p, track, gen);
-  const partTicks = track.timeline.segments.find((s) => s.gen === gen)?.parts[0]?.durationTicks ?? Math.round(p.partTargetSec * ts);
-  // startNumber/PTO stay at the generation's first segment, even after it slid out, so the
-  // template's timeline never moves under a player.
+  const partTicks = followsVideo(p, track)
+    ? Math.round(p.partTargetSec * ts)
+    : (track.timeline.segments.find((s) => s.gen === gen)?.parts[0]?.durationTicks ?? Math.round(p.partTargetSec * ts));
+  // startNumber/PTO stay at the generation's first segment (its nominal start: for audio that
+  // follows the video, where the video's begins), even after it slid out, so the template's
+  // timeline never moves under a player.
   const start = track.timeline.generationStart(gen);
   if (!start) {
     // nothing of this generation yet: the next segment will start at the generation's anchor

@@ -1,15 +1,18 @@
 // The in-memory packager of one live stream: it takes each ladder track's fMP4/CMAF bytes from the
 // encoder (one output per video rendition, one for audio), splits them into init segments and parts,
 // groups parts into numbered segments over a sliding window and stamps wall-clock time on them
-// (the ingest clock, see GenerationAnchor). Playlists, manifests and HTTP live in ../deliver; this
-// module never renders text or touches a socket. It owns its memory and its waiters: close()
-// releases both, exactly once.
+// (the ingest clock, see GenerationAnchor). With video in the ladder, the audio track's parts are
+// re-cut at the audio frames nearest the video's part boundaries (AlignedAudioCutter), and all
+// tracks' windows slide together, so every playlist lists the same instants. Playlists, manifests
+// and HTTP live in ../deliver; this module never renders text or touches a socket. It owns its
+// memory and its waiters: close() releases both, exactly once.
 import { randomBytes } from 'node:crypto';
 import type { Logger } from '@onair/platform';
 import { BoxStream } from './box-stream.js';
 import { ChangeFeed, type WaitOutcome } from './change-feed.js';
 import { describeInit, type InitInfo } from './init-segment.js';
-import { describeFragment, trexDefaults } from './media-fragment.js';
+import { AlignedAudioCutter, type VideoPartBounds } from './aligned-audio.js';
+import { describeFragment, fragmentSamples, trexDefaults } from './media-fragment.js';
 import { TrackTimeline, type MediaPart } from './track-timeline.js';
 
 export interface PackagerTrack {
@@ -106,15 +109,20 @@ class TrackState implements PackagedTrack {
   /** bytes of an init in progress (ftyp seen, moov not yet) */
   ftyp: Buffer | undefined;
   moof: Buffer | undefined;
-  trex = { durationTicks: 0, flags: 0 };
+  trex = { durationTicks: 0, flags: 0, sizeBytes: 0 };
   /** a broken stream is ignored until the encoder restarts */
   broken = false;
+  /** audio in a ladder with video: re-cut to follow the video's parts */
+  readonly audioCutter: AlignedAudioCutter | undefined;
 
   constructor(
     readonly index: number,
     readonly spec: PackagerTrack,
     opts: PackagerOptions,
+    withVideo: boolean,
   ) {
+    this.audioCutter =
+      spec.kind === 'audio' && withVideo ? new AlignedAudioCutter(opts.partTargetMs / 1000, opts.segmentTargetMs / 1000) : undefined;
     this.timeline = new TrackTimeline(
       spec.kind,
       () => this.latestInit?.info.timescale ?? 1,
@@ -167,7 +175,8 @@ export class CmafPackager {
     this.log = opts.log?.child({ streamId });
     this.lastChangeMs = this.now();
     this.session = this.lastChangeMs.toString(36) + randomBytes(2).toString('hex');
-    this.states = trackSpecs.map((t, i) => new TrackState(i, { ...t }, opts));
+    const withVideo = trackSpecs.some((t) => t.kind === 'video');
+    this.states = trackSpecs.map((t, i) => new TrackState(i, { ...t }, opts, withVideo));
     this.tracks = this.states;
   }
 
@@ -238,6 +247,7 @@ export class CmafPackager {
       t.ftyp = t.moof = undefined;
       t.awaitingInit = true;
       t.broken = false;
+      t.audioCutter?.reset();
       t.timeline.cut(true);
     }
     this.log?.info({ gen: this.gen }, 'packager: encoder restarted, next segments start a discontinuity');
@@ -248,6 +258,8 @@ export class CmafPackager {
     if (this._state !== 'live') return;
     this._state = 'ended';
     this.endedMs = this.now();
+    // the audio held for the video's next boundary is the stream's last part
+    for (const t of this.states) if (t.audioCutter) this.cutAudio(t, true);
     for (const t of this.states) {
       t.timeline.cut(false);
       t.boxes.reset();
@@ -265,6 +277,7 @@ export class CmafPackager {
       t.latestInit = undefined;
       t.boxes.reset();
       t.ftyp = t.moof = undefined;
+      t.audioCutter?.reset();
     }
     this.anchors.clear();
     this.version++;
@@ -365,6 +378,16 @@ export class CmafPackager {
       if (wallMs < a.settling.wallMs - ANCHOR_BACKLOG_STEP_MS) a.settling = { atMs: arrivedAtMs, wallMs };
       else a.settled = arrivedAtMs - a.settling.atMs >= ANCHOR_SETTLE_MS;
     }
+    if (t.audioCutter) {
+      const samples = fragmentSamples(moof, mdat, t.trex);
+      if (!samples.ok) {
+        this.log?.warn({ track: t.spec.name, error: samples.error }, 'packager: unreadable fragment dropped');
+        return;
+      }
+      t.audioCutter.push(samples.trackId, samples.startTicks, samples.samples);
+      if (this.cutAudio(t, false)) this.afterAppend();
+      return;
+    }
     const part: MediaPart | undefined = t.timeline.append(
       this.gen,
       {
@@ -377,8 +400,67 @@ export class CmafPackager {
       (ticks) => this.wallClockOf(a, ticks / ts),
     );
     if (!part) return;
+    // audio held for this video boundary can be cut now
+    if (t.spec.kind === 'video') for (const other of this.states) if (other.audioCutter) this.cutAudio(other, false);
+    this.afterAppend();
+  }
+
+  private afterAppend(): void {
+    this.slideTogether();
     this.forgetUnusedGenerations();
     this.changed();
+  }
+
+  /**
+   * Appends the parts the audio track's cutter can cut now, following the first usable video
+   * track's parts of this generation; `flush` at the end of the stream. Returns how many.
+   */
+  private cutAudio(t: TrackState, flush: boolean): number {
+    const cutter = t.audioCutter!;
+    const a = this.anchors.get(this.gen);
+    if (t.broken || t.awaitingInit || !a || !cutter.heldSamples) return 0;
+    const ts = t.latestInit!.info.timescale;
+    let video: { firstStartSec: number; parts: VideoPartBounds[] } | 'gone' | undefined = this.states.some(
+      (v) => v.spec.kind === 'video' && !v.broken,
+    )
+      ? undefined
+      : 'gone';
+    for (const v of this.states) {
+      if (v.spec.kind !== 'video' || v.broken || v.awaitingInit) continue;
+      const start = v.timeline.generationStart(this.gen);
+      if (!start) continue;
+      const vts = v.latestInit!.info.timescale;
+      const parts: VideoPartBounds[] = [];
+      for (const s of v.timeline.segments) {
+        if (s.gen !== this.gen) continue;
+        s.parts.forEach((p, i) =>
+          parts.push({
+            startSec: p.startTicks / vts,
+            endSec: (p.startTicks + p.durationTicks) / vts,
+            startsSegment: i === 0,
+            endsSegment: s.complete && i === s.parts.length - 1,
+          }),
+        );
+      }
+      video = { firstStartSec: start.startTicks / vts, parts };
+      break;
+    }
+    const cut = cutter.cut(ts, video, flush);
+    const arrivedAtMs = this.now();
+    for (const part of cut)
+      t.timeline.append(this.gen, { ...part, independent: true, arrivedAtMs }, (ticks) => this.wallClockOf(a, ticks / ts));
+    return cut.length;
+  }
+
+  /**
+   * Every usable track's window begins at the same instant: a track that started its next segment
+   * (and dropped its oldest) makes the others drop theirs too, instead of a few ms later.
+   */
+  private slideTogether(): void {
+    const live = this.states.filter((t) => !t.broken && t.timeline.first);
+    if (live.length < 2) return;
+    const latestFirst = Math.max(...live.map((t) => t.timeline.first!.programDateMs));
+    for (const t of live) t.timeline.dropBefore(latestFirst - (this.segmentTargetSec * 1000) / 2);
   }
 
   private wallClockOf(a: GenerationAnchor, mediaSec: number): number {

@@ -1,8 +1,9 @@
 // One track's recent media, as the playlists and manifests see it: segments numbered by media
 // sequence number, each made of parts (one CMAF fragment each), within a sliding window. It decides
 // where segments begin and end (after the whole number of parts closest to the target; video also
-// at an independent part once the current segment is long enough) and keeps the discontinuity count
-// right as the window slides. It holds bytes only for the window; it never waits, times or does I/O.
+// at an independent part once the current segment is long enough; audio cut to follow the video
+// says so with each part, see aligned-audio.ts) and keeps the discontinuity count right as the
+// window slides. It holds bytes only for the window; it never waits, times or does I/O.
 
 export interface MediaPart {
   msn: number;
@@ -36,6 +37,12 @@ export interface IncomingPart {
   durationTicks: number;
   independent: boolean;
   arrivedAtMs: number;
+  /**
+   * Whether this part begins or ends a segment, when the caller decided it (audio cut to follow
+   * the video); `nominalStartTicks`: where the segment it begins should start (the video's start,
+   * for the DASH template), not more than half a frame from its real start.
+   */
+  segment?: { starts: boolean; ends: boolean; nominalStartTicks: number };
 }
 
 export class TrackTimeline {
@@ -47,7 +54,10 @@ export class TrackTimeline {
   /** longest part and segment seen, in seconds (PART-TARGET and TARGETDURATION must cover them) */
   maxPartSec = 0;
   maxSegmentSec = 0;
-  /** first segment of each encoder generation, kept after it slides out (DASH $Number$ origin) */
+  /**
+   * First segment of each encoder generation, kept after it slides out (DASH $Number$ origin):
+   * its number and its nominal start (see IncomingPart.segment; else its real start).
+   */
   private readonly genStarts = new Map<number, { msn: number; startTicks: number }>();
 
   constructor(
@@ -76,7 +86,8 @@ export class TrackTimeline {
    * Adds a part; returns it, or undefined when it was dropped (video that does not start with an
    * independent part cannot begin a segment). `programDateOf` maps media ticks to wall-clock ms.
    */
-  append(gen: number, p: IncomingPart, programDateOf: (ticks: number) => number): MediaPart | undefined {
+  append(gen: number, incoming: IncomingPart, programDateOf: (ticks: number) => number): MediaPart | undefined {
+    const { segment: decided, ...p } = incoming;
     const ts = this.timescale();
     let cur = this.last && !this.last.complete ? this.last : undefined;
     if (cur && cur.gen !== gen) {
@@ -84,7 +95,10 @@ export class TrackTimeline {
       cur = undefined;
     }
     const partSec = p.durationTicks / ts;
-    if (cur && this.kind === 'video' && p.independent && cur.durationTicks / ts >= this.segmentTargetSec / 2) {
+    const startsHere = decided
+      ? decided.starts
+      : this.kind === 'video' && p.independent && !!cur && cur.durationTicks / ts >= this.segmentTargetSec / 2;
+    if (cur && startsHere) {
       this.complete(cur);
       cur = undefined;
     }
@@ -101,7 +115,8 @@ export class TrackTimeline {
         programDateMs: programDateOf(p.startTicks),
       };
       this.pendingDiscontinuity = false;
-      if (!this.genStarts.has(gen)) this.genStarts.set(gen, { msn: cur.msn, startTicks: cur.startTicks });
+      if (!this.genStarts.has(gen))
+        this.genStarts.set(gen, { msn: cur.msn, startTicks: decided?.starts ? decided.nominalStartTicks : cur.startTicks });
       this.segments.push(cur);
       this.slide();
     }
@@ -113,8 +128,9 @@ export class TrackTimeline {
     // stopping here does: every audio part is independent, and the encoder forces a video key frame
     // at every target duration. So the playlist closes a segment with its last part, and the
     // preload hint then names the next segment's part 0 (players such as Shaka take a hint for a
-    // part of the last listed segment, and one past its end never exists).
-    if (cur.durationTicks / ts >= this.segmentTargetSec - partSec / 2) this.complete(cur);
+    // part of the last listed segment, and one past its end never exists). Audio that follows the
+    // video is told where its segments end.
+    if (decided ? decided.ends : cur.durationTicks / ts >= this.segmentTargetSec - partSec / 2) this.complete(cur);
     return part;
   }
 
@@ -130,6 +146,17 @@ export class TrackTimeline {
     const cur = this.last;
     if (!cur) return { msn: this.nextMsn, index: 0 };
     return cur.complete ? { msn: cur.msn + 1, index: 0 } : { msn: cur.msn, index: cur.parts.length };
+  }
+
+  /**
+   * Drops leading segments that start (wall clock) before `programDateMs`, keeping at least one:
+   * the packager slides all tracks' windows together, so that every playlist begins at the same
+   * instant (players such as Shaka date the presentation from one stream's first segment).
+   */
+  dropBefore(programDateMs: number): void {
+    while (this.segments.length > 1 && this.segments[0]!.programDateMs < programDateMs) {
+      if (this.segments.shift()?.discontinuity) this.discontinuitySequence++;
+    }
   }
 
   /** Stamps the segments of generation `gen` again, after the packager tightened its clock. */

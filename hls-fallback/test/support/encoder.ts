@@ -159,15 +159,18 @@ export async function recordOutputs(ladder: Rendition[], seconds: number): Promi
 
 /**
  * Writes recorded outputs into a packager in odd-sized chunks, interleaving the tracks by their
- * progress so parts arrive in about the order a live encoder delivers them.
+ * progress so parts arrive in about the order a live encoder delivers them: the largest output
+ * goes `chunkBytes` at a time, the others by the same share of their size (the audio, cut to
+ * follow the video, must not run seconds ahead of it).
  */
 export function replay(packager: CmafPackager, outputs: Buffer[], chunkBytes = 7_777): void {
   const pos = outputs.map(() => 0);
+  const rounds = Math.max(1, ...outputs.map((b) => Math.ceil(b.length / chunkBytes)));
   for (;;) {
     let progressed = false;
     outputs.forEach((buf, i) => {
       // advance each track by a share of its size so all end together
-      const share = Math.max(chunkBytes, Math.ceil(buf.length / 400));
+      const share = Math.max(1, Math.ceil(buf.length / rounds));
       const at = pos[i]!;
       if (at >= buf.length) return;
       const end = Math.min(buf.length, at + share);
