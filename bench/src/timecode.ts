@@ -2,7 +2,8 @@
 // from every decoded frame: 48 bits of Date.now() (ms) and a CRC-16 over them, as an 8x8 grid of black
 // and white cells big enough (1/9 of the picture height) to survive any video encoder at any bitrate
 // and a downscale by 4. A frame whose cells do not pass the CRC (a blend of two frames, a decoding
-// glitch) is rejected, never misread. Runs in the browser; depends on nothing but a 2D canvas.
+// glitch) is rejected, never misread. Runs in the browser (a 2D canvas) and in Node, where
+// paintTimecodeGray draws the same grid into raw frames for an ffmpeg encoder (the RTMP/SRT bench).
 
 export const FRAME_WIDTH = 640;
 export const FRAME_HEIGHT = 360;
@@ -57,6 +58,18 @@ export function paintTimecode(ctx: CanvasRenderingContext2D, ms: number): void {
     ctx.fillStyle = on ? '#ffffff' : '#000000';
     ctx.fillRect(GRID_X + (i % CELLS) * CELL, GRID_Y + Math.floor(i / CELLS) * CELL, CELL, CELL);
   });
+}
+
+/**
+ * Paints the same grid (and quiet zone) into a FRAME_WIDTH x FRAME_HEIGHT 8-bit grey frame
+ * (ffmpeg's `-pix_fmt gray` rawvideo), for an encoder fed raw frames rather than a canvas.
+ */
+export function paintTimecodeGray(frame: Uint8Array, ms: number): void {
+  const fill = (x0: number, y0: number, w: number, h: number, v: number) => {
+    for (let y = y0; y < y0 + h; y++) frame.fill(v, y * FRAME_WIDTH + x0, y * FRAME_WIDTH + x0 + w);
+  };
+  fill(GRID_X - 8, GRID_Y - 8, CELLS * CELL + 16, CELLS * CELL + 16, 0x80);
+  encodeBits(ms).forEach((on, i) => fill(GRID_X + (i % CELLS) * CELL, GRID_Y + Math.floor(i / CELLS) * CELL, CELL, CELL, on ? 0xff : 0));
 }
 
 /** Reads the timecode from pixels of a frame drawn at FRAME_WIDTH x FRAME_HEIGHT; undefined if unreadable. */
