@@ -1,5 +1,6 @@
 // @onair/hls-fallback: HLS (Low-Latency and plain) and DASH playback of live streams. encode/ taps a
-// stream's RTP and supervises its ffmpeg ladder; package/ turns the CMAF bytes into segments and
+// stream's RTP and supervises its ffmpeg ladder, or copies the renditions an RTMP/SRT source's
+// contribution encoder already made (layer-copy); package/ turns the CMAF bytes into segments and
 // parts; deliver/ renders playlists and manifests and answers playback requests.
 export { LiveLadders, type LiveLaddersOptions } from './live-ladders.js';
 export { StreamLadder, type CmafSink, type LadderSettings, type LadderState } from './stream-ladder.js';
