@@ -1,7 +1,8 @@
 // RTMP ingest end to end: a real ffmpeg pushes H.264 with B-frames + AAC over RTMP (as OBS's x264
 // default does) to the node's one RTMP port; the stream goes live in the directory, a Chromium WHEP
 // viewer decodes frames (the node re-encoded to B-frame-free H.264 + Opus) and hls.js plays the
-// LL-HLS ladder made from the same encode (the layers remuxed, with AAC, by the same ffmpeg). The re-encoded source is one three-layer simulcast
+// LL-HLS ladder and dash.js the low-latency DASH made from the same encode (the layers remuxed,
+// with AAC, by the same ffmpeg). The re-encoded source is one three-layer simulcast
 // producer: a viewer whose downlink is capped drops to a lower layer and climbs back when it is
 // lifted. A wrong key, a second publisher and garbage bytes are refused without spawning an encoder;
 // one that drops off and reconnects within PUBLISHER_TIMEOUT_MS resumes the same broadcast; a
@@ -23,6 +24,7 @@ import { openSdkPage, playWithReconnect, samplePlayback, waitForDecodedFrames } 
 declare global {
   interface Window {
     Hls: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+    dashjs: any; // eslint-disable-line @typescript-eslint/no-explicit-any
     fatal?: string;
   }
 }
@@ -167,6 +169,33 @@ describe('RTMP ingest', () => {
     );
     const a = await page.evaluate(() => document.querySelector('video')!.currentTime);
     // Over 6 s at least 2 s of media: a busy CI machine may stall the ladder briefly.
+    await page.waitForTimeout(6000);
+    const b = await page.evaluate(() => ({ t: document.querySelector('video')!.currentTime, fatal: window.fatal }));
+    expect(b.fatal).toBeUndefined();
+    expect(b.t - a).toBeGreaterThan(2);
+  });
+
+  it('dash.js plays the low-latency DASH of the same renditions', async () => {
+    const context = await browser.newContext({ viewport: { width: 800, height: 600 }, permissions: ['local-network-access'] });
+    contexts.push(context);
+    const page: Page = await context.newPage();
+    await page.goto(await servePlayerPage(context, otherOriginThan(node.url)));
+    await page.evaluate((url) => {
+      const player = window.dashjs.MediaPlayer().create();
+      player.on(window.dashjs.MediaPlayer.events.ERROR, (e: { error?: { message?: string } }) => {
+        window.fatal = e.error?.message ?? 'dash.js error';
+      });
+      player.initialize(document.querySelector('video'), url, true);
+    }, `${node.url}/dash/${stream.id}/manifest.mpd`);
+    await page.waitForFunction(
+      () => {
+        const v = document.querySelector('video')!;
+        return v.videoWidth > 0 && v.currentTime > 0;
+      },
+      undefined,
+      { timeout: 30_000 },
+    );
+    const a = await page.evaluate(() => document.querySelector('video')!.currentTime);
     await page.waitForTimeout(6000);
     const b = await page.evaluate(() => ({ t: document.querySelector('video')!.currentTime, fatal: window.fatal }));
     expect(b.fatal).toBeUndefined();
