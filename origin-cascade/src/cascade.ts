@@ -199,14 +199,10 @@ export class Cascade {
     return { serve: true };
   }
 
-  /**
-   * A node of this region holding the stream, with room for a viewer, at random; not this one. From
-   * the placement view (at most a heartbeat old): one read per stream and heartbeat however many
-   * viewers arrive, so a crowd's first second still pulls, and later arrivals are redirected.
-   */
+  /** A node of this region holding the stream (read now) with room for a viewer, at random; not this one. */
   private async nearbyHolderWithRoom(streamId: string): Promise<NodeRecord | undefined> {
     const nodes = await this.deps.registry.placementNodes();
-    const holders = await this.deps.registry.placementHolders(streamId, nodes);
+    const holders = await this.deps.registry.holders(streamId, nodes);
     const stopped = new Set(this.recentlyStopped());
     const near = holders.flatMap((h) => {
       const n = nodes.get(h.nodeId);
