@@ -44,11 +44,10 @@ export interface CascadeSettings extends Locality {
   relayIdleMs: number;
   relayRequestTimeoutMs: number;
   /**
-   * How relays are set up in a crowd. `join` (default): a viewer for a stream not held here goes to a
-   * node of this region that holds it and has room (a redirect) while this node pulls the stream for
-   * the next ones, and waits for the pull only when there is no such node; a pull refused at the link
-   * limit asks one of the refusing node's downstream nodes at once (the tree below it); concurrent
-   * pulls spread at random over equally good holders. `retry`, the original, kept for the scale simulation's before/after: a refused pull
+   * How relays are set up in a crowd. `join` (default): a pull refused at the link limit asks one of
+   * the refusing node's downstream nodes at once (the tree below it), concurrent pulls spread at
+   * random over equally good holders, and a viewer arriving while its node's relay is being set up
+   * waits for it. `retry`, the original, kept for the scale simulation's before/after: a refused pull
    * waits 25-100 ms, re-reads the holders and takes the same first choice; a viewer arriving during
    * the set-up is answered 409 (its client retries).
    */
@@ -181,41 +180,14 @@ export class Cascade {
       if (other) return { redirect: `${other.url}/whep/${encodeURIComponent(streamId)}`, nodeId: other.nodeId };
       if (full) throw new MediaError('node_full', 'every node that could serve this stream is full; retry shortly', 5000);
     }
+    // A viewer arriving while this node sets its relay up waits for it, rather than being answered
+    // 409 (the stream is starting) and coming back after its client's backoff.
     const pending = this.joins ? this.pulls.get(streamId) : undefined;
-    if (!pending && media.isBroadcasting(streamId)) return { serve: true }; // the MediaPlane answers 409 while it starts
-    if (this.joins) {
-      // Not held here yet: a node of this region that holds the stream and has room takes this viewer
-      // (one redirect, a few ms) while this node sets its own relay up, ahead of the viewers after it.
-      // In a flash crowd that spares each edge's first viewers the relay set-up (a walk down the tree).
-      const holder = await this.nearbyHolderWithRoom(streamId);
-      if (holder) {
-        void this.pull(streamId).catch((err) => this.deps.log.debug({ err, streamId }, 'relay set up ahead of demand failed'));
-        return { redirect: `${holder.url}/whep/${encodeURIComponent(streamId)}`, nodeId: holder.nodeId };
-      }
-    }
-    // Otherwise the viewer waits for this node's relay (one pull per stream: a viewer arriving while
-    // it is set up waits for the same one, rather than being answered 409 and retrying).
-    await (pending ?? this.pull(streamId));
+    if (pending) await pending;
+    else if (media.isBroadcasting(streamId))
+      return { serve: true }; // the MediaPlane answers 409 while it starts
+    else await this.pull(streamId);
     return { serve: true };
-  }
-
-  /** A node of this region holding the stream (read now) with room for a viewer, at random; not this one. */
-  private async nearbyHolderWithRoom(streamId: string): Promise<NodeRecord | undefined> {
-    const nodes = await this.deps.registry.placementNodes();
-    const holders = await this.deps.registry.holders(streamId, nodes);
-    const stopped = new Set(this.recentlyStopped());
-    const near = holders.flatMap((h) => {
-      const n = nodes.get(h.nodeId);
-      return n &&
-        n.nodeId !== this.s.nodeId &&
-        n.servesViewers &&
-        n.viewers < n.maxViewers &&
-        !stopped.has(n.nodeId) &&
-        regionTier(n.region, this.s) === 0
-        ? [n]
-        : [];
-    });
-    return near[Math.floor(Math.random() * near.length)];
   }
 
   /**
