@@ -8,8 +8,9 @@
 // per protocol: `-tune zerolatency` without B-frames (what a low-latency setup sends) and OBS's x264
 // default (2 B-frames, lookahead). Knobs: INGEST_G2G_SECONDS (20 per case), G2G_WARMUP_SECONDS (3),
 // INGEST_G2G_CASES (rtmp-zerolatency,srt-zerolatency,rtmp-bframes,srt-bframes), INGEST_G2G_AUDIO=0
-// (video only: the browser then has no audio to hold the video for), INGEST_G2G_TS_OPTS (muxer
-// options for the encoder, e.g. "-pes_payload_size 0 -muxdelay 0").
+// (video only: the browser then has no audio to hold the video for). A case named with `-pes0`
+// (e.g. srt-zerolatency-pes0) has the encoder's MPEG-TS muxer put every audio frame in a PES of its
+// own (`-pes_payload_size 0`) instead of packing ~2.9 kB of audio per PES, which holds audio back.
 import { loadavg } from 'node:os';
 import type { Writable } from 'node:stream';
 import { createUserAndStream, startTestNode, waitFor } from '../../test/support/onair-node.js';
@@ -55,7 +56,7 @@ async function measure(
   browser: Awaited<ReturnType<typeof launchBrowser>>,
   name: string,
 ): Promise<Record<string, string | number>> {
-  const [protocol, setting] = name.split('-') as ['rtmp' | 'srt', 'zerolatency' | 'bframes'];
+  const [protocol, setting, packing] = name.split('-') as ['rtmp' | 'srt', 'zerolatency' | 'bframes', 'pes0' | undefined];
   const s = await createUserAndStream(node.url, `ingest g2g ${name}`);
   const url =
     protocol === 'rtmp'
@@ -81,7 +82,7 @@ async function measure(
       zeroLatency: setting === 'zerolatency',
       gop: 60,
       videoBitrate: '1500k',
-      muxOptions: (process.env.INGEST_G2G_TS_OPTS ?? '').split(' ').filter(Boolean),
+      muxOptions: packing === 'pes0' ? ['-pes_payload_size', '0'] : [],
       audio: process.env.INGEST_G2G_AUDIO !== '0',
       seconds: seconds + 60,
     },
