@@ -68,6 +68,8 @@ it('segments video at key frames, and keeps only the window', () => {
       if (t.spec.kind === 'video' && s !== segs.at(-1)) expect(sec).toBeCloseTo(1, 3);
     }
   }
+  // the windows slide together: every track's playlist begins at the same segment
+  expect(new Set(p.tracks.map((t) => t.timeline.first!.msn)).size).toBe(1);
   p.close();
 });
 

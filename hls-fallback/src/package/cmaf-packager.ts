@@ -454,13 +454,15 @@ export class CmafPackager {
 
   /**
    * Every usable track's window begins at the same instant: a track that started its next segment
-   * (and dropped its oldest) makes the others drop theirs too, instead of a few ms later.
+   * (and dropped its oldest) makes the others drop the segments that end where its first one
+   * begins (within a quarter of a segment: audio ends within half an AAC frame of the video), instead
+   * of a few ms later.
    */
   private slideTogether(): void {
     const live = this.states.filter((t) => !t.broken && t.timeline.first);
     if (live.length < 2) return;
     const latestFirst = Math.max(...live.map((t) => t.timeline.first!.programDateMs));
-    for (const t of live) t.timeline.dropBefore(latestFirst - (this.segmentTargetSec * 1000) / 2);
+    for (const t of live) t.timeline.dropEndingBy(latestFirst + (this.segmentTargetSec * 1000) / 4);
   }
 
   private wallClockOf(a: GenerationAnchor, mediaSec: number): number {

@@ -149,13 +149,17 @@ export class TrackTimeline {
   }
 
   /**
-   * Drops leading segments that start (wall clock) before `programDateMs`, keeping at least one:
-   * the packager slides all tracks' windows together, so that every playlist begins at the same
-   * instant (players such as Shaka date the presentation from one stream's first segment).
+   * Drops leading complete segments that end (wall clock) at or before `programDateMs`, keeping at
+   * least one: the packager slides all tracks' windows together, so that every playlist begins at
+   * the same instant (players such as Shaka date the presentation from one stream's first segment).
    */
-  dropBefore(programDateMs: number): void {
-    while (this.segments.length > 1 && this.segments[0]!.programDateMs < programDateMs) {
-      if (this.segments.shift()?.discontinuity) this.discontinuitySequence++;
+  dropEndingBy(programDateMs: number): void {
+    for (;;) {
+      const s = this.segments[0];
+      if (!s || this.segments.length < 2 || !s.complete) return;
+      if (s.programDateMs + (s.durationTicks / this.timescale()) * 1000 > programDateMs) return;
+      this.segments.shift();
+      if (s.discontinuity) this.discontinuitySequence++;
     }
   }
 
