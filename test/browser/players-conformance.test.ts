@@ -4,10 +4,12 @@
 // - the pictures of each LL-HLS segment, decoded by ffmpeg, show the clock its
 //   EXT-X-PROGRAM-DATE-TIME gives them, and a blocking reload never hands out a part before its PROGRAM-DATE-TIME says it ended;
 // - every preload hint names a part that comes to exist;
-// - Shaka Player plays LL-HLS and DASH with no error event, no gap in its buffer and no rendition
-//   flapping, and its DASH live latency is within 300 ms of the one read from the picture (its
-//   LL-HLS one is an open item); video.js (VHS) plays HLS; hls.js and dash.js report their figures
-//   beside them;
+// - the audio and video playlists list the same instants (segment N begins within half an AAC
+//   frame in both, and both windows begin at the same segment);
+// - Shaka Player plays LL-HLS and DASH with no error event and no rendition flapping (DASH also
+//   with no gap in its buffer: on LL-HLS that is an open item), and its live latency (LL-HLS and
+//   DASH) is within 300 ms of the one read from the picture; video.js (VHS) plays HLS; hls.js and
+//   dash.js report their figures beside them;
 // - ffprobe reads every playlist and the MPD, and ffmpeg decodes from them;
 // - after ffmpeg is killed, the clock stays true across the discontinuity.
 // Latencies are printed: docs/players.md records them.
@@ -236,10 +238,52 @@ describe('timestamps are the capture clock', () => {
   });
 
   it('never hands out a part (blocking reload) before the end time its PROGRAM-DATE-TIME gives it', async () => {
-    const lags = await partArrivalsAfterTheirEnd(await topMediaUrl(), 8);
-    console.log(`[players] part received - its PROGRAM-DATE-TIME end (ms): ${JSON.stringify(lags)}`);
-    for (const lag of lags) expect(lag).toBeGreaterThanOrEqual(0);
-    expect(median(lags)).toBeLessThan(400);
+    const master = await text(hlsUrl());
+    const audioUrl = new URL([...master.matchAll(/URI="([^"]+)"/g)][0]![1]!, hlsUrl()).toString();
+    for (const [kind, url] of [
+      ['video', await topMediaUrl()],
+      ['audio', audioUrl],
+    ] as const) {
+      const lags = await partArrivalsAfterTheirEnd(url, 8);
+      // audio parts end at the AAC frame nearest a video part's end, and ffmpeg writes AAC 10
+      // frames (213 ms) at a time: an audio part is complete up to that much later
+      console.log(`[players] ${kind} part received - its PROGRAM-DATE-TIME end (ms): ${JSON.stringify(lags)}`);
+      for (const lag of lags) expect(lag).toBeGreaterThanOrEqual(0);
+      expect(median(lags)).toBeLessThan(400);
+    }
+  });
+});
+
+describe('the audio and video playlists', () => {
+  it('list the same instants: segment N begins within half an AAC frame in both (median), and both windows begin at the same segment', async () => {
+    const videoUrl = await topMediaUrl();
+    const master = await text(hlsUrl());
+    const audioUrl = new URL([...master.matchAll(/URI="([^"]+)"/g)][0]![1]!, hlsUrl()).toString();
+    await waitFor('5 segments listed', async () => parseMediaPlaylist(await text(videoUrl)).segments.length >= 5, 20_000);
+    for (let round = 0; round < 3; round++) {
+      // both as of the same moment: the next segment's first part (blocking reload)
+      const next = parseMediaPlaylist(await text(videoUrl)).segments.at(-1)!.msn + 1;
+      const [video, audio] = await Promise.all(
+        [videoUrl, audioUrl].map(async (u) => parseMediaPlaylist(await text(`${u}?_HLS_msn=${next}&_HLS_part=0`))),
+      );
+      const pdts = (pl: ParsedMediaPlaylist) => new Map(pl.segments.map((s) => [s.msn, s.pdt!]));
+      const [v, a] = [pdts(video!), pdts(audio!)];
+      const offsets = [...v].filter(([msn]) => a.has(msn)).map(([msn, pdt]) => a.get(msn)! - pdt);
+      console.log(
+        `[players] audio - video PROGRAM-DATE-TIME per segment (ms): ${JSON.stringify(offsets)}; audio EXTINF ${JSON.stringify(audio!.segments.map((s) => s.duration).filter(Boolean))}`,
+      );
+      expect(audio!.mediaSequence).toBe(video!.mediaSequence);
+      expect(offsets.length).toBeGreaterThanOrEqual(video!.segments.length - 1);
+      // half an AAC frame (1024 / 48000 / 2 s, rounded to the ms); when the encoder's audio
+      // timestamps jump (the publisher's audio arriving late on a loaded machine) one sample is
+      // longer than a frame, and the nearest boundary to the video's can be further: two frames at most
+      expect(median(offsets.map(Math.abs))).toBeLessThanOrEqual(11);
+      for (const o of offsets) expect(Math.abs(o)).toBeLessThanOrEqual(43);
+      // EXTINF gives each audio segment's own duration (46 or 47 frames), within TARGETDURATION
+      for (const s of audio!.segments.filter((x) => x.duration !== undefined))
+        expect(Math.abs(s.duration! - 1) * 48_000).toBeLessThanOrEqual(1024);
+      expect(audio!.partTarget).toBeGreaterThanOrEqual(Math.max(...audio!.segments.flatMap((s) => s.parts.map((x) => x.duration))) - 1e-6);
+    }
   });
 });
 
@@ -259,35 +303,51 @@ describe('every preload hint', () => {
 });
 
 describe('players OnAir does not ship', () => {
-  /** Shaka plays without an error event, a stall, a rendition switch and (unless `gaps` is open) a gap in its buffer. */
-  function expectCleanShakaPlayback(r: PlayerRun, { gaps }: { gaps: 'none' | 'open' } = { gaps: 'none' }): void {
+  /** Shaka plays without an error event, a stall or a rendition switch. */
+  function expectCleanShakaPlayback(r: PlayerRun): void {
     expect(r.report.playerErrors).toEqual([]);
     expect(r.shaka?.stallsDetected).toBe(0);
-    if (gaps === 'none') {
-      expect(r.shaka?.gapsJumped).toBe(0); // no media missing from its buffer while sampled
-      expect(r.kept.length).toBeGreaterThan(150); // ~30 fps shown over 10 s
-    } else {
-      expect(r.kept.length).toBeGreaterThan(30); // it plays; the frames a jumped gap skips are the open defect
-    }
+    expect(r.kept.length).toBeGreaterThan(30); // it plays (the frames a jumped gap skips: see expectNoGaps)
     expect(switchesAfter(r, r.kept[0]!.shownAt)).toEqual([]);
   }
+  /** ...and has all the media: no gap jumped in its buffer, ~30 fps shown throughout. */
+  function expectNoGaps(r: PlayerRun): void {
+    expect(r.shaka?.gapsJumped).toBe(0); // no media missing from its buffer while sampled
+    expect(r.kept.length).toBeGreaterThan(150); // ~30 fps shown over 10 s
+  }
+  /** The player's own live-latency figure is the one read from the picture, within 300 ms. */
+  function expectTrueLatency(r: PlayerRun): void {
+    expect(r.playerLatencyMs).toBeDefined();
+    expect(Math.abs(r.playerLatencyMs! - r.pictureLatencyMs)).toBeLessThanOrEqual(300);
+  }
+
+  // One Shaka LL-HLS session, judged by the tests below. Shaka dates an HLS presentation from the
+  // first segment of one stream it loaded and syncs the others by PROGRAM-DATE-TIME, so its figure
+  // is right only if the audio and video playlists list the same instants (the packager cuts audio
+  // at the AAC frame nearest each video boundary).
+  let shakaLlHls: Promise<PlayerRun> | undefined;
+  const watchShakaLlHls = () => (shakaLlHls ??= watch('shaka', 'll-hls', hlsUrl()));
 
   it('Shaka Player plays LL-HLS without error events, stalls or rendition flapping', async () => {
-    expectCleanShakaPlayback(await watch('shaka', 'll-hls', hlsUrl()), { gaps: 'open' });
+    expectCleanShakaPlayback(await watchShakaLlHls());
   }, 60_000);
 
-  // Open (docs/players.md): Shaka dates an HLS presentation from the first segment of one of the
-  // streams it loaded, and OnAir's audio and video playlists begin at different instants, so its
-  // LL-HLS figure is right in some runs and up to ~2 s low in others, and in some runs it jumps gaps
-  // in its audio buffer (8 in 10 s seen in a clean CI run). Both figures are printed above.
-  it.todo("Shaka Player's own LL-HLS live latency is the picture's within 300 ms");
+  it("Shaka Player's own LL-HLS live latency is the picture's within 300 ms", async () => {
+    expectTrueLatency(await watchShakaLlHls());
+  }, 60_000);
+
+  // Open (docs/players.md, "Open"): in about half the sessions, in this OnAir's LL-HLS and before
+  // the audio was cut to follow the video alike, Shaka's video buffer keeps only the first part
+  // (the one with the key frame) of each segment and it jumps a gap every second: after a jump (a
+  // seek), Shaka aborts the SourceBuffer before its next append, and Chromium then drops media
+  // until the next key frame. The count is printed above.
   it.todo('Shaka Player jumps no gap in its buffer on LL-HLS, and shows ~30 fps throughout');
 
   it("Shaka Player plays DASH without error events, buffer gaps or rendition flapping, and its live latency is the picture's within 300 ms", async () => {
     const r = await watch('shaka', 'dash', dashUrl());
     expectCleanShakaPlayback(r);
-    expect(r.playerLatencyMs).toBeDefined();
-    expect(Math.abs(r.playerLatencyMs! - r.pictureLatencyMs)).toBeLessThanOrEqual(300);
+    expectNoGaps(r);
+    expectTrueLatency(r);
   }, 60_000);
 
   it('video.js (VHS) plays the HLS without error', async () => {
