@@ -11,6 +11,9 @@
 // (video only: the browser then has no audio to hold the video for). A case named with `-pes0`
 // (e.g. srt-zerolatency-pes0) has the encoder's MPEG-TS muxer put every audio frame in a PES of its
 // own (`-pes_payload_size 0`) instead of packing ~2.9 kB of audio per PES, which holds audio back.
+// SRT's receive latency: the node listens with SRT_LATENCY_MS=20 and each SRT encoder asks for 120 ms
+// (libsrt's default, what a node without SRT_LATENCY_MS agrees) unless the case is named `-lat<ms>`
+// (e.g. srt-zerolatency-pes0-lat20): the connection uses the larger of the two.
 import { loadavg } from 'node:os';
 import type { Writable } from 'node:stream';
 import { createUserAndStream, startTestNode, waitFor } from '../../test/support/onair-node.js';
@@ -56,12 +59,14 @@ async function measure(
   browser: Awaited<ReturnType<typeof launchBrowser>>,
   name: string,
 ): Promise<Record<string, string | number>> {
-  const [protocol, setting, packing] = name.split('-') as ['rtmp' | 'srt', 'zerolatency' | 'bframes', 'pes0' | undefined];
+  const [protocol, setting] = name.split('-') as ['rtmp' | 'srt', 'zerolatency' | 'bframes'];
+  const packing = name.includes('-pes0') ? 'pes0' : undefined;
+  const srtLatencyMs = Number(/-lat(\d+)/.exec(name)?.[1] ?? 120);
   const s = await createUserAndStream(node.url, `ingest g2g ${name}`);
   const url =
     protocol === 'rtmp'
       ? `rtmp://127.0.0.1:${node.rtmp!.port}/live/${s.streamKey}`
-      : `srt://127.0.0.1:${node.srt!.port}?streamid=${encodeURIComponent(s.streamKey)}&pkt_size=1316`;
+      : `srt://127.0.0.1:${node.srt!.port}?streamid=${encodeURIComponent(s.streamKey)}&pkt_size=1316&latency=${srtLatencyMs * 1000}`;
   const pusher = spawnPush(
     {
       url,
@@ -108,6 +113,7 @@ async function measure(
     return {
       time: new Date().toISOString().slice(11, 16),
       case: name,
+      'srt latency ms': protocol === 'srt' ? (node.srt!.latencyOf(s.id) ?? '?') : '-',
       encoder: setting === 'bframes' ? 'x264 veryfast, 2 B-frames' : 'x264 veryfast zerolatency, no B-frames',
       frames: d.count,
       'fps shown': round(kept.length / spanS, 1),
@@ -134,7 +140,7 @@ async function measure(
 }
 
 async function main(): Promise<void> {
-  const node = await startTestNode({ HLS_MODE: 'always', PUBLISHER_TIMEOUT_MS: '5000' });
+  const node = await startTestNode({ HLS_MODE: 'always', PUBLISHER_TIMEOUT_MS: '5000', SRT_LATENCY_MS: '20' });
   if (!node.srt) throw new Error('the node has no SRT listener (libsrt headers and a C compiler are needed)');
   const browser = await launchBrowser();
   const rows: Record<string, string | number>[] = [];

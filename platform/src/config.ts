@@ -61,6 +61,7 @@ const Env = z.object({
   RTMP_PORT: z.string().optional(),
   SRT_PORT: z.string().optional(),
   SRT_PASSPHRASE: z.string().optional(),
+  SRT_LATENCY_MS: intFrom(120),
   RTC_SOCKET_BUFFER_BYTES: intFrom(4 * 1024 * 1024),
   MEDIA_ROUTER_MAX_VIEWERS: intFrom(250),
   MEDIA_MAX_VIEWERS: intFrom(0),
@@ -200,6 +201,11 @@ export interface Config {
     srtPort: number | undefined;
     /** SRT encryption passphrase publishers must use (10-79 characters); undefined: none. */
     srtPassphrase: string | undefined;
+    /**
+     * SRT receive latency the listener asks for (ms); a connection uses the larger of this and the
+     * encoder's own (libsrt's negotiation), so a low-latency path lowers both.
+     */
+    srtLatencyMs: number;
   };
   /** This node in the scale-out cascade (origin -> relay edges), placed through NATS and Redis. */
   cascade: {
@@ -372,6 +378,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     return n;
   };
   const srtPassphrase = e.SRT_PASSPHRASE || undefined;
+  if (e.SRT_LATENCY_MS < 20 || e.SRT_LATENCY_MS > 8000) throw new ConfigError('SRT_LATENCY_MS must be 20..8000 (milliseconds)');
   if (srtPassphrase && (srtPassphrase.length < 10 || srtPassphrase.length > 79))
     throw new ConfigError("SRT_PASSPHRASE must be 10 to 79 characters (SRT's own limits)");
   if (e.RECORDING_RETENTION_DAYS < 0 || e.RECORDING_MAX_MB < 0)
@@ -432,6 +439,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       rtmpPort: ingestPort('RTMP_PORT', e.RTMP_PORT, 1935),
       srtPort: ingestPort('SRT_PORT', e.SRT_PORT, 9000),
       srtPassphrase,
+      srtLatencyMs: e.SRT_LATENCY_MS,
     },
     cascade: {
       enabled: cascadeEnabled,

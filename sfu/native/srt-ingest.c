@@ -6,10 +6,11 @@
 // listen callback), and relays accepted callers' MPEG-TS to Node. It decodes nothing and decides
 // nothing itself. It exits when Node closes its stdin (and dies with Node under pdeathsig).
 //
-// Usage: srt-ingest HOST PORT   (passphrase, if any, in ONAIR_SRT_PASSPHRASE: never on a command line)
+// Usage: srt-ingest HOST PORT   (passphrase, if any, in ONAIR_SRT_PASSPHRASE: never on a command line;
+//        the latency to ask of callers, ms, in ONAIR_SRT_LATENCY_MS)
 // To Node (stdout), frames: type u8, connection id u32 BE, length u32 BE, payload:
 //   'L' listening (payload: the bound port, decimal)   'A' may this caller publish? ("streamid\0peer")
-//   'O' the accepted caller is connected               'D' MPEG-TS bytes
+//   'O' the accepted caller is connected (payload: the agreed receive latency, ms)   'D' MPEG-TS bytes
 //   'C' the connection ended (payload: why)
 // From Node (stdin), lines: "accept ID", "reject ID", "close ID".
 #define _GNU_SOURCE
@@ -168,6 +169,16 @@ int main(int argc, char **argv) {
       return 2;
     }
   }
+  const char *latency = getenv("ONAIR_SRT_LATENCY_MS");
+  if (latency && *latency) {
+    // Both directions' latency (receive, and the peer's when it sends): each connection then uses
+    // the larger of this and what the caller asks for, as libsrt negotiates it.
+    int ms = atoi(latency);
+    if (srt_setsockflag(listener, SRTO_LATENCY, &ms, sizeof ms) == SRT_ERROR) {
+      fprintf(stderr, "srt-ingest: latency refused: %s\n", srt_getlasterror_str());
+      return 2;
+    }
+  }
   struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(argv[2]))};
   if (inet_pton(AF_INET, argv[1], &sa.sin_addr) != 1) {
     fprintf(stderr, "srt-ingest: HOST must be an IPv4 address, got %s\n", argv[1]);
@@ -207,7 +218,12 @@ int main(int argc, char **argv) {
         while ((c = srt_accept(listener, (struct sockaddr *)&peer, &plen)) != SRT_INVALID_SOCK) {
           srt_setsockflag(c, SRTO_RCVSYN, &no, sizeof no);
           srt_epoll_add_usock(eid, c, &in);
-          frame('O', c, NULL, 0);
+          // The 'O' frame says the receive latency the handshake agreed on (ms, decimal).
+          int agreed = 0, alen = sizeof agreed;
+          char lat[16];
+          srt_getsockflag(c, SRTO_RCVLATENCY, &agreed, &alen);
+          int ll = snprintf(lat, sizeof lat, "%d", agreed);
+          frame('O', c, lat, (uint32_t)ll);
           plen = sizeof peer;
         }
         continue;

@@ -191,6 +191,7 @@ export async function createSrtListener(config: Config, media: MediaPlane, autho
         host,
         port: config.ingest.srtPort,
         passphrase: config.ingest.srtPassphrase,
+        latencyMs: config.ingest.srtLatencyMs,
         ffmpegPath: config.hls.ffmpegPath,
         ladder: contributionLadder(config),
       },

@@ -36,6 +36,7 @@ beforeAll(async () => {
   node = await startTestNode({
     HLS_MODE: 'always',
     SRT_PASSPHRASE: PASSPHRASE,
+    SRT_LATENCY_MS: '60', // below libsrt's 120; an encoder that asks for more gets its own
     PUBLISHER_TIMEOUT_MS: String(PUBLISHER_TIMEOUT_MS),
     LOG_LEVEL: process.env.SRT_TEST_LOG ?? 'warn',
   });
@@ -171,8 +172,20 @@ describe('SRT ingest', () => {
         ?.producers.map((p) => p.mimeType)
         .sort(),
     ).toEqual(['audio/opus', 'video/H264']);
+    // ffmpeg asks for no latency of its own when sending (libsrt's peer latency 0): the listener's decides.
+    expect(node.srt!.latencyOf(stream.id)).toBe(60);
     publisher.child.kill('SIGINT');
     await waitFor('the stream to go offline', async () => !(await streamLive(stream.id)), 15_000);
+    await waitFor('no contribution encoder left', () => contributionEncoders.running === 0, 5000);
+  });
+
+  it('an encoder asking for more latency than SRT_LATENCY_MS gets its own (libsrt agrees on the larger)', async () => {
+    const publisher = pushEncoder(`${srtUrl(stream.streamKey)}&latency=250000`, 'mpegts'); // ffmpeg's latency is in microseconds
+    await waitFor('the stream to be live', () => streamLive(stream.id), 25_000);
+    expect(node.srt!.latencyOf(stream.id)).toBe(250);
+    publisher.child.kill('SIGINT');
+    await waitFor('the stream to go offline', async () => !(await streamLive(stream.id)), 15_000);
+    expect(node.srt!.latencyOf(stream.id)).toBeUndefined();
     await waitFor('no contribution encoder left', () => contributionEncoders.running === 0, 5000);
   });
 });

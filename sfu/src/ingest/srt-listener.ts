@@ -32,6 +32,8 @@ export interface SrtListenerOptions {
   /** 0: an ephemeral port (read `port` after start). */
   port: number;
   passphrase: string | undefined;
+  /** The receive latency asked of callers (SRTO_LATENCY, ms); undefined: libsrt's default (120). */
+  latencyMs?: number;
   ffmpegPath: string;
   /** The HLS/DASH renditions the contribution encoder also writes (undefined: HLS is off). */
   ladder?: LadderOutput;
@@ -91,6 +93,8 @@ export function streamKeyFromStreamId(raw: string): { key: string } | { refused:
 
 export class SrtListener {
   private readonly publications = new Map<number, SrtPublication>();
+  /** The receive latency (ms) of each stream's current SRT connection, as libsrt negotiated it. */
+  private readonly latencies = new Map<string, number | undefined>();
   /** Callers whose key was accepted and whose handshake is completing. */
   private readonly admitted = new Map<number, { streamId: string; remote: string }>();
   /** Connections that ended while their stream was opening. */
@@ -125,7 +129,7 @@ export class SrtListener {
     const pdeathsig = existsSync(SETPRIV);
     const helper = spawn(pdeathsig ? SETPRIV : binary, pdeathsig ? ['--pdeathsig', 'KILL', '--', binary, ...args] : args, {
       stdio: ['pipe', 'pipe', 'pipe'],
-      env: { ...process.env, ONAIR_SRT_PASSPHRASE: opts.passphrase ?? '' },
+      env: { ...process.env, ONAIR_SRT_PASSPHRASE: opts.passphrase ?? '', ONAIR_SRT_LATENCY_MS: String(opts.latencyMs ?? '') },
     });
     helper.stdin!.on('error', () => {});
     let stderr = '';
@@ -163,6 +167,11 @@ export class SrtListener {
   }
 
   /** Tells the helper to hang up on a connection (its publication ended). */
+  /** The receive latency (ms) libsrt agreed with the caller publishing `streamId` now, if one is. */
+  latencyOf(streamId: string): number | undefined {
+    return this.latencies.get(streamId);
+  }
+
   hangUp(id: number): void {
     if (!this.closed) this.helper.stdin!.write(`close ${id}\n`);
   }
@@ -178,7 +187,7 @@ export class SrtListener {
       this.pending = this.pending.subarray(9 + len);
       if (type === 'D') this.publications.get(id)?.data(payload);
       else if (type === 'A') void this.admit(id, payload);
-      else if (type === 'O') void this.open(id);
+      else if (type === 'O') void this.open(id, Number(payload.toString()) || undefined);
       else if (type === 'C') {
         const p = this.publications.get(id);
         this.publications.delete(id);
@@ -227,7 +236,8 @@ export class SrtListener {
   }
 
   /** A caller we accepted completed its handshake: open (or resume) its stream (409-equivalent if someone beat it). */
-  private async open(id: number): Promise<void> {
+  /** A caller's handshake completed; `latencyMs` is the receive latency it and the listener agreed on. */
+  private async open(id: number, latencyMs: number | undefined): Promise<void> {
     const admitted = this.admitted.get(id);
     this.admitted.delete(id);
     if (!admitted) return this.hangUp(id);
@@ -268,9 +278,13 @@ export class SrtListener {
     }
     const publication = new SrtPublication(id, streamId, remote, session, localPorts, this, this.opts, this.log.child({ streamId }));
     this.publications.set(id, publication);
-    publication.onEnded = () => this.publications.delete(id);
     publication.onDropped = () => this.park(streamId, session, localPorts);
-    this.log.info({ remote, streamId, sessionId: session.id }, 'srt publisher connected');
+    this.latencies.set(streamId, latencyMs);
+    publication.onEnded = () => {
+      this.publications.delete(id);
+      if (this.latencies.get(streamId) === latencyMs) this.latencies.delete(streamId);
+    };
+    this.log.info({ remote, streamId, sessionId: session.id, latencyMs }, 'srt publisher connected');
   }
 
   /** Keeps a dropped publisher's stream for it to reconnect; the session's own silence timeout ends it. */
