@@ -17,17 +17,9 @@ import type { OnAirNode } from '@onair/signaling';
 import { contributionEncoders } from '@onair/sfu';
 import { launchBrowser } from '../support/browser.js';
 import { createUserAndStream, startTestNode, waitFor, type TestStream } from '../support/onair-node.js';
-import { otherOriginThan, servePlayerPage } from '../support/player-page.js';
+import { playOverHttp } from '../support/player-page.js';
 import { killEncoders, pushEncoder, type EncoderPush } from '../support/push-encoder.js';
 import { openSdkPage, playWithReconnect, samplePlayback, waitForDecodedFrames } from '../support/sdk-page.js';
-
-declare global {
-  interface Window {
-    Hls: any; // eslint-disable-line @typescript-eslint/no-explicit-any
-    dashjs: any; // eslint-disable-line @typescript-eslint/no-explicit-any
-    fatal?: string;
-  }
-}
 
 const PUBLISHER_TIMEOUT_MS = 5000;
 let node: OnAirNode;
@@ -147,59 +139,16 @@ describe('RTMP ingest', () => {
   });
 
   it('hls.js plays the LL-HLS ladder of the RTMP stream', async () => {
-    const context = await browser.newContext({ viewport: { width: 800, height: 600 }, permissions: ['local-network-access'] });
-    contexts.push(context);
-    const page: Page = await context.newPage();
-    await page.goto(await servePlayerPage(context, otherOriginThan(node.url)));
-    await page.evaluate((url) => {
-      const hls = new window.Hls({ lowLatencyMode: true });
-      hls.on(window.Hls.Events.ERROR, (_e: unknown, d: { fatal: boolean; details: string }) => {
-        if (d.fatal) window.fatal = d.details;
-      });
-      hls.loadSource(url);
-      hls.attachMedia(document.querySelector('video'));
-    }, `${node.url}/hls/${stream.id}/index.m3u8`);
-    await page.waitForFunction(
-      () => {
-        const v = document.querySelector('video')!;
-        return v.videoWidth > 0 && v.currentTime > 0;
-      },
-      undefined,
-      { timeout: 30_000 },
-    );
-    const a = await page.evaluate(() => document.querySelector('video')!.currentTime);
     // Over 6 s at least 2 s of media: a busy CI machine may stall the ladder briefly.
-    await page.waitForTimeout(6000);
-    const b = await page.evaluate(() => ({ t: document.querySelector('video')!.currentTime, fatal: window.fatal }));
-    expect(b.fatal).toBeUndefined();
-    expect(b.t - a).toBeGreaterThan(2);
+    const played = await playOverHttp(browser, node.url, 'hls.js', `${node.url}/hls/${stream.id}/index.m3u8`, contexts);
+    expect(played.fatal).toBeUndefined();
+    expect(played.advancedS).toBeGreaterThan(2);
   });
 
   it('dash.js plays the low-latency DASH of the same renditions', async () => {
-    const context = await browser.newContext({ viewport: { width: 800, height: 600 }, permissions: ['local-network-access'] });
-    contexts.push(context);
-    const page: Page = await context.newPage();
-    await page.goto(await servePlayerPage(context, otherOriginThan(node.url)));
-    await page.evaluate((url) => {
-      const player = window.dashjs.MediaPlayer().create();
-      player.on(window.dashjs.MediaPlayer.events.ERROR, (e: { error?: { message?: string } }) => {
-        window.fatal = e.error?.message ?? 'dash.js error';
-      });
-      player.initialize(document.querySelector('video'), url, true);
-    }, `${node.url}/dash/${stream.id}/manifest.mpd`);
-    await page.waitForFunction(
-      () => {
-        const v = document.querySelector('video')!;
-        return v.videoWidth > 0 && v.currentTime > 0;
-      },
-      undefined,
-      { timeout: 30_000 },
-    );
-    const a = await page.evaluate(() => document.querySelector('video')!.currentTime);
-    await page.waitForTimeout(6000);
-    const b = await page.evaluate(() => ({ t: document.querySelector('video')!.currentTime, fatal: window.fatal }));
-    expect(b.fatal).toBeUndefined();
-    expect(b.t - a).toBeGreaterThan(2);
+    const played = await playOverHttp(browser, node.url, 'dash.js', `${node.url}/dash/${stream.id}/manifest.mpd`, contexts);
+    expect(played.fatal).toBeUndefined();
+    expect(played.advancedS).toBeGreaterThan(2);
   });
 
   it('refuses a second publisher while the stream is live, without an encoder', async () => {

@@ -1,7 +1,7 @@
 // SRT ingest end to end on a node with SRT_PASSPHRASE: a real ffmpeg pushes MPEG-TS (H.264 with
 // B-frames + AAC) in caller mode to the node's one SRT port, with the stream key in `streamid` as
 // plain `<key>` and as `#!::r=<key>,m=publish`; the stream goes live and a Chromium WHEP viewer
-// decodes frames. A wrong key, a missing passphrase and a second publisher are refused during the
+// decodes frames, and hls.js and dash.js play its LL-HLS and DASH. A wrong key, a missing passphrase and a second publisher are refused during the
 // handshake without spawning an encoder; garbage datagrams leave the node and the listener working;
 // an encoder that drops off (killed: no goodbye) and reconnects within PUBLISHER_TIMEOUT_MS resumes
 // the same broadcast, its WebRTC viewer and HLS packager untouched; stopping the encoder takes the
@@ -14,6 +14,7 @@ import type { OnAirNode } from '@onair/signaling';
 import { contributionEncoders } from '@onair/sfu';
 import { launchBrowser } from '../support/browser.js';
 import { createUserAndStream, startTestNode, waitFor, type TestStream } from '../support/onair-node.js';
+import { playOverHttp } from '../support/player-page.js';
 import { killEncoders, pushEncoder } from '../support/push-encoder.js';
 import { openSdkPage, playWithReconnect, waitForDecodedFrames } from '../support/sdk-page.js';
 
@@ -72,7 +73,7 @@ describe('SRT ingest', () => {
     expect(await streamLive(stream.id)).toBe(false);
   });
 
-  it('a plain-key publisher with B-frames goes live and Chromium decodes it; a second publisher is refused; stop -> offline', async () => {
+  it('a plain-key publisher with B-frames goes live: Chromium decodes it over WHEP, hls.js and dash.js play it; a second publisher is refused; stop -> offline', async () => {
     const publisher = pushEncoder(srtUrl(stream.streamKey), 'mpegts');
     await waitFor('the stream to be live', () => streamLive(stream.id), 25_000);
     const { context, page } = await openSdkPage(browser, node.url, 'srt viewer');
@@ -81,6 +82,15 @@ describe('SRT ingest', () => {
     const sample = await waitForDecodedFrames(page, 20_000);
     // One of the three simulcast layers of the 640x360 source, as the viewer's bandwidth estimate allows.
     expect([320, 426, 640]).toContain(sample.videoWidth);
+    // The same renditions over LL-HLS (hls.js) and DASH (dash.js): at least 2 s of media in 6 s each.
+    for (const [player, url] of [
+      ['hls.js', `${node.url}/hls/${stream.id}/index.m3u8`],
+      ['dash.js', `${node.url}/dash/${stream.id}/manifest.mpd`],
+    ] as const) {
+      const played = await playOverHttp(browser, node.url, player, url, contexts);
+      expect(played.fatal, player).toBeUndefined();
+      expect(played.advancedS, player).toBeGreaterThan(2);
+    }
 
     const before = contributionEncoders.spawned;
     const second = pushEncoder(srtUrl(`#!::r=${stream.streamKey},m=publish`), 'mpegts');
@@ -91,7 +101,7 @@ describe('SRT ingest', () => {
     publisher.child.kill('SIGKILL'); // no goodbye: SRT notices the silence, the node its end
     await waitFor('the stream to go offline', async () => !(await streamLive(stream.id)), 15_000);
     await waitFor('no contribution encoder left', () => contributionEncoders.running === 0, 5000);
-  });
+  }, 120_000);
 
   it('garbage datagrams on the SRT port change nothing', async () => {
     const sock = createSocket('udp4');

@@ -6,7 +6,7 @@
 // Loads hls.js and dash.js from node_modules, nothing else.
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import type { BrowserContext } from 'playwright-core';
+import type { Browser, BrowserContext } from 'playwright-core';
 
 /** http://localhost:<port> for http://127.0.0.1:<port>: same machine, different origin. */
 export function otherOriginThan(nodeUrl: string): string {
@@ -33,4 +33,65 @@ export async function servePlayerPage(context: BrowserContext, origin: string): 
     return route.fulfill({ contentType: 'text/javascript', body: await readFile(file) });
   });
   return `${origin}/player/`;
+}
+
+/** What `playOverHttp` saw: media time played over the sampled window, and the player's fatal error if any. */
+export interface HttpPlayback {
+  advancedS: number;
+  fatal: string | undefined;
+}
+
+/**
+ * Plays `url` with hls.js (LL-HLS, `lowLatencyMode`) or dash.js in a fresh context of `browser` at
+ * another origin than the node, waits for a picture, then reports how far playback advanced over
+ * `sampleMs` and the player's fatal error, if any. The context is left to the caller (`contexts`).
+ */
+export async function playOverHttp(
+  browser: Browser,
+  nodeUrl: string,
+  player: 'hls.js' | 'dash.js',
+  url: string,
+  contexts: BrowserContext[],
+  sampleMs = 6000,
+): Promise<HttpPlayback> {
+  const context = await browser.newContext({ viewport: { width: 800, height: 600 }, permissions: ['local-network-access'] });
+  contexts.push(context);
+  const page = await context.newPage();
+  await page.goto(await servePlayerPage(context, otherOriginThan(nodeUrl)));
+  await page.evaluate(
+    ({ player, url }) => {
+      const w = window as any;
+      const video = document.querySelector('video')!;
+      if (player === 'hls.js') {
+        const hls = new w.Hls({ lowLatencyMode: true });
+        hls.on(w.Hls.Events.ERROR, (_e: unknown, d: { fatal: boolean; details: string }) => {
+          if (d.fatal) w.fatal = d.details;
+        });
+        hls.loadSource(url);
+        hls.attachMedia(video);
+      } else {
+        const dash = w.dashjs.MediaPlayer().create();
+        dash.on(w.dashjs.MediaPlayer.events.ERROR, (e: { error?: { message?: string } }) => {
+          w.fatal = e.error?.message ?? 'dash.js error';
+        });
+        dash.initialize(video, url, true);
+      }
+    },
+    { player, url },
+  );
+  await page.waitForFunction(
+    () => {
+      const v = document.querySelector('video')!;
+      return v.videoWidth > 0 && v.currentTime > 0;
+    },
+    undefined,
+    { timeout: 30_000 },
+  );
+  const a = await page.evaluate(() => document.querySelector('video')!.currentTime);
+  await page.waitForTimeout(sampleMs);
+  const b = await page.evaluate(() => ({
+    t: document.querySelector('video')!.currentTime,
+    fatal: (window as any).fatal as string | undefined,
+  }));
+  return { advancedS: b.t - a, fatal: b.fatal };
 }
