@@ -14,7 +14,8 @@ import type { MediaPlane } from '../media-plane.js';
 import { isMediaError } from '../media-error.js';
 import type { RtpIngestSession } from '../rtp-ingest-session.js';
 import { decodeAmf0 } from './amf0.js';
-import { type ContributionEncoder, freeLocalUdpPort, type LadderOutput, startContributionEncoder } from './contribution-encoder.js';
+import { type ContributionEncoder, type LadderOutput, startContributionEncoder } from './contribution-encoder.js';
+import { type ContributionBroadcast, type EncoderLocalPorts, ParkedBroadcasts } from './parked-broadcasts.js';
 import { RtmpConnection, type PublishVerdict, type RtmpMediaType } from './rtmp-connection.js';
 
 export type IngestProtocol = 'rtmp' | 'srt';
@@ -46,7 +47,7 @@ export class RtmpListener {
   private readonly connections = new Set<RtmpConnection>();
   private readonly perAddress = new Map<string, number>();
   /** Streams whose publisher dropped off and may reconnect within the publisher timeout. */
-  private readonly parked = new Map<string, { session: RtpIngestSession; localPorts: LocalPorts }>();
+  private readonly parked = new ParkedBroadcasts();
   private closed = false;
 
   private constructor(
@@ -86,8 +87,7 @@ export class RtmpListener {
     if (this.closed) return;
     this.closed = true;
     for (const c of [...this.connections]) c.close('node_shutdown');
-    for (const { session } of this.parked.values()) session.close('node_shutdown');
-    this.parked.clear();
+    this.parked.closeAll('node_shutdown');
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
 
@@ -148,32 +148,23 @@ export class RtmpListener {
     const auth = await this.authorize(key, conn.remote, 'rtmp');
     if (!auth.ok) return refuse(auth.code, auth.message);
     const streamId = auth.streamId;
-    // A publisher that dropped off within the publisher timeout resumes its broadcast: same
-    // session, producers and viewers; the new encoder sends from the same local ports.
-    const parked = this.parked.get(streamId);
-    this.parked.delete(streamId);
-    let session: RtpIngestSession;
-    let localPorts: LocalPorts;
-    if (parked && !parked.session.closed) {
-      session = parked.session;
-      localPorts = parked.localPorts;
-      session.encoderRestarted();
+    // A publisher that dropped off within the publisher timeout resumes its broadcast (ParkedBroadcasts).
+    let broadcast: ContributionBroadcast & { resumed: boolean };
+    try {
+      broadcast = await this.parked.resumeOrPublish(this.media, streamId);
+    } catch (err) {
+      if (isMediaError(err)) return refuse(err.code, err.message, streamId);
+      this.log.error({ err, streamId }, 'rtmp publish failed');
+      return { ok: false, code: 'internal_error', description: 'the stream could not be opened' };
+    }
+    const { session, localPorts } = broadcast;
+    if (broadcast.resumed) {
       this.log.info({ remote: conn.remote, streamId, sessionId: session.id }, 'rtmp publisher reconnected: the broadcast resumes');
-    } else {
-      localPorts = {
-        video: await freeLocalUdpPort('127.0.0.1').catch(() => 0),
-        audio: await freeLocalUdpPort('127.0.0.1').catch(() => 0),
-      };
-      try {
-        session = await this.media.publishRtp(streamId);
-      } catch (err) {
-        if (isMediaError(err)) return refuse(err.code, err.message, streamId);
-        this.log.error({ err, streamId }, 'rtmp publish failed');
-        return { ok: false, code: 'internal_error', description: 'the stream could not be opened' };
-      }
     }
     const publication = new RtmpPublication(streamId, conn, session, localPorts, this.opts, this.log.child({ streamId }));
-    publication.onDropped = () => this.park(streamId, session, localPorts);
+    publication.onDropped = () => {
+      if (!this.closed) this.parked.park(streamId, { session, localPorts });
+    };
     if (session.closed || conn.closed) {
       // The connection went away while the stream opened.
       publication.connectionClosed('peer_closed');
@@ -182,20 +173,6 @@ export class RtmpListener {
     this.log.info({ remote: conn.remote, streamId, sessionId: session.id }, 'rtmp publisher accepted');
     return { ok: true, publication };
   }
-
-  /** Keeps a dropped publisher's stream for it to reconnect; the session's own silence timeout ends it. */
-  private park(streamId: string, session: RtpIngestSession, localPorts: LocalPorts): void {
-    if (this.closed || session.closed) return;
-    this.parked.set(streamId, { session, localPorts });
-    session.once('closed', () => {
-      if (this.parked.get(streamId)?.session === session) this.parked.delete(streamId);
-    });
-  }
-}
-
-interface LocalPorts {
-  video: number;
-  audio: number;
 }
 
 /**
@@ -217,7 +194,7 @@ class RtmpPublication {
     readonly streamId: string,
     private readonly conn: RtmpConnection,
     private readonly session: RtpIngestSession,
-    private readonly localPorts: LocalPorts,
+    private readonly localPorts: EncoderLocalPorts,
     private readonly opts: RtmpListenerOptions,
     private readonly log: Logger,
   ) {

@@ -22,7 +22,8 @@ import type { Logger } from '@onair/platform';
 import type { MediaPlane } from '../media-plane.js';
 import { isMediaError } from '../media-error.js';
 import type { RtpIngestSession } from '../rtp-ingest-session.js';
-import { type ContributionEncoder, freeLocalUdpPort, type LadderOutput, startContributionEncoder } from './contribution-encoder.js';
+import { type ContributionEncoder, type LadderOutput, startContributionEncoder } from './contribution-encoder.js';
+import { type ContributionBroadcast, type EncoderLocalPorts, ParkedBroadcasts } from './parked-broadcasts.js';
 import type { IngestAuthorizer } from './rtmp-listener.js';
 import { readTsProgram, tsVideoCodecName } from './ts-program.js';
 
@@ -52,11 +53,6 @@ const MAX_PROBE_BYTES = 2 * 1024 * 1024;
  * (one per 1316 bytes of MPEG-TS), so a second of nothing is no pause between packets.
  */
 const STALLED_MS = 1000;
-
-interface LocalPorts {
-  video: number;
-  audio: number;
-}
 
 /** Builds the helper when missing or older than its source; throws with the compiler's message. */
 export function buildSrtHelper(): string {
@@ -93,14 +89,12 @@ export function streamKeyFromStreamId(raw: string): { key: string } | { refused:
 
 export class SrtListener {
   private readonly publications = new Map<number, SrtPublication>();
-  /** The receive latency (ms) of each stream's current SRT connection, as libsrt negotiated it. */
-  private readonly latencies = new Map<string, number | undefined>();
   /** Callers whose key was accepted and whose handshake is completing. */
   private readonly admitted = new Map<number, { streamId: string; remote: string }>();
   /** Connections that ended while their stream was opening. */
   private readonly gone = new Set<number>();
   /** Streams whose publisher dropped off and may reconnect within the publisher timeout. */
-  private readonly parked = new Map<string, { session: RtpIngestSession; localPorts: LocalPorts }>();
+  private readonly parked = new ParkedBroadcasts();
   private pending: Buffer = Buffer.alloc(0);
   private closed = false;
   private exited: Promise<void>;
@@ -158,20 +152,20 @@ export class SrtListener {
     if (this.closed) return;
     this.closed = true;
     for (const p of [...this.publications.values()]) p.connectionClosed('node_shutdown');
-    for (const { session } of this.parked.values()) session.close('node_shutdown');
-    this.parked.clear();
+    this.parked.closeAll('node_shutdown');
     this.helper.stdin!.end(); // the helper exits when its stdin ends
     const force = setTimeout(() => this.helper.kill('SIGKILL'), 2000);
     await this.exited;
     clearTimeout(force);
   }
 
-  /** Tells the helper to hang up on a connection (its publication ended). */
   /** The receive latency (ms) libsrt agreed with the caller publishing `streamId` now, if one is. */
   latencyOf(streamId: string): number | undefined {
-    return this.latencies.get(streamId);
+    for (const p of this.publications.values()) if (p.streamId === streamId) return p.latencyMs;
+    return undefined;
   }
 
+  /** Tells the helper to hang up on a connection (its publication ended). */
   hangUp(id: number): void {
     if (!this.closed) this.helper.stdin!.write(`close ${id}\n`);
   }
@@ -231,22 +225,21 @@ export class SrtListener {
 
   /** Whether a caller for this live stream resumes it (its publisher dropped off) rather than being refused. */
   private resumable(streamId: string): boolean {
-    const parked = this.parked.get(streamId);
-    return (parked !== undefined && !parked.session.closed) || this.stalledPublication(streamId) !== undefined;
+    return this.parked.has(streamId) || this.stalledPublication(streamId) !== undefined;
   }
 
-  /** A caller we accepted completed its handshake: open (or resume) its stream (409-equivalent if someone beat it). */
-  /** A caller's handshake completed; `latencyMs` is the receive latency it and the listener agreed on. */
+  /**
+   * A caller we accepted completed its handshake: open (or resume) its stream (409-equivalent if
+   * someone beat it). `latencyMs` is the receive latency it and the listener agreed on.
+   */
   private async open(id: number, latencyMs: number | undefined): Promise<void> {
     const admitted = this.admitted.get(id);
     this.admitted.delete(id);
     if (!admitted) return this.hangUp(id);
     const { streamId, remote } = admitted;
     let session: RtpIngestSession;
-    let localPorts: LocalPorts;
+    let localPorts: EncoderLocalPorts;
     const stalled = this.stalledPublication(streamId);
-    const parked = this.parked.get(streamId);
-    this.parked.delete(streamId);
     if (stalled && !stalled.session.closed) {
       // The new connection arrived before libsrt gave up on the old one: that one is silent, so hung up.
       ({ session, localPorts } = stalled.handOver());
@@ -255,22 +248,17 @@ export class SrtListener {
         { remote, streamId, sessionId: session.id },
         'srt publisher reconnected (its old connection had gone silent): the broadcast resumes',
       );
-    } else if (parked && !parked.session.closed) {
-      ({ session, localPorts } = parked);
-      session.encoderRestarted();
-      this.log.info({ remote, streamId, sessionId: session.id }, 'srt publisher reconnected: the broadcast resumes');
     } else {
-      localPorts = {
-        video: await freeLocalUdpPort('127.0.0.1').catch(() => 0),
-        audio: await freeLocalUdpPort('127.0.0.1').catch(() => 0),
-      };
+      let broadcast: ContributionBroadcast & { resumed: boolean };
       try {
-        session = await this.media.publishRtp(streamId);
+        broadcast = await this.parked.resumeOrPublish(this.media, streamId);
       } catch (err) {
         const code = isMediaError(err) ? err.code : 'internal_error';
         this.log.warn({ remote, code, streamId }, `srt publish refused: ${(err as Error).message}`);
         return this.hangUp(id);
       }
+      ({ session, localPorts } = broadcast);
+      if (broadcast.resumed) this.log.info({ remote, streamId, sessionId: session.id }, 'srt publisher reconnected: the broadcast resumes');
     }
     if (this.gone.delete(id)) {
       session.close('publisher_disconnected'); // it left while the stream opened
@@ -278,22 +266,12 @@ export class SrtListener {
     }
     const publication = new SrtPublication(id, streamId, remote, session, localPorts, this, this.opts, this.log.child({ streamId }));
     this.publications.set(id, publication);
-    publication.onDropped = () => this.park(streamId, session, localPorts);
-    this.latencies.set(streamId, latencyMs);
-    publication.onEnded = () => {
-      this.publications.delete(id);
-      if (this.latencies.get(streamId) === latencyMs) this.latencies.delete(streamId);
+    publication.latencyMs = latencyMs;
+    publication.onDropped = () => {
+      if (!this.closed) this.parked.park(streamId, { session, localPorts });
     };
+    publication.onEnded = () => this.publications.delete(id);
     this.log.info({ remote, streamId, sessionId: session.id, latencyMs }, 'srt publisher connected');
-  }
-
-  /** Keeps a dropped publisher's stream for it to reconnect; the session's own silence timeout ends it. */
-  private park(streamId: string, session: RtpIngestSession, localPorts: LocalPorts): void {
-    if (this.closed || session.closed) return;
-    this.parked.set(streamId, { session, localPorts });
-    session.once('closed', () => {
-      if (this.parked.get(streamId)?.session === session) this.parked.delete(streamId);
-    });
   }
 }
 
@@ -302,6 +280,8 @@ export class SrtListener {
  * connection and the stream, except that a dropped caller leaves the stream to its reconnect.
  */
 class SrtPublication {
+  /** The receive latency (ms) libsrt agreed for this connection. */
+  latencyMs: number | undefined;
   onEnded: () => void = () => {};
   /** The connection dropped after a silence: the owner keeps the stream for a reconnect. */
   onDropped: () => void = () => {};
@@ -316,7 +296,7 @@ class SrtPublication {
     readonly streamId: string,
     private readonly remote: string,
     readonly session: RtpIngestSession,
-    private readonly localPorts: LocalPorts,
+    private readonly localPorts: EncoderLocalPorts,
     private readonly listener: SrtListener,
     private readonly opts: SrtListenerOptions,
     private readonly log: Logger,
@@ -389,7 +369,7 @@ class SrtPublication {
   }
 
   /** A reconnected caller takes the stream over: this (silent) connection and its encoder end, the session stays. */
-  handOver(): { session: RtpIngestSession; localPorts: LocalPorts } {
+  handOver(): { session: RtpIngestSession; localPorts: EncoderLocalPorts } {
     this.end('publisher_reconnected');
     return { session: this.session, localPorts: this.localPorts };
   }
