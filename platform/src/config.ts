@@ -62,6 +62,7 @@ const Env = z.object({
   SRT_PORT: z.string().optional(),
   SRT_PASSPHRASE: z.string().optional(),
   SRT_LATENCY_MS: intFrom(120),
+  INGEST_CONNECTIONS_PER_ADDRESS: intFrom(8),
   RTC_SOCKET_BUFFER_BYTES: intFrom(4 * 1024 * 1024),
   MEDIA_ROUTER_MAX_VIEWERS: intFrom(250),
   MEDIA_MAX_VIEWERS: intFrom(0),
@@ -206,6 +207,8 @@ export interface Config {
      * encoder's own (libsrt's negotiation), so a low-latency path lowers both.
      */
     srtLatencyMs: number;
+    /** RTMP connections, and SRT callers connecting or publishing, one address may hold at once. */
+    connectionsPerAddress: number;
   };
   /** This node in the scale-out cascade (origin -> relay edges), placed through NATS and Redis. */
   cascade: {
@@ -440,6 +443,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       srtPort: ingestPort('SRT_PORT', e.SRT_PORT, 9000),
       srtPassphrase,
       srtLatencyMs: e.SRT_LATENCY_MS,
+      connectionsPerAddress: Math.max(1, e.INGEST_CONNECTIONS_PER_ADDRESS),
     },
     cascade: {
       enabled: cascadeEnabled,

@@ -154,7 +154,13 @@ export async function createRtmpListener(config: Config, media: MediaPlane, auth
   return RtmpListener.start(
     media,
     authorize,
-    { host: config.host, port: config.ingest.rtmpPort, ffmpegPath: config.hls.ffmpegPath, ladder: contributionLadder(config) },
+    {
+      host: config.host,
+      port: config.ingest.rtmpPort,
+      ffmpegPath: config.hls.ffmpegPath,
+      ladder: contributionLadder(config),
+      maxConnectionsPerAddress: config.ingest.connectionsPerAddress,
+    },
     log,
   );
 }
@@ -192,6 +198,7 @@ export async function createSrtListener(config: Config, media: MediaPlane, autho
         port: config.ingest.srtPort,
         passphrase: config.ingest.srtPassphrase,
         latencyMs: config.ingest.srtLatencyMs,
+        maxCallersPerAddress: config.ingest.connectionsPerAddress,
         ffmpegPath: config.hls.ffmpegPath,
         ladder: contributionLadder(config),
       },

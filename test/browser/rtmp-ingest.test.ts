@@ -159,6 +159,32 @@ describe('RTMP ingest', () => {
     expect(await streamLive(stream.id)).toBe(true);
   });
 
+  it('an address holds at most INGEST_CONNECTIONS_PER_ADDRESS connections (8): the next is closed at once', async () => {
+    const held = node.rtmp!.connectionCount; // all from 127.0.0.1, as these are
+    const sockets = Array.from({ length: 10 - held }, () => connect(node.rtmp!.port, '127.0.0.1'));
+    const closedAt = await Promise.all(
+      sockets.map(
+        (s) =>
+          new Promise<boolean>((resolve) => {
+            s.once('close', () => resolve(true));
+            s.once('error', () => {});
+            setTimeout(() => resolve(false), 1000);
+          }),
+      ),
+    );
+    expect(closedAt.filter(Boolean)).toHaveLength(2); // 10 asked, 8 held
+    expect(node.rtmp!.connectionCount).toBe(8);
+    for (const s of sockets) s.destroy();
+    await waitFor('the connections released', () => node.rtmp!.connectionCount === held, 5000);
+    const later = connect(node.rtmp!.port, '127.0.0.1');
+    const stayed = await new Promise<boolean>((resolve) => {
+      later.once('close', () => resolve(false));
+      setTimeout(() => resolve(true), 500);
+    });
+    later.destroy();
+    expect(stayed).toBe(true);
+  });
+
   it('closes a connection that sends garbage; the node keeps answering', async () => {
     const closed = await new Promise<boolean>((resolve) => {
       const sock = connect(node.rtmp!.port, '127.0.0.1', () => sock.write(randomBytes(4000)));

@@ -38,6 +38,7 @@ beforeAll(async () => {
     HLS_MODE: 'always',
     SRT_PASSPHRASE: PASSPHRASE,
     SRT_LATENCY_MS: '60', // below libsrt's 120; an encoder that asks for more gets its own
+    INGEST_CONNECTIONS_PER_ADDRESS: '2',
     PUBLISHER_TIMEOUT_MS: String(PUBLISHER_TIMEOUT_MS),
     LOG_LEVEL: process.env.SRT_TEST_LOG ?? 'warn',
   });
@@ -188,6 +189,27 @@ describe('SRT ingest', () => {
     await waitFor('the stream to go offline', async () => !(await streamLive(stream.id)), 15_000);
     await waitFor('no contribution encoder left', () => contributionEncoders.running === 0, 5000);
   });
+
+  it('an address publishing INGEST_CONNECTIONS_PER_ADDRESS streams has its next caller refused before any key lookup or encoder', async () => {
+    const second = await createUserAndStream(node.url, 'srt second stream');
+    const third = await createUserAndStream(node.url, 'srt third stream');
+    const first = pushEncoder(srtUrl(stream.streamKey), 'mpegts', '320x180');
+    const next = pushEncoder(srtUrl(second.streamKey), 'mpegts', '320x180');
+    await waitFor('two streams live from 127.0.0.1', async () => (await streamLive(stream.id)) && (await streamLive(second.id)), 25_000);
+    const before = contributionEncoders.spawned;
+    const refused = pushEncoder(srtUrl(third.streamKey), 'mpegts', '320x180');
+    expect(await refused.exited).not.toBe(0);
+    expect(contributionEncoders.spawned).toBe(before);
+    expect(await streamLive(third.id)).toBe(false);
+    // A slot freed takes a new caller.
+    next.child.kill('SIGINT');
+    await waitFor('the second stream offline', async () => !(await streamLive(second.id)), 15_000);
+    const again = pushEncoder(srtUrl(third.streamKey), 'mpegts', '320x180');
+    await waitFor('the third stream live', () => streamLive(third.id), 25_000);
+    for (const p of [first, again]) p.child.kill('SIGINT');
+    await waitFor('both offline', async () => !(await streamLive(stream.id)) && !(await streamLive(third.id)), 15_000);
+    await waitFor('no contribution encoder left', () => contributionEncoders.running === 0, 5000);
+  }, 120_000);
 
   it('an encoder asking for more latency than SRT_LATENCY_MS gets its own (libsrt agrees on the larger)', async () => {
     const publisher = pushEncoder(`${srtUrl(stream.streamKey)}&latency=250000`, 'mpegts'); // ffmpeg's latency is in microseconds

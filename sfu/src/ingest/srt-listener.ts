@@ -35,6 +35,8 @@ export interface SrtListenerOptions {
   passphrase: string | undefined;
   /** The receive latency asked of callers (SRTO_LATENCY, ms); undefined: libsrt's default (120). */
   latencyMs?: number;
+  /** Callers one address may have connecting or publishing at once (default 8). */
+  maxCallersPerAddress?: number;
   ffmpegPath: string;
   /** The HLS/DASH renditions the contribution encoder also writes (undefined: HLS is off). */
   ladder?: LadderOutput;
@@ -65,6 +67,11 @@ export function buildSrtHelper(): string {
   return BINARY;
 }
 
+/** The IP of a caller's "ip:port" (IPv4: the helper listens on IPv4 only). */
+function addressOf(remote: string): string {
+  const colon = remote.lastIndexOf(':');
+  return colon < 0 ? remote : remote.slice(0, colon);
+}
 /** The stream key in an SRT streamid: `<key>` or `#!::r=<key>,m=publish` (ffmpeg sends it URL-encoded). */
 export function streamKeyFromStreamId(raw: string): { key: string } | { refused: string } {
   let sid = raw;
@@ -91,6 +98,8 @@ export class SrtListener {
   private readonly publications = new Map<number, SrtPublication>();
   /** Callers whose key was accepted and whose handshake is completing. */
   private readonly admitted = new Map<number, { streamId: string; remote: string }>();
+  /** Callers whose key is being checked now, and their address (the per-address limit counts them). */
+  private readonly checking = new Map<number, string>();
   /** Connections that ended while their stream was opening. */
   private readonly gone = new Set<number>();
   /** Streams whose publisher dropped off and may reconnect within the publisher timeout. */
@@ -200,6 +209,35 @@ export class SrtListener {
       this.log.warn({ remote, code, streamId }, `srt publish refused: ${why}`);
       if (!this.closed) this.helper.stdin!.write(`reject ${id}\n`);
     };
+    // Before the key is looked up: an address's callers being checked, admitted or publishing.
+    const address = addressOf(remote);
+    if (this.callersFrom(address) >= (this.opts.maxCallersPerAddress ?? 8)) {
+      return refuse('too_many_from_address', 'too many SRT callers from this address');
+    }
+    this.checking.set(id, address);
+    try {
+      await this.check(id, streamid, remote, refuse);
+    } finally {
+      this.checking.delete(id);
+    }
+  }
+
+  /** Callers from `address` (an IP) being checked, admitted or publishing now. */
+  private callersFrom(address: string): number {
+    let n = 0;
+    for (const a of this.checking.values()) if (a === address) n++;
+    for (const a of this.admitted.values()) if (addressOf(a.remote) === address) n++;
+    for (const p of this.publications.values()) if (addressOf(p.remote) === address) n++;
+    return n;
+  }
+
+  /** The streamid, the key and the stream's state decide; `accept` or `reject` goes to the helper. */
+  private async check(
+    id: number,
+    streamid: string,
+    remote: string,
+    refuse: (code: string, why: string, streamId?: string) => void,
+  ): Promise<void> {
     const parsed = streamKeyFromStreamId(streamid);
     if ('refused' in parsed) return refuse('bad_streamid', parsed.refused);
     const auth = await this.authorize(parsed.key, remote, 'srt').catch((err: unknown) => {
@@ -294,7 +332,7 @@ class SrtPublication {
   constructor(
     private readonly id: number,
     readonly streamId: string,
-    private readonly remote: string,
+    readonly remote: string,
     readonly session: RtpIngestSession,
     private readonly localPorts: EncoderLocalPorts,
     private readonly listener: SrtListener,
