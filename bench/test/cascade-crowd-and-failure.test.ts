@@ -1,10 +1,11 @@
 // The cascade under a crowd and under a crash, with the project's real Cascade and NodeRegistry on
 // the machine's Redis and NATS (the media plane is the scale simulation's model: relay links and
-// viewers counted, no RTP). Behaviour, and a drill each with the code before this round
-// (`fixes: false`: relaySetup 'retry', no upstream watch), which must fail the same check:
+// viewers counted, no RTP). Behaviour, and (for the last two) a drill with the code before this
+// round (`fixes: false`: relaySetup 'retry', no upstream watch), which must fail the same check:
 // - many edges pulling one stream at once all get it, as a tree within the link limit: a refused
 //   pull asks the refusing node's downstream at once (before: three tries with random waits, and the
-//   edges that lost every race answered relay_unavailable; how many depends on timing);
+//   edges that lost every race answered relay_unavailable; whether any did depends on timing, so
+//   that case has no drill here: the scale simulation's before/after measures it);
 // - a viewer arriving while its node sets the relay up is answered once the relay is there (before:
 //   answered "serve" while the stream was still starting, which the media plane refuses with 409);
 // - a relay fed by a node that crashed re-attaches within a few heartbeats, while the crashed node's
@@ -89,7 +90,7 @@ async function allAtOnce(edges: SimNode[], streamId: string): Promise<string[]> 
 }
 
 describe('relay set-up in a crowd', () => {
-  it('30 edges pulling at once with a limit of 2 links each all get the stream, as a tree; before, refused pulls waited and retried, and some gave up', async () => {
+  it('30 edges pulling at once with a limit of 2 links each all get the stream, as a tree', async () => {
     const { nodes, streamId, prefix } = await fleet(31, { fixes: true });
     const answers = await allAtOnce(nodes.slice(1), streamId);
     expect(
@@ -102,14 +103,6 @@ describe('relay set-up in a crowd', () => {
     const tree = await paths(prefix, streamId);
     expect(tree.size).toBe(31);
     expect(Math.max(...[...tree.values()].map((p) => p.length - 1))).toBeGreaterThanOrEqual(4);
-
-    const before = await fleet(31, { fixes: false });
-    const startedBefore = Date.now();
-    const answersBefore = await allAtOnce(before.nodes.slice(1), before.streamId);
-    // Before, the 28 pulls refused at first waited 25-100 ms and tried again (three tries at most):
-    // those that lost every race gave up with relay_unavailable; when none did, the wait still shows.
-    const gaveUp = answersBefore.filter((a) => a === 'relay_unavailable').length;
-    expect(gaveUp > 0 || Date.now() - startedBefore >= 25, `${gaveUp} gave up in ${Date.now() - startedBefore} ms`).toBe(true);
   });
 
   /** A first viewer, then a second one while the first one's relay is being negotiated. */
