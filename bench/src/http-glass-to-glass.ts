@@ -39,6 +39,13 @@ async function measure(player: HttpPlayerName, kind: HttpKind, node: Awaited<Ret
       audio: true,
     });
     await waitFor('the ladder to run', () => node.ladders?.get(stream.id)?.state === 'running', 30_000);
+    // Join as a viewer a few seconds into the stream does: Shaka cannot load an LL-HLS playlist
+    // that lists only a segment or two (docs/players.md, "Open"), and the figures are the steady state's.
+    await waitFor(
+      'three complete segments',
+      () => (node.ladders?.sink(stream.id)?.tracks[0]?.timeline.segments.filter((s) => s.complete).length ?? 0) >= 3,
+      30_000,
+    );
     const url = kind === 'dash' ? `${node.url}/dash/${stream.id}/manifest.mpd` : `${node.url}/hls/${stream.id}/index.m3u8`;
     const watcher = await openBenchPage(watchCtx, node.url, 'watcher');
     await watcher.evaluate((o) => window.g2g!.startWatchingHttp(o), { url, kind, player });
