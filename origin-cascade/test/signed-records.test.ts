@@ -55,7 +55,7 @@ describe('signed node records', () => {
 
     // A record rewritten by hand with a new URL (keeping the old signature) no longer verifies.
     const redis = new Redis(TEST_REDIS_URL);
-    const key = (await redis.keys(`${prefix}*honest*`)).find((k) => !k.includes('origins'))!;
+    const key = `${prefix}node:honest`; // the record itself (not its beat or origin keys)
     const stored = JSON.parse((await redis.get(key))!) as NodeRecord & { sig: string };
     await redis.set(key, JSON.stringify({ ...stored, url: 'https://evil.example' }), 'PX', 60_000);
     redis.disconnect();
