@@ -25,33 +25,86 @@ export function describeFragment(
   moof: Buffer,
   trexDefaults: { durationTicks: number; flags: number } = { durationTicks: 0, flags: 0 },
 ): FragmentResult {
+  const traf = readTrackFragment(moof, trexDefaults);
+  if (!traf.ok) return traf;
+  const entries = traf.runs.flatMap((r) => r.entries);
+  if (traf.startTicks === undefined) return { ok: false, error: 'traf without tfdt' };
+  const durationTicks = entries.reduce((sum, e) => sum + e.durationTicks, 0);
+  if (entries.length === 0 || durationTicks <= 0) return { ok: false, error: 'fragment has no samples or no duration' };
+  const first = entries[0]!;
+  return {
+    ok: true,
+    info: {
+      startTicks: traf.startTicks,
+      durationTicks,
+      sampleCount: entries.length,
+      independent: !(first.flags & NON_SYNC),
+      firstSampleTicks: first.durationTicks,
+    },
+  };
+}
+
+/** One sample as a trun lists it (defaults from tfhd/trex filled in). */
+interface TrunEntry {
+  durationTicks: number;
+  sizeBytes: number;
+  flags: number;
+  compositionOffset: number;
+}
+
+/** The first track fragment of a moof, read once for both the description and the samples. */
+type TrackFragment =
+  | {
+      ok: true;
+      trackId: number | undefined;
+      /** tfhd carries an explicit base data offset (OnAir's outputs never do: offsets count from the moof) */
+      explicitBase: boolean;
+      startTicks: number | undefined;
+      /** each trun: its data offset (relative to the moof) when given, and its samples */
+      runs: { dataOffset: number | undefined; entries: TrunEntry[] }[];
+    }
+  | { ok: false; error: string };
+
+function readTrackFragment(moof: Buffer, trex: { durationTicks: number; flags: number; sizeBytes?: number }): TrackFragment {
   const traf = findBox(moof, wholeBuffer(moof), ['moof', 'traf']);
   if (!traf) return { ok: false, error: 'moof without traf' };
-  let defDuration = trexDefaults.durationTicks;
-  let defFlags = trexDefaults.flags;
+  let trackId: number | undefined;
+  let explicitBase = false;
+  let defDuration = trex.durationTicks;
+  let defSize = trex.sizeBytes ?? 0;
+  let defFlags = trex.flags;
   let startTicks: number | undefined;
-  let durationTicks = 0;
-  let sampleCount = 0;
-  let independent: boolean | undefined;
-  let firstSampleTicks = 0;
+  const runs: { dataOffset: number | undefined; entries: TrunEntry[] }[] = [];
   for (const box of childBoxes(moof, traf.payload, traf.end)) {
     const flags = fullBoxFlags(moof, box);
     if (box.type === 'tfhd') {
+      trackId = moof.readUInt32BE(box.payload + 4);
       let p = box.payload + 8;
-      if (flags & 0x01) p += 8;
+      if (flags & 0x01) {
+        explicitBase = true;
+        p += 8;
+      }
       if (flags & 0x02) p += 4;
       if (flags & 0x08) {
         defDuration = moof.readUInt32BE(p);
         p += 4;
       }
-      if (flags & 0x10) p += 4;
+      if (flags & 0x10) {
+        defSize = moof.readUInt32BE(p);
+        p += 4;
+      }
       if (flags & 0x20) defFlags = moof.readUInt32BE(p);
     } else if (box.type === 'tfdt') {
       startTicks = fullBoxVersion(moof, box) === 1 ? Number(moof.readBigUInt64BE(box.payload + 4)) : moof.readUInt32BE(box.payload + 4);
     } else if (box.type === 'trun') {
+      const version = fullBoxVersion(moof, box);
       const n = moof.readUInt32BE(box.payload + 4);
       let p = box.payload + 8;
-      if (flags & 0x01) p += 4;
+      let dataOffset: number | undefined;
+      if (flags & 0x01) {
+        dataOffset = moof.readInt32BE(p);
+        p += 4;
+      }
       let firstFlags: number | undefined;
       if (flags & 0x04) {
         firstFlags = moof.readUInt32BE(p);
@@ -59,31 +112,36 @@ export function describeFragment(
       }
       const stride = (flags & 0x100 ? 4 : 0) + (flags & 0x200 ? 4 : 0) + (flags & 0x400 ? 4 : 0) + (flags & 0x800 ? 4 : 0);
       if (p + n * stride > box.end) return { ok: false, error: 'trun overruns its box' };
+      const entries: TrunEntry[] = [];
       for (let i = 0; i < n; i++) {
-        let d = defDuration;
-        let f = i === 0 && firstFlags !== undefined ? firstFlags : defFlags;
+        const e: TrunEntry = {
+          durationTicks: defDuration,
+          sizeBytes: defSize,
+          flags: i === 0 && firstFlags !== undefined ? firstFlags : defFlags,
+          compositionOffset: 0,
+        };
         if (flags & 0x100) {
-          d = moof.readUInt32BE(p);
+          e.durationTicks = moof.readUInt32BE(p);
           p += 4;
         }
-        if (flags & 0x200) p += 4;
+        if (flags & 0x200) {
+          e.sizeBytes = moof.readUInt32BE(p);
+          p += 4;
+        }
         if (flags & 0x400) {
-          f = moof.readUInt32BE(p);
+          e.flags = moof.readUInt32BE(p);
           p += 4;
         }
-        if (flags & 0x800) p += 4;
-        if (sampleCount === 0 && i === 0) {
-          independent = !(f & NON_SYNC);
-          firstSampleTicks = d;
+        if (flags & 0x800) {
+          e.compositionOffset = version === 1 ? moof.readInt32BE(p) : moof.readUInt32BE(p);
+          p += 4;
         }
-        durationTicks += d;
+        entries.push(e);
       }
-      sampleCount += n;
+      runs.push({ dataOffset, entries });
     }
   }
-  if (startTicks === undefined) return { ok: false, error: 'traf without tfdt' };
-  if (sampleCount === 0 || durationTicks <= 0) return { ok: false, error: 'fragment has no samples or no duration' };
-  return { ok: true, info: { startTicks, durationTicks, sampleCount, independent: independent ?? false, firstSampleTicks } };
+  return { ok: true, trackId, explicitBase, startTicks, runs };
 }
 
 /** trex defaults of the init segment (used when a tfhd does not carry its own). */
@@ -119,83 +177,32 @@ export function fragmentSamples(
   mdat: Buffer,
   trex: { durationTicks: number; flags: number; sizeBytes?: number } = { durationTicks: 0, flags: 0 },
 ): SamplesResult {
-  const traf = findBox(moof, wholeBuffer(moof), ['moof', 'traf']);
-  if (!traf) return { ok: false, error: 'moof without traf' };
-  let trackId: number | undefined;
-  let defDuration = trex.durationTicks;
-  let defSize = trex.sizeBytes ?? 0;
-  let defFlags = trex.flags;
-  let startTicks: number | undefined;
+  const traf = readTrackFragment(moof, trex);
+  if (!traf.ok) return traf;
+  if (traf.explicitBase) return { ok: false, error: 'tfhd with an explicit base data offset' };
   const samples: FragmentSample[] = [];
   // data offsets count from the moof's first byte; the mdat's payload follows its 8-byte header
   const mdatPayload = moof.length + 8;
   const dataEnd = moof.length + mdat.length;
   let next: number | undefined;
-  for (const box of childBoxes(moof, traf.payload, traf.end)) {
-    const flags = fullBoxFlags(moof, box);
-    if (box.type === 'tfhd') {
-      if (flags & 0x01) return { ok: false, error: 'tfhd with an explicit base data offset' };
-      trackId = moof.readUInt32BE(box.payload + 4);
-      let p = box.payload + 8;
-      if (flags & 0x02) p += 4;
-      if (flags & 0x08) {
-        defDuration = moof.readUInt32BE(p);
-        p += 4;
-      }
-      if (flags & 0x10) {
-        defSize = moof.readUInt32BE(p);
-        p += 4;
-      }
-      if (flags & 0x20) defFlags = moof.readUInt32BE(p);
-    } else if (box.type === 'tfdt') {
-      startTicks = fullBoxVersion(moof, box) === 1 ? Number(moof.readBigUInt64BE(box.payload + 4)) : moof.readUInt32BE(box.payload + 4);
-    } else if (box.type === 'trun') {
-      const version = fullBoxVersion(moof, box);
-      const n = moof.readUInt32BE(box.payload + 4);
-      let p = box.payload + 8;
-      if (flags & 0x01) {
-        next = moof.readInt32BE(p);
-        p += 4;
-      }
-      if (next === undefined) return { ok: false, error: 'trun without a data offset' };
-      let firstFlags: number | undefined;
-      if (flags & 0x04) {
-        firstFlags = moof.readUInt32BE(p);
-        p += 4;
-      }
-      const stride = (flags & 0x100 ? 4 : 0) + (flags & 0x200 ? 4 : 0) + (flags & 0x400 ? 4 : 0) + (flags & 0x800 ? 4 : 0);
-      if (p + n * stride > box.end) return { ok: false, error: 'trun overruns its box' };
-      for (let i = 0; i < n; i++) {
-        let d = defDuration;
-        let size = defSize;
-        let f = i === 0 && firstFlags !== undefined ? firstFlags : defFlags;
-        let cto = 0;
-        if (flags & 0x100) {
-          d = moof.readUInt32BE(p);
-          p += 4;
-        }
-        if (flags & 0x200) {
-          size = moof.readUInt32BE(p);
-          p += 4;
-        }
-        if (flags & 0x400) {
-          f = moof.readUInt32BE(p);
-          p += 4;
-        }
-        if (flags & 0x800) {
-          cto = version === 1 ? moof.readInt32BE(p) : moof.readUInt32BE(p);
-          p += 4;
-        }
-        if (next < mdatPayload || next + size > dataEnd) return { ok: false, error: 'sample data outside the mdat' };
-        const at = next - moof.length;
-        samples.push({ durationTicks: d, flags: f, compositionOffset: cto, data: mdat.subarray(at, at + size) });
-        next += size;
-      }
+  for (const run of traf.runs) {
+    next = run.dataOffset ?? next;
+    if (next === undefined) return { ok: false, error: 'trun without a data offset' };
+    for (const e of run.entries) {
+      if (next < mdatPayload || next + e.sizeBytes > dataEnd) return { ok: false, error: 'sample data outside the mdat' };
+      const at = next - moof.length;
+      samples.push({
+        durationTicks: e.durationTicks,
+        flags: e.flags,
+        compositionOffset: e.compositionOffset,
+        data: mdat.subarray(at, at + e.sizeBytes),
+      });
+      next += e.sizeBytes;
     }
   }
-  if (trackId === undefined) return { ok: false, error: 'traf without tfhd' };
-  if (startTicks === undefined) return { ok: false, error: 'traf without tfdt' };
-  return { ok: true, trackId, startTicks, samples };
+  if (traf.trackId === undefined) return { ok: false, error: 'traf without tfhd' };
+  if (traf.startTicks === undefined) return { ok: false, error: 'traf without tfdt' };
+  return { ok: true, trackId: traf.trackId, startTicks: traf.startTicks, samples };
 }
 
 /**
