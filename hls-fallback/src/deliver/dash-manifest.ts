@@ -21,8 +21,9 @@ const frameRate = (fps: number) => (Math.abs(fps - Math.round(fps)) < 1e-6 ? Str
 /**
  * Nominal segment duration in ticks for $Number$ addressing. Video segments follow the GOP (the
  * target); so does audio in a ladder with video (cut at the AAC frame nearest each video boundary:
- * every audio segment starts within half a frame of where the template says, which DASH allows of
- * @duration addressing, DASH-IF IOP 4.3 §3.2.7.3). An audio-only stream's segments are a whole
+ * every audio segment starts within half a frame of where the template says: @duration addressing
+ * tolerates segments that deviate from the nominal duration, e.g. AWS MediaPackage allows 50 %,
+ * and dash.js and Shaka play it, tested in players-conformance). An audio-only stream's segments are a whole
  * number of equal parts (see TrackTimeline), e.g. 5 x 10 AAC frames = 1.0667 s, so their template
  * duration is that, not the target.
  */
