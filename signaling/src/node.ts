@@ -177,7 +177,9 @@ export async function startNode(config: Config, log: Logger = createLogger(confi
           log,
           onOriginLost: (id) => {
             log.warn({ streamId: id }, 'origin node died: marking the stream offline');
-            void streams.markOffline(id, 'origin_lost').catch((err) => log.error({ err, streamId: id }, 'directory update failed: offline'));
+            void streams
+              .markOffline(id, 'origin_lost')
+              .catch((err) => log.error({ err, streamId: id }, 'directory update failed: offline'));
           },
         },
       );
