@@ -8,11 +8,10 @@
 // count of inputs and outcomes per entry point, the 500s (with examples) and whether the node died.
 // Needs NATS (TEST_NATS_URL), Redis (TEST_REDIS_URL) and PostgreSQL (BENCH_DATABASE_URL or
 // TEST_DATABASE_URL, for CREATE DATABASE).
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
 import postgres from 'postgres';
 import { freePort } from '../../test/support/free-port.js';
+import { NodeProcess } from '../../test/support/node-process.js';
 import {
   fuzzBus,
   fuzzFrames,
@@ -26,7 +25,6 @@ import {
   type FuzzTarget,
 } from '../../test/support/fuzzer.js';
 
-const ROOT = fileURLToPath(new URL('../../../../', import.meta.url)); // bench/dist/bench/src -> repo
 const NATS_URL = process.env.TEST_NATS_URL ?? 'nats://127.0.0.1:4222';
 const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const ADMIN_DB = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -57,36 +55,19 @@ async function main(): Promise<void> {
   dbUrl.pathname = `/${dbName}`;
   const nodeId = `fuzz${process.pid}`;
   const ingestPorts = { rtmp: await freePort(), srt: await freePort() };
-  const child = spawn(process.execPath, [`${ROOT}signaling/dist/main.js`], {
-    env: {
-      ...process.env,
-      ...fuzzNodeEnv({
-        databaseUrl: dbUrl.toString(),
-        natsUrl: NATS_URL,
-        redisUrl: REDIS_URL,
-        nodeId,
-        jwtSecret: `fuzz-bench-${randomBytes(16).toString('hex')}`,
-        rtmpPort: ingestPorts.rtmp,
-        srtPort: ingestPorts.srt,
-      }),
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr!.on('data', (b: Buffer) => {
-    stderr = (stderr + b.toString()).slice(-20_000);
-  });
-  let exit: string | undefined;
-  child.once('exit', (code, signal) => (exit = `exit code ${code}, signal ${signal}`));
-  const baseUrl = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    child.stdout!.on('data', (b: Buffer) => {
-      out += b.toString();
-      const m = /OnAir is running at (\S+)/.exec(out);
-      if (m) resolve(m[1]!);
-    });
-    child.once('exit', () => reject(new Error(`the node exited while starting: ${stderr.slice(-2000)}`)));
-  });
+  const node = await NodeProcess.start(
+    'fuzz-bench',
+    fuzzNodeEnv({
+      databaseUrl: dbUrl.toString(),
+      natsUrl: NATS_URL,
+      redisUrl: REDIS_URL,
+      nodeId,
+      jwtSecret: `fuzz-bench-${randomBytes(16).toString('hex')}`,
+      rtmpPort: ingestPorts.rtmp,
+      srtPort: ingestPorts.srt,
+    }),
+  );
+  const baseUrl = node.url;
   const counts: FuzzCounts = {};
   const t0 = Date.now();
   let failure: string | undefined;
@@ -107,7 +88,7 @@ async function main(): Promise<void> {
       await fuzzFrames(target, Math.round(per * 0.15), rng, counts);
       await fuzzBus(target, NATS_URL, [nodeId, 'someone-else'], Math.round(per * 0.15), rng, counts);
       await fuzzIngest('127.0.0.1', ingestPorts, Math.round(per * 0.05), rng, counts);
-      if (exit) failure = `the node died in round ${round}: ${exit}`;
+      if (!node.running) failure = `the node died in round ${round}: ${node.exitStatus}`;
       else
         await stillServing(target, `round ${round}`).catch((err: Error) => {
           failure = `round ${round}: ${err.message}`;
@@ -116,9 +97,8 @@ async function main(): Promise<void> {
       console.log(`round ${round}/${ROUNDS}: ${done.toLocaleString('en-US')} inputs, ${Math.round((Date.now() - t0) / 1000)} s`);
     }
   } finally {
-    child.kill('SIGTERM');
-    await new Promise((r) => setTimeout(r, 1500));
-    child.kill('SIGKILL');
+    // A worker outliving its node would be a finding too: reported, not thrown over the counts.
+    await node.stop().catch((err: Error) => console.error(err.message));
     await admin.unsafe(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`).catch(() => {});
     await admin.end();
   }

@@ -5,10 +5,9 @@
 // offer (each answered 201 and deleted at once, so none holds a slot), timing POST -> 201 (SDP parse,
 // admission checks, transport and consumers, answer) and the node's CPU per session from /proc.
 // `--node-main` drives another checkout's node (e.g. a git worktree of an older commit) for an A/B.
-import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { createUserAndStream, waitFor } from '../../test/support/onair-node.js';
+import { NodeProcess } from '../../test/support/node-process.js';
+import { createUserAndStream, TEST_NODE_ENV, waitFor } from '../../test/support/onair-node.js';
 import { makeOffer, publish } from '../../test/support/werift-peers.js';
 import { processCpuSeconds } from './proc-cpu.js';
 
@@ -22,38 +21,16 @@ const NODE_MAIN = arg('node-main', `${ROOT}signaling/dist/main.js`);
 const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
 
 async function main(): Promise<void> {
-  const child = spawn(process.execPath, [NODE_MAIN], {
-    env: {
-      ...process.env,
-      PORT: '0',
-      HOST: '127.0.0.1',
-      DATA_DIR: ':memory:',
-      LOG_LEVEL: 'warn',
-      MEDIASOUP_WORKERS: '1',
-      HLS_MODE: 'off',
-      PASSWORD_SCRYPT_LOG2N: '14',
-      PUBLISHER_TIMEOUT_MS: '60000',
-    },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const url = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    child.stdout!.on('data', (b: Buffer) => {
-      out += b.toString();
-      const m = /OnAir is running at (\S+)/.exec(out);
-      if (m) resolve(m[1]!);
-    });
-    child.once('exit', (code) => reject(new Error(`node exited (${code})`)));
-  });
-  const workerPids = () =>
-    readFileSync(`/proc/${child.pid}/task/${child.pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  // The tests' node settings (embedded storage, one worker, HLS off), in a process of its own.
+  const node = await NodeProcess.start('whep-admission', { ...TEST_NODE_ENV, PUBLISHER_TIMEOUT_MS: '60000' }, { main: NODE_MAIN });
+  const { url } = node;
   try {
     const s = await createUserAndStream(url, 'whep admission');
     const publisher = await publish(url, s.id, s.streamKey, 'vp8');
     await waitFor('live', async () => (await fetch(`${url}/whep/${s.id}`, { method: 'OPTIONS' })).ok, 10_000);
     await new Promise((r) => setTimeout(r, 1500));
     const offer = await makeOffer('recvonly', 'vp8');
-    const pids = [child.pid!, ...workerPids()];
+    const pids = [node.pid, ...node.workerPids];
     const cpu0 = pids.map(processCpuSeconds);
     const times: number[] = [];
     for (let i = 0; i < SESSIONS; i++) {
@@ -88,7 +65,7 @@ async function main(): Promise<void> {
       }),
     );
   } finally {
-    child.kill('SIGTERM');
+    await node.stop();
   }
 }
 

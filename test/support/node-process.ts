@@ -1,12 +1,25 @@
 // An OnAir node as a separate OS process (`node signaling/dist/main.js`, the product's own entry
-// point; `npm run build` must have run), for tests where nodes must be able to die like real ones.
+// point; `npm run build` must have run), for tests where nodes must be able to die like real ones,
+// and for benches (which may name another checkout's entry point, for an A/B).
 // Logs go to artifacts/logs/<name>.log. The owner stops it with stop() (SIGTERM, a clean shutdown) or
 // kill() (SIGKILL, a crash); both wait until the process and its mediasoup workers are gone.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+/** The repository: the nearest directory above this file with signaling/ in it (from test/support, or bench/dist/test/support once built). */
+function repositoryRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(`${dir}/signaling/package.json`)) {
+    const up = dirname(dir);
+    if (up === dir) throw new Error('node-process: no repository root above this file');
+    dir = up;
+  }
+  return `${dir}/`;
+}
+
+const ROOT = repositoryRoot();
 const MAIN = `${ROOT}signaling/dist/main.js`;
 const LOG_DIR = `${ROOT}artifacts/logs/`;
 
@@ -34,11 +47,15 @@ export class NodeProcess {
     private readonly child: ChildProcess,
   ) {}
 
-  static async start(name: string, env: Record<string, string>, timeoutMs = 30_000): Promise<NodeProcess> {
-    if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run npm run build first`);
+  static async start(
+    name: string,
+    env: Record<string, string>,
+    { timeoutMs = 30_000, main = MAIN }: { timeoutMs?: number; main?: string } = {},
+  ): Promise<NodeProcess> {
+    if (!existsSync(main)) throw new Error(`${main} is missing: run npm run build first`);
     mkdirSync(LOG_DIR, { recursive: true });
     const log = createWriteStream(`${LOG_DIR}${name}.log`);
-    const child = spawn(process.execPath, [MAIN], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [main], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     running.add(child);
     child.once('exit', () => running.delete(child));
     child.stderr!.pipe(log);
@@ -69,8 +86,18 @@ export class NodeProcess {
     return this.child.pid!;
   }
 
+  /** Its mediasoup workers' process ids, as they were once it started. */
+  get workerPids(): readonly number[] {
+    return this.workers;
+  }
+
   get running(): boolean {
     return this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  /** How it ended ("exit code 1, signal null"), or undefined while it runs. */
+  get exitStatus(): string | undefined {
+    return this.running ? undefined : `exit code ${this.child.exitCode}, signal ${this.child.signalCode}`;
   }
 
   /** A crash: SIGKILL, no shutdown. Resolves when the process and its mediasoup workers are gone. */
